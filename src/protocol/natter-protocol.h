@@ -1,0 +1,11 @@
+/* natter-protocol.h: the wire formats shared by natter-server and its clients
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "natter-frame.h"
+#include "natter-protocol-error.h"
+#include "natter-signature.h"
+#include "natter-turn.h"
+#include "natter-user-id.h"
