@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "natter-frame.h"
+#include "natter-schema-private.h"
 #include "natter-user-id.h"
 
 /* Anything longer than this is not a plausible signature or nonce. */
@@ -23,27 +24,6 @@ struct _NatterFrame
 };
 
 G_DEFINE_BOXED_TYPE (NatterFrame, natter_frame, natter_frame_ref, natter_frame_unref)
-
-typedef enum
-{
-  M_STRING,       /* a string of at most max_length bytes */
-  M_USER,         /* a valid user ID */
-  M_USER_ARRAY,   /* an array of at most max_length valid user IDs */
-  M_HANDLE,       /* a handle, syntax checked */
-  M_ROOM,         /* a room name, syntax checked */
-  M_INT,
-  M_BOOL,
-  M_OBJECT,
-  M_ARRAY,
-} MemberKind;
-
-typedef struct
-{
-  const char *name;
-  MemberKind  kind;
-  gboolean    required;
-  gsize       max_length;
-} MemberSpec;
 
 typedef struct
 {
@@ -214,141 +194,6 @@ find_spec (NatterFrameType      type,
   return NULL;
 }
 
-static const char *
-node_get_string (JsonNode *node)
-{
-  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
-      json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-
-  return json_node_get_string (node);
-}
-
-static gboolean
-validate_member (JsonObject        *object,
-                 const MemberSpec  *spec,
-                 GError           **error)
-{
-  JsonNode *node = json_object_get_member (object, spec->name);
-  const char *str = NULL;
-
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
-    {
-      if (!spec->required)
-        return TRUE;
-
-      g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                   "The member '%s' is missing", spec->name);
-      return FALSE;
-    }
-
-  switch (spec->kind)
-    {
-    case M_STRING:
-    case M_USER:
-    case M_HANDLE:
-    case M_ROOM:
-      str = node_get_string (node);
-      if (str == NULL)
-        break;
-      if (spec->kind == M_STRING)
-        {
-          if (strlen (str) > spec->max_length)
-            {
-              g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                           "The member '%s' is longer than %" G_GSIZE_FORMAT " bytes",
-                           spec->name, spec->max_length);
-              return FALSE;
-            }
-        }
-      else if (spec->kind == M_USER)
-        {
-          if (!natter_user_id_is_valid (str))
-            {
-              g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_USER,
-                           "The member '%s' is not a valid user ID", spec->name);
-              return FALSE;
-            }
-        }
-      else if (spec->kind == M_HANDLE)
-        {
-          g_autofree char *handle = natter_handle_normalize (str, error);
-
-          if (handle == NULL)
-            return FALSE;
-        }
-      else if (!natter_room_name_is_valid (str))
-        {
-          g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_ROOM,
-                               "A room name is 1 to 64 bytes without control characters");
-          return FALSE;
-        }
-      return TRUE;
-
-    case M_INT:
-      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64)
-        return TRUE;
-      break;
-
-    case M_BOOL:
-      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_BOOLEAN)
-        return TRUE;
-      break;
-
-    case M_OBJECT:
-      if (JSON_NODE_HOLDS_OBJECT (node))
-        return TRUE;
-      break;
-
-    case M_ARRAY:
-      if (JSON_NODE_HOLDS_ARRAY (node))
-        return TRUE;
-      break;
-
-    case M_USER_ARRAY:
-      if (JSON_NODE_HOLDS_ARRAY (node))
-        {
-          JsonArray *array = json_node_get_array (node);
-          guint n = json_array_get_length (array);
-
-          if (n > spec->max_length)
-            {
-              g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                           "The member '%s' lists more than %" G_GSIZE_FORMAT " users",
-                           spec->name, spec->max_length);
-              return FALSE;
-            }
-
-          for (guint i = 0; i < n; i++)
-            {
-              const char *user = node_get_string (json_array_get_element (array, i));
-
-              if (user == NULL)
-                {
-                  g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                               "The member '%s' must be an array of strings", spec->name);
-                  return FALSE;
-                }
-              if (!natter_user_id_is_valid (user))
-                {
-                  g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_USER,
-                               "Entry %u of '%s' is not a valid user ID", i, spec->name);
-                  return FALSE;
-                }
-            }
-          return TRUE;
-        }
-      break;
-
-    default:
-      g_assert_not_reached ();
-    }
-
-  g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-               "The member '%s' has the wrong type", spec->name);
-  return FALSE;
-}
-
 static NatterFrame *
 frame_new_take (NatterFrameType  type,
                 JsonObject      *object)
@@ -385,10 +230,7 @@ natter_frame_parse (const char            *data,
                     char                 **out_ref,
                     GError               **error)
 {
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(GError) parse_error = NULL;
-  JsonNode *root;
-  JsonObject *object;
+  g_autoptr(JsonObject) object = NULL;
   JsonNode *id_node;
   const char *id;
   const char *type_name;
@@ -402,40 +244,13 @@ natter_frame_parse (const char            *data,
   if (out_ref != NULL)
     *out_ref = NULL;
 
-  if (length > max_size)
-    {
-      g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_FRAME_TOO_LARGE,
-                   "The frame is larger than %" G_GSIZE_FORMAT " bytes", max_size);
-      return NULL;
-    }
-
-  if (length == 0 || !g_utf8_validate_len (data, length, NULL))
-    {
-      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_JSON,
-                           "The frame is not UTF-8 text");
-      return NULL;
-    }
-
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, data, (gssize) length, &parse_error))
-    {
-      g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_JSON,
-                   "The frame is not valid JSON: %s", parse_error->message);
-      return NULL;
-    }
-
-  root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                           "A frame is a JSON object");
-      return NULL;
-    }
-  object = json_node_get_object (root);
+  object = natter_schema_parse_object (data, length, max_size, error);
+  if (object == NULL)
+    return NULL;
 
   id_node = json_object_get_member (object,
                                     direction == NATTER_FRAME_TO_SERVER ? "id" : "ref");
-  id = node_get_string (id_node);
+  id = natter_schema_get_string (id_node);
   if (id_node != NULL && !JSON_NODE_HOLDS_NULL (id_node))
     {
       if (id == NULL || strlen (id) > NATTER_FRAME_ID_MAX_LENGTH)
@@ -449,7 +264,7 @@ natter_frame_parse (const char            *data,
         *out_ref = g_strdup (id);
     }
 
-  type_name = node_get_string (json_object_get_member (object, "type"));
+  type_name = natter_schema_get_string (json_object_get_member (object, "type"));
   if (type_name == NULL)
     {
       g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
@@ -468,11 +283,11 @@ natter_frame_parse (const char            *data,
 
   for (guint i = 0; i < G_N_ELEMENTS (spec->members) && spec->members[i].name != NULL; i++)
     {
-      if (!validate_member (object, &spec->members[i], error))
+      if (!natter_schema_validate_member (object, &spec->members[i], error))
         return NULL;
     }
 
-  return frame_new_take (type, json_object_ref (object));
+  return frame_new_take (type, g_steal_pointer (&object));
 }
 
 /**
@@ -588,7 +403,7 @@ natter_frame_get_string (NatterFrame *frame,
   g_return_val_if_fail (frame != NULL, NULL);
   g_return_val_if_fail (member != NULL, NULL);
 
-  return node_get_string (json_object_get_member (frame->object, member));
+  return natter_schema_get_string (json_object_get_member (frame->object, member));
 }
 
 gint64

@@ -4,6 +4,7 @@
  */
 #pragma once
 
+#include "natter-envelope.h"
 #include "natter-frame.h"
 #include "natter-protocol-error.h"
 #include "natter-signature.h"

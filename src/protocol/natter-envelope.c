@@ -1,0 +1,215 @@
+/* natter-envelope.c: what peers send each other on the chat data channel
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-protocol"
+
+#include "config.h"
+
+#include "natter-envelope.h"
+#include "natter-schema-private.h"
+
+typedef struct
+{
+  NatterEnvelopeType type;
+  const char        *name;
+  MemberSpec         members[4];
+} EnvelopeSpec;
+
+/* docs/peer.md describes each of these. */
+static const EnvelopeSpec envelope_specs[] = {
+  { NATTER_ENVELOPE_MESSAGE, "message", {
+      { "id", M_STRING, TRUE, 64 },
+      { "ts", M_INT, TRUE, 0 },
+      { "body", M_STRING, TRUE, NATTER_MESSAGE_BODY_MAX } } },
+  { NATTER_ENVELOPE_RECEIPT, "receipt", {
+      { "ids", M_ID_ARRAY, TRUE, NATTER_RECEIPT_IDS_MAX },
+      { "status", M_STRING, TRUE, 16 } } },
+  { NATTER_ENVELOPE_TYPING, "typing", {
+      { "active", M_BOOL, TRUE, 0 } } },
+  { NATTER_ENVELOPE_PROFILE, "profile", {
+      { "name", M_STRING, FALSE, NATTER_PROFILE_NAME_MAX },
+      { "bio", M_STRING, FALSE, NATTER_PROFILE_BIO_MAX },
+      { "avatar_sha256", M_STRING, FALSE, 64 } } },
+};
+
+G_STATIC_ASSERT (G_N_ELEMENTS (envelope_specs) == NATTER_ENVELOPE_N_TYPES - 1);
+
+/**
+ * natter_envelope_type_to_string:
+ * @type: an envelope type
+ *
+ * Returns: (nullable): its wire name
+ */
+const char *
+natter_envelope_type_to_string (NatterEnvelopeType type)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (envelope_specs); i++)
+    {
+      if (envelope_specs[i].type == type)
+        return envelope_specs[i].name;
+    }
+
+  return NULL;
+}
+
+/**
+ * natter_envelope_parse:
+ * @data: one data channel message
+ * @length: its length
+ * @out_type: (out): the envelope's type
+ * @error: a #GError in %NATTER_PROTOCOL_ERROR
+ *
+ * Returns: (transfer full) (nullable): the validated envelope
+ */
+JsonObject *
+natter_envelope_parse (const char          *data,
+                       gsize                length,
+                       NatterEnvelopeType  *out_type,
+                       GError             **error)
+{
+  g_autoptr(JsonObject) object = NULL;
+  const EnvelopeSpec *spec = NULL;
+  const char *type_name;
+
+  g_return_val_if_fail (data != NULL || length == 0, NULL);
+  g_return_val_if_fail (out_type != NULL, NULL);
+
+  *out_type = NATTER_ENVELOPE_INVALID;
+
+  object = natter_schema_parse_object (data, length, NATTER_ENVELOPE_MAX_SIZE, error);
+  if (object == NULL)
+    return NULL;
+
+  type_name = natter_schema_get_string (json_object_get_member (object, "type"));
+  if (type_name == NULL)
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "The member 'type' is missing or not a string");
+      return NULL;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (envelope_specs); i++)
+    {
+      if (g_str_equal (type_name, envelope_specs[i].name))
+        spec = &envelope_specs[i];
+    }
+
+  if (spec == NULL)
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_UNKNOWN_TYPE,
+                           "The envelope type is unknown");
+      return NULL;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (spec->members) && spec->members[i].name != NULL; i++)
+    {
+      if (!natter_schema_validate_member (object, &spec->members[i], error))
+        return NULL;
+    }
+
+  if (spec->type == NATTER_ENVELOPE_RECEIPT)
+    {
+      const char *status = json_object_get_string_member (object, "status");
+
+      if (!g_str_equal (status, "delivered") && !g_str_equal (status, "read"))
+        {
+          g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                               "A receipt's status is 'delivered' or 'read'");
+          return NULL;
+        }
+    }
+
+  *out_type = spec->type;
+  return g_steal_pointer (&object);
+}
+
+/**
+ * natter_envelope_new:
+ * @type: the envelope type
+ *
+ * Returns: (transfer full): an envelope with only its `type` set
+ */
+JsonObject *
+natter_envelope_new (NatterEnvelopeType type)
+{
+  const char *name = natter_envelope_type_to_string (type);
+  JsonObject *object;
+
+  g_return_val_if_fail (name != NULL, NULL);
+
+  object = json_object_new ();
+  json_object_set_string_member (object, "type", name);
+  return object;
+}
+
+/**
+ * natter_envelope_to_string:
+ * @envelope: an envelope
+ * @length: (out) (optional): the length of the text
+ *
+ * Returns: (transfer full): the envelope as compact JSON
+ */
+char *
+natter_envelope_to_string (JsonObject *envelope,
+                           gsize      *length)
+{
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+
+  g_return_val_if_fail (envelope != NULL, NULL);
+
+  json_node_set_object (root, envelope);
+  json_generator_set_root (generator, root);
+
+  return json_generator_to_data (generator, length);
+}
+
+char *
+natter_envelope_new_message (const char *id,
+                             gint64      timestamp_ms,
+                             const char *body,
+                             gsize      *length)
+{
+  g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_MESSAGE);
+
+  g_return_val_if_fail (id != NULL, NULL);
+  g_return_val_if_fail (body != NULL, NULL);
+
+  json_object_set_string_member (envelope, "id", id);
+  json_object_set_int_member (envelope, "ts", timestamp_ms);
+  json_object_set_string_member (envelope, "body", body);
+
+  return natter_envelope_to_string (envelope, length);
+}
+
+char *
+natter_envelope_new_receipt (const char * const *ids,
+                             const char         *status,
+                             gsize              *length)
+{
+  g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_RECEIPT);
+  JsonArray *array = json_array_new ();
+
+  g_return_val_if_fail (ids != NULL, NULL);
+  g_return_val_if_fail (status != NULL, NULL);
+
+  for (guint i = 0; ids[i] != NULL; i++)
+    json_array_add_string_element (array, ids[i]);
+
+  json_object_set_array_member (envelope, "ids", array);
+  json_object_set_string_member (envelope, "status", status);
+
+  return natter_envelope_to_string (envelope, length);
+}
+
+char *
+natter_envelope_new_typing (gboolean  active,
+                            gsize    *length)
+{
+  g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_TYPING);
+
+  json_object_set_boolean_member (envelope, "active", active);
+
+  return natter_envelope_to_string (envelope, length);
+}

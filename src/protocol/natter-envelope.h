@@ -1,0 +1,50 @@
+/* natter-envelope.h: what peers send each other on the chat data channel
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <json-glib/json-glib.h>
+
+#include "natter-protocol-error.h"
+
+G_BEGIN_DECLS
+
+/* webrtcbin cannot send data channel messages above 64 KiB */
+#define NATTER_ENVELOPE_MAX_SIZE      65536
+#define NATTER_MESSAGE_BODY_MAX       32768
+#define NATTER_RECEIPT_IDS_MAX        256
+#define NATTER_PROFILE_NAME_MAX       64
+#define NATTER_PROFILE_BIO_MAX        280
+
+typedef enum
+{
+  NATTER_ENVELOPE_INVALID = 0,
+  NATTER_ENVELOPE_MESSAGE,
+  NATTER_ENVELOPE_RECEIPT,
+  NATTER_ENVELOPE_TYPING,
+  NATTER_ENVELOPE_PROFILE,
+  NATTER_ENVELOPE_N_TYPES
+} NatterEnvelopeType;
+
+const char         *natter_envelope_type_to_string (NatterEnvelopeType   type);
+
+JsonObject         *natter_envelope_parse          (const char          *data,
+                                                    gsize                length,
+                                                    NatterEnvelopeType  *out_type,
+                                                    GError             **error);
+JsonObject         *natter_envelope_new            (NatterEnvelopeType   type);
+char               *natter_envelope_to_string      (JsonObject          *envelope,
+                                                    gsize               *length);
+
+char               *natter_envelope_new_message    (const char          *id,
+                                                    gint64               timestamp_ms,
+                                                    const char          *body,
+                                                    gsize               *length);
+char               *natter_envelope_new_receipt    (const char * const  *ids,
+                                                    const char          *status,
+                                                    gsize               *length);
+char               *natter_envelope_new_typing     (gboolean             active,
+                                                    gsize               *length);
+
+G_END_DECLS
