@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the validate suite's checkers on small trees with known mistakes.
+
+A checker that passes everything would make the validate suite useless, so
+each mistake it is meant to catch is planted here once, next to a tree that
+is right.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
+CHECK_POTFILES = os.path.join(HERE, 'check-potfiles.py')
+CHECK_FLATPAK = os.path.join(HERE, 'check-flatpak.py')
+CHECK_TRANSLATIONS = os.path.join(HERE, 'check-translations.py')
+
+APP_ID = 'io.github.natter.Natter'
+
+
+def run(*args):
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True)
+    return result.returncode, result.stdout + result.stderr
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(textwrap.dedent(text))
+
+
+class TreeTestCase(unittest.TestCase):
+    def setUp(self):
+        self.root = tempfile.mkdtemp(prefix='natter-validate-')
+        self.addCleanup(shutil.rmtree, self.root)
+
+    def path(self, *parts):
+        return os.path.join(self.root, *parts)
+
+    def check(self):
+        raise NotImplementedError
+
+    def assertPasses(self):
+        status, output = self.check()
+        self.assertEqual(status, 0, output)
+
+    def assertFails(self, *expected):
+        """The checker fails, and says each of the expected things."""
+        status, output = self.check()
+        self.assertEqual(status, 1, output)
+        for text in expected:
+            self.assertIn(text, output)
+
+
+class PotfilesTest(TreeTestCase):
+    def setUp(self):
+        super().setUp()
+        write(self.path('src', 'app', 'natter-window.c'),
+              'static void f (void) { g_print ("%s", _("Hello")); }\n')
+        write(self.path('src', 'core', 'natter-store.c'),
+              '/* _("in a comment") */\nstatic const char *url = "ws://x"; // _("no")\n'
+              'static int g_(int x);\n')
+        write(self.path('resources', 'ui', 'natter-window.ui'),
+              '<interface><object class="GtkLabel">'
+              '<property name="label" translatable="yes">Hi</property></object></interface>\n')
+        write(self.path('resources', 'ui', 'natter-plain.ui'), '<interface/>\n')
+        write(self.path('po', 'POTFILES.in'),
+              '# comment\nsrc/app/natter-window.c\nresources/ui/natter-window.ui\n')
+
+    def check(self):
+        return run(CHECK_POTFILES, self.root)
+
+    def test_complete_list_passes(self):
+        self.assertPasses()
+
+    def test_listed_file_must_exist(self):
+        with open(self.path('po', 'POTFILES.in'), 'a', encoding='utf-8') as f:
+            f.write('src/app/natter-gone.c\n')
+        self.assertFails('src/app/natter-gone.c, which does not exist')
+
+    def test_unlisted_c_file_fails(self):
+        write(self.path('src', 'cli', 'natter-cli.c'), 'int main (void) { puts (N_("x")); }\n')
+        self.assertFails('src/cli/natter-cli.c has translatable strings')
+
+    def test_unlisted_ui_file_fails(self):
+        write(self.path('resources', 'ui', 'natter-row.ui'),
+              '<property name="title" translatable="yes">Row</property>\n')
+        self.assertFails('resources/ui/natter-row.ui')
+
+    def test_skip_list_is_honoured(self):
+        write(self.path('src', 'cli', 'natter-cli.c'), 'int main (void) { puts (_("x")); }\n')
+        write(self.path('po', 'POTFILES.skip'), 'src/cli/natter-cli.c\n')
+        self.assertPasses()
+
+    def test_duplicate_entry_fails(self):
+        with open(self.path('po', 'POTFILES.in'), 'a', encoding='utf-8') as f:
+            f.write('src/app/natter-window.c\n')
+        self.assertFails('twice')
+
+
+class FlatpakTest(TreeTestCase):
+    def setUp(self):
+        super().setUp()
+        shutil.copy(os.path.join(SOURCE_ROOT, 'meson_options.txt'), self.root)
+        with open(os.path.join(SOURCE_ROOT, 'flatpak', 'io.github.natter.Natter.json'),
+                  encoding='utf-8') as f:
+            self.manifest = json.load(f)
+        os.makedirs(self.path('flatpak'))
+        shutil.copy(os.path.join(SOURCE_ROOT, 'flatpak', 'README.md'), self.path('flatpak'))
+        self.desktop = self.path('build', APP_ID + '.desktop')
+        write(self.desktop, '[Desktop Entry]\nName=Natter\nExec=natter\nType=Application\n')
+
+    def check(self, app_id=APP_ID, profile='default', desktop=None, raw=None):
+        manifest = self.path('flatpak', 'manifest.json')
+        with open(manifest, 'w', encoding='utf-8') as f:
+            f.write(raw if raw is not None else json.dumps(self.manifest))
+        return run(CHECK_FLATPAK, '--source-root', self.root, '--manifest', manifest,
+                   '--application-id', app_id, '--profile', profile,
+                   '--desktop-file', desktop or self.desktop)
+
+    def natter_module(self):
+        return next(m for m in self.manifest['modules'] if m['name'] == 'natter')
+
+    def test_project_manifest_passes(self):
+        self.assertPasses()
+
+    def test_invalid_json_fails(self):
+        status, output = self.check(raw='{"app-id": "x",')
+        self.assertEqual(status, 1)
+        self.assertIn('not valid JSON', output)
+
+    def test_wrong_app_id_fails(self):
+        self.manifest['app-id'] = 'io.github.natter.Chatter'
+        self.assertFails('app-id is io.github.natter.Chatter')
+
+    def test_wrong_command_fails(self):
+        self.manifest['command'] = 'natter-cli'
+        self.assertFails('command is natter-cli')
+
+    def test_unknown_option_fails(self):
+        self.natter_module()['config-opts'].append('-Dwith-magic=true')
+        self.assertFails('no option "with-magic"')
+
+    def test_invalid_values_fail(self):
+        self.natter_module()['config-opts'] += ['-Dtests=yes', '-Dprofile=nightly']
+        self.assertFails('-Dtests=yes: invalid value', '-Dprofile=nightly: invalid value')
+
+    def test_devel_manifest_needs_devel_id(self):
+        self.natter_module()['config-opts'].append('-Dprofile=development')
+        self.assertFails('as io.github.natter.Natter.Devel')
+
+        self.manifest['app-id'] = APP_ID + '.Devel'
+        self.assertPasses()
+
+    def test_devel_build_checks_release_manifest(self):
+        desktop = self.path('build-devel', APP_ID + '.Devel.desktop')
+        write(desktop, '[Desktop Entry]\nName=Natter\nExec=natter\nType=Application\n')
+        status, output = self.check(app_id=APP_ID + '.Devel', profile='development',
+                                    desktop=desktop)
+        self.assertEqual(status, 0, output)
+
+    def test_unpinned_archive_fails(self):
+        sodium = next(m for m in self.manifest['modules'] if m['name'] == 'libsodium')
+        del sodium['sources'][0]['sha256']
+        self.assertFails('has no valid sha256')
+
+    def test_unexplained_permission_fails(self):
+        self.manifest['finish-args'].append('--filesystem=home')
+        self.assertFails('--filesystem=home is not explained')
+
+    def test_natter_must_build_this_tree(self):
+        self.natter_module()['sources'] = [{'type': 'git', 'url': 'https://example.org/x.git'}]
+        self.assertFails('not built from the source tree')
+
+
+class TranslationsTest(TreeTestCase):
+    PO = textwrap.dedent('''\
+        msgid ""
+        msgstr ""
+        "Content-Type: text/plain; charset=UTF-8\\n"
+        "Language: de\\n"
+
+        msgid "Natter"
+        msgstr "Natter"
+        ''')
+
+    def setUp(self):
+        super().setUp()
+        write(self.path('po', 'LINGUAS'), '# languages\nde\n')
+        write(self.path('po', 'de.po'), self.PO)
+        self.desktop = self.path('app.desktop')
+        write(self.desktop, '[Desktop Entry]\nName=Natter\nName[de]=Natter\nComment=Chat\n'
+                            'Comment[de]=Plaudern\nKeywords=chat;\nKeywords[de]=Chat;\n')
+        self.metainfo = self.path('app.metainfo.xml')
+        write(self.metainfo, '<component><summary>Chat</summary>'
+                             '<summary xml:lang="de">Plaudern</summary>'
+                             '<description><p>Text</p><p xml:lang="de">Text</p></description>'
+                             '</component>\n')
+
+    def check(self):
+        return run(CHECK_TRANSLATIONS, '--po-dir', self.path('po'),
+                   '--desktop-file', self.desktop, '--metainfo-file', self.metainfo)
+
+    def test_merged_translation_passes(self):
+        self.assertPasses()
+
+    def test_missing_po_file_fails(self):
+        write(self.path('po', 'LINGUAS'), 'de fr\n')
+        self.assertFails('po/fr.po does not exist')
+
+    def test_broken_po_file_fails(self):
+        write(self.path('po', 'de.po'), self.PO + '\n#, c-format\nmsgid "%d file"\nmsgstr "%s Datei"\n')
+        self.assertFails('po/de.po')
+
+    def test_unmerged_desktop_file_fails(self):
+        write(self.desktop, '[Desktop Entry]\nName=Natter\nComment=Chat\nKeywords=chat;\n')
+        self.assertFails('has no Comment[de]')
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
