@@ -1,0 +1,469 @@
+/* natter-server-connection.c: one client WebSocket of natter-server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * A connection checks what its client sends before the server sees it:
+ * the rate limit (a token bucket), binary frames, the frame size and the
+ * frame syntax. It owns the authentication state (the nonce of `hello`, the
+ * timer of `auth_timeout_s`) and remembers when the client was last heard
+ * from, for the server's heartbeat sweep. What a frame means is up to
+ * NatterServer.
+ */
+#define G_LOG_DOMAIN "natter-server-connection"
+
+#include "config.h"
+
+#include "natter-server-config.h"
+#include "natter-server-private.h"
+
+#include "natter-server-connection.h"
+
+struct _NatterServerConnection
+{
+  GObject parent_instance;
+
+  NatterServer *server;               /* unowned: the server outlives its connections */
+  const NatterServerLimits *limits;   /* owned by the server */
+  SoupWebsocketConnection *websocket;
+
+  char *user;                         /* NULL until authenticated */
+  char *nonce;                        /* NULL once used */
+  GHashTable *subscriptions;          /* user ID (owned) set; created on demand */
+  GPtrArray *rooms;                   /* rooms (owned by the server); created on demand */
+
+  gint64 last_activity;               /* monotonic µs */
+  gint64 bucket_updated;              /* monotonic µs */
+  double tokens;
+  guint dropped;                      /* frames dropped since the last accepted one */
+
+  guint auth_timeout_id;
+  gboolean closing;
+};
+
+G_DEFINE_FINAL_TYPE (NatterServerConnection, natter_server_connection, G_TYPE_OBJECT)
+
+static gboolean
+take_token (NatterServerConnection *self,
+            gint64                  now)
+{
+  double elapsed = (double) (now - self->bucket_updated) / G_USEC_PER_SEC;
+
+  self->bucket_updated = now;
+  self->tokens = MIN ((double) self->limits->rate_burst,
+                      self->tokens + elapsed * self->limits->rate_per_s);
+
+  if (self->tokens < 1.0)
+    return FALSE;
+
+  self->tokens -= 1.0;
+  return TRUE;
+}
+
+static void
+reject (NatterServerConnection *self,
+        NatterProtocolError     code,
+        const char             *ref,
+        const char             *message)
+{
+  _natter_server_send_error (self->server, self, code, ref, message);
+}
+
+static void
+on_message (SoupWebsocketConnection *websocket,
+            SoupWebsocketDataType    type,
+            GBytes                  *message,
+            gpointer                 user_data)
+{
+  NatterServerConnection *self = user_data;
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ref = NULL;
+  gint64 now = g_get_monotonic_time ();
+  const char *data;
+  gsize size;
+
+  self->last_activity = now;
+  _natter_server_count_received (self->server);
+
+  if (self->closing)
+    return;
+
+  data = g_bytes_get_data (message, &size);
+
+  /* A fragmented message can add up to more than libsoup's limit per frame. */
+  if (size > NATTER_SERVER_HARD_MAX_FRAME_SIZE)
+    {
+      natter_server_connection_close (self, NATTER_CLOSE_TOO_BIG);
+      return;
+    }
+
+  if (!take_token (self, now))
+    {
+      reject (self, NATTER_PROTOCOL_ERROR_RATE_LIMITED, NULL,
+              "Too many frames; this one was dropped");
+      if (++self->dropped > self->limits->rate_burst)
+        natter_server_connection_close (self, NATTER_CLOSE_RATE_LIMITED);
+      return;
+    }
+  self->dropped = 0;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      reject (self, NATTER_PROTOCOL_ERROR_BINARY_FRAME, NULL, "Frames must be text");
+      return;
+    }
+
+  frame = natter_frame_parse (data, size, NATTER_FRAME_TO_SERVER, self->limits->max_frame_size,
+                              &ref, &error);
+  if (frame == NULL)
+    {
+      NatterProtocolError code = NATTER_PROTOCOL_ERROR_BAD_FRAME;
+
+      if (error->domain == NATTER_PROTOCOL_ERROR)
+        code = error->code;
+      reject (self, code, ref, error->message);
+      return;
+    }
+
+  _natter_server_dispatch (self->server, self, frame);
+}
+
+static void
+on_pong (SoupWebsocketConnection *websocket,
+         GBytes                  *message,
+         gpointer                 user_data)
+{
+  NatterServerConnection *self = user_data;
+
+  self->last_activity = g_get_monotonic_time ();
+}
+
+static void
+on_error (SoupWebsocketConnection *websocket,
+          GError                  *error,
+          gpointer                 user_data)
+{
+  NatterServerConnection *self = user_data;
+
+  /* libsoup drops a connection that announces a frame over its
+   * max-incoming-payload-size without a close frame; say why first.
+   */
+  if (g_error_matches (error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG))
+    {
+      natter_server_connection_close (self, NATTER_CLOSE_TOO_BIG);
+      return;
+    }
+
+  g_debug ("WebSocket error: %s", error->message);
+}
+
+static void
+on_closed (SoupWebsocketConnection *websocket,
+           gpointer                 user_data)
+{
+  NatterServerConnection *self = user_data;
+
+  /* May drop the last reference to self. */
+  _natter_server_connection_closed (self->server, self);
+}
+
+static gboolean
+on_auth_timeout (gpointer user_data)
+{
+  NatterServerConnection *self = user_data;
+
+  self->auth_timeout_id = 0;
+
+  if (self->user == NULL && !self->closing)
+    {
+      reject (self, NATTER_PROTOCOL_ERROR_AUTH_TIMEOUT, NULL,
+              "No auth frame within the authentication timeout");
+      natter_server_connection_close (self, NATTER_CLOSE_AUTH_TIMEOUT);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+natter_server_connection_dispose (GObject *object)
+{
+  NatterServerConnection *self = (NatterServerConnection *) object;
+
+  g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+
+  if (self->websocket != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->websocket, self);
+      if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (self->websocket, NATTER_CLOSE_GOING_AWAY, NULL);
+      g_clear_object (&self->websocket);
+    }
+
+  G_OBJECT_CLASS (natter_server_connection_parent_class)->dispose (object);
+}
+
+static void
+natter_server_connection_finalize (GObject *object)
+{
+  NatterServerConnection *self = (NatterServerConnection *) object;
+
+  g_clear_pointer (&self->user, g_free);
+  g_clear_pointer (&self->nonce, g_free);
+  g_clear_pointer (&self->subscriptions, g_hash_table_unref);
+  g_clear_pointer (&self->rooms, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (natter_server_connection_parent_class)->finalize (object);
+}
+
+static void
+natter_server_connection_class_init (NatterServerConnectionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = natter_server_connection_dispose;
+  object_class->finalize = natter_server_connection_finalize;
+}
+
+static void
+natter_server_connection_init (NatterServerConnection *self)
+{
+}
+
+/**
+ * natter_server_connection_new:
+ * @server: the server (not referenced; it outlives the connection)
+ * @websocket: the accepted WebSocket
+ * @limits: (type gpointer): the server's #NatterServerLimits, which must
+ *   outlive the connection
+ *
+ * Returns: (transfer full): a new connection, waiting for `auth`
+ */
+NatterServerConnection *
+natter_server_connection_new (NatterServer            *server,
+                              SoupWebsocketConnection *websocket,
+                              gconstpointer            limits)
+{
+  NatterServerConnection *self;
+
+  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (websocket), NULL);
+  g_return_val_if_fail (limits != NULL, NULL);
+
+  self = g_object_new (NATTER_TYPE_SERVER_CONNECTION, NULL);
+  self->server = server;
+  self->limits = limits;
+  self->websocket = g_object_ref (websocket);
+  self->last_activity = self->bucket_updated = g_get_monotonic_time ();
+  self->tokens = self->limits->rate_burst;
+
+  soup_websocket_connection_set_max_incoming_payload_size (websocket,
+                                                           NATTER_SERVER_HARD_MAX_FRAME_SIZE);
+  soup_websocket_connection_set_keepalive_interval (websocket, self->limits->heartbeat_s);
+
+  g_signal_connect (websocket, "message", G_CALLBACK (on_message), self);
+  g_signal_connect (websocket, "pong", G_CALLBACK (on_pong), self);
+  g_signal_connect (websocket, "error", G_CALLBACK (on_error), self);
+  g_signal_connect (websocket, "closed", G_CALLBACK (on_closed), self);
+
+  self->auth_timeout_id = g_timeout_add_seconds (self->limits->auth_timeout_s,
+                                                 on_auth_timeout, self);
+
+  return self;
+}
+
+/**
+ * natter_server_connection_get_user:
+ *
+ * Returns: (nullable): the authenticated user ID
+ */
+const char *
+natter_server_connection_get_user (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
+
+  return self->user;
+}
+
+/**
+ * natter_server_connection_set_user:
+ *
+ * Marks the connection authenticated as @user; the nonce is used up.
+ */
+void
+natter_server_connection_set_user (NatterServerConnection *self,
+                                   const char             *user)
+{
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+  g_return_if_fail (self->user == NULL);
+  g_return_if_fail (user != NULL);
+
+  self->user = g_strdup (user);
+  natter_server_connection_forget_nonce (self);
+  g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+}
+
+/**
+ * natter_server_connection_get_nonce:
+ *
+ * Returns: (nullable): the nonce sent in `hello`, until it is used
+ */
+const char *
+natter_server_connection_get_nonce (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
+
+  return self->nonce;
+}
+
+void
+natter_server_connection_forget_nonce (NatterServerConnection *self)
+{
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+
+  g_clear_pointer (&self->nonce, g_free);
+}
+
+gboolean
+natter_server_connection_is_closing (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), TRUE);
+
+  return self->closing;
+}
+
+/**
+ * natter_server_connection_get_last_activity:
+ *
+ * Returns: the monotonic time (µs) of the last frame or pong from the client
+ */
+gint64
+natter_server_connection_get_last_activity (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), 0);
+
+  return self->last_activity;
+}
+
+/**
+ * natter_server_connection_get_subscriptions:
+ * @create: whether to create the set when there is none yet
+ *
+ * Returns: (transfer none) (nullable): the set of user IDs this connection
+ *   watches
+ */
+GHashTable *
+natter_server_connection_get_subscriptions (NatterServerConnection *self,
+                                            gboolean                create)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
+
+  if (self->subscriptions == NULL && create)
+    self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  return self->subscriptions;
+}
+
+/**
+ * natter_server_connection_get_rooms:
+ * @create: whether to create the array when there is none yet
+ *
+ * Returns: (transfer none) (nullable): the rooms this connection is in
+ */
+GPtrArray *
+natter_server_connection_get_rooms (NatterServerConnection *self,
+                                    gboolean                create)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
+
+  if (self->rooms == NULL && create)
+    self->rooms = g_ptr_array_new ();
+
+  return self->rooms;
+}
+
+/**
+ * natter_server_connection_send_hello:
+ *
+ * Sends `hello` with a fresh nonce.
+ */
+void
+natter_server_connection_send_hello (NatterServerConnection *self)
+{
+  g_autoptr(NatterFrame) hello = natter_frame_new (NATTER_FRAME_HELLO);
+
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+
+  g_clear_pointer (&self->nonce, g_free);
+  self->nonce = natter_auth_challenge_new_nonce ();
+
+  natter_frame_set_int (hello, "version", NATTER_PROTOCOL_VERSION);
+  natter_frame_set_string (hello, "nonce", self->nonce);
+  natter_frame_set_int (hello, "max_frame_size", self->limits->max_frame_size);
+  natter_frame_set_int (hello, "auth_timeout_s", self->limits->auth_timeout_s);
+  natter_frame_set_string (hello, "server", "natter-server " PACKAGE_VERSION);
+
+  natter_server_connection_send_frame (self, hello);
+}
+
+/**
+ * natter_server_connection_send_text:
+ * @text: one JSON frame
+ *
+ * Queues @text unless the connection is closing.
+ */
+void
+natter_server_connection_send_text (NatterServerConnection *self,
+                                    const char             *text)
+{
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+  g_return_if_fail (text != NULL);
+
+  if (self->closing ||
+      soup_websocket_connection_get_state (self->websocket) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
+
+  soup_websocket_connection_send_text (self->websocket, text);
+}
+
+void
+natter_server_connection_send_frame (NatterServerConnection *self,
+                                     NatterFrame            *frame)
+{
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+  g_return_if_fail (frame != NULL);
+
+  if (self->closing)
+    return;
+
+  text = natter_frame_to_string (frame, NULL);
+  natter_server_connection_send_text (self, text);
+}
+
+/**
+ * natter_server_connection_close:
+ * @code: a close code of docs/protocol.md
+ *
+ * Takes the connection out of the server's state at once (user, presence,
+ * subscriptions, rooms) and starts the WebSocket closing handshake.
+ */
+void
+natter_server_connection_close (NatterServerConnection *self,
+                                gushort                 code)
+{
+  g_autoptr(NatterServerConnection) hold = NULL;
+
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+
+  if (self->closing)
+    return;
+
+  hold = g_object_ref (self);
+  self->closing = TRUE;
+  g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+
+  _natter_server_detach (self->server, self);
+
+  if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (self->websocket, code, NULL);
+}

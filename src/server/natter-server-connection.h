@@ -1,0 +1,56 @@
+/* natter-server-connection.h: one client WebSocket of natter-server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+
+#include "natter-protocol.h"
+
+G_BEGIN_DECLS
+
+typedef struct _NatterServer NatterServer;
+
+#define NATTER_TYPE_SERVER_CONNECTION (natter_server_connection_get_type ())
+
+G_DECLARE_FINAL_TYPE (NatterServerConnection, natter_server_connection,
+                      NATTER, SERVER_CONNECTION, GObject)
+
+/* Close codes of docs/protocol.md */
+#define NATTER_CLOSE_NORMAL             1000
+#define NATTER_CLOSE_GOING_AWAY         1001
+#define NATTER_CLOSE_TOO_BIG            1009
+#define NATTER_CLOSE_AUTH_TIMEOUT       4000
+#define NATTER_CLOSE_AUTH_FAILED        4001
+#define NATTER_CLOSE_REPLACED           4002
+#define NATTER_CLOSE_RATE_LIMITED       4003
+#define NATTER_CLOSE_SERVER_FULL        4004
+#define NATTER_CLOSE_HEARTBEAT_TIMEOUT  4005
+
+NatterServerConnection *natter_server_connection_new               (NatterServer            *server,
+                                                                    SoupWebsocketConnection *websocket,
+                                                                    gconstpointer            limits);
+
+const char             *natter_server_connection_get_user          (NatterServerConnection  *self);
+void                    natter_server_connection_set_user          (NatterServerConnection  *self,
+                                                                    const char              *user);
+const char             *natter_server_connection_get_nonce         (NatterServerConnection  *self);
+void                    natter_server_connection_forget_nonce      (NatterServerConnection  *self);
+gboolean                natter_server_connection_is_closing        (NatterServerConnection  *self);
+gint64                  natter_server_connection_get_last_activity (NatterServerConnection  *self);
+
+GHashTable             *natter_server_connection_get_subscriptions (NatterServerConnection  *self,
+                                                                    gboolean                 create);
+GPtrArray              *natter_server_connection_get_rooms         (NatterServerConnection  *self,
+                                                                    gboolean                 create);
+
+void                    natter_server_connection_send_hello        (NatterServerConnection  *self);
+void                    natter_server_connection_send_text         (NatterServerConnection  *self,
+                                                                    const char              *text);
+void                    natter_server_connection_send_frame        (NatterServerConnection  *self,
+                                                                    NatterFrame             *frame);
+void                    natter_server_connection_close             (NatterServerConnection  *self,
+                                                                    gushort                  code);
+
+G_END_DECLS

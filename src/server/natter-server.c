@@ -1,0 +1,1387 @@
+/* natter-server.c: the natter signaling and presence server
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * State lives in a few hash tables, all keyed for the lookups the relay and
+ * presence paths need:
+ *
+ *   connections  every accepted WebSocket (owning a reference)
+ *   users        user ID -> its one authenticated connection
+ *   watchers     user ID -> set of connections subscribed to its presence
+ *   rooms        room name -> members (connections)
+ *
+ * Invitations and handles are in NatterServerStore (SQLite); nothing on the
+ * relay path touches the database or logs.
+ */
+#define G_LOG_DOMAIN "natter-server"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "natter-server-private.h"
+#include "natter-server-store.h"
+
+#include "natter-server.h"
+
+#define ROOMS_PER_CONNECTION_MAX 32
+#define ROOM_MEMBERS_MAX         1000
+#define PURGE_INTERVAL_S         60
+#define LISTEN_BACKLOG           4096
+
+typedef struct
+{
+  char *name;
+  GPtrArray *members;   /* NatterServerConnection, unowned */
+} Room;
+
+struct _NatterServer
+{
+  GObject parent_instance;
+
+  NatterServerConfig *config;
+  NatterServerStore *store;
+  SoupServer *soup;
+  NatterServerLimits limits;
+
+  GHashTable *connections;   /* NatterServerConnection (owned) set */
+  GHashTable *users;         /* user ID (owned by the connection) -> connection */
+  GHashTable *watchers;      /* user ID (owned) -> GHashTable set of connections */
+  GHashTable *rooms;         /* name (owned by the Room) -> Room */
+  guint n_active;            /* connections not closing */
+
+  gint64 started;            /* monotonic µs */
+  guint64 connections_total;
+  guint64 frames_received;
+  guint64 frames_relayed;
+  guint64 auth_failures;
+  guint64 rejected[NATTER_PROTOCOL_N_ERRORS];
+
+  guint sweep_id;
+  guint purge_id;
+  gboolean shutting_down;
+};
+
+G_DEFINE_FINAL_TYPE (NatterServer, natter_server, G_TYPE_OBJECT)
+
+static void
+room_free (Room *room)
+{
+  g_free (room->name);
+  g_ptr_array_unref (room->members);
+  g_free (room);
+}
+
+static gint64
+unix_now (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static void
+log_internal_error (const char   *what,
+                    const GError *error)
+{
+  g_message ("%s failed: %s", what, error->message);
+}
+
+/* Frames */
+
+static NatterFrame *
+reply_new (NatterFrameType  type,
+           NatterFrame     *request)
+{
+  NatterFrame *reply = natter_frame_new (type);
+  const char *id = natter_frame_get_id (request);
+
+  if (id != NULL)
+    natter_frame_set_ref (reply, id);
+
+  return reply;
+}
+
+static void
+send_reply (NatterServerConnection *connection,
+            NatterFrameType         type,
+            NatterFrame            *request)
+{
+  g_autoptr(NatterFrame) reply = reply_new (type, request);
+
+  natter_server_connection_send_frame (connection, reply);
+}
+
+static void
+send_request_error (NatterServer           *self,
+                    NatterServerConnection *connection,
+                    NatterFrame            *request,
+                    NatterProtocolError     code,
+                    const char             *message)
+{
+  _natter_server_send_error (self, connection, code, natter_frame_get_id (request), message);
+}
+
+/* Sends a failure from the store or the protocol library. */
+static void
+send_gerror (NatterServer           *self,
+             NatterServerConnection *connection,
+             NatterFrame            *request,
+             const GError           *error)
+{
+  NatterProtocolError code = NATTER_PROTOCOL_ERROR_INTERNAL;
+
+  if (error->domain == NATTER_PROTOCOL_ERROR)
+    code = error->code;
+
+  if (code == NATTER_PROTOCOL_ERROR_INTERNAL)
+    {
+      log_internal_error (natter_frame_type_to_string (natter_frame_get_frame_type (request)),
+                          error);
+      send_request_error (self, connection, request, code, "The server failed; nothing changed");
+      return;
+    }
+
+  send_request_error (self, connection, request, code, error->message);
+}
+
+static JsonObject *
+invitation_to_json (const NatterServerInvitation *invitation)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "id", invitation->id);
+  json_object_set_string_member (object, "from", invitation->from);
+  json_object_set_string_member (object, "to", invitation->to);
+  json_object_set_string_member (object, "text", invitation->text);
+  json_object_set_int_member (object, "created", invitation->created);
+  json_object_set_int_member (object, "expires", invitation->expires);
+  json_object_set_string_member (object, "status",
+                                 natter_server_invitation_status_to_string (invitation->status));
+
+  return object;
+}
+
+static JsonArray *
+invitations_to_json (GPtrArray *invitations)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < invitations->len; i++)
+    json_array_add_object_element (array, invitation_to_json (invitations->pdata[i]));
+
+  return array;
+}
+
+static void
+send_invitation (NatterServerConnection       *connection,
+                 NatterFrameType               type,
+                 const NatterServerInvitation *invitation)
+{
+  g_autoptr(NatterFrame) frame = natter_frame_new (type);
+
+  natter_frame_take_object_member (frame, "invitation", invitation_to_json (invitation));
+  natter_server_connection_send_frame (connection, frame);
+}
+
+static JsonArray *
+ice_servers_new (NatterServer *self,
+                 const char   *user)
+{
+  JsonArray *servers = json_array_new ();
+  const char * const *stun = natter_server_config_get_stun (self->config);
+  const char * const *turn = natter_server_config_get_turn (self->config);
+  const char *secret = natter_server_config_get_turn_secret (self->config);
+
+  if (stun[0] != NULL)
+    {
+      JsonObject *server = json_object_new ();
+      JsonArray *urls = json_array_new ();
+
+      for (guint i = 0; stun[i] != NULL; i++)
+        json_array_add_string_element (urls, stun[i]);
+      json_object_set_array_member (server, "urls", urls);
+      json_array_add_object_element (servers, server);
+    }
+
+  if (turn[0] != NULL)
+    {
+      JsonObject *server = json_object_new ();
+      JsonArray *urls = json_array_new ();
+
+      for (guint i = 0; turn[i] != NULL; i++)
+        json_array_add_string_element (urls, turn[i]);
+      json_object_set_array_member (server, "urls", urls);
+
+      if (secret != NULL)
+        {
+          g_autofree char *username = NULL;
+          g_autofree char *credential = NULL;
+
+          natter_turn_credentials (secret, user,
+                                   unix_now () + natter_server_config_get_turn_ttl (self->config),
+                                   &username, &credential);
+          json_object_set_string_member (server, "username", username);
+          json_object_set_string_member (server, "credential", credential);
+        }
+      json_array_add_object_element (servers, server);
+    }
+
+  return servers;
+}
+
+static void
+set_ice_members (NatterServer *self,
+                 NatterFrame  *frame,
+                 const char   *user)
+{
+  natter_frame_take_array (frame, "ice_servers", ice_servers_new (self, user));
+  natter_frame_set_int (frame, "ice_ttl_s", natter_server_config_get_turn_ttl (self->config));
+}
+
+/* Presence */
+
+static void
+broadcast_presence (NatterServer *self,
+                    const char   *user,
+                    gboolean      online)
+{
+  GHashTable *set = g_hash_table_lookup (self->watchers, user);
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autofree char *text = NULL;
+  GHashTableIter iter;
+  gpointer connection;
+
+  if (set == NULL)
+    return;
+
+  frame = natter_frame_new (NATTER_FRAME_PRESENCE);
+  natter_frame_set_string (frame, "user", user);
+  natter_frame_set_boolean (frame, "online", online);
+  text = natter_frame_to_string (frame, NULL);
+
+  g_hash_table_iter_init (&iter, set);
+  while (g_hash_table_iter_next (&iter, &connection, NULL))
+    natter_server_connection_send_text (connection, text);
+}
+
+static void
+unwatch (NatterServer           *self,
+         NatterServerConnection *connection,
+         const char             *user)
+{
+  GHashTable *set = g_hash_table_lookup (self->watchers, user);
+
+  if (set == NULL)
+    return;
+
+  g_hash_table_remove (set, connection);
+  if (g_hash_table_size (set) == 0)
+    g_hash_table_remove (self->watchers, user);
+}
+
+static void
+watch (NatterServer           *self,
+       NatterServerConnection *connection,
+       const char             *user)
+{
+  GHashTable *set = g_hash_table_lookup (self->watchers, user);
+
+  if (set == NULL)
+    {
+      set = g_hash_table_new (NULL, NULL);
+      g_hash_table_insert (self->watchers, g_strdup (user), set);
+    }
+
+  g_hash_table_add (set, connection);
+}
+
+/* Rooms */
+
+static void
+room_broadcast (Room                   *room,
+                NatterFrameType         type,
+                NatterServerConnection *subject)
+{
+  g_autoptr(NatterFrame) frame = natter_frame_new (type);
+  g_autofree char *text = NULL;
+
+  natter_frame_set_string (frame, "room", room->name);
+  natter_frame_set_string (frame, "user", natter_server_connection_get_user (subject));
+  text = natter_frame_to_string (frame, NULL);
+
+  for (guint i = 0; i < room->members->len; i++)
+    {
+      NatterServerConnection *member = room->members->pdata[i];
+
+      if (member != subject)
+        natter_server_connection_send_text (member, text);
+    }
+}
+
+static void
+room_remove_member (NatterServer           *self,
+                    Room                   *room,
+                    NatterServerConnection *connection)
+{
+  g_ptr_array_remove_fast (room->members, connection);
+  room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_LEFT, connection);
+
+  if (room->members->len == 0)
+    g_hash_table_remove (self->rooms, room->name);
+}
+
+static Room *
+find_joined_room (NatterServerConnection *connection,
+                  const char             *name)
+{
+  GPtrArray *rooms = natter_server_connection_get_rooms (connection, FALSE);
+
+  for (guint i = 0; rooms != NULL && i < rooms->len; i++)
+    {
+      Room *room = rooms->pdata[i];
+
+      if (g_str_equal (room->name, name))
+        return room;
+    }
+
+  return NULL;
+}
+
+static void
+send_room_members (NatterServerConnection *connection,
+                   NatterFrame            *request,
+                   Room                   *room)
+{
+  g_autoptr(NatterFrame) reply = reply_new (NATTER_FRAME_ROOM_MEMBERS, request);
+  JsonArray *members = json_array_sized_new (room->members->len);
+
+  for (guint i = 0; i < room->members->len; i++)
+    json_array_add_string_element (members,
+                                   natter_server_connection_get_user (room->members->pdata[i]));
+
+  natter_frame_set_string (reply, "room", room->name);
+  natter_frame_take_array (reply, "members", members);
+  natter_server_connection_send_frame (connection, reply);
+}
+
+/* Requests */
+
+static void
+deliver_pending (NatterServer           *self,
+                 NatterServerConnection *connection,
+                 const char             *user)
+{
+  g_autoptr(GPtrArray) incoming = NULL;
+  g_autoptr(GPtrArray) answers = NULL;
+  g_autoptr(GError) error = NULL;
+
+  incoming = natter_server_store_list_pending (self->store, user, TRUE, unix_now (), &error);
+  if (incoming == NULL)
+    {
+      log_internal_error ("Listing invitations", error);
+      return;
+    }
+
+  for (guint i = 0; i < incoming->len; i++)
+    send_invitation (connection, NATTER_FRAME_INVITATION, incoming->pdata[i]);
+
+  answers = natter_server_store_list_answers (self->store, user, &error);
+  if (answers == NULL)
+    {
+      log_internal_error ("Listing invitation answers", error);
+      return;
+    }
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      NatterServerInvitation *answer = answers->pdata[i];
+
+      send_invitation (connection, NATTER_FRAME_INVITATION_ANSWER, answer);
+      if (!natter_server_store_delete_invitation (self->store, answer->id, &error))
+        {
+          log_internal_error ("Deleting a delivered invitation", error);
+          g_clear_error (&error);
+        }
+    }
+}
+
+static void
+handle_auth (NatterServer           *self,
+             NatterServerConnection *connection,
+             NatterFrame            *frame)
+{
+  const char *user = natter_frame_get_string (frame, "user");
+  const char *signature = natter_frame_get_string (frame, "signature");
+  const char *nonce = natter_server_connection_get_nonce (connection);
+  NatterServerConnection *previous;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autofree char *challenge = NULL;
+  gsize length = 0;
+  gboolean valid = FALSE;
+
+  if (natter_server_connection_get_user (connection) != NULL)
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_ALREADY_AUTHENTICATED,
+                          "This connection is already authenticated");
+      return;
+    }
+
+  if (nonce != NULL && natter_user_id_is_valid (user))
+    {
+      challenge = natter_auth_challenge_message (nonce, user, &length);
+      valid = natter_signature_verify_user (user, challenge, length, signature);
+    }
+  natter_server_connection_forget_nonce (connection);
+
+  if (!valid)
+    {
+      self->auth_failures++;
+      g_info ("Authentication failed");
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_AUTH_FAILED,
+                          "Authentication failed");
+      natter_server_connection_close (connection, NATTER_CLOSE_AUTH_FAILED);
+      return;
+    }
+
+  natter_server_connection_set_user (connection, user);
+  user = natter_server_connection_get_user (connection);
+
+  previous = g_hash_table_lookup (self->users, user);
+  g_hash_table_replace (self->users, (char *) user, connection);
+
+  if (previous != NULL)
+    {
+      g_info ("User %.*s… connected again; replacing its older connection",
+              NATTER_SERVER_LOG_USER (user));
+      _natter_server_send_error (self, previous, NATTER_PROTOCOL_ERROR_REPLACED, NULL,
+                                 "The same user connected again");
+      natter_server_connection_close (previous, NATTER_CLOSE_REPLACED);
+    }
+  else
+    {
+      g_info ("User %.*s… online", NATTER_SERVER_LOG_USER (user));
+      broadcast_presence (self, user, TRUE);
+    }
+
+  reply = reply_new (NATTER_FRAME_AUTH_OK, frame);
+  natter_frame_set_string (reply, "user", user);
+  set_ice_members (self, reply, user);
+  natter_frame_set_int (reply, "heartbeat_s", self->limits.heartbeat_s);
+  natter_server_connection_send_frame (connection, reply);
+
+  deliver_pending (self, connection, user);
+}
+
+static void
+handle_subscribe (NatterServer           *self,
+                  NatterServerConnection *connection,
+                  NatterFrame            *frame)
+{
+  JsonArray *users = natter_frame_get_array (frame, "users");
+  GHashTable *subscriptions = natter_server_connection_get_subscriptions (connection, TRUE);
+  g_autoptr(NatterFrame) reply = NULL;
+  JsonArray *presence;
+  guint n = json_array_get_length (users);
+  guint added = 0;
+
+  for (guint i = 0; i < n; i++)
+    {
+      const char *user = json_array_get_string_element (users, i);
+
+      if (!g_hash_table_contains (subscriptions, user))
+        added++;
+    }
+
+  /* Counts duplicates within the request twice: harmless, as it only errs
+   * on the side of refusing at the limit. */
+  if (g_hash_table_size (subscriptions) + added > NATTER_SUBSCRIPTIONS_MAX)
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                          "A connection may hold at most 1000 subscriptions");
+      return;
+    }
+
+  presence = json_array_sized_new (n);
+  for (guint i = 0; i < n; i++)
+    {
+      const char *user = json_array_get_string_element (users, i);
+      JsonObject *entry = json_object_new ();
+
+      if (!g_hash_table_contains (subscriptions, user))
+        {
+          g_hash_table_add (subscriptions, g_strdup (user));
+          watch (self, connection, user);
+        }
+
+      json_object_set_string_member (entry, "user", user);
+      json_object_set_boolean_member (entry, "online", g_hash_table_contains (self->users, user));
+      json_array_add_object_element (presence, entry);
+    }
+
+  reply = reply_new (NATTER_FRAME_PRESENCE_LIST, frame);
+  natter_frame_take_array (reply, "presence", presence);
+  natter_server_connection_send_frame (connection, reply);
+}
+
+static void
+handle_unsubscribe (NatterServer           *self,
+                    NatterServerConnection *connection,
+                    NatterFrame            *frame)
+{
+  JsonArray *users = natter_frame_get_array (frame, "users");
+  GHashTable *subscriptions = natter_server_connection_get_subscriptions (connection, FALSE);
+  guint n = json_array_get_length (users);
+
+  for (guint i = 0; i < n && subscriptions != NULL; i++)
+    {
+      const char *user = json_array_get_string_element (users, i);
+
+      if (g_hash_table_remove (subscriptions, user))
+        unwatch (self, connection, user);
+    }
+
+  send_reply (connection, NATTER_FRAME_OK, frame);
+}
+
+static void
+handle_signal (NatterServer           *self,
+               NatterServerConnection *connection,
+               NatterFrame            *frame)
+{
+  const char *from = natter_server_connection_get_user (connection);
+  const char *to = natter_frame_get_string (frame, "to");
+  JsonObject *payload = natter_frame_get_object_member (frame, "payload");
+  NatterServerConnection *target;
+  g_autoptr(NatterFrame) relayed = NULL;
+
+  if (g_str_equal (from, to))
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_INVALID_TARGET,
+                          "A signal cannot go to its sender");
+      return;
+    }
+
+  target = g_hash_table_lookup (self->users, to);
+  if (target == NULL)
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_PEER_OFFLINE,
+                          "The peer is not connected");
+      return;
+    }
+
+  relayed = natter_frame_new (NATTER_FRAME_SIGNAL);
+  natter_frame_set_string (relayed, "from", from);
+  natter_frame_take_object_member (relayed, "payload", json_object_ref (payload));
+  natter_server_connection_send_frame (target, relayed);
+  self->frames_relayed++;
+}
+
+static void
+handle_invite (NatterServer           *self,
+               NatterServerConnection *connection,
+               NatterFrame            *frame)
+{
+  const char *from = natter_server_connection_get_user (connection);
+  const char *to = natter_frame_get_string (frame, "to");
+  const char *text = natter_frame_get_string (frame, "text");
+  g_autoptr(NatterServerInvitation) invitation = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterServerConnection *recipient;
+
+  if (g_str_equal (from, to))
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_INVALID_TARGET,
+                          "One cannot invite oneself");
+      return;
+    }
+
+  invitation = natter_server_store_invite (self->store, from, to, text != NULL ? text : "",
+                                           unix_now (),
+                                           natter_server_config_get_invitation_ttl (self->config),
+                                           &error);
+  if (invitation == NULL)
+    {
+      send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  reply = reply_new (NATTER_FRAME_INVITE_SENT, frame);
+  natter_frame_take_object_member (reply, "invitation", invitation_to_json (invitation));
+  natter_server_connection_send_frame (connection, reply);
+
+  recipient = g_hash_table_lookup (self->users, to);
+  if (recipient != NULL)
+    send_invitation (recipient, NATTER_FRAME_INVITATION, invitation);
+}
+
+static void
+handle_invite_answer (NatterServer                 *self,
+                      NatterServerConnection       *connection,
+                      NatterFrame                  *frame,
+                      NatterServerInvitationStatus  status)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  const char *id = natter_frame_get_string (frame, "invitation");
+  g_autoptr(NatterServerInvitation) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterServerConnection *sender;
+
+  invitation = natter_server_store_answer (self->store, id, user, status, unix_now (), &error);
+  if (invitation == NULL)
+    {
+      send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  send_reply (connection, NATTER_FRAME_OK, frame);
+
+  sender = g_hash_table_lookup (self->users, invitation->from);
+  if (sender == NULL)
+    return;
+
+  send_invitation (sender, NATTER_FRAME_INVITATION_ANSWER, invitation);
+  if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
+    log_internal_error ("Deleting a delivered invitation", error);
+}
+
+static void
+handle_invitations (NatterServer           *self,
+                    NatterServerConnection *connection,
+                    NatterFrame            *frame)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  g_autoptr(GPtrArray) incoming = NULL;
+  g_autoptr(GPtrArray) outgoing = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now = unix_now ();
+
+  incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
+  if (incoming != NULL)
+    outgoing = natter_server_store_list_pending (self->store, user, FALSE, now, &error);
+  if (outgoing == NULL)
+    {
+      send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  reply = reply_new (NATTER_FRAME_INVITATIONS, frame);
+  natter_frame_take_array (reply, "incoming", invitations_to_json (incoming));
+  natter_frame_take_array (reply, "outgoing", invitations_to_json (outgoing));
+  natter_server_connection_send_frame (connection, reply);
+}
+
+static void
+send_handle (NatterServerConnection *connection,
+             NatterFrame            *request,
+             const char             *handle,
+             const char             *user)
+{
+  g_autoptr(NatterFrame) reply = reply_new (NATTER_FRAME_HANDLE, request);
+
+  natter_frame_set_string (reply, "handle", handle);
+  natter_frame_set_string (reply, "user", user);
+  natter_server_connection_send_frame (connection, reply);
+}
+
+static void
+handle_handle (NatterServer           *self,
+               NatterServerConnection *connection,
+               NatterFrame            *frame)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *handle = NULL;
+  g_autofree char *owner = NULL;
+
+  handle = natter_handle_normalize (natter_frame_get_string (frame, "handle"), &error);
+  if (handle == NULL)
+    {
+      send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  switch ((int) natter_frame_get_frame_type (frame))
+    {
+    case NATTER_FRAME_HANDLE_REGISTER:
+      if (natter_server_store_register_handle (self->store, handle, user, &error))
+        send_handle (connection, frame, handle, user);
+      break;
+
+    case NATTER_FRAME_HANDLE_LOOKUP:
+      owner = natter_server_store_lookup_handle (self->store, handle, &error);
+      if (owner != NULL)
+        send_handle (connection, frame, handle, owner);
+      break;
+
+    case NATTER_FRAME_HANDLE_RELEASE:
+      if (natter_server_store_release_handle (self->store, handle, user, &error))
+        send_reply (connection, NATTER_FRAME_OK, frame);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (error != NULL)
+    send_gerror (self, connection, frame, error);
+}
+
+static void
+handle_room_join (NatterServer           *self,
+                  NatterServerConnection *connection,
+                  NatterFrame            *frame)
+{
+  const char *name = natter_frame_get_string (frame, "room");
+  GPtrArray *joined = natter_server_connection_get_rooms (connection, TRUE);
+  Room *room = find_joined_room (connection, name);
+
+  if (room == NULL)
+    {
+      if (joined->len >= ROOMS_PER_CONNECTION_MAX)
+        {
+          send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                              "A connection may be in at most 32 rooms");
+          return;
+        }
+
+      room = g_hash_table_lookup (self->rooms, name);
+      if (room == NULL)
+        {
+          room = g_new0 (Room, 1);
+          room->name = g_strdup (name);
+          room->members = g_ptr_array_new ();
+          g_hash_table_insert (self->rooms, room->name, room);
+        }
+      else if (room->members->len >= ROOM_MEMBERS_MAX)
+        {
+          send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                              "A room holds at most 1000 members");
+          return;
+        }
+
+      g_ptr_array_add (room->members, connection);
+      g_ptr_array_add (joined, room);
+      room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_JOINED, connection);
+    }
+
+  send_room_members (connection, frame, room);
+}
+
+static void
+handle_room_leave_or_list (NatterServer           *self,
+                           NatterServerConnection *connection,
+                           NatterFrame            *frame)
+{
+  Room *room = find_joined_room (connection, natter_frame_get_string (frame, "room"));
+
+  if (room == NULL)
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_NOT_IN_ROOM,
+                          "Not a member of this room");
+      return;
+    }
+
+  if (natter_frame_get_frame_type (frame) == NATTER_FRAME_ROOM_MEMBERS)
+    {
+      send_room_members (connection, frame, room);
+      return;
+    }
+
+  g_ptr_array_remove_fast (natter_server_connection_get_rooms (connection, FALSE), room);
+  room_remove_member (self, room, connection);
+  send_reply (connection, NATTER_FRAME_OK, frame);
+}
+
+static void
+handle_ice_config (NatterServer           *self,
+                   NatterServerConnection *connection,
+                   NatterFrame            *frame)
+{
+  g_autoptr(NatterFrame) reply = reply_new (NATTER_FRAME_ICE_CONFIG, frame);
+
+  set_ice_members (self, reply, natter_server_connection_get_user (connection));
+  natter_server_connection_send_frame (connection, reply);
+}
+
+void
+_natter_server_dispatch (NatterServer           *self,
+                         NatterServerConnection *connection,
+                         NatterFrame            *frame)
+{
+  NatterFrameType type = natter_frame_get_frame_type (frame);
+
+  if (type == NATTER_FRAME_SIGNAL && natter_server_connection_get_user (connection) != NULL)
+    {
+      handle_signal (self, connection, frame);
+      return;
+    }
+
+  if (type == NATTER_FRAME_PING)
+    {
+      send_reply (connection, NATTER_FRAME_PONG, frame);
+      return;
+    }
+
+  if (type == NATTER_FRAME_AUTH)
+    {
+      handle_auth (self, connection, frame);
+      return;
+    }
+
+  if (natter_server_connection_get_user (connection) == NULL)
+    {
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_NOT_AUTHENTICATED,
+                          "Authenticate first");
+      return;
+    }
+
+  switch ((int) type)
+    {
+    case NATTER_FRAME_SUBSCRIBE:
+      handle_subscribe (self, connection, frame);
+      break;
+    case NATTER_FRAME_UNSUBSCRIBE:
+      handle_unsubscribe (self, connection, frame);
+      break;
+    case NATTER_FRAME_INVITE:
+      handle_invite (self, connection, frame);
+      break;
+    case NATTER_FRAME_INVITE_ACCEPT:
+      handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_ACCEPTED);
+      break;
+    case NATTER_FRAME_INVITE_DECLINE:
+      handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_DECLINED);
+      break;
+    case NATTER_FRAME_INVITATIONS:
+      handle_invitations (self, connection, frame);
+      break;
+    case NATTER_FRAME_HANDLE_REGISTER:
+    case NATTER_FRAME_HANDLE_LOOKUP:
+    case NATTER_FRAME_HANDLE_RELEASE:
+      handle_handle (self, connection, frame);
+      break;
+    case NATTER_FRAME_ROOM_JOIN:
+      handle_room_join (self, connection, frame);
+      break;
+    case NATTER_FRAME_ROOM_LEAVE:
+    case NATTER_FRAME_ROOM_MEMBERS:
+      handle_room_leave_or_list (self, connection, frame);
+      break;
+    case NATTER_FRAME_ICE_CONFIG:
+      handle_ice_config (self, connection, frame);
+      break;
+    default:
+      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_UNKNOWN_TYPE,
+                          "The frame type is unknown");
+      break;
+    }
+}
+
+void
+_natter_server_send_error (NatterServer           *self,
+                           NatterServerConnection *connection,
+                           NatterProtocolError     code,
+                           const char             *ref,
+                           const char             *message)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+
+  if ((guint) code < NATTER_PROTOCOL_N_ERRORS)
+    self->rejected[code]++;
+
+  frame = natter_frame_new_error (code, ref, message);
+  natter_server_connection_send_frame (connection, frame);
+}
+
+void
+_natter_server_count_received (NatterServer *self)
+{
+  self->frames_received++;
+}
+
+/* Takes @connection out of users, watchers and rooms; once per connection. */
+void
+_natter_server_detach (NatterServer           *self,
+                       NatterServerConnection *connection)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  GHashTable *subscriptions = natter_server_connection_get_subscriptions (connection, FALSE);
+  GPtrArray *rooms = natter_server_connection_get_rooms (connection, FALSE);
+
+  g_assert (self->n_active > 0);
+  self->n_active--;
+
+  if (subscriptions != NULL)
+    {
+      GHashTableIter iter;
+      gpointer watched;
+
+      g_hash_table_iter_init (&iter, subscriptions);
+      while (g_hash_table_iter_next (&iter, &watched, NULL))
+        unwatch (self, connection, watched);
+      g_hash_table_remove_all (subscriptions);
+    }
+
+  while (rooms != NULL && rooms->len > 0)
+    {
+      Room *room = g_ptr_array_steal_index_fast (rooms, rooms->len - 1);
+
+      room_remove_member (self, room, connection);
+    }
+
+  if (user != NULL && g_hash_table_lookup (self->users, user) == connection)
+    {
+      g_hash_table_remove (self->users, user);
+      g_info ("User %.*s… offline", NATTER_SERVER_LOG_USER (user));
+      broadcast_presence (self, user, FALSE);
+    }
+}
+
+void
+_natter_server_connection_closed (NatterServer           *self,
+                                  NatterServerConnection *connection)
+{
+  natter_server_connection_close (connection, NATTER_CLOSE_NORMAL);
+  g_hash_table_remove (self->connections, connection);
+}
+
+/* Timers */
+
+static gboolean
+on_sweep (gpointer user_data)
+{
+  NatterServer *self = user_data;
+  gint64 deadline = g_get_monotonic_time () - 2 * (gint64) self->limits.heartbeat_s * G_USEC_PER_SEC;
+  g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
+  GHashTableIter iter;
+  gpointer connection;
+
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &connection, NULL))
+    {
+      if (!natter_server_connection_is_closing (connection) &&
+          natter_server_connection_get_last_activity (connection) < deadline)
+        g_ptr_array_add (dead, g_object_ref (connection));
+    }
+
+  if (dead->len > 0)
+    g_info ("Closing %u connections that stopped answering", dead->len);
+
+  for (guint i = 0; i < dead->len; i++)
+    natter_server_connection_close (dead->pdata[i], NATTER_CLOSE_HEARTBEAT_TIMEOUT);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_purge (gpointer user_data)
+{
+  NatterServer *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_server_store_purge (self->store, unix_now (), &error))
+    log_internal_error ("Deleting expired invitations", error);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* HTTP */
+
+static void
+respond_json (SoupServerMessage *message,
+              JsonBuilder       *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  gsize length;
+  char *body;
+
+  json_generator_set_root (generator, root);
+  body = json_generator_to_data (generator, &length);
+
+  soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (message),
+                                "Cache-Control", "no-store");
+  soup_server_message_set_response (message, "application/json", SOUP_MEMORY_TAKE, body, length);
+}
+
+static void
+add_int (JsonBuilder *builder,
+         const char  *name,
+         gint64       value)
+{
+  json_builder_set_member_name (builder, name);
+  json_builder_add_int_value (builder, value);
+}
+
+static gint64
+uptime_s (NatterServer *self)
+{
+  return (g_get_monotonic_time () - self->started) / G_USEC_PER_SEC;
+}
+
+static gboolean
+check_get (SoupServerMessage *message,
+           const char        *path,
+           const char        *expected)
+{
+  const char *method = soup_server_message_get_method (message);
+
+  if (!g_str_equal (path, expected))
+    {
+      soup_server_message_set_status (message, SOUP_STATUS_NOT_FOUND, NULL);
+      return FALSE;
+    }
+
+  if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD)
+    {
+      soup_server_message_set_status (message, SOUP_STATUS_METHOD_NOT_ALLOWED, NULL);
+      soup_message_headers_replace (soup_server_message_get_response_headers (message),
+                                    "Allow", "GET, HEAD");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+on_health (SoupServer        *server,
+           SoupServerMessage *message,
+           const char        *path,
+           GHashTable        *query,
+           gpointer           user_data)
+{
+  NatterServer *self = user_data;
+  g_autoptr(JsonBuilder) builder = NULL;
+
+  if (!check_get (message, path, "/health"))
+    return;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, self->shutting_down ? "shutting-down" : "healthy");
+  add_int (builder, "connections", self->n_active);
+  add_int (builder, "users", g_hash_table_size (self->users));
+  add_int (builder, "uptime_s", uptime_s (self));
+  json_builder_end_object (builder);
+
+  respond_json (message, builder);
+}
+
+static void
+on_stats (SoupServer        *server,
+          SoupServerMessage *message,
+          const char        *path,
+          GHashTable        *query,
+          gpointer           user_data)
+{
+  NatterServer *self = user_data;
+  g_autoptr(JsonBuilder) builder = NULL;
+  gint64 now = unix_now ();
+
+  if (!check_get (message, path, "/stats"))
+    return;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  add_int (builder, "connections", self->n_active);
+  add_int (builder, "users", g_hash_table_size (self->users));
+  add_int (builder, "rooms", g_hash_table_size (self->rooms));
+  add_int (builder, "pending_invitations",
+           MAX (0, natter_server_store_count_pending (self->store, now)));
+  add_int (builder, "handles", MAX (0, natter_server_store_count_handles (self->store)));
+  add_int (builder, "uptime_s", uptime_s (self));
+  add_int (builder, "connections_total", self->connections_total);
+  add_int (builder, "frames_received", self->frames_received);
+  add_int (builder, "frames_relayed", self->frames_relayed);
+  add_int (builder, "auth_failures", self->auth_failures);
+  json_builder_set_member_name (builder, "frames_rejected");
+  json_builder_begin_object (builder);
+  for (guint i = 0; i < NATTER_PROTOCOL_N_ERRORS; i++)
+    add_int (builder, natter_protocol_error_to_code (i), self->rejected[i]);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+
+  respond_json (message, builder);
+}
+
+static void
+on_websocket (SoupServer              *server,
+              SoupServerMessage       *message,
+              const char              *path,
+              SoupWebsocketConnection *websocket,
+              gpointer                 user_data)
+{
+  NatterServer *self = user_data;
+  NatterServerConnection *connection;
+
+  connection = natter_server_connection_new (self, websocket, &self->limits);
+  g_hash_table_add (self->connections, connection);
+  self->n_active++;
+  self->connections_total++;
+
+  if (self->shutting_down)
+    {
+      _natter_server_send_error (self, connection, NATTER_PROTOCOL_ERROR_SHUTTING_DOWN, NULL,
+                                 "The server is stopping");
+      natter_server_connection_close (connection, NATTER_CLOSE_GOING_AWAY);
+      return;
+    }
+
+  if (self->n_active > natter_server_config_get_max_connections (self->config))
+    {
+      _natter_server_send_error (self, connection, NATTER_PROTOCOL_ERROR_SERVER_FULL, NULL,
+                                 "The server holds its maximum number of connections");
+      natter_server_connection_close (connection, NATTER_CLOSE_SERVER_FULL);
+      return;
+    }
+
+  natter_server_connection_send_hello (connection);
+}
+
+/* GObject */
+
+static void
+natter_server_dispose (GObject *object)
+{
+  NatterServer *self = (NatterServer *) object;
+
+  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->purge_id, g_source_remove);
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+  g_clear_object (&self->soup);
+
+  /* Connections point at self: they go first. */
+  g_clear_pointer (&self->users, g_hash_table_unref);
+  g_clear_pointer (&self->watchers, g_hash_table_unref);
+  g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+
+  if (self->store != NULL)
+    natter_server_store_close (self->store);
+  g_clear_object (&self->store);
+  g_clear_object (&self->config);
+
+  G_OBJECT_CLASS (natter_server_parent_class)->dispose (object);
+}
+
+static void
+natter_server_class_init (NatterServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = natter_server_dispose;
+}
+
+static void
+natter_server_init (NatterServer *self)
+{
+  self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
+  self->users = g_hash_table_new (g_str_hash, g_str_equal);
+  self->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_hash_table_unref);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) room_free);
+  self->started = g_get_monotonic_time ();
+}
+
+/**
+ * natter_server_new:
+ * @config: the parsed options
+ * @error: return location for a #GError
+ *
+ * Opens the database and prepares the HTTP server; natter_server_listen()
+ * starts accepting clients.
+ *
+ * Returns: (transfer full): a new server, or %NULL
+ */
+NatterServer *
+natter_server_new (NatterServerConfig  *config,
+                   GError             **error)
+{
+  g_autoptr(NatterServer) self = NULL;
+  g_autoptr(GTlsCertificate) certificate = NULL;
+  const char *certificate_file;
+  g_autoptr(GError) local_error = NULL;
+
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (config), NULL);
+
+  self = g_object_new (NATTER_TYPE_SERVER, NULL);
+  self->config = g_object_ref (config);
+
+  self->limits.max_frame_size = natter_server_config_get_max_frame_size (config);
+  self->limits.rate_burst = natter_server_config_get_rate_burst (config);
+  self->limits.rate_per_s = natter_server_config_get_rate_per_s (config);
+  self->limits.auth_timeout_s = natter_server_config_get_auth_timeout (config);
+  self->limits.heartbeat_s = natter_server_config_get_heartbeat_interval (config);
+
+  self->store = natter_server_store_new (natter_server_config_get_data_dir (config), &local_error);
+  if (self->store == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot open the database in %s: %s",
+                   natter_server_config_get_data_dir (config), local_error->message);
+      return NULL;
+    }
+
+  certificate_file = natter_server_config_get_tls_certificate (config);
+  if (certificate_file != NULL)
+    {
+      certificate = g_tls_certificate_new_from_files (certificate_file,
+                                                      natter_server_config_get_tls_key (config),
+                                                      error);
+      if (certificate == NULL)
+        return NULL;
+    }
+
+  self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ",
+                                "tls-certificate", certificate,
+                                NULL);
+  /* Frames are small JSON; compression would cost memory per connection. */
+  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
+  soup_server_add_handler (self->soup, "/health", on_health, self, NULL);
+  soup_server_add_handler (self->soup, "/stats", on_stats, self, NULL);
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * natter_server_listen:
+ * @self: a #NatterServer
+ * @error: return location for a #GError
+ *
+ * Binds the configured address and port and starts the timers.
+ *
+ * Returns: %TRUE when listening
+ */
+gboolean
+natter_server_listen (NatterServer  *self,
+                      GError       **error)
+{
+  g_autoptr(GInetAddress) address = NULL;
+  g_autoptr(GSocketAddress) socket_address = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  SoupServerListenOptions options = 0;
+  guint sweep_ms;
+
+  g_return_val_if_fail (NATTER_IS_SERVER (self), FALSE);
+
+  address = g_inet_address_new_from_string (natter_server_config_get_address (self->config));
+  socket_address = g_inet_socket_address_new (address, natter_server_config_get_port (self->config));
+
+  /* Our own socket for a listen backlog that takes bursts of thousands of
+   * clients connecting at once (GSocket's default is 10). */
+  socket = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+
+  if (natter_server_config_get_tls_certificate (self->config) != NULL)
+    options |= SOUP_SERVER_LISTEN_HTTPS;
+
+  if (!soup_server_listen_socket (self->soup, socket, options, error))
+    return FALSE;
+
+  sweep_ms = MAX (self->limits.heartbeat_s * 1000 / 2, 100);
+  self->sweep_id = g_timeout_add (sweep_ms, on_sweep, self);
+  self->purge_id = g_timeout_add_seconds (PURGE_INTERVAL_S, on_purge, self);
+  on_purge (self);
+
+  g_message ("Listening on %s://%s:%u/ws",
+             options & SOUP_SERVER_LISTEN_HTTPS ? "wss" : "ws",
+             natter_server_config_get_address (self->config), natter_server_get_port (self));
+
+  return TRUE;
+}
+
+/**
+ * natter_server_get_port:
+ *
+ * Returns: the bound TCP port, or 0 when not listening
+ */
+guint
+natter_server_get_port (NatterServer *self)
+{
+  GSList *listeners;
+
+  g_return_val_if_fail (NATTER_IS_SERVER (self), 0);
+
+  listeners = soup_server_get_listeners (self->soup);
+  for (GSList *l = listeners; l != NULL; l = l->next)
+    {
+      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
+
+      if (G_IS_INET_SOCKET_ADDRESS (address))
+        {
+          g_slist_free (listeners);
+          return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+        }
+    }
+  g_slist_free (listeners);
+
+  return 0;
+}
+
+/**
+ * natter_server_get_n_connections:
+ *
+ * Returns: the number of WebSockets not yet fully closed
+ */
+guint
+natter_server_get_n_connections (NatterServer *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER (self), 0);
+
+  return g_hash_table_size (self->connections);
+}
+
+/**
+ * natter_server_shutdown:
+ * @self: a #NatterServer
+ *
+ * Stops listening, tells every client `shutting-down` and closes its
+ * connection with 1001, and closes the database. The connections finish
+ * closing in the main loop.
+ */
+void
+natter_server_shutdown (NatterServer *self)
+{
+  g_autoptr(GPtrArray) open = NULL;
+  GHashTableIter iter;
+  gpointer connection;
+
+  g_return_if_fail (NATTER_IS_SERVER (self));
+
+  if (self->shutting_down)
+    return;
+
+  self->shutting_down = TRUE;
+  soup_server_disconnect (self->soup);
+  g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->purge_id, g_source_remove);
+
+  open = g_ptr_array_new_with_free_func (g_object_unref);
+  g_hash_table_iter_init (&iter, self->connections);
+  while (g_hash_table_iter_next (&iter, &connection, NULL))
+    {
+      if (!natter_server_connection_is_closing (connection))
+        g_ptr_array_add (open, g_object_ref (connection));
+    }
+
+  g_message ("Shutting down; closing %u connections", open->len);
+
+  for (guint i = 0; i < open->len; i++)
+    {
+      _natter_server_send_error (self, open->pdata[i], NATTER_PROTOCOL_ERROR_SHUTTING_DOWN, NULL,
+                                 "The server is stopping");
+      natter_server_connection_close (open->pdata[i], NATTER_CLOSE_GOING_AWAY);
+    }
+
+  natter_server_store_close (self->store);
+}
