@@ -474,6 +474,95 @@ test_file_errors (void)
   remove_tree (dir);
 }
 
+static GLogWriterOutput
+capture_log (GLogLevelFlags   log_level,
+             const GLogField *fields,
+             gsize            n_fields,
+             gpointer         user_data)
+{
+  GString *captured = user_data;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (fields[i].length < 0)
+        g_string_append (captured, fields[i].value);
+      else
+        g_string_append_len (captured, fields[i].value, fields[i].length);
+      g_string_append_c (captured, '\n');
+    }
+
+  return G_LOG_WRITER_HANDLED;
+}
+
+/* Everything logged, debug messages included, while identities are made,
+ * loaded and refused, holds no part of the secret key. */
+static void
+test_no_secret_in_logs (void)
+{
+  g_autoptr(GString) captured = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *damaged = NULL;
+  g_autoptr(NatterIdentity) identity = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *start;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  captured = g_string_new (NULL);
+  g_log_set_writer_func (capture_log, captured, NULL);
+  g_log_set_debug_enabled (TRUE);
+
+  dir = make_temp_dir ();
+  path = g_build_filename (dir, "identity.key", NULL);
+  identity = natter_identity_load_from_file (path, TRUE, &error);
+  g_assert_no_error (error);
+  g_clear_object (&identity);
+  identity = natter_identity_load_from_file (path, FALSE, &error);
+  g_assert_no_error (error);
+  g_clear_object (&identity);
+
+  text = read_file (path, NULL);
+  start = strstr (text, "secret-key=") + strlen ("secret-key=");
+  secret = g_strndup (start, strcspn (start, "\n"));
+  g_assert_cmpuint (strlen (secret), ==, 88);
+
+  /* Refused files: the messages do not quote the key either */
+  g_assert_cmpint (g_chmod (path, 0644), ==, 0);
+  identity = natter_identity_load_from_file (path, FALSE, &error);
+  g_assert_error (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_INSECURE_FILE);
+  g_string_append_printf (captured, "%s\n", error->message);
+  g_clear_error (&error);
+
+  damaged = g_strdup (text);
+  damaged[strlen (damaged) - 5] = damaged[strlen (damaged) - 5] == 'A' ? 'B' : 'A';
+  write_file (path, damaged, 0600);
+  identity = natter_identity_load_from_file (path, FALSE, &error);
+  g_assert_error (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_CORRUPT);
+  g_string_append_printf (captured, "%s\n", error->message);
+  g_clear_error (&error);
+
+  g_log_set_debug_enabled (FALSE);
+
+  /* The capture works: it saw the debug message about the new identity */
+  g_assert_nonnull (strstr (captured->str, "Created a new identity"));
+  for (gsize i = 0; i + 16 <= strlen (secret); i += 8)
+    {
+      g_autofree char *piece = g_strndup (secret + i, 16);
+
+      g_assert_null (strstr (captured->str, piece));
+    }
+
+  remove_tree (dir);
+}
+
 static void
 on_load_ready (GObject      *object,
                GAsyncResult *result,
@@ -758,6 +847,7 @@ main (int   argc,
   g_test_add_func ("/identity/file/insecure", test_file_insecure);
   g_test_add_func ("/identity/file/corrupt", test_file_corrupt);
   g_test_add_func ("/identity/file/errors", test_file_errors);
+  g_test_add_func ("/identity/no-secret-in-logs", test_no_secret_in_logs);
   g_test_add_func ("/identity/no-secret-service/empty-bus", test_no_secret_service_on_bus);
   g_test_add_func ("/identity/no-secret-service/no-bus", test_no_session_bus);
   g_test_add_func ("/identity/keyring/store-reload", test_keyring_store_reload);
