@@ -21,6 +21,7 @@ SOURCE_ROOT = os.path.dirname(os.path.dirname(HERE))
 CHECK_POTFILES = os.path.join(HERE, 'check-potfiles.py')
 CHECK_FLATPAK = os.path.join(HERE, 'check-flatpak.py')
 CHECK_TRANSLATIONS = os.path.join(HERE, 'check-translations.py')
+CHECK_RELEASE = os.path.join(HERE, 'check-release.py')
 
 APP_ID = 'io.github.natter.Natter'
 
@@ -222,6 +223,37 @@ class TranslationsTest(TreeTestCase):
     def test_unmerged_desktop_file_fails(self):
         write(self.desktop, '[Desktop Entry]\nName=Natter\nComment=Chat\nKeywords=chat;\n')
         self.assertFails('has no Comment[de]')
+
+
+class ReleaseTest(TreeTestCase):
+    def setUp(self):
+        super().setUp()
+        self.metainfo = self.path('app.metainfo.xml')
+        self.releases('<release version="0.10.0" date="2027-01-01"/>'
+                      '<release version="0.9.0" date="2026-12-01"/>')
+
+    def releases(self, xml):
+        write(self.metainfo, f'<component><releases>{xml}</releases></component>\n')
+
+    def check(self, version='0.10.0'):
+        return run(CHECK_RELEASE, '--metainfo-file', self.metainfo, '--version', version)
+
+    def test_newest_release_passes(self):
+        self.assertPasses()
+
+    def test_version_without_release_fails(self):
+        status, output = self.check(version='0.11.0')
+        self.assertEqual(status, 1, output)
+        self.assertIn('the newest release is 0.10.0, but meson builds 0.11.0', output)
+
+    def test_releases_out_of_order_fail(self):
+        self.releases('<release version="0.9.0" date="2026-12-01"/>'
+                      '<release version="0.10.0" date="2027-01-01"/>')
+        self.assertFails('not listed newest first')
+
+    def test_release_without_date_fails(self):
+        self.releases('<release version="0.10.0"/>')
+        self.assertFails('release 0.10.0 has no date')
 
 
 if __name__ == '__main__':
