@@ -445,6 +445,7 @@ test_auth_timeout (void)
 
   g_assert_cmpint (INT (hello, "auth_timeout_s"), ==, 1);
   expect_error_and_close (client, "auth-timeout", 4000);
+  g_assert_cmpint (rejected_count (server, "auth-timeout"), ==, 1);
 }
 
 static void
@@ -481,6 +482,7 @@ test_already_authenticated (void)
                                     natter_test_client_get_user (client), signature);
   natter_test_client_ping (client);
   g_assert_false (natter_test_client_is_closed (client));
+  g_assert_cmpint (rejected_count (server, "already-authenticated"), ==, 1);
 }
 
 static void
@@ -592,6 +594,8 @@ test_replaced (void)
   health = natter_test_server_get_json (server, "/health");
   g_assert_cmpint (INT (health, "users"), ==, 2);
 
+  g_assert_cmpint (rejected_count (server, "replaced"), ==, 1);
+
   natter_test_client_close (newer);
   expect_presence (watcher, newer, FALSE);
 }
@@ -616,6 +620,50 @@ raw_client_free (RawClient *raw)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RawClient, raw_client_free)
 
+typedef struct
+{
+  GAsyncResult *result;
+  gboolean      done;
+} AsyncWait;
+
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  AsyncWait *wait = user_data;
+
+  wait->result = g_object_ref (result);
+  wait->done = TRUE;
+}
+
+/* Runs the main context (the other clients keep answering pings) until
+ * wait->result is set. */
+static void
+async_wait (AsyncWait *wait)
+{
+  if (!natter_test_wait_until (&wait->done, natter_test_timeout_ms (10000)))
+    natter_test_fail ("the raw WebSocket client timed out waiting for the server");
+}
+
+static char *
+raw_client_read_line (RawClient *raw)
+{
+  g_autoptr(GError) error = NULL;
+  AsyncWait wait = { NULL, FALSE };
+  char *line;
+
+  g_data_input_stream_read_line_async (raw->input, G_PRIORITY_DEFAULT, NULL, on_async_done,
+                                       &wait);
+  async_wait (&wait);
+  line = g_data_input_stream_read_line_finish (raw->input, wait.result, NULL, &error);
+  g_clear_object (&wait.result);
+  g_assert_no_error (error);
+  g_assert_nonnull (line);
+
+  return line;
+}
+
 static RawClient *
 raw_client_new (NatterTestServer *server)
 {
@@ -630,8 +678,6 @@ raw_client_new (NatterTestServer *server)
                                                      natter_test_server_get_port (server), NULL,
                                                      &error);
   g_assert_no_error (error);
-  g_socket_set_timeout (g_socket_connection_get_socket (raw->connection),
-                        natter_test_timeout_ms (10000) / 1000);
   raw->input = g_data_input_stream_new (
     g_io_stream_get_input_stream (G_IO_STREAM (raw->connection)));
   g_data_input_stream_set_newline_type (raw->input, G_DATA_STREAM_NEWLINE_TYPE_CR_LF);
@@ -645,15 +691,12 @@ raw_client_new (NatterTestServer *server)
   g_output_stream_write_all (raw->output, request, strlen (request), NULL, NULL, &error);
   g_assert_no_error (error);
 
-  status = g_data_input_stream_read_line (raw->input, NULL, NULL, &error);
-  g_assert_no_error (error);
+  status = raw_client_read_line (raw);
   g_assert_true (g_str_has_prefix (status, "HTTP/1.1 101"));
   while (TRUE)
     {
-      g_autofree char *header = g_data_input_stream_read_line (raw->input, NULL, NULL, &error);
+      g_autofree char *header = raw_client_read_line (raw);
 
-      g_assert_no_error (error);
-      g_assert_nonnull (header);
       if (*header == '\0')
         break;
       if (g_ascii_strncasecmp (header, "Sec-WebSocket-Accept:", 21) == 0)
@@ -670,9 +713,14 @@ raw_client_read (RawClient *raw,
                  gsize      length)
 {
   g_autoptr(GError) error = NULL;
+  AsyncWait wait = { NULL, FALSE };
   gsize n_read = 0;
 
-  g_input_stream_read_all (G_INPUT_STREAM (raw->input), buffer, length, &n_read, NULL, &error);
+  g_input_stream_read_all_async (G_INPUT_STREAM (raw->input), buffer, length,
+                                 G_PRIORITY_DEFAULT, NULL, on_async_done, &wait);
+  async_wait (&wait);
+  g_input_stream_read_all_finish (G_INPUT_STREAM (raw->input), wait.result, &n_read, &error);
+  g_clear_object (&wait.result);
   g_assert_no_error (error);
   if (n_read != length)
     natter_test_fail ("the server closed the connection without a close frame");
@@ -945,6 +993,7 @@ test_invitations_online (void)
   expect_invitation (carol, "invitation", invitation_id (to_carol), "pending");
   answer_invitation (carol, "decline", invitation_id (to_carol));
   expect_invitation (alice, "invitation-answer", invitation_id (to_carol), "declined");
+  g_assert_cmpint (rejected_count (server, "not-found"), ==, 3);
 }
 
 static void
@@ -1124,6 +1173,11 @@ test_handles (void)
   g_assert_cmpstr (STR (reply, "type"), ==, "ok");
   expect_handle_error (bob, "lookup", "ana_2", "not-found");
   expect_handle_error (ana, "release", "ana_2", "not-found");
+
+  g_assert_cmpint (rejected_count (server, "invalid-handle"), ==, G_N_ELEMENTS (invalid));
+  g_assert_cmpint (rejected_count (server, "handle-taken"), ==, 1);
+  g_assert_cmpint (rejected_count (server, "not-owner"), ==, 1);
+  g_assert_cmpint (rejected_count (server, "not-found"), ==, 4);
 }
 
 /* Rooms */
@@ -1183,6 +1237,73 @@ test_rooms (void)
   expect_room_event (alice, "room-member-left", "lab-42", bob);
   natter_test_client_ping (carol);
   natter_test_client_assert_no_frame (carol, NULL, 0);
+
+  g_assert_cmpint (rejected_count (server, "not-in-room"), ==, 3);
+  g_assert_cmpint (rejected_count (server, "invalid-room"), ==, G_N_ELEMENTS (invalid));
+}
+
+/* Limits */
+
+static char *
+fresh_user_id (void)
+{
+  guint8 public_key[NATTER_PUBLIC_KEY_SIZE];
+  guint8 secret_key[NATTER_SECRET_KEY_SIZE];
+
+  natter_keypair_generate (public_key, secret_key);
+  natter_secure_zero (secret_key, sizeof secret_key);
+
+  return natter_user_id_from_public_key (public_key);
+}
+
+static void
+test_limits (void)
+{
+  /* Many requests in a row: keep the rate limit out of the way. */
+  g_autoptr(NatterTestServer) server = natter_test_server_new ("--rate-burst", "100000", NULL);
+  g_autoptr(NatterTestClient) client = natter_test_client_new_authenticated (server);
+  g_autoptr(JsonObject) list = NULL;
+  g_autoptr(GString) users = g_string_new (NULL);
+  g_autofree char *one_more = fresh_user_id ();
+
+  /* 32 rooms per connection. */
+  for (guint i = 0; i < 32; i++)
+    {
+      g_autofree char *room = g_strdup_printf ("room-%u", i);
+
+      json_object_unref (room_join (client, room, 1));
+    }
+  natter_test_client_request_error (client, "limit-exceeded",
+                                    "{'type':'room-join','id':'r','room':'room-32'}");
+
+  /* 1000 subscriptions per connection. */
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autofree char *user = fresh_user_id ();
+
+      g_string_append_printf (users, "%s\"%s\"", i > 0 ? "," : "", user);
+    }
+  list = natter_test_client_request (client, "{'type':'subscribe','id':'s','users':[%s]}",
+                                     users->str);
+  g_assert_cmpstr (STR (list, "type"), ==, "presence-list");
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (list, "presence")), ==,
+                    1000);
+  natter_test_client_request_error (client, "limit-exceeded",
+                                    "{'type':'subscribe','id':'s','users':['%s']}", one_more);
+
+  /* 100 pending invitations from one user. */
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *user = fresh_user_id ();
+      g_autoptr(JsonObject) sent = natter_test_client_request (
+        client, "{'type':'invite','id':'i','to':'%s','text':'hi'}", user);
+
+      g_assert_cmpstr (STR (sent, "type"), ==, "invite-sent");
+    }
+  natter_test_client_request_error (client, "limit-exceeded",
+                                    "{'type':'invite','id':'i','to':'%s','text':'hi'}", one_more);
+
+  g_assert_cmpint (rejected_count (server, "limit-exceeded"), ==, 3);
 }
 
 /* ICE servers */
@@ -1628,6 +1749,7 @@ static const ServerTest server_tests[] = {
   { "/server/restart-keeps-state", test_restart_keeps_state },
   { "/server/handles", test_handles },
   { "/server/rooms", test_rooms },
+  { "/server/limits", test_limits },
   { "/server/ice-config/turn", test_ice_config },
   { "/server/ice-config/stun-only", test_ice_config_without_turn },
   { "/server/http/health", test_health },
