@@ -121,8 +121,9 @@ natter_test_timeout_ms (guint base_ms)
   return (guint) MIN ((guint64) base_ms * n, G_MAXUINT);
 }
 
-static void
-remove_tree (const char *path)
+/* Removes a file, or a directory with everything below it. */
+void
+natter_test_remove_tree (const char *path)
 {
   g_autoptr(GDir) dir = NULL;
 
@@ -135,7 +136,7 @@ remove_tree (const char *path)
         {
           g_autofree char *child = g_build_filename (path, name, NULL);
 
-          remove_tree (child);
+          natter_test_remove_tree (child);
         }
       g_rmdir (path);
     }
@@ -430,7 +431,7 @@ natter_test_server_finalize (GObject *object)
   NatterTestServer *self = NATTER_TEST_SERVER (object);
 
   if (self->data_dir != NULL)
-    remove_tree (self->data_dir);
+    natter_test_remove_tree (self->data_dir);
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->options, g_ptr_array_unref);
 

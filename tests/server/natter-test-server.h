@@ -19,6 +19,7 @@ guint             natter_test_timeout_ms            (guint              base_ms)
 gboolean          natter_test_wait_until            (const gboolean    *flag,
                                                      guint              timeout_ms);
 void              natter_test_sleep_ms              (guint              ms);
+void              natter_test_remove_tree           (const char        *path);
 G_NORETURN void   natter_test_fail                  (const char        *format,
                                                      ...) G_GNUC_PRINTF (1, 2);
 

@@ -11,7 +11,6 @@
 
 #include "config.h"
 
-#include <glib/gstdio.h>
 #include <string.h>
 
 #include "natter-test-client.h"
@@ -1696,7 +1695,7 @@ test_tls (void)
   g_assert_no_error (error);
   if (!generate_certificate (dir, &certificate, &key))
     {
-      g_rmdir (dir);
+      natter_test_remove_tree (dir);
       g_test_skip ("openssl is not installed: cannot make a test certificate");
       return;
     }
@@ -1716,9 +1715,34 @@ test_tls (void)
   health = natter_test_server_get_json (server, "/health");
   g_assert_cmpint (INT (health, "users"), ==, 1);
 
-  g_unlink (certificate);
-  g_unlink (key);
-  g_rmdir (dir);
+  natter_test_remove_tree (dir);
+}
+
+/* Configuration */
+
+static void
+test_config_file (void)
+{
+  g_autoptr(NatterTestServer) server = NULL;
+  g_autoptr(NatterTestClient) client = NULL;
+  g_autoptr(JsonObject) hello = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("natter-config-test-XXXXXX", &error);
+  g_autofree char *path = NULL;
+
+  g_assert_no_error (error);
+  path = g_build_filename (dir, "natter-server.conf", NULL);
+  g_file_set_contents (path, "[server]\nmax-frame-size=2048\nauth-timeout=7\n", -1, &error);
+  g_assert_no_error (error);
+
+  /* The command line wins over the file. */
+  server = natter_test_server_new ("--config", path, "--auth-timeout", "4", NULL);
+  client = natter_test_client_new (server);
+  hello = natter_test_client_connect (client);
+  g_assert_cmpint (INT (hello, "max_frame_size"), ==, 2048);
+  g_assert_cmpint (INT (hello, "auth_timeout_s"), ==, 4);
+
+  natter_test_remove_tree (dir);
 }
 
 typedef struct
@@ -1762,6 +1786,7 @@ static const ServerTest server_tests[] = {
   { "/server/error/rate-limited", test_error_rate_limited },
   { "/server/error/server-full", test_error_server_full },
   { "/server/tls", test_tls },
+  { "/server/config-file", test_config_file },
   { "/server/shutdown", test_shutdown },
 };
 
