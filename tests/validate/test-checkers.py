@@ -22,6 +22,7 @@ CHECK_POTFILES = os.path.join(HERE, 'check-potfiles.py')
 CHECK_FLATPAK = os.path.join(HERE, 'check-flatpak.py')
 CHECK_TRANSLATIONS = os.path.join(HERE, 'check-translations.py')
 CHECK_RELEASE = os.path.join(HERE, 'check-release.py')
+CHECK_INSTALL = os.path.join(HERE, 'check-install.py')
 
 APP_ID = 'io.github.natter.Natter'
 
@@ -254,6 +255,85 @@ class ReleaseTest(TreeTestCase):
     def test_release_without_date_fails(self):
         self.releases('<release version="0.10.0"/>')
         self.assertFails('release 0.10.0 has no date')
+
+
+class InstallTest(TreeTestCase):
+    """A fake build directory: meson-info as meson writes it, and the built files."""
+
+    def setUp(self):
+        super().setUp()
+        write(self.path('po', 'LINGUAS'), 'de\n')
+        self.app_id = APP_ID + '.Devel'
+        self.make_build(self.app_id)
+
+    def make_build(self, app_id, bin_natter='/usr/bin/natter'):
+        share = '/usr/share'
+        schema_path = '/' + app_id.replace('.', '/') + '/'
+        self.built = {
+            'desktop': (f'{share}/applications/{app_id}.desktop',
+                        f'[Desktop Entry]\nName=Natter\nExec=natter\nIcon={app_id}\n'),
+            'metainfo': (f'{share}/metainfo/{app_id}.metainfo.xml',
+                         f'<component><id>{app_id}</id>'
+                         f'<launchable type="desktop-id">{app_id}.desktop</launchable>'
+                         '</component>\n'),
+            'schema': (f'{share}/glib-2.0/schemas/{app_id}.gschema.xml',
+                       f'<schemalist><schema id="{app_id}" '
+                       f'path="{schema_path}"/></schemalist>\n'),
+            'service': (f'{share}/dbus-1/services/{app_id}.service',
+                        f'[D-BUS Service]\nName={app_id}\n'
+                        f'Exec={bin_natter} --gapplication-service\n'),
+            'icon': (f'{share}/icons/hicolor/scalable/apps/{app_id}.svg', '<svg/>\n'),
+            'symbolic': (f'{share}/icons/hicolor/symbolic/apps/{app_id}-symbolic.svg',
+                         '<svg/>\n'),
+            'mo': (f'{share}/locale/de/LC_MESSAGES/natter.mo', ''),
+        }
+        self.write_build()
+
+    def write_build(self):
+        installed = {}
+        for what, (dest, text) in self.built.items():
+            src = self.path('build', 'data', what + '-' + os.path.basename(dest))
+            write(src, text)
+            installed[src] = dest
+        write(self.path('build', 'meson-info', 'intro-installed.json'), json.dumps(installed))
+        options = [{'name': 'prefix', 'value': '/usr'}, {'name': 'datadir', 'value': 'share'},
+                   {'name': 'localedir', 'value': 'share/locale'},
+                   {'name': 'bindir', 'value': 'bin'}]
+        write(self.path('build', 'meson-info', 'intro-buildoptions.json'), json.dumps(options))
+
+    def check(self):
+        return run(CHECK_INSTALL, '--build-root', self.path('build'),
+                   '--application-id', self.app_id, '--po-dir', self.path('po'))
+
+    def test_devel_build_passes(self):
+        self.assertPasses()
+
+    def test_file_under_the_release_id_fails(self):
+        dest, text = self.built['icon']
+        self.built['icon'] = (dest.replace('.Devel', ''), text)
+        self.write_build()
+        self.assertFails('is installed under io.github.natter.Natter, not '
+                         'io.github.natter.Natter.Devel',
+                         'nothing is installed as /usr/share/icons/hicolor/scalable/apps/'
+                         'io.github.natter.Natter.Devel.svg')
+
+    def test_missing_translation_fails(self):
+        del self.built['mo']
+        self.write_build()
+        self.assertFails('/usr/share/locale/de/LC_MESSAGES/natter.mo (mo-de)')
+
+    def test_service_outside_bindir_fails(self):
+        self.make_build(self.app_id, bin_natter='/opt/natter')
+        self.assertFails('the D-Bus service runs /opt/natter --gapplication-service')
+
+    def test_release_ids_inside_devel_files_fail(self):
+        dest, text = self.built['desktop']
+        self.built['desktop'] = (dest, text.replace('Icon=' + self.app_id, 'Icon=' + APP_ID))
+        dest, text = self.built['schema']
+        self.built['schema'] = (dest, text.replace('/Devel/', '/'))
+        self.write_build()
+        self.assertFails('names icon io.github.natter.Natter, not',
+                         'schema path /io/github/natter/Natter/ does not match')
 
 
 if __name__ == '__main__':
