@@ -460,11 +460,26 @@ store_live_lookup (NatterStore *self,
 }
 
 static void
+store_live_remove (NatterStore *self,
+                   const char  *key)
+{
+  LiveEntry *entry = g_hash_table_lookup (self->live, key);
+
+  if (entry == NULL)
+    return;
+
+  g_object_weak_unref (entry->object, on_live_object_finalized, entry);
+  g_hash_table_remove (self->live, key);
+}
+
+static void
 store_live_add (NatterStore *self,
                 char        *key,
                 gpointer     object)
 {
   LiveEntry *entry = g_new0 (LiveEntry, 1);
+
+  store_live_remove (self, key);
 
   entry->store = self;
   entry->key = key;
@@ -509,7 +524,9 @@ column_text (sqlite3_stmt *stmt,
   return (const char *) sqlite3_column_text (stmt, column);
 }
 
-/* Reads MESSAGE_COLUMNS starting at @column; refreshes the live instance. */
+/* Reads MESSAGE_COLUMNS starting at @column. A live instance is reused as it
+ * is: the store updates live messages whenever it writes their status, and
+ * touching them here would run notify handlers in the middle of a query. */
 static NatterMessage *
 message_from_row (NatterStore  *self,
                   sqlite3_stmt *stmt,
@@ -517,58 +534,101 @@ message_from_row (NatterStore  *self,
                   const char   *user_id)
 {
   gint64 row_id = sqlite3_column_int64 (stmt, column);
-  NatterMessageStatus status = sqlite3_column_int (stmt, column + 6);
+  const char *id = column_text (stmt, column + 1);
   NatterMessage *message;
 
+  /* A row id can come back after its message was deleted: check it is the same. */
   message = store_live_message (self, row_id);
-  if (message != NULL)
-    {
-      natter_message_set_status (message, status);
-      return message;
-    }
+  if (message != NULL &&
+      g_strcmp0 (natter_message_get_id (message), id) == 0 &&
+      g_strcmp0 (natter_message_get_contact_id (message), user_id) == 0)
+    return message;
+  g_clear_object (&message);
 
-  message = natter_message_new (row_id,
-                                column_text (stmt, column + 1),
-                                user_id,
+  message = natter_message_new (row_id, id, user_id,
                                 sqlite3_column_int (stmt, column + 2),
                                 column_text (stmt, column + 3),
                                 sqlite3_column_int64 (stmt, column + 4),
                                 sqlite3_column_int64 (stmt, column + 5),
-                                status);
+                                sqlite3_column_int (stmt, column + 6));
   store_live_add (self, message_key (row_id), message);
   return message;
 }
 
-/* Reads CONTACT_COLUMNS starting at column 0; refreshes the live instance. */
-static NatterContact *
-contact_from_row (NatterStore  *self,
-                  sqlite3_stmt *stmt)
+/* One row of CONTACT_COLUMNS, read while the statement runs and applied to
+ * the contact object after it is reset (applying runs notify handlers, which
+ * may call back into the store). */
+typedef struct
 {
-  const char *user_id = column_text (stmt, 0);
-  g_autofree char *key = g_strconcat ("c:", user_id, NULL);
-  g_autoptr(GBytes) avatar = NULL;
+  char   *user_id;
+  char   *display_name;
+  char   *alias;
+  char   *bio;
+  GBytes *avatar;
+  gint64  added_time;
+  gint64  updated_time;
+  gboolean verified;
+  gboolean blocked;
+  gboolean key_changed;
+} ContactRow;
+
+static void
+contact_row_free (gpointer data)
+{
+  ContactRow *row = data;
+
+  g_free (row->user_id);
+  g_free (row->display_name);
+  g_free (row->alias);
+  g_free (row->bio);
+  g_clear_pointer (&row->avatar, g_bytes_unref);
+  g_free (row);
+}
+
+static ContactRow *
+contact_row_read (sqlite3_stmt *stmt)
+{
+  ContactRow *row = g_new0 (ContactRow, 1);
+
+  row->user_id = g_strdup (column_text (stmt, 0));
+  row->display_name = g_strdup (column_text (stmt, 1));
+  row->alias = g_strdup (column_text (stmt, 2));
+  row->bio = g_strdup (column_text (stmt, 3));
+  if (sqlite3_column_type (stmt, 4) == SQLITE_BLOB)
+    row->avatar = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
+  row->verified = sqlite3_column_int (stmt, 5);
+  row->blocked = sqlite3_column_int (stmt, 6);
+  row->key_changed = sqlite3_column_int (stmt, 7);
+  row->added_time = sqlite3_column_int64 (stmt, 8);
+  row->updated_time = sqlite3_column_int64 (stmt, 9);
+  return row;
+}
+
+/* Returns the live contact for @row, brought up to date. */
+static NatterContact *
+store_contact_from_row (NatterStore *self,
+                        ContactRow  *row)
+{
+  g_autofree char *key = g_strconcat ("c:", row->user_id, NULL);
   NatterContact *contact;
 
   contact = store_live_lookup (self, key);
   if (contact == NULL)
     {
-      contact = natter_contact_new (user_id);
+      contact = natter_contact_new (row->user_id);
       store_live_add (self, g_steal_pointer (&key), contact);
     }
 
-  if (sqlite3_column_type (stmt, 4) == SQLITE_BLOB)
-    avatar = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
-
   g_object_freeze_notify (G_OBJECT (contact));
-  natter_contact_set_display_name (contact, column_text (stmt, 1));
-  natter_contact_set_alias (contact, column_text (stmt, 2));
-  natter_contact_set_bio (contact, column_text (stmt, 3));
-  natter_contact_set_avatar (contact, avatar);
-  natter_contact_set_verified (contact, sqlite3_column_int (stmt, 5));
-  natter_contact_set_blocked (contact, sqlite3_column_int (stmt, 6));
-  natter_contact_set_key_changed (contact, sqlite3_column_int (stmt, 7));
-  natter_contact_set_added_time (contact, sqlite3_column_int64 (stmt, 8));
-  natter_contact_set_updated_time (contact, sqlite3_column_int64 (stmt, 9));
+  natter_contact_set_display_name (contact, row->display_name);
+  natter_contact_set_alias (contact, row->alias);
+  natter_contact_set_bio (contact, row->bio);
+  natter_contact_set_avatar (contact, row->avatar);
+  natter_contact_set_verified (contact, row->verified);
+  natter_contact_set_blocked (contact, row->blocked);
+  natter_contact_set_key_changed (contact, row->key_changed);
+  natter_contact_set_added_time (contact, row->added_time);
+  natter_contact_set_updated_time (contact, row->updated_time);
   g_object_thaw_notify (G_OBJECT (contact));
 
   return contact;
@@ -1076,6 +1136,26 @@ natter_store_add_contact (NatterStore  *self,
   return natter_store_get_contact (self, user_id, error);
 }
 
+/* Runs a contacts query with one text parameter and reads all its rows. */
+static GPtrArray *
+store_read_contacts (NatterStore  *self,
+                     GError      **error,
+                     const char   *sql,
+                     const char   *param)
+{
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func (contact_row_free);
+  g_autoptr(StoreStmt) stmt = store_query (self, error, sql, "t", param);
+  int rc;
+
+  if (stmt == NULL)
+    return NULL;
+
+  while ((rc = store_step (self, stmt, "load contacts", error)) == SQLITE_ROW)
+    g_ptr_array_add (rows, contact_row_read (stmt));
+
+  return rc == SQLITE_DONE ? g_steal_pointer (&rows) : NULL;
+}
+
 /**
  * natter_store_get_contact:
  *
@@ -1087,28 +1167,25 @@ natter_store_get_contact (NatterStore  *self,
                           const char   *user_id,
                           GError      **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
 
   g_return_val_if_fail (NATTER_IS_STORE (self), NULL);
   g_return_val_if_fail (user_id != NULL, NULL);
 
-  stmt = store_query (self, error,
-                      "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE c.user_id = ?",
-                      "t", user_id);
-  if (stmt == NULL)
+  rows = store_read_contacts (self, error,
+                              "SELECT " CONTACT_COLUMNS " FROM contacts c WHERE c.user_id = ?",
+                              user_id);
+  if (rows == NULL)
     return NULL;
 
-  switch (store_step (self, stmt, "load the contact", error))
+  if (rows->len == 0)
     {
-    case SQLITE_ROW:
-      return contact_from_row (self, stmt);
-    case SQLITE_DONE:
       g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
                    "%s is not a contact", user_id);
       return NULL;
-    default:
-      return NULL;
     }
+
+  return store_contact_from_row (self, rows->pdata[0]);
 }
 
 /**
@@ -1121,24 +1198,24 @@ GPtrArray *
 natter_store_list_contacts (NatterStore  *self,
                             GError      **error)
 {
-  g_autoptr(StoreStmt) stmt = NULL;
   g_autoptr(GPtrArray) contacts = g_ptr_array_new_with_free_func (g_object_unref);
-  int rc;
+  g_autoptr(GPtrArray) rows = NULL;
 
   g_return_val_if_fail (NATTER_IS_STORE (self), NULL);
 
-  stmt = store_query (self, error,
-                      "SELECT " CONTACT_COLUMNS " FROM contacts c "
-                      "JOIN conversations cv ON cv.contact_id = c.id "
-                      "ORDER BY cv.last_activity DESC NULLS LAST, c.added_at, c.id",
-                      "");
-  if (stmt == NULL)
+  rows = store_read_contacts (self, error,
+                              "SELECT " CONTACT_COLUMNS " FROM contacts c "
+                              "JOIN conversations cv ON cv.contact_id = c.id "
+                              "WHERE ?1 IS NULL "
+                              "ORDER BY cv.last_activity DESC NULLS LAST, c.added_at, c.id",
+                              NULL);
+  if (rows == NULL)
     return NULL;
 
-  while ((rc = store_step (self, stmt, "list contacts", error)) == SQLITE_ROW)
-    g_ptr_array_add (contacts, contact_from_row (self, stmt));
+  for (guint i = 0; i < rows->len; i++)
+    g_ptr_array_add (contacts, store_contact_from_row (self, rows->pdata[i]));
 
-  return rc == SQLITE_DONE ? g_steal_pointer (&contacts) : NULL;
+  return g_steal_pointer (&contacts);
 }
 
 /* Runs an UPDATE of one contact (?1 is the user ID), then refreshes the live object. */
@@ -1271,8 +1348,6 @@ store_set_contact_flag (NatterStore  *self,
                         gboolean      value,
                         GError      **error)
 {
-  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
-
   return store_update_contact_row (self, user_id, error, contact_flag_sql[flag],
                                    "tii", user_id, (gint64) !!value, g_get_real_time ());
 }
@@ -1283,6 +1358,8 @@ natter_store_set_contact_blocked (NatterStore  *self,
                                   gboolean      blocked,
                                   GError      **error)
 {
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+
   return store_set_contact_flag (self, user_id, CONTACT_FLAG_BLOCKED, blocked, error);
 }
 
@@ -1298,6 +1375,8 @@ natter_store_set_contact_verified (NatterStore  *self,
                                    gboolean      verified,
                                    GError      **error)
 {
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+
   return store_set_contact_flag (self, user_id, CONTACT_FLAG_VERIFIED, verified, error);
 }
 
@@ -1313,6 +1392,8 @@ natter_store_set_contact_key_changed (NatterStore  *self,
                                       gboolean      key_changed,
                                       GError      **error)
 {
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+
   return store_set_contact_flag (self, user_id, CONTACT_FLAG_KEY_CHANGED, key_changed, error);
 }
 
@@ -1571,7 +1652,6 @@ natter_store_set_message_status (NatterStore          *self,
   g_autoptr(NatterMessage) message = NULL;
   NatterMessageDirection direction;
   const char *side_effect;
-  gint64 conversation_id;
   gint64 row_id;
   gboolean allowed;
 
@@ -1579,8 +1659,7 @@ natter_store_set_message_status (NatterStore          *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   message = natter_store_get_message (self, user_id, message_id, error);
-  if (message == NULL ||
-      !store_find_conversation (self, user_id, NULL, &conversation_id, error))
+  if (message == NULL)
     return FALSE;
 
   direction = natter_message_get_direction (message);
@@ -1883,6 +1962,7 @@ natter_store_mark_conversation_read (NatterStore  *self,
                                      const char   *user_id,
                                      GError      **error)
 {
+  g_autoptr(GPtrArray) changed = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   LiveEntry *entry;
   gint64 conversation_id;
@@ -1916,8 +1996,12 @@ natter_store_mark_conversation_read (NatterStore  *self,
       message = NATTER_MESSAGE (entry->object);
       if (natter_message_get_status (message) == NATTER_MESSAGE_STATUS_RECEIVED &&
           g_strcmp0 (natter_message_get_contact_id (message), user_id) == 0)
-        natter_message_set_status (message, NATTER_MESSAGE_STATUS_READ);
+        g_ptr_array_add (changed, g_object_ref (message));
     }
+
+  /* Outside the iteration: notify handlers may call back into the store. */
+  for (guint i = 0; i < changed->len; i++)
+    natter_message_set_status (changed->pdata[i], NATTER_MESSAGE_STATUS_READ);
 
   return TRUE;
 }

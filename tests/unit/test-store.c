@@ -195,6 +195,16 @@ load (NatterStore   *store,
   return messages;
 }
 
+static GPtrArray *
+list_contacts (NatterStore *store)
+{
+  g_autoptr(GError) error = NULL;
+  GPtrArray *contacts = natter_store_list_contacts (store, &error);
+
+  g_assert_no_error (error);
+  return contacts;
+}
+
 static sqlite3 *
 open_raw (const char *path)
 {
@@ -408,8 +418,7 @@ test_contacts (Fixture       *fixture,
 
   /* The list puts the most recently active conversation first. */
   message = send_text (store, CARA, "hello");
-  contacts = natter_store_list_contacts (store, &error);
-  g_assert_no_error (error);
+  contacts = list_contacts (store);
   g_assert_cmpuint (contacts->len, ==, 3);
   g_assert_cmpstr (natter_contact_get_user_id (contacts->pdata[0]), ==, CARA);
   g_assert_cmpstr (natter_contact_get_user_id (contacts->pdata[1]), ==, ANA);
@@ -423,7 +432,7 @@ test_contacts (Fixture       *fixture,
   g_assert_false (natter_store_remove_contact (store, CARA, &error));
   g_assert_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND);
   g_clear_error (&error);
-  contacts = natter_store_list_contacts (store, &error);
+  contacts = list_contacts (store);
   g_assert_cmpuint (contacts->len, ==, 2);
 }
 
@@ -982,6 +991,79 @@ test_closed (Fixture       *fixture,
   g_assert_cmpstr (natter_message_get_body (kept), ==, "before closing");
 }
 
+/* Handlers of the objects' notifications may call back into the store. */
+static void
+on_notify_reload (GObject    *object,
+                  GParamSpec *pspec,
+                  Fixture    *fixture)
+{
+  g_autoptr(GPtrArray) contacts = NULL;
+  g_autoptr(GPtrArray) page = load (fixture->store, ANA, NULL, 50);
+
+  g_assert_cmpuint (page->len, ==, 3);
+  contacts = list_contacts (fixture->store);
+  g_assert_cmpuint (contacts->len, ==, 2);
+}
+
+static void
+test_reentrant (Fixture       *fixture,
+                gconstpointer  data)
+{
+  NatterStore *store = fixture->store;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterContact) ana = NULL;
+  g_autoptr(NatterMessage) sent = NULL;
+  g_autoptr(NatterMessage) first = NULL;
+  g_autoptr(NatterMessage) second = NULL;
+  g_autoptr(GPtrArray) contacts = NULL;
+
+  ana = natter_store_add_contact (store, ANA, "Ana", &error);
+  add_contact (store, BEN, "Ben");
+  sent = send_text (store, ANA, "out");
+  first = receive_text (store, ANA, "in-1", "one", TRUE);
+  second = receive_text (store, ANA, "in-2", "two", TRUE);
+
+  g_signal_connect (ana, "notify", G_CALLBACK (on_notify_reload), fixture);
+  g_signal_connect (sent, "notify::status", G_CALLBACK (on_notify_reload), fixture);
+  g_signal_connect (first, "notify::status", G_CALLBACK (on_notify_reload), fixture);
+  g_signal_connect (second, "notify::status", G_CALLBACK (on_notify_reload), fixture);
+
+  g_assert_true (natter_store_rename_contact (store, ANA, "Ana L.", &error));
+  set_status (store, sent, NATTER_MESSAGE_STATUS_DELIVERED);
+  g_assert_true (natter_store_mark_conversation_read (store, ANA, &error));
+  g_assert_no_error (error);
+  contacts = list_contacts (store);
+  g_assert_cmpuint (contacts->len, ==, 2);
+  g_assert_cmpint (natter_message_get_status (second), ==, NATTER_MESSAGE_STATUS_READ);
+}
+
+/* A deleted message's row id may be used again; the old object is not reused. */
+static void
+test_row_id_reuse (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  NatterStore *store = fixture->store;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterMessage) old = NULL;
+  g_autoptr(NatterMessage) fresh = NULL;
+  g_autoptr(GPtrArray) page = NULL;
+
+  add_contact (store, ANA, "Ana");
+  add_contact (store, BEN, "Ben");
+  g_object_unref (send_text (store, ANA, "stays"));
+  old = send_text (store, BEN, "goes with Ben");
+
+  g_assert_true (natter_store_remove_contact (store, BEN, &error));
+  g_assert_no_error (error);
+  fresh = send_text (store, ANA, "new");
+  g_assert_true (fresh != old);
+
+  page = load (store, ANA, NULL, 10);
+  g_assert_cmpuint (page->len, ==, 2);
+  g_assert_cmpstr (natter_message_get_body (page->pdata[1]), ==, "new");
+  g_assert_true (page->pdata[1] == fresh);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1000,6 +1082,8 @@ main (int   argc,
   ADD ("search", test_search);
   ADD ("disk-full", test_disk_full);
   ADD ("closed", test_closed);
+  ADD ("reentrant", test_reentrant);
+  ADD ("row-id-reuse", test_row_id_reuse);
   g_test_add_func ("/Natter/Store/not-a-database", test_not_a_database);
   g_test_add_func ("/Natter/Store/migration", test_migration);
   g_test_add_func ("/Natter/Store/crash", test_crash);
