@@ -61,7 +61,7 @@
 #define WS_MAX_MESSAGE        (2 * 1024 * 1024)
 #define READ_CHUNK            16384
 #define MAX_IN_FLIGHT_OPEN    64
-#define LATENCY_BUCKETS       (1 << 20)   /* 1 µs each, up to about 1 s */
+#define LATENCY_BUCKETS       1000000
 #define MAX_CONNECTIONS       60000
 #define MAX_DURATION_S        600
 
@@ -174,8 +174,8 @@ struct _LoadGen
   guint64     out_of_order;
   guint64     misrouted;
   guint32    *latency;
+  guint32    *latency_ms;
   guint64     latency_count;
-  guint64     latency_overflow;
   gint64      latency_max;
 };
 
@@ -307,6 +307,23 @@ self_cpu_s (void)
          + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
+/* The machine may be shared: say how busy it was */
+static char *
+read_loadavg (void)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (!g_file_get_contents ("/proc/loadavg", &contents, NULL, NULL))
+    return g_strdup ("unknown");
+
+  fields = g_strsplit (contents, " ", 4);
+  if (g_strv_length (fields) < 3)
+    return g_strdup ("unknown");
+
+  return g_strdup_printf ("%s %s %s", fields[0], fields[1], fields[2]);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -335,13 +352,15 @@ static void
 latency_add (LoadGen *lg,
              gint64   us)
 {
-  if (us < 0)
-    us = 0;
+  us = MAX (us, 0);
 
+  /* 1 µs buckets below 1 s, then 1 ms buckets */
   if (us < LATENCY_BUCKETS)
     lg->latency[us]++;
+  else if (us / 1000 < LATENCY_BUCKETS)
+    lg->latency_ms[us / 1000]++;
   else
-    lg->latency_overflow++;
+    lg->latency_ms[LATENCY_BUCKETS - 1]++;
 
   lg->latency_count++;
   lg->latency_max = MAX (lg->latency_max, us);
@@ -364,6 +383,13 @@ latency_percentile_ms (LoadGen *lg,
       seen += lg->latency[i];
       if (seen >= rank)
         return i / 1000.0;
+    }
+
+  for (gsize i = LATENCY_BUCKETS / 1000; i < LATENCY_BUCKETS; i++)
+    {
+      seen += lg->latency_ms[i];
+      if (seen >= rank)
+        return i;
     }
 
   return lg->latency_max / 1000.0;
@@ -1461,6 +1487,7 @@ loadgen_free (LoadGen *lg)
   g_free (lg->scratch);
   g_free (lg->pad);
   g_free (lg->latency);
+  g_free (lg->latency_ms);
   g_free (lg->server_path);
   g_free (lg->url);
   g_strfreev (lg->server_args);
@@ -1588,6 +1615,7 @@ setup_connections (LoadGen *lg)
   lg->scratch_size = lg->payload_bytes + 512;
   lg->scratch = g_malloc (lg->scratch_size);
   lg->latency = g_new0 (guint32, LATENCY_BUCKETS);
+  lg->latency_ms = g_new0 (guint32, LATENCY_BUCKETS);
 }
 
 static void
@@ -1629,6 +1657,7 @@ main (int   argc,
   g_autoptr(JsonObject) stats = NULL;
   g_autofree char *failures = NULL;
   g_autofree char *errors = NULL;
+  g_autofree char *loadavg = NULL;
   gint64 rss_idle, rss_held, rss_after;
   gint64 t0, t_connected;
   double server_cpu0, self_cpu0, server_cpu = -1, self_cpu = 0, relay_s = 0;
@@ -1672,8 +1701,13 @@ main (int   argc,
       return 1;
     }
 
-  g_print ("natter-loadgen: %d connections to ws://%s/ws, %d handshakes at a time\n",
-           lg->n_connections, lg->host_port, lg->concurrency);
+  g_print ("natter-loadgen: %d connections to ws://%s/ws (server process %d), %d handshakes at a time\n",
+           lg->n_connections, lg->host_port, lg->server_pid, lg->concurrency);
+
+  loadavg = read_loadavg ();
+  g_print ("%-24s %s (the machine has %u cores)\n", "load average before:", loadavg,
+           g_get_num_processors ());
+  g_clear_pointer (&loadavg, g_free);
 
   rss_idle = read_rss_kib (lg->server_pid);
 
@@ -1777,6 +1811,9 @@ main (int   argc,
                json_object_get_int_member_with_default (stats, "frames_received", -1),
                rejected);
     }
+
+  loadavg = read_loadavg ();
+  g_print ("%-24s %s\n", "load average after:", loadavg);
 
   failures = format_reasons (lg->failures);
   errors = format_reasons (lg->errors);
