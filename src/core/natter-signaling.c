@@ -439,6 +439,8 @@ on_ws_message (SoupWebsocketConnection *ws,
 
     case NATTER_FRAME_PRESENCE_LIST:
       handle_presence_list (self, frame);
+      /* It may also answer somebody's request. */
+      complete_pending (self, frame);
       return;
 
     case NATTER_FRAME_SIGNAL:
