@@ -1129,6 +1129,10 @@ test_frame_parse_strict_json (void)
     { "{\"type\":\"ping\",\"x\":1e400}", "a number beyond double (serialized as inf)" },
     { "{\"type\":\"ping\",\"x\":99999999999999999999}", "an integer beyond 64 bits (read as -1)" },
     { "{\"type\":\"ping\",\"x\":\"a\\u0000b\"}", "a NUL escape (the string is cut)" },
+    /* json-glib decodes these to invalid UTF-8, which the library then
+     * serializes: a server would relay text frames that are not UTF-8 */
+    { "{\"type\":\"ping\",\"x\":\"\\ud800x\"}", "a lone high surrogate (decoded to invalid UTF-8)" },
+    { "{\"type\":\"ping\",\"\\udc00x\":1}", "a lone low surrogate in a name (invalid UTF-8)" },
   };
   g_autoptr(GString) accepted = g_string_new (NULL);
 
