@@ -1,0 +1,71 @@
+/* natter-peer.h: one WebRTC peer connection to one contact
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "natter-identity.h"
+
+G_BEGIN_DECLS
+
+/* The largest chat message, in bytes of UTF-8 (webrtcbin writes no
+ * a=max-message-size, and larger SCTP messages fail). */
+#define NATTER_PEER_MAX_MESSAGE_SIZE        65536
+#define NATTER_PEER_DEFAULT_CONNECT_TIMEOUT 30000 /* ms */
+#define NATTER_PEER_CHAT_LABEL              "chat"
+
+typedef enum
+{
+  NATTER_PEER_STATE_NEW,
+  NATTER_PEER_STATE_CONNECTING,
+  NATTER_PEER_STATE_CONNECTED,
+  NATTER_PEER_STATE_FAILED,
+  NATTER_PEER_STATE_CLOSED,
+} NatterPeerState;
+
+#define NATTER_TYPE_PEER_STATE (natter_peer_state_get_type ())
+GType natter_peer_state_get_type (void) G_GNUC_CONST;
+
+#define NATTER_TYPE_PEER (natter_peer_get_type ())
+
+G_DECLARE_FINAL_TYPE (NatterPeer, natter_peer, NATTER, PEER, GObject)
+
+NatterPeer      *natter_peer_new                     (NatterIdentity  *identity,
+                                                      const char      *remote_id,
+                                                      JsonArray       *ice_servers,
+                                                      gboolean         loopback);
+
+NatterIdentity  *natter_peer_get_identity            (NatterPeer      *self);
+const char      *natter_peer_get_remote_id           (NatterPeer      *self);
+gboolean         natter_peer_get_loopback            (NatterPeer      *self);
+gboolean         natter_peer_get_polite              (NatterPeer      *self);
+NatterPeerState  natter_peer_get_state               (NatterPeer      *self);
+const char      *natter_peer_get_session_id          (NatterPeer      *self);
+
+JsonArray       *natter_peer_get_ice_servers         (NatterPeer      *self);
+void             natter_peer_set_ice_servers         (NatterPeer      *self,
+                                                      JsonArray       *ice_servers);
+guint            natter_peer_get_connect_timeout     (NatterPeer      *self);
+void             natter_peer_set_connect_timeout     (NatterPeer      *self,
+                                                      guint            timeout_ms);
+
+void             natter_peer_connect                 (NatterPeer      *self);
+void             natter_peer_close                   (NatterPeer      *self);
+void             natter_peer_handle_signal           (NatterPeer      *self,
+                                                      JsonObject      *payload);
+gboolean         natter_peer_send_text               (NatterPeer      *self,
+                                                      const char      *text,
+                                                      GError         **error);
+
+/* Helpers, public so that docs/peer.md and the tests can rely on them. */
+char            *natter_peer_fingerprint_message     (const char      *sender_id,
+                                                      const char      *receiver_id,
+                                                      const char      *sdp);
+void             natter_peer_ice_servers_to_uris     (JsonArray       *ice_servers,
+                                                      char           **stun_uri,
+                                                      GStrv           *turn_uris);
+
+G_END_DECLS

@@ -1,0 +1,738 @@
+/* test-peer.c: two real NatterPeers (webrtcbin) talking over 127.0.0.1
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The two peers live in this process. Each one's "signal-out" payloads are
+ * serialized to JSON text, optionally changed by the test (to play a hostile
+ * signaling server), and handed to the other one's handle_signal() from an
+ * idle callback, as the signaling client would.
+ */
+#define G_LOG_DOMAIN "test-peer"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "natter-peer.h"
+
+#define WAIT_LIMIT_S 60
+
+typedef struct _Side Side;
+
+/* Return FALSE to drop the payload */
+typedef gboolean (*TamperFunc) (Side       *from,
+                                JsonObject *payload);
+
+struct _Side
+{
+  NatterPeer     *peer;
+  NatterIdentity *identity;
+  Side           *other;
+  TamperFunc      tamper;
+  gboolean        deliver;
+  guint           chat_opened;
+  guint           trust_failures;
+  guint           offers_sent;
+  GPtrArray      *messages;
+  gint64          connect_time;
+  gint64          open_time;
+};
+
+typedef struct
+{
+  Side a;
+  Side b;
+} Pair;
+
+typedef struct
+{
+  Side *to;
+  char *json;
+} Delivery;
+
+/* Helpers */
+
+static gboolean
+on_wake (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+#define WAIT_FOR(condition)                                                   \
+  G_STMT_START {                                                              \
+    gint64 wait_end = g_get_monotonic_time () + WAIT_LIMIT_S * G_USEC_PER_SEC; \
+    guint wake_id = g_timeout_add (50, on_wake, NULL);                        \
+    while (!(condition))                                                      \
+      {                                                                       \
+        if (g_get_monotonic_time () > wait_end)                               \
+          g_error ("Gave up waiting for %s", #condition);                     \
+        g_main_context_iteration (NULL, TRUE);                                \
+      }                                                                       \
+    g_source_remove (wake_id);                                                \
+  } G_STMT_END
+
+static void
+run_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+  guint wake_id = g_timeout_add (10, on_wake, NULL);
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake_id);
+}
+
+static void
+drain (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+payload_is (JsonObject *payload,
+            const char *type)
+{
+  return g_strcmp0 (json_object_get_string_member_with_default (payload, "type", ""), type) == 0;
+}
+
+static void
+delivery_free (Delivery *delivery)
+{
+  g_free (delivery->json);
+  g_free (delivery);
+}
+
+static gboolean
+on_deliver (gpointer user_data)
+{
+  Delivery *delivery = user_data;
+  g_autoptr(JsonNode) node = json_from_string (delivery->json, NULL);
+
+  g_assert_nonnull (node);
+  if (delivery->to->peer != NULL)
+    natter_peer_handle_signal (delivery->to->peer, json_node_get_object (node));
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_signal_out (NatterPeer *peer,
+               JsonObject *payload,
+               Side       *side)
+{
+  g_autoptr(JsonNode) node = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonNode) copy = NULL;
+  g_autofree char *text = NULL;
+  Delivery *delivery;
+
+  if (payload_is (payload, "offer"))
+    side->offers_sent++;
+
+  if (!side->deliver)
+    return;
+
+  /* Through text, as the server would pass it on */
+  json_node_set_object (node, payload);
+  text = json_to_string (node, FALSE);
+  copy = json_from_string (text, NULL);
+  if (side->tamper != NULL && !side->tamper (side, json_node_get_object (copy)))
+    return;
+
+  delivery = g_new0 (Delivery, 1);
+  delivery->to = side->other;
+  delivery->json = json_to_string (copy, FALSE);
+  g_idle_add_full (G_PRIORITY_DEFAULT, on_deliver, delivery, (GDestroyNotify) delivery_free);
+}
+
+static void
+on_chat_opened (NatterPeer *peer,
+                Side       *side)
+{
+  side->chat_opened++;
+  side->open_time = g_get_monotonic_time ();
+}
+
+static void
+on_chat_message (NatterPeer *peer,
+                 const char *text,
+                 Side       *side)
+{
+  g_ptr_array_add (side->messages, g_strdup (text));
+}
+
+static void
+on_trust_failure (NatterPeer *peer,
+                  const char *reason,
+                  Side       *side)
+{
+  g_test_message ("trust-failure: %s", reason);
+  side->trust_failures++;
+}
+
+static void
+side_init (Side  *side,
+           Side  *other,
+           guint8 seed_byte)
+{
+  guint8 seed[32];
+
+  memset (seed, seed_byte, sizeof seed);
+  side->identity = natter_identity_new_from_seed (seed);
+  side->other = other;
+  side->deliver = TRUE;
+  side->messages = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+pair_init (Pair *pair)
+{
+  memset (pair, 0, sizeof *pair);
+  side_init (&pair->a, &pair->b, 0x11);
+  side_init (&pair->b, &pair->a, 0x22);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      Side *side = i == 0 ? &pair->a : &pair->b;
+      const char *remote = natter_identity_get_user_id (side->other->identity);
+
+      side->peer = natter_peer_new (side->identity, remote, NULL, TRUE);
+      g_signal_connect (side->peer, "signal-out", G_CALLBACK (on_signal_out), side);
+      g_signal_connect (side->peer, "chat-opened", G_CALLBACK (on_chat_opened), side);
+      g_signal_connect (side->peer, "chat-message", G_CALLBACK (on_chat_message), side);
+      g_signal_connect (side->peer, "trust-failure", G_CALLBACK (on_trust_failure), side);
+    }
+}
+
+static void
+pair_clear (Pair *pair)
+{
+  natter_peer_close (pair->a.peer);
+  natter_peer_close (pair->b.peer);
+  drain ();
+
+  for (guint i = 0; i < 2; i++)
+    {
+      Side *side = i == 0 ? &pair->a : &pair->b;
+
+      g_assert_finalize_object (g_steal_pointer (&side->peer));
+      g_assert_finalize_object (g_steal_pointer (&side->identity));
+      g_clear_pointer (&side->messages, g_ptr_array_unref);
+    }
+
+  drain ();
+}
+
+static gboolean
+is_connected (Side *side)
+{
+  return natter_peer_get_state (side->peer) == NATTER_PEER_STATE_CONNECTED;
+}
+
+static gboolean
+has_ended (Side *side)
+{
+  NatterPeerState state = natter_peer_get_state (side->peer);
+
+  return state == NATTER_PEER_STATE_CLOSED || state == NATTER_PEER_STATE_FAILED;
+}
+
+static void
+connect_pair (Pair *pair)
+{
+  pair->a.connect_time = g_get_monotonic_time ();
+  natter_peer_connect (pair->a.peer);
+  g_assert_cmpint (natter_peer_get_state (pair->a.peer), ==, NATTER_PEER_STATE_CONNECTING);
+  WAIT_FOR (is_connected (&pair->a) && is_connected (&pair->b));
+}
+
+static void
+send_ok (Side       *side,
+         const char *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  natter_peer_send_text (side->peer, text, &error);
+  g_assert_no_error (error);
+}
+
+static void
+exchange_both_ways (Pair *pair)
+{
+  guint a_count = pair->a.messages->len;
+  guint b_count = pair->b.messages->len;
+
+  send_ok (&pair->a, "hello from a");
+  send_ok (&pair->b, "h\xc3\xa9llo from b \xe2\x9c\x93");
+  WAIT_FOR (pair->b.messages->len > b_count && pair->a.messages->len > a_count);
+  g_assert_cmpstr (g_ptr_array_index (pair->b.messages, b_count), ==, "hello from a");
+  g_assert_cmpstr (g_ptr_array_index (pair->a.messages, a_count), ==,
+                   "h\xc3\xa9llo from b \xe2\x9c\x93");
+}
+
+/* Tests */
+
+static void
+test_peer_chat (void)
+{
+  Pair pair;
+  g_autoptr(GError) error = NULL;
+
+  pair_init (&pair);
+
+  g_assert_cmpint (natter_peer_get_state (pair.a.peer), ==, NATTER_PEER_STATE_NEW);
+  g_assert_false (natter_peer_send_text (pair.a.peer, "too early", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+  g_clear_error (&error);
+
+  connect_pair (&pair);
+  g_test_message ("connect to chat-opened on loopback: %.1f ms",
+                  (pair.a.open_time - pair.a.connect_time) / 1000.0);
+  g_assert_cmpuint (pair.a.chat_opened, ==, 1);
+  g_assert_cmpuint (pair.b.chat_opened, ==, 1);
+  g_assert_cmpstr (natter_peer_get_session_id (pair.a.peer), ==,
+                   natter_peer_get_session_id (pair.b.peer));
+  g_assert_true (natter_peer_get_polite (pair.a.peer) != natter_peer_get_polite (pair.b.peer));
+
+  exchange_both_ways (&pair);
+
+  /* Order is kept on the chat channel */
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+
+      send_ok (&pair.a, text);
+    }
+  WAIT_FOR (pair.b.messages->len == 101);
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("message %u", i);
+
+      g_assert_cmpstr (g_ptr_array_index (pair.b.messages, i + 1), ==, text);
+    }
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_message_size (void)
+{
+  Pair pair;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *largest = g_malloc (NATTER_PEER_MAX_MESSAGE_SIZE + 2);
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  memset (largest, 'x', NATTER_PEER_MAX_MESSAGE_SIZE + 1);
+  largest[NATTER_PEER_MAX_MESSAGE_SIZE + 1] = '\0';
+  g_assert_false (natter_peer_send_text (pair.a.peer, largest, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+  g_clear_error (&error);
+
+  /* Exactly 64 KiB still goes through, intact */
+  largest[NATTER_PEER_MAX_MESSAGE_SIZE] = '\0';
+  largest[0] = 'a';
+  largest[NATTER_PEER_MAX_MESSAGE_SIZE - 1] = 'z';
+  send_ok (&pair.a, largest);
+  WAIT_FOR (pair.b.messages->len == 1);
+  g_assert_cmpstr (g_ptr_array_index (pair.b.messages, 0), ==, largest);
+
+  g_assert_false (natter_peer_send_text (pair.a.peer, "\xff\xfe", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_true (is_connected (&pair.a));
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_glare (void)
+{
+  Pair pair;
+
+  pair_init (&pair);
+
+  /* Both offer before either has seen the other's offer */
+  natter_peer_connect (pair.a.peer);
+  natter_peer_connect (pair.b.peer);
+  g_assert_cmpuint (pair.a.offers_sent + pair.b.offers_sent, ==, 0);
+  WAIT_FOR (is_connected (&pair.a) && is_connected (&pair.b));
+
+  g_assert_cmpuint (pair.a.offers_sent, ==, 1);
+  g_assert_cmpuint (pair.b.offers_sent, ==, 1);
+  g_assert_cmpstr (natter_peer_get_session_id (pair.a.peer), ==,
+                   natter_peer_get_session_id (pair.b.peer));
+  exchange_both_ways (&pair);
+
+  /* And it stays that way: one connection, opened once on each side */
+  run_for (500);
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+  g_assert_cmpuint (pair.a.chat_opened, ==, 1);
+  g_assert_cmpuint (pair.b.chat_opened, ==, 1);
+  g_assert_cmpuint (pair.a.offers_sent + pair.b.offers_sent, ==, 2);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+static gboolean
+tamper_signature (Side       *from,
+                  JsonObject *payload)
+{
+  if (payload_is (payload, "offer"))
+    {
+      /* A real signature by the right key, over something else */
+      g_autofree char *signature = natter_identity_sign (from->identity, "other", 5);
+
+      json_object_set_string_member (payload, "fingerprint_sig", signature);
+    }
+
+  return TRUE;
+}
+
+static char *
+replace_fingerprint (const char *sdp)
+{
+  g_autoptr(GString) text = g_string_new (sdp);
+  const char *line = strstr (text->str, "a=fingerprint:sha-256 ");
+  gsize start;
+
+  g_assert_nonnull (line);
+  start = line - text->str + strlen ("a=fingerprint:sha-256 ");
+  /* Another certificate's fingerprint: change its first byte */
+  text->str[start] = text->str[start] == 'A' ? 'B' : 'A';
+
+  return g_strdup (text->str);
+}
+
+static gboolean
+tamper_fingerprint (Side       *from,
+                    JsonObject *payload)
+{
+  if (payload_is (payload, "offer"))
+    {
+      g_autofree char *sdp = replace_fingerprint (json_object_get_string_member (payload, "sdp"));
+
+      json_object_set_string_member (payload, "sdp", sdp);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+tamper_drop_answer_signature (Side       *from,
+                              JsonObject *payload)
+{
+  if (payload_is (payload, "answer"))
+    json_object_remove_member (payload, "fingerprint_sig");
+
+  return TRUE;
+}
+
+/* The sender's own key signs a fingerprint that is not its certificate's:
+ * the signature checks out, the DTLS handshake must not. */
+static gboolean
+tamper_fingerprint_resigned (Side       *from,
+                             JsonObject *payload)
+{
+  if (payload_is (payload, "offer"))
+    {
+      g_autofree char *sdp = replace_fingerprint (json_object_get_string_member (payload, "sdp"));
+      g_autofree char *message = NULL;
+      g_autofree char *signature = NULL;
+
+      message = natter_peer_fingerprint_message (natter_identity_get_user_id (from->identity),
+                                                 natter_identity_get_user_id (from->other->identity),
+                                                 sdp);
+      signature = natter_identity_sign (from->identity, message, strlen (message));
+      json_object_set_string_member (payload, "sdp", sdp);
+      json_object_set_string_member (payload, "fingerprint_sig", signature);
+    }
+
+  return TRUE;
+}
+
+static void
+check_refused (TamperFunc  tamper,
+               gboolean    on_offer)
+{
+  Pair pair;
+  Side *refusing;
+
+  pair_init (&pair);
+  pair.a.tamper = tamper;
+  refusing = on_offer ? &pair.b : &pair.a;
+
+  natter_peer_connect (pair.a.peer);
+  WAIT_FOR (refusing->trust_failures > 0 && has_ended (refusing));
+  g_assert_cmpint (natter_peer_get_state (refusing->peer), ==, NATTER_PEER_STATE_FAILED);
+
+  /* The other side hears of it and does not stay connected */
+  WAIT_FOR (has_ended (refusing->other));
+  g_assert_cmpuint (refusing->chat_opened, ==, 0);
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_trust_bad_signature (void)
+{
+  check_refused (tamper_signature, TRUE);
+}
+
+static void
+test_peer_trust_swapped_fingerprint (void)
+{
+  check_refused (tamper_fingerprint, TRUE);
+}
+
+static void
+test_peer_trust_missing_signature (void)
+{
+  Pair pair;
+
+  /* The answer comes from b: make b's payloads lose their signature */
+  pair_init (&pair);
+  pair.b.tamper = tamper_drop_answer_signature;
+
+  natter_peer_connect (pair.a.peer);
+  WAIT_FOR (pair.a.trust_failures > 0 && has_ended (&pair.a));
+  g_assert_cmpint (natter_peer_get_state (pair.a.peer), ==, NATTER_PEER_STATE_FAILED);
+  WAIT_FOR (has_ended (&pair.b));
+  g_assert_cmpuint (pair.a.chat_opened, ==, 0);
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_trust_certificate (void)
+{
+  check_refused (tamper_fingerprint_resigned, TRUE);
+}
+
+static void
+test_peer_timeout (void)
+{
+  Pair pair;
+  gint64 start;
+  gint64 elapsed;
+
+  pair_init (&pair);
+  pair.a.deliver = FALSE;
+  natter_peer_set_connect_timeout (pair.a.peer, 300);
+  g_assert_cmpuint (natter_peer_get_connect_timeout (pair.a.peer), ==, 300);
+
+  start = g_get_monotonic_time ();
+  natter_peer_connect (pair.a.peer);
+  WAIT_FOR (has_ended (&pair.a));
+  elapsed = g_get_monotonic_time () - start;
+
+  g_assert_cmpint (natter_peer_get_state (pair.a.peer), ==, NATTER_PEER_STATE_FAILED);
+  g_assert_cmpint (elapsed, >=, 300 * 1000);
+  g_assert_cmpint (natter_peer_get_state (pair.b.peer), ==, NATTER_PEER_STATE_NEW);
+
+  /* The owner retries; this time the offer gets through */
+  pair.a.deliver = TRUE;
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_close (void)
+{
+  Pair pair;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  natter_peer_close (pair.b.peer);
+  g_assert_cmpint (natter_peer_get_state (pair.b.peer), ==, NATTER_PEER_STATE_CLOSED);
+  WAIT_FOR (has_ended (&pair.a));
+  g_assert_cmpint (natter_peer_get_state (pair.a.peer), ==, NATTER_PEER_STATE_CLOSED);
+
+  /* A new connection after a close */
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+static gboolean
+tamper_drop_bye (Side       *from,
+                 JsonObject *payload)
+{
+  return !payload_is (payload, "bye");
+}
+
+static void
+test_peer_close_without_bye (void)
+{
+  Pair pair;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  /* The signaling server loses the bye: the data channel tells */
+  pair.b.tamper = tamper_drop_bye;
+  natter_peer_close (pair.b.peer);
+  WAIT_FOR (has_ended (&pair.a));
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_stale_candidates (void)
+{
+  Pair pair;
+  g_autoptr(JsonObject) stale = json_object_new ();
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  /* A candidate of some earlier attempt changes nothing */
+  json_object_set_string_member (stale, "candidate",
+                                 "candidate:1 1 UDP 2015363327 127.0.0.1 9 typ host");
+  json_object_set_string_member (stale, "sdpMid", "0");
+  json_object_set_int_member (stale, "sdpMLineIndex", 0);
+  json_object_set_string_member (stale, "session", "0123456789abcdef");
+  natter_peer_handle_signal (pair.b.peer, stale);
+
+  /* Nor does junk */
+  json_object_set_string_member (stale, "type", "offer");
+  natter_peer_handle_signal (pair.b.peer, stale);
+  json_object_set_int_member (stale, "sdp", 5);
+  natter_peer_handle_signal (pair.b.peer, stale);
+
+  exchange_both_ways (&pair);
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+
+  pair_clear (&pair);
+}
+
+static int
+compare_gint64 (gconstpointer a,
+                gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a;
+  gint64 y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+on_echo (NatterPeer *peer,
+         const char *text,
+         Side       *side)
+{
+  g_autoptr(GError) error = NULL;
+
+  natter_peer_send_text (peer, text, &error);
+  g_assert_no_error (error);
+}
+
+/* Figures only: asserts nothing about speed */
+static void
+test_peer_round_trip (void)
+{
+  const guint count = 1000;
+  Pair pair;
+  g_autofree gint64 *times = g_new (gint64, count);
+
+  pair_init (&pair);
+  connect_pair (&pair);
+  g_test_message ("connect to chat-opened on loopback, not the first in the process: %.1f ms",
+                  (pair.a.open_time - pair.a.connect_time) / 1000.0);
+  g_signal_connect (pair.b.peer, "chat-message", G_CALLBACK (on_echo), &pair.b);
+
+  for (guint i = 0; i < count; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("ping %u", i);
+      gint64 start = g_get_monotonic_time ();
+
+      send_ok (&pair.a, text);
+      WAIT_FOR (pair.a.messages->len == i + 1);
+      times[i] = g_get_monotonic_time () - start;
+      g_assert_cmpstr (g_ptr_array_index (pair.a.messages, i), ==, text);
+    }
+
+  qsort (times, count, sizeof (gint64), compare_gint64);
+  g_test_message ("round trip over %u messages: p50 %.3f ms, p99 %.3f ms, max %.3f ms", count,
+                  times[count / 2] / 1000.0, times[count * 99 / 100] / 1000.0,
+                  times[count - 1] / 1000.0);
+
+  pair_clear (&pair);
+}
+
+static void
+test_peer_fingerprint_message (void)
+{
+  const char *sdp =
+    "v=0\r\n"
+    "a=fingerprint:sha-256 AA:BB\r\n"
+    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
+    "a=fingerprint:sha-256 CC:DD\r\n";
+  g_autofree char *message = natter_peer_fingerprint_message ("alice", "bob", sdp);
+  g_autofree char *none = natter_peer_fingerprint_message ("alice", "bob", "v=0\r\n");
+
+  g_assert_cmpstr (message, ==, "natter-dtls-v1\nalice\nbob\nsha-256 AA:BB\nsha-256 CC:DD");
+  g_assert_null (none);
+}
+
+static void
+test_peer_ice_servers (void)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *stun = NULL;
+  g_auto(GStrv) turn = NULL;
+
+  node = json_from_string ("["
+                           " { \"urls\": \"stun:192.0.2.1\" },"
+                           " { \"urls\": [\"stun:192.0.2.9:3478\"] },"
+                           " { \"urls\": [\"turn:192.0.2.1:3479?transport=udp\","
+                           "              \"turn:turn.example.org:3478\","
+                           "              \"turns:[2001:db8::1]\"],"
+                           "   \"username\": \"1700086400:abc\", \"credential\": \"q1F+s/=\" },"
+                           " { \"urls\": \"turn:192.0.2.2\" },"
+                           " { \"urls\": 5 }, 7"
+                           "]", NULL);
+  g_assert_nonnull (node);
+
+  natter_peer_ice_servers_to_uris (json_node_get_array (node), &stun, &turn);
+  g_assert_cmpstr (stun, ==, "stun://192.0.2.1:3478");
+  g_assert_cmpuint (g_strv_length (turn), ==, 2);
+  g_assert_cmpstr (turn[0], ==,
+                   "turn://1700086400%3Aabc:q1F%2Bs%2F%3D@192.0.2.1:3479?transport=udp");
+  g_assert_cmpstr (turn[1], ==, "turns://1700086400%3Aabc:q1F%2Bs%2F%3D@[2001:db8::1]:5349");
+
+  g_clear_pointer (&stun, g_free);
+  g_clear_pointer (&turn, g_strfreev);
+  natter_peer_ice_servers_to_uris (NULL, &stun, &turn);
+  g_assert_null (stun);
+  g_assert_cmpuint (g_strv_length (turn), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/natter/peer/fingerprint-message", test_peer_fingerprint_message);
+  g_test_add_func ("/natter/peer/ice-servers", test_peer_ice_servers);
+  g_test_add_func ("/natter/peer/chat", test_peer_chat);
+  g_test_add_func ("/natter/peer/message-size", test_peer_message_size);
+  g_test_add_func ("/natter/peer/glare", test_peer_glare);
+  g_test_add_func ("/natter/peer/trust/bad-signature", test_peer_trust_bad_signature);
+  g_test_add_func ("/natter/peer/trust/swapped-fingerprint", test_peer_trust_swapped_fingerprint);
+  g_test_add_func ("/natter/peer/trust/missing-signature", test_peer_trust_missing_signature);
+  g_test_add_func ("/natter/peer/trust/certificate", test_peer_trust_certificate);
+  g_test_add_func ("/natter/peer/timeout", test_peer_timeout);
+  g_test_add_func ("/natter/peer/close", test_peer_close);
+  g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
+  g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
+  g_test_add_func ("/natter/peer/round-trip", test_peer_round_trip);
+
+  return g_test_run ();
+}
