@@ -321,14 +321,6 @@ natter_test_server_get_port (NatterTestServer *self)
   return self->port;
 }
 
-const char *
-natter_test_server_get_data_dir (NatterTestServer *self)
-{
-  g_return_val_if_fail (NATTER_IS_TEST_SERVER (self), NULL);
-
-  return self->data_dir;
-}
-
 /* path starts with '/'. "/ws" gives the WebSocket URI, anything else an
  * HTTP one. */
 char *

@@ -29,7 +29,6 @@ void              natter_test_server_stop           (NatterTestServer  *self);
 void              natter_test_server_restart        (NatterTestServer  *self);
 gboolean          natter_test_server_is_tls         (NatterTestServer  *self);
 guint16           natter_test_server_get_port       (NatterTestServer  *self);
-const char       *natter_test_server_get_data_dir   (NatterTestServer  *self);
 char             *natter_test_server_get_uri        (NatterTestServer  *self,
                                                      const char        *path);
 JsonObject       *natter_test_server_get_json       (NatterTestServer  *self,

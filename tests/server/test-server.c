@@ -574,7 +574,6 @@ test_replaced (void)
   g_autoptr(JsonObject) health = NULL;
 
   subscribe (watcher, older);
-  g_clear_pointer (&members, json_object_unref);
   members = room_join (watcher, "r", 1);
   g_clear_pointer (&members, json_object_unref);
   members = room_join (older, "r", 2);
