@@ -18,6 +18,8 @@
 #include "config.h"
 
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include "natter-server-private.h"
 #include "natter-server-store.h"
@@ -28,6 +30,7 @@
 #define ROOM_MEMBERS_MAX         1000
 #define PURGE_INTERVAL_S         60
 #define LISTEN_BACKLOG           4096
+#define ACCEPT_BATCH             256
 
 typedef struct
 {
@@ -57,6 +60,8 @@ struct _NatterServer
   guint64 auth_failures;
   guint64 rejected[NATTER_PROTOCOL_N_ERRORS];
 
+  GSocket *listen_socket;
+  GSource *accept_source;    /* plain ws:// only; TLS goes through SoupServer's listener */
   guint sweep_id;
   guint purge_id;
   gboolean shutting_down;
@@ -1107,6 +1112,73 @@ on_stats (SoupServer        *server,
   respond_json (message, builder);
 }
 
+/* Frames are small and latency matters more than packet count. */
+static void
+set_no_delay (GSocket *socket)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, &error))
+    g_debug ("Cannot set TCP_NODELAY: %s", error->message);
+}
+
+/* SoupServer's own listener accepts one client per main loop iteration, and
+ * an iteration costs time in proportion to the open connections. Accepting
+ * a batch at a time keeps bursts of thousands of clients connecting at once
+ * from queueing up in the listen backlog.
+ */
+static gboolean
+on_accept (GSocket      *listen_socket,
+           GIOCondition  condition,
+           gpointer      user_data)
+{
+  NatterServer *self = user_data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GSocket) socket = g_socket_accept (listen_socket, NULL, &error);
+      g_autoptr(GSocketConnection) connection = NULL;
+      g_autoptr(GSocketAddress) local = NULL;
+      g_autoptr(GSocketAddress) remote = NULL;
+
+      if (socket == NULL)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_debug ("Accepting a connection failed: %s", error->message);
+          break;
+        }
+
+      set_no_delay (socket);
+      connection = g_socket_connection_factory_create_connection (socket);
+      local = g_socket_get_local_address (socket, NULL);
+      remote = g_socket_get_remote_address (socket, NULL);
+
+      if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote,
+                                        &error))
+        g_debug ("Cannot serve a connection: %s", error->message);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+stop_listening (NatterServer *self)
+{
+  if (self->accept_source != NULL)
+    {
+      g_source_destroy (self->accept_source);
+      g_clear_pointer (&self->accept_source, g_source_unref);
+    }
+
+  if (self->listen_socket != NULL)
+    g_socket_close (self->listen_socket, NULL);
+  g_clear_object (&self->listen_socket);
+
+  if (self->soup != NULL)
+    soup_server_disconnect (self->soup);
+}
+
 static void
 on_websocket (SoupServer              *server,
               SoupServerMessage       *message,
@@ -1116,6 +1188,10 @@ on_websocket (SoupServer              *server,
 {
   NatterServer *self = user_data;
   NatterServerConnection *connection;
+  GSocket *socket = soup_server_message_get_socket (message);
+
+  if (socket != NULL)
+    set_no_delay (socket);
 
   connection = natter_server_connection_new (self, websocket, &self->limits);
   g_hash_table_add (self->connections, connection);
@@ -1151,8 +1227,7 @@ natter_server_dispose (GObject *object)
   g_clear_handle_id (&self->sweep_id, g_source_remove);
   g_clear_handle_id (&self->purge_id, g_source_remove);
 
-  if (self->soup != NULL)
-    soup_server_disconnect (self->soup);
+  stop_listening (self);
   g_clear_object (&self->soup);
 
   /* Connections point at self: they go first. */
@@ -1283,10 +1358,20 @@ natter_server_listen (NatterServer  *self,
     return FALSE;
 
   if (natter_server_config_get_tls_certificate (self->config) != NULL)
-    options |= SOUP_SERVER_LISTEN_HTTPS;
-
-  if (!soup_server_listen_socket (self->soup, socket, options, error))
-    return FALSE;
+    {
+      options |= SOUP_SERVER_LISTEN_HTTPS;
+      if (!soup_server_listen_socket (self->soup, socket, options, error))
+        return FALSE;
+    }
+  else
+    {
+      g_socket_set_blocking (socket, FALSE);
+      self->accept_source = g_socket_create_source (socket, G_IO_IN, NULL);
+      g_source_set_callback (self->accept_source, G_SOURCE_FUNC (on_accept), self, NULL);
+      g_source_set_static_name (self->accept_source, "natter-server accept");
+      g_source_attach (self->accept_source, NULL);
+    }
+  self->listen_socket = g_steal_pointer (&socket);
 
   sweep_ms = MAX (self->limits.heartbeat_s * 1000 / 2, 100);
   self->sweep_id = g_timeout_add (sweep_ms, on_sweep, self);
@@ -1308,24 +1393,18 @@ natter_server_listen (NatterServer  *self,
 guint
 natter_server_get_port (NatterServer *self)
 {
-  GSList *listeners;
+  g_autoptr(GSocketAddress) address = NULL;
 
   g_return_val_if_fail (NATTER_IS_SERVER (self), 0);
 
-  listeners = soup_server_get_listeners (self->soup);
-  for (GSList *l = listeners; l != NULL; l = l->next)
-    {
-      g_autoptr(GSocketAddress) address = g_socket_get_local_address (l->data, NULL);
+  if (self->listen_socket == NULL)
+    return 0;
 
-      if (G_IS_INET_SOCKET_ADDRESS (address))
-        {
-          g_slist_free (listeners);
-          return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
-        }
-    }
-  g_slist_free (listeners);
+  address = g_socket_get_local_address (self->listen_socket, NULL);
+  if (!G_IS_INET_SOCKET_ADDRESS (address))
+    return 0;
 
-  return 0;
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
 }
 
 /**
@@ -1362,7 +1441,7 @@ natter_server_shutdown (NatterServer *self)
     return;
 
   self->shutting_down = TRUE;
-  soup_server_disconnect (self->soup);
+  stop_listening (self);
   g_clear_handle_id (&self->sweep_id, g_source_remove);
   g_clear_handle_id (&self->purge_id, g_source_remove);
 
