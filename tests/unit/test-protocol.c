@@ -1131,7 +1131,7 @@ test_frame_parse_strict_json (void)
     { "{\"type\":\"ping\",\"x\":\"a\\u0000b\"}", "a NUL escape (the string is cut)" },
     /* json-glib decodes these to invalid UTF-8, which the library then
      * serializes: a server would relay text frames that are not UTF-8 */
-    { "{\"type\":\"ping\",\"x\":\"\\ud800x\"}", "a lone high surrogate (decoded to invalid UTF-8)" },
+    { "{\"type\":\"ping\",\"x\":\"\\ud800x\"}", "a lone high surrogate (invalid UTF-8)" },
     { "{\"type\":\"ping\",\"\\udc00x\":1}", "a lone low surrogate in a name (invalid UTF-8)" },
   };
   g_autoptr(GString) accepted = g_string_new (NULL);
@@ -1155,6 +1155,49 @@ test_frame_parse_strict_json (void)
   if (accepted->len > 0)
     {
       g_autofree char *reason = g_strdup_printf ("not refused as bad-json: %s", accepted->str);
+
+      g_test_incomplete (reason);
+    }
+}
+
+/* Valid JSON numbers in members the protocol does not know (a signal
+ * payload, say) must come out of the serializer as valid JSON again.
+ * json-glib 1.6 writes 1e22 as "1e+22.0"; while the library passes that on
+ * this test is reported as TODO, not as a pass. */
+static void
+test_frame_serialize_numbers (void)
+{
+  static const char *numbers[] = {
+    "0", "-0", "1", "-1", "0.5", "-2.5e-3", "1.5", "3.14159",
+    "9223372036854775807", "-9223372036854775808",
+    "1e22", "1e308", "1.5e300", "-1e100", "1e-320", "123456789012345678901234567890",
+  };
+  g_autoptr(GString) broken = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autofree char *json = g_strdup_printf ("{\"type\":\"signal\",\"to\":\"" U2 "\","
+                                               "\"payload\":{\"sdpMLineIndex\":%s}}",
+                                               numbers[i]);
+      g_autoptr(NatterFrame) frame = parse_ok (json, NATTER_FRAME_TO_SERVER, NATTER_FRAME_SIGNAL);
+      g_autoptr(NatterFrame) again = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+      gsize length = 0;
+
+      text = natter_frame_to_string (frame, &length);
+      again = natter_frame_parse (text, length, NATTER_FRAME_TO_SERVER,
+                                  NATTER_FRAME_DEFAULT_MAX_SIZE, NULL, &error);
+      if (again != NULL)
+        continue;
+
+      g_test_message ("%s is written as %s: %s", numbers[i], text, error->message);
+      g_string_append_printf (broken, "%s%s", broken->len > 0 ? ", " : "", numbers[i]);
+    }
+
+  if (broken->len > 0)
+    {
+      g_autofree char *reason = g_strdup_printf ("serialized to invalid JSON: %s", broken->str);
 
       g_test_incomplete (reason);
     }
@@ -1666,6 +1709,7 @@ main (int   argc,
   g_test_add_func ("/Natter/Protocol/Frame/parse-members", test_frame_parse_members);
   g_test_add_func ("/Natter/Protocol/Frame/bad-json", test_frame_parse_bad_json);
   g_test_add_func ("/Natter/Protocol/Frame/strict-json", test_frame_parse_strict_json);
+  g_test_add_func ("/Natter/Protocol/Frame/serialize-numbers", test_frame_serialize_numbers);
   g_test_add_func ("/Natter/Protocol/Frame/bad-frame", test_frame_parse_bad_frame);
   g_test_add_func ("/Natter/Protocol/Frame/text-length", test_frame_parse_text_length);
   g_test_add_func ("/Natter/Protocol/Frame/too-many-users", test_frame_parse_too_many_users);
