@@ -1,6 +1,13 @@
 /* natter-store.h: the client's history store (SQLite)
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The API is synchronous and for the thread that opened the store (the main
+ * thread): each call is an indexed query or one small transaction. A call
+ * that returns success has reached the disk (WAL, synchronous=FULL). Errors
+ * are in NATTER_STORE_ERROR; a full disk is NATTER_STORE_ERROR_DISK_FULL and
+ * leaves what was stored intact. One process should own a store at a time:
+ * the objects it hands out follow its own writes, not other processes'.
  */
 #pragma once
 

@@ -768,6 +768,12 @@ test_search (Fixture       *fixture,
   /* What the user types is never taken as query syntax. */
   g_assert_cmpuint (count_hits (store, "\"cafe OR NOT* (", NULL, 0), ==, 0);
   g_assert_cmpuint (count_hits (store, "   ", NULL, 0), ==, 0);
+  {
+    const char *odd[] = { "*", "-", "\"", "^", ":", "NEAR(", "body:cafe", "a\"\"b", "(", ")" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (odd); i++)
+      g_assert_cmpuint (count_hits (store, odd[i], NULL, 0), <=, 5);
+  }
 
   /* Removed messages leave the index. */
   g_assert_true (natter_store_remove_contact (store, BEN, &error));
