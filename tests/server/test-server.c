@@ -559,6 +559,19 @@ test_presence (void)
   expect_presence (witness, online, FALSE);
   natter_test_client_ping (watcher);
   natter_test_client_assert_no_frame (watcher, "presence", QUIET_MS);
+
+  /* Subscriptions end with their connection. */
+  subscribe (watcher, witness);
+  natter_test_client_close (watcher);
+  g_clear_pointer (&auth_ok, json_object_unref);
+  auth_ok = natter_test_client_authenticate (watcher);
+  g_clear_pointer (&auth_ok, json_object_unref);
+  auth_ok = natter_test_client_authenticate (later);
+  subscribe (later, witness);
+  natter_test_client_close (witness);
+  expect_presence (later, witness, FALSE);
+  natter_test_client_ping (watcher);
+  natter_test_client_assert_no_frame (watcher, "presence", QUIET_MS);
 }
 
 static void
