@@ -636,6 +636,29 @@ store_contact_from_row (NatterStore *self,
 
 /* Helpers */
 
+/* User IDs in messages that may end up in logs: the first 8 characters. */
+static char *
+user_id_for_log (const char *user_id)
+{
+  g_autofree char *start = NULL;
+
+  if (g_utf8_strlen (user_id, -1) <= 8)
+    return g_strdup (user_id);
+
+  start = g_utf8_substring (user_id, 0, 8);
+  return g_strconcat (start, "…", NULL);
+}
+
+static void
+set_not_a_contact (GError     **error,
+                   const char  *user_id)
+{
+  g_autofree char *shown = user_id_for_log (user_id);
+
+  g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
+               "%s is not a contact", shown);
+}
+
 static gboolean
 check_text (const char  *text,
             const char  *what,
@@ -671,8 +694,7 @@ store_find_conversation (NatterStore  *self,
 
   if (rc == SQLITE_DONE)
     {
-      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
-                   "%s is not a contact", user_id);
+      set_not_a_contact (error, user_id);
       return FALSE;
     }
 
@@ -1126,8 +1148,12 @@ natter_store_add_contact (NatterStore  *self,
     {
       store_rollback (self);
       if (g_error_matches (local_error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_EXISTS))
-        g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_EXISTS,
-                     "%s is already a contact", user_id);
+        {
+          g_autofree char *shown = user_id_for_log (user_id);
+
+          g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_EXISTS,
+                       "%s is already a contact", shown);
+        }
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
       return NULL;
@@ -1180,8 +1206,7 @@ natter_store_get_contact (NatterStore  *self,
 
   if (rows->len == 0)
     {
-      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
-                   "%s is not a contact", user_id);
+      set_not_a_contact (error, user_id);
       return NULL;
     }
 
@@ -1243,8 +1268,7 @@ store_update_contact_row (NatterStore  *self,
 
   if (sqlite3_changes (self->db) == 0)
     {
-      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
-                   "%s is not a contact", user_id);
+      set_not_a_contact (error, user_id);
       return FALSE;
     }
 
@@ -1416,8 +1440,7 @@ natter_store_remove_contact (NatterStore  *self,
 
   if (sqlite3_changes (self->db) == 0)
     {
-      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
-                   "%s is not a contact", user_id);
+      set_not_a_contact (error, user_id);
       return FALSE;
     }
 
@@ -1546,8 +1569,8 @@ natter_store_insert_incoming (NatterStore  *self,
 
   if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
     {
-      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_INVALID,
-                   "The received message reuses the ID of a message sent to %s", user_id);
+      g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_INVALID,
+                           "The received message reuses the ID of a message sent to its sender");
       return NULL;
     }
 
@@ -1729,8 +1752,8 @@ natter_store_get_message (NatterStore  *self,
 
   message = store_find_message (self, user_id, conversation_id, message_id, &local_error);
   if (message == NULL && local_error == NULL)
-    g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
-                 "There is no message %s with %s", message_id, user_id);
+    g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND,
+                         "There is no message with that ID in the conversation");
   else if (local_error != NULL)
     g_propagate_error (error, g_steal_pointer (&local_error));
 
