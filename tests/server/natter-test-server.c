@@ -269,6 +269,7 @@ natter_test_server_stop (NatterTestServer *self)
 {
   g_autoptr(GSubprocess) process = NULL;
   gboolean exited = FALSE;
+  int status;
 
   g_return_if_fail (NATTER_IS_TEST_SERVER (self));
   g_return_if_fail (self->process != NULL);
@@ -287,8 +288,9 @@ natter_test_server_stop (NatterTestServer *self)
   if (g_subprocess_get_if_signaled (process))
     natter_test_fail ("natter-server was killed by signal %d", g_subprocess_get_term_sig (process));
   g_assert_true (g_subprocess_get_if_exited (process));
-  if (g_subprocess_get_exit_status (process) != 0)
-    natter_test_fail ("natter-server exited with status %d%s", g_subprocess_get_exit_status (process),
+  status = g_subprocess_get_exit_status (process);
+  if (status != 0)
+    natter_test_fail ("natter-server exited with status %d%s", status,
                       natter_test_under_valgrind ()
                         ? " (valgrind found errors or definite leaks, see its report above)"
                         : "");
