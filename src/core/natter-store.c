@@ -861,9 +861,14 @@ store_open (NatterStore  *self,
   sqlite3_extended_result_codes (self->db, TRUE);
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
 
-  if (!store_pragma (self, "PRAGMA journal_mode = WAL", error) ||
+  /* auto_vacuum takes effect only on a new, empty database: it lets removed
+   * conversations give their space back. secure_delete overwrites what is
+   * deleted, so a removed conversation does not linger in free pages. */
+  if (!store_pragma (self, "PRAGMA auto_vacuum = INCREMENTAL", error) ||
+      !store_pragma (self, "PRAGMA journal_mode = WAL", error) ||
       !store_pragma (self, "PRAGMA synchronous = FULL", error) ||
       !store_pragma (self, "PRAGMA foreign_keys = ON", error) ||
+      !store_pragma (self, "PRAGMA secure_delete = ON", error) ||
       !store_migrate (self, target_version, error))
     {
       natter_store_close (self);
@@ -1424,7 +1429,9 @@ natter_store_set_contact_key_changed (NatterStore  *self,
 /**
  * natter_store_remove_contact:
  *
- * Deletes the contact with its conversation, messages and outbox.
+ * Deletes the contact with its conversation, messages and outbox. Their
+ * text is overwritten in the file (single words may stay in the full-text
+ * index until it merges the segments that hold them).
  */
 gboolean
 natter_store_remove_contact (NatterStore  *self,
@@ -1444,6 +1451,8 @@ natter_store_remove_contact (NatterStore  *self,
       return FALSE;
     }
 
+  /* Give the space back; failing to is no reason to report an error. */
+  sqlite3_exec (self->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
   return TRUE;
 }
 

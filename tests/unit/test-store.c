@@ -8,6 +8,7 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -1043,6 +1044,62 @@ test_reentrant (Fixture       *fixture,
   g_assert_cmpint (natter_message_get_status (second), ==, NATTER_MESSAGE_STATUS_READ);
 }
 
+static gboolean
+file_contains (const char *path,
+               const char *needle)
+{
+  g_autofree char *contents = NULL;
+  gsize needle_length = strlen (needle);
+  gsize length = 0;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return FALSE;
+
+  for (gsize i = 0; i + needle_length <= length; i++)
+    if (memcmp (contents + i, needle, needle_length) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
+/* Removing a contact removes the conversation's text from the file. */
+static void
+test_remove_leaves_no_trace (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  NatterStore *store = fixture->store;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *wal = g_strconcat (fixture->path, "-wal", NULL);
+  const char *secret = "xylophonist rendezvous at quarter past nine";
+
+  add_contact (store, ANA, "Ana");
+  add_contact (store, BEN, "Ben");
+  g_object_unref (send_text (store, ANA, "keep this"));
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("ben-%u", i);
+
+      g_object_unref (receive_text (store, BEN, id, secret, TRUE));
+    }
+
+  /* Written to the main file first, as after a while of use. */
+  natter_store_close (store);
+  g_assert_true (file_contains (fixture->path, secret));
+  fixture_reopen (fixture);
+  store = fixture->store;
+
+  g_assert_true (natter_store_remove_contact (store, BEN, &error));
+  g_assert_no_error (error);
+  natter_store_close (store);
+
+  g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+  /* The text is overwritten. (Single words can stay in the full-text index
+   * until FTS5 merges the segment that holds them; SQLite 3.40 has no FTS5
+   * secure-delete.) */
+  g_assert_false (file_contains (fixture->path, secret));
+  g_assert_true (file_contains (fixture->path, "keep this"));
+}
+
 /* A deleted message's row id may be used again; the old object is not reused. */
 static void
 test_row_id_reuse (Fixture       *fixture,
@@ -1090,6 +1147,7 @@ main (int   argc,
   ADD ("closed", test_closed);
   ADD ("reentrant", test_reentrant);
   ADD ("row-id-reuse", test_row_id_reuse);
+  ADD ("remove-leaves-no-trace", test_remove_leaves_no_trace);
   g_test_add_func ("/Natter/Store/not-a-database", test_not_a_database);
   g_test_add_func ("/Natter/Store/migration", test_migration);
   g_test_add_func ("/Natter/Store/crash", test_crash);
