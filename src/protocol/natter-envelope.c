@@ -13,7 +13,7 @@ typedef struct
 {
   NatterEnvelopeType type;
   const char        *name;
-  MemberSpec         members[4];
+  MemberSpec         members[5];
 } EnvelopeSpec;
 
 /* docs/peer.md describes each of these. */
@@ -31,6 +31,12 @@ static const EnvelopeSpec envelope_specs[] = {
       { "name", M_STRING, FALSE, NATTER_PROFILE_NAME_MAX },
       { "bio", M_STRING, FALSE, NATTER_PROFILE_BIO_MAX },
       { "avatar_sha256", M_STRING, FALSE, 64 } } },
+  { NATTER_ENVELOPE_AVATAR, "avatar", {
+      { "sha256", M_STRING, TRUE, 64 },
+      { "size", M_INT, TRUE, 0 },
+      { "index", M_INT, TRUE, 0 },
+      { "count", M_INT, TRUE, 0 },
+      { "data", M_STRING, TRUE, 4 * ((NATTER_AVATAR_CHUNK_SIZE + 2) / 3) } } },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (envelope_specs) == NATTER_ENVELOPE_N_TYPES - 1);
@@ -116,6 +122,22 @@ natter_envelope_parse (const char          *data,
         {
           g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
                                "A receipt's status is 'delivered' or 'read'");
+          return NULL;
+        }
+    }
+
+  if (spec->type == NATTER_ENVELOPE_AVATAR)
+    {
+      gint64 size = json_object_get_int_member (object, "size");
+      gint64 index = json_object_get_int_member (object, "index");
+      gint64 count = json_object_get_int_member (object, "count");
+
+      if (size <= 0 || size > NATTER_AVATAR_MAX_SIZE ||
+          count != (size + NATTER_AVATAR_CHUNK_SIZE - 1) / NATTER_AVATAR_CHUNK_SIZE ||
+          index < 0 || index >= count)
+        {
+          g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                               "An avatar is at most 256 KiB in 32 KiB pieces");
           return NULL;
         }
     }

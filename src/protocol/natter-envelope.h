@@ -16,6 +16,9 @@ G_BEGIN_DECLS
 #define NATTER_RECEIPT_IDS_MAX        256
 #define NATTER_PROFILE_NAME_MAX       64
 #define NATTER_PROFILE_BIO_MAX        280
+#define NATTER_AVATAR_MAX_SIZE        (256 * 1024)
+/* Raw bytes per avatar envelope; base64 makes 43,692 characters of it */
+#define NATTER_AVATAR_CHUNK_SIZE      (32 * 1024)
 
 typedef enum
 {
@@ -24,6 +27,7 @@ typedef enum
   NATTER_ENVELOPE_RECEIPT,
   NATTER_ENVELOPE_TYPING,
   NATTER_ENVELOPE_PROFILE,
+  NATTER_ENVELOPE_AVATAR,
   NATTER_ENVELOPE_N_TYPES
 } NatterEnvelopeType;
 
