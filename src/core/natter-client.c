@@ -1,0 +1,1854 @@
+/* natter-client.c: the headless messenger that the CLI and the app talk to
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-client"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "natter-client.h"
+#include "natter-protocol.h"
+
+/* How long a typing indicator lasts without a refresh. */
+#define TYPING_EXPIRY_S     6
+/* Reconnecting a failed peer: exponential backoff, capped. */
+#define PEER_RETRY_BASE_MS  1000
+#define PEER_RETRY_CAP_MS   30000
+#define READ_RECEIPT_WINDOW 200
+
+struct _NatterClient
+{
+  GObject          parent_instance;
+
+  NatterIdentity  *identity;
+  NatterStore     *store;
+  NatterSignaling *signaling;
+  char            *server_url;
+
+  GHashTable      *peers;        /* contact id -> PeerEntry */
+
+  char            *profile_name;
+  char            *profile_bio;
+  GBytes          *avatar;
+  char            *avatar_sha256;
+  guint            connect_timeout_ms;
+  gboolean         loopback;
+  gboolean         send_read_receipts;
+  gboolean         send_typing;
+};
+
+typedef struct
+{
+  NatterClient *client;   /* unowned */
+  char         *contact_id;
+  NatterPeer   *peer;
+  gboolean      chat_open;
+  guint         retry_source;
+  guint         attempts;
+  guint         typing_source;
+  /* An avatar on its way in */
+  char         *avatar_sha256;
+  GPtrArray    *avatar_chunks;   /* GBytes, NULL where missing */
+} PeerEntry;
+
+enum {
+  PROP_0,
+  PROP_IDENTITY,
+  PROP_STORE,
+  PROP_SERVER_URL,
+  N_PROPS
+};
+
+enum {
+  MESSAGE_ADDED,
+  MESSAGE_STATUS_CHANGED,
+  TYPING_CHANGED,
+  PRESENCE_CHANGED,
+  PEER_STATE_CHANGED,
+  CONTACT_CHANGED,
+  INVITATION_RECEIVED,
+  INVITATION_ANSWERED,
+  ROOM_EVENT,
+  TRUST_FAILURE,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (NatterClient, natter_client, G_TYPE_OBJECT)
+G_DEFINE_QUARK (natter-client-error-quark, natter_client_error)
+
+static void flush_outbox (NatterClient *self,
+                          const char   *contact_id);
+
+static gboolean
+close_peer_idle (gpointer data)
+{
+  natter_peer_close (NATTER_PEER (data));
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Closing is deferred: this often runs inside one of the peer's own signal
+ * emissions. */
+static void
+peer_entry_drop_peer (PeerEntry *entry)
+{
+  if (entry->peer == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (entry->peer, entry);
+  g_idle_add_full (G_PRIORITY_DEFAULT, close_peer_idle, g_steal_pointer (&entry->peer),
+                   g_object_unref);
+  entry->chat_open = FALSE;
+}
+
+static void
+peer_entry_free (gpointer data)
+{
+  PeerEntry *entry = data;
+
+  g_clear_handle_id (&entry->retry_source, g_source_remove);
+  g_clear_handle_id (&entry->typing_source, g_source_remove);
+  peer_entry_drop_peer (entry);
+  g_clear_pointer (&entry->avatar_chunks, g_ptr_array_unref);
+  g_free (entry->avatar_sha256);
+  g_free (entry->contact_id);
+  g_free (entry);
+}
+
+static PeerEntry *
+get_entry (NatterClient *self,
+           const char   *contact_id)
+{
+  PeerEntry *entry = g_hash_table_lookup (self->peers, contact_id);
+
+  if (entry == NULL)
+    {
+      entry = g_new0 (PeerEntry, 1);
+      entry->client = self;
+      entry->contact_id = g_strdup (contact_id);
+      g_hash_table_insert (self->peers, entry->contact_id, entry);
+    }
+
+  return entry;
+}
+
+static NatterContact *
+lookup_contact (NatterClient *self,
+                const char   *contact_id)
+{
+  return natter_store_get_contact (self->store, contact_id, NULL);
+}
+
+static gboolean
+is_allowed_peer (NatterClient *self,
+                 const char   *contact_id)
+{
+  g_autoptr(NatterContact) contact = lookup_contact (self, contact_id);
+
+  return contact != NULL && !natter_contact_get_blocked (contact);
+}
+
+static void
+emit_status (NatterClient        *self,
+             const char          *contact_id,
+             const char          *message_id,
+             NatterMessageStatus  status)
+{
+  g_signal_emit (self, signals[MESSAGE_STATUS_CHANGED], 0, contact_id, message_id, status);
+}
+
+static int
+status_rank (NatterMessageStatus status)
+{
+  switch (status)
+    {
+    case NATTER_MESSAGE_STATUS_FAILED:
+      return 0;
+    case NATTER_MESSAGE_STATUS_QUEUED:
+      return 1;
+    case NATTER_MESSAGE_STATUS_SENT:
+      return 2;
+    case NATTER_MESSAGE_STATUS_DELIVERED:
+    case NATTER_MESSAGE_STATUS_RECEIVED:
+      return 3;
+    case NATTER_MESSAGE_STATUS_READ:
+      return 4;
+    default:
+      return 0;
+    }
+}
+
+/* Moves an outgoing message forward (queued → sent → delivered → read), never back. */
+static void
+advance_status (NatterClient        *self,
+                const char          *contact_id,
+                const char          *message_id,
+                NatterMessageStatus  status)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  message = natter_store_get_message (self->store, contact_id, message_id, NULL);
+  if (message == NULL || natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_OUT)
+    return;
+
+  if (status_rank (natter_message_get_status (message)) >= status_rank (status) &&
+      natter_message_get_status (message) != NATTER_MESSAGE_STATUS_FAILED)
+    return;
+
+  if (!natter_store_set_message_status (self->store, contact_id, message_id, status, &error))
+    {
+      g_warning ("Could not record a message status: %s", error->message);
+      return;
+    }
+
+  if (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ)
+    natter_store_remove_from_outbox (self->store, contact_id, message_id, NULL);
+
+  emit_status (self, contact_id, message_id, status);
+}
+
+static gboolean
+send_envelope (PeerEntry   *entry,
+               const char  *text,
+               GError     **error)
+{
+  if (entry->peer == NULL || !entry->chat_open)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                           "Not connected to the contact");
+      return FALSE;
+    }
+
+  return natter_peer_send_text (entry->peer, text, error);
+}
+
+static void
+send_receipt (PeerEntry  *entry,
+              const char *const *ids,
+              const char *status)
+{
+  g_autofree char *text = natter_envelope_new_receipt (ids, status, NULL);
+
+  send_envelope (entry, text, NULL);
+}
+
+static char *
+sha256_hex (GBytes *bytes)
+{
+  return g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, bytes);
+}
+
+static void
+send_avatar (NatterClient *self,
+             PeerEntry    *entry)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (self->avatar, &size);
+  guint count = (size + NATTER_AVATAR_CHUNK_SIZE - 1) / NATTER_AVATAR_CHUNK_SIZE;
+
+  for (guint i = 0; i < count; i++)
+    {
+      g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_AVATAR);
+      g_autofree char *chunk = NULL;
+      g_autofree char *text = NULL;
+      gsize offset = (gsize) i * NATTER_AVATAR_CHUNK_SIZE;
+
+      chunk = g_base64_encode (data + offset, MIN (NATTER_AVATAR_CHUNK_SIZE, size - offset));
+      json_object_set_string_member (envelope, "sha256", self->avatar_sha256);
+      json_object_set_int_member (envelope, "size", size);
+      json_object_set_int_member (envelope, "index", i);
+      json_object_set_int_member (envelope, "count", count);
+      json_object_set_string_member (envelope, "data", chunk);
+
+      text = natter_envelope_to_string (envelope, NULL);
+      if (!send_envelope (entry, text, NULL))
+        return;
+    }
+}
+
+static void
+send_profile (NatterClient *self,
+              PeerEntry    *entry)
+{
+  g_autoptr(JsonObject) envelope = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->profile_name == NULL && self->profile_bio == NULL && self->avatar == NULL)
+    return;
+
+  envelope = natter_envelope_new (NATTER_ENVELOPE_PROFILE);
+  if (self->profile_name != NULL)
+    json_object_set_string_member (envelope, "name", self->profile_name);
+  if (self->profile_bio != NULL)
+    json_object_set_string_member (envelope, "bio", self->profile_bio);
+  if (self->avatar_sha256 != NULL)
+    json_object_set_string_member (envelope, "avatar_sha256", self->avatar_sha256);
+
+  text = natter_envelope_to_string (envelope, NULL);
+  if (send_envelope (entry, text, NULL) && self->avatar != NULL)
+    send_avatar (self, entry);
+}
+
+static gboolean
+on_typing_expired (gpointer user_data)
+{
+  PeerEntry *entry = user_data;
+
+  entry->typing_source = 0;
+  g_signal_emit (entry->client, signals[TYPING_CHANGED], 0, entry->contact_id, FALSE);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_message_envelope (NatterClient *self,
+                         PeerEntry    *entry,
+                         JsonObject   *envelope)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *id = json_object_get_string_member (envelope, "id");
+  const char *ids[] = { id, NULL };
+  gboolean is_new = FALSE;
+  gint64 sent_ms = json_object_get_int_member (envelope, "ts");
+  gint64 sent_us;
+
+  /* The wire carries milliseconds; the store keeps microseconds. A clock
+   * that is far off is not trusted. */
+  if (sent_ms <= 0 || sent_ms > G_MAXINT64 / 1000)
+    sent_us = g_get_real_time ();
+  else
+    sent_us = sent_ms * 1000;
+
+  /* Stored before it is acknowledged: a crash after this loses nothing. */
+  message = natter_store_insert_incoming (self->store, entry->contact_id, id,
+                                          json_object_get_string_member (envelope, "body"),
+                                          sent_us, &is_new, &error);
+  if (message == NULL)
+    {
+      g_warning ("Could not store an incoming message: %s", error->message);
+      return;
+    }
+
+  /* A duplicate is acknowledged again (the first receipt may have been
+   * lost) but shown only once. */
+  send_receipt (entry, ids, "delivered");
+
+  if (entry->typing_source != 0)
+    {
+      g_clear_handle_id (&entry->typing_source, g_source_remove);
+      g_signal_emit (self, signals[TYPING_CHANGED], 0, entry->contact_id, FALSE);
+    }
+
+  if (is_new)
+    g_signal_emit (self, signals[MESSAGE_ADDED], 0, message);
+}
+
+static void
+handle_receipt_envelope (NatterClient *self,
+                         PeerEntry    *entry,
+                         JsonObject   *envelope)
+{
+  JsonArray *ids = json_object_get_array_member (envelope, "ids");
+  const char *status_name = json_object_get_string_member (envelope, "status");
+  NatterMessageStatus status = g_str_equal (status_name, "read") ?
+                               NATTER_MESSAGE_STATUS_READ : NATTER_MESSAGE_STATUS_DELIVERED;
+
+  for (guint i = 0; i < json_array_get_length (ids); i++)
+    advance_status (self, entry->contact_id, json_array_get_string_element (ids, i), status);
+}
+
+static void
+handle_profile_envelope (NatterClient *self,
+                         PeerEntry    *entry,
+                         JsonObject   *envelope)
+{
+  g_autoptr(NatterContact) contact = lookup_contact (self, entry->contact_id);
+  g_autoptr(GError) error = NULL;
+  const char *avatar_sha256;
+
+  if (contact == NULL)
+    return;
+
+  if (json_object_has_member (envelope, "name"))
+    natter_contact_set_display_name (contact, json_object_get_string_member (envelope, "name"));
+  if (json_object_has_member (envelope, "bio"))
+    natter_contact_set_bio (contact, json_object_get_string_member (envelope, "bio"));
+
+  /* The picture itself follows in avatar envelopes, unless it is the one we have. */
+  avatar_sha256 = json_object_get_string_member_with_default (envelope, "avatar_sha256", NULL);
+  if (avatar_sha256 == NULL)
+    natter_contact_set_avatar (contact, NULL);
+  else if (natter_contact_get_avatar (contact) != NULL)
+    {
+      g_autofree char *known = sha256_hex (natter_contact_get_avatar (contact));
+
+      if (g_ascii_strcasecmp (known, avatar_sha256) != 0)
+        natter_contact_set_avatar (contact, NULL);
+    }
+
+  if (!natter_store_update_contact (self->store, contact, &error))
+    g_warning ("Could not store a contact's profile: %s", error->message);
+  else
+    g_signal_emit (self, signals[CONTACT_CHANGED], 0, entry->contact_id);
+}
+
+static void
+handle_avatar_envelope (NatterClient *self,
+                        PeerEntry    *entry,
+                        JsonObject   *envelope)
+{
+  const char *sha256 = json_object_get_string_member (envelope, "sha256");
+  gint64 size = json_object_get_int_member (envelope, "size");
+  guint index = json_object_get_int_member (envelope, "index");
+  guint count = json_object_get_int_member (envelope, "count");
+  g_autoptr(GByteArray) whole = NULL;
+  g_autoptr(GBytes) avatar = NULL;
+  g_autoptr(NatterContact) contact = NULL;
+  g_autofree char *actual = NULL;
+  g_autoptr(GError) error = NULL;
+  guchar *chunk;
+  gsize chunk_len;
+
+  if (g_strcmp0 (entry->avatar_sha256, sha256) != 0 || entry->avatar_chunks == NULL ||
+      entry->avatar_chunks->len != count)
+    {
+      g_free (entry->avatar_sha256);
+      entry->avatar_sha256 = g_strdup (sha256);
+      g_clear_pointer (&entry->avatar_chunks, g_ptr_array_unref);
+      entry->avatar_chunks = g_ptr_array_new_full (count, (GDestroyNotify) g_bytes_unref);
+      g_ptr_array_set_size (entry->avatar_chunks, count);
+    }
+
+  chunk = g_base64_decode (json_object_get_string_member (envelope, "data"), &chunk_len);
+  g_clear_pointer (&g_ptr_array_index (entry->avatar_chunks, index), g_bytes_unref);
+  g_ptr_array_index (entry->avatar_chunks, index) = g_bytes_new_take (chunk, chunk_len);
+
+  whole = g_byte_array_sized_new (size);
+  for (guint i = 0; i < count; i++)
+    {
+      GBytes *piece = g_ptr_array_index (entry->avatar_chunks, i);
+
+      if (piece == NULL)
+        return;   /* more to come */
+      g_byte_array_append (whole, g_bytes_get_data (piece, NULL), g_bytes_get_size (piece));
+    }
+
+  g_clear_pointer (&entry->avatar_chunks, g_ptr_array_unref);
+  g_clear_pointer (&entry->avatar_sha256, g_free);
+
+  avatar = g_byte_array_free_to_bytes (g_steal_pointer (&whole));
+  actual = sha256_hex (avatar);
+  if ((gint64) g_bytes_get_size (avatar) != size || g_ascii_strcasecmp (actual, sha256) != 0)
+    {
+      g_warning ("Dropped an avatar from %.8s that does not match its checksum", entry->contact_id);
+      return;
+    }
+
+  contact = lookup_contact (self, entry->contact_id);
+  if (contact == NULL)
+    return;
+
+  natter_contact_set_avatar (contact, avatar);
+  if (!natter_store_update_contact (self->store, contact, &error))
+    g_warning ("Could not store a contact's avatar: %s", error->message);
+  else
+    g_signal_emit (self, signals[CONTACT_CHANGED], 0, entry->contact_id);
+}
+
+static void
+on_chat_message (NatterPeer *peer,
+                 const char *text,
+                 gpointer    user_data)
+{
+  PeerEntry *entry = user_data;
+  NatterClient *self = entry->client;
+  g_autoptr(JsonObject) envelope = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterEnvelopeType type;
+
+  envelope = natter_envelope_parse (text, strlen (text), &type, &error);
+  if (envelope == NULL)
+    {
+      g_warning ("Ignored a malformed chat envelope: %s", error->message);
+      return;
+    }
+
+  switch (type)
+    {
+    case NATTER_ENVELOPE_MESSAGE:
+      handle_message_envelope (self, entry, envelope);
+      break;
+
+    case NATTER_ENVELOPE_RECEIPT:
+      handle_receipt_envelope (self, entry, envelope);
+      break;
+
+    case NATTER_ENVELOPE_TYPING:
+      g_clear_handle_id (&entry->typing_source, g_source_remove);
+      if (json_object_get_boolean_member (envelope, "active"))
+        entry->typing_source = g_timeout_add_seconds (TYPING_EXPIRY_S, on_typing_expired, entry);
+      g_signal_emit (self, signals[TYPING_CHANGED], 0, entry->contact_id,
+                     json_object_get_boolean_member (envelope, "active"));
+      break;
+
+    case NATTER_ENVELOPE_PROFILE:
+      handle_profile_envelope (self, entry, envelope);
+      break;
+
+    case NATTER_ENVELOPE_AVATAR:
+      handle_avatar_envelope (self, entry, envelope);
+      break;
+
+    default:
+      break;
+    }
+}
+
+static void
+on_chat_opened (NatterPeer *peer,
+                gpointer    user_data)
+{
+  PeerEntry *entry = user_data;
+  NatterClient *self = entry->client;
+
+  g_debug ("Chat channel open to %.8s", entry->contact_id);
+  entry->chat_open = TRUE;
+  entry->attempts = 0;
+  send_profile (self, entry);
+  flush_outbox (self, entry->contact_id);
+}
+
+static void
+on_signal_out (NatterPeer *peer,
+               JsonObject *payload,
+               gpointer    user_data)
+{
+  PeerEntry *entry = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_signaling_send_signal (entry->client->signaling, entry->contact_id, payload, &error))
+    g_debug ("Could not relay to %.8s: %s", entry->contact_id, error->message);
+}
+
+static void
+on_trust_failure (NatterPeer *peer,
+                  const char *reason,
+                  gpointer    user_data)
+{
+  PeerEntry *entry = user_data;
+
+  g_warning ("Refused the connection to %.8s: %s", entry->contact_id, reason);
+  g_signal_emit (entry->client, signals[TRUST_FAILURE], 0, entry->contact_id);
+}
+
+static gboolean
+on_peer_retry (gpointer user_data)
+{
+  PeerEntry *entry = user_data;
+
+  entry->retry_source = 0;
+  flush_outbox (entry->client, entry->contact_id);
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+has_outbox (NatterClient *self,
+            const char   *contact_id)
+{
+  g_autoptr(GPtrArray) outbox = natter_store_list_outbox (self->store, contact_id, NULL);
+
+  return outbox != NULL && outbox->len > 0;
+}
+
+static void
+schedule_peer_retry (PeerEntry *entry)
+{
+  guint delay;
+
+  if (entry->retry_source != 0)
+    return;
+
+  delay = MIN (PEER_RETRY_CAP_MS, PEER_RETRY_BASE_MS << MIN (entry->attempts, 5));
+  delay = g_random_int_range (delay / 2, delay + 1);
+  entry->attempts++;
+
+  g_debug ("Retrying the connection to %.8s in %u ms", entry->contact_id, delay);
+  entry->retry_source = g_timeout_add (delay, on_peer_retry, entry);
+}
+
+static void
+on_peer_state (NatterPeer *peer,
+               GParamSpec *pspec,
+               gpointer    user_data)
+{
+  PeerEntry *entry = user_data;
+  NatterClient *self = entry->client;
+  NatterPeerState state = natter_peer_get_state (peer);
+  g_autofree char *contact_id = g_strdup (entry->contact_id);
+
+  g_signal_emit (self, signals[PEER_STATE_CHANGED], 0, contact_id, state);
+
+  if (state != NATTER_PEER_STATE_FAILED && state != NATTER_PEER_STATE_CLOSED)
+    return;
+
+  peer_entry_drop_peer (entry);
+
+  if (has_outbox (self, contact_id) &&
+      natter_signaling_is_user_online (self->signaling, contact_id))
+    schedule_peer_retry (entry);
+}
+
+static PeerEntry *
+ensure_peer (NatterClient *self,
+             const char   *contact_id,
+             gboolean      initiate)
+{
+  PeerEntry *entry = get_entry (self, contact_id);
+
+  if (entry->peer != NULL)
+    return entry;
+
+  entry->peer = natter_peer_new (self->identity, contact_id,
+                                 natter_signaling_get_ice_servers (self->signaling),
+                                 self->loopback);
+  if (self->connect_timeout_ms > 0)
+    natter_peer_set_connect_timeout (entry->peer, self->connect_timeout_ms);
+
+  g_signal_connect (entry->peer, "signal-out", G_CALLBACK (on_signal_out), entry);
+  g_signal_connect (entry->peer, "chat-opened", G_CALLBACK (on_chat_opened), entry);
+  g_signal_connect (entry->peer, "chat-message", G_CALLBACK (on_chat_message), entry);
+  g_signal_connect (entry->peer, "trust-failure", G_CALLBACK (on_trust_failure), entry);
+  g_signal_connect (entry->peer, "notify::state", G_CALLBACK (on_peer_state), entry);
+
+  if (initiate)
+    natter_peer_connect (entry->peer);
+
+  return entry;
+}
+
+static void
+flush_outbox (NatterClient *self,
+              const char   *contact_id)
+{
+  g_autoptr(GPtrArray) outbox = NULL;
+  g_autoptr(GError) error = NULL;
+  PeerEntry *entry;
+
+  if (!is_allowed_peer (self, contact_id))
+    return;
+
+  outbox = natter_store_list_outbox (self->store, contact_id, &error);
+  if (outbox == NULL)
+    {
+      g_warning ("Could not read the outbox: %s", error->message);
+      return;
+    }
+
+  entry = get_entry (self, contact_id);
+  if (entry->peer == NULL || !entry->chat_open)
+    {
+      if (outbox->len > 0 && entry->peer == NULL && entry->retry_source == 0 &&
+          natter_signaling_is_user_online (self->signaling, contact_id))
+        ensure_peer (self, contact_id, TRUE);
+      return;
+    }
+
+  /* In order; anything not yet confirmed is sent again after a reconnect
+   * and the receiver drops duplicates by id. */
+  for (guint i = 0; i < outbox->len; i++)
+    {
+      NatterMessage *message = g_ptr_array_index (outbox, i);
+      g_autofree char *text = NULL;
+      g_autoptr(GError) send_error = NULL;
+
+      if (natter_message_get_status (message) == NATTER_MESSAGE_STATUS_FAILED)
+        continue;
+
+      text = natter_envelope_new_message (natter_message_get_id (message),
+                                          natter_message_get_timestamp (message) / 1000,
+                                          natter_message_get_body (message), NULL);
+      if (!send_envelope (entry, text, &send_error))
+        {
+          g_debug ("Sending stopped: %s", send_error->message);
+          return;
+        }
+
+      advance_status (self, contact_id, natter_message_get_id (message),
+                      NATTER_MESSAGE_STATUS_SENT);
+    }
+}
+
+static void
+on_presence_changed (NatterSignaling *signaling,
+                     const char      *user_id,
+                     gboolean         online,
+                     gpointer         user_data)
+{
+  NatterClient *self = user_data;
+
+  g_signal_emit (self, signals[PRESENCE_CHANGED], 0, user_id, online);
+
+  if (online)
+    {
+      PeerEntry *entry = get_entry (self, user_id);
+
+      entry->attempts = 0;
+      g_clear_handle_id (&entry->retry_source, g_source_remove);
+      flush_outbox (self, user_id);
+    }
+}
+
+static void
+on_signal_received (NatterSignaling *signaling,
+                    const char      *from,
+                    JsonObject      *payload,
+                    gpointer         user_data)
+{
+  NatterClient *self = user_data;
+  PeerEntry *entry;
+
+  /* Only contacts may open a connection; strangers go through invitations. */
+  if (!is_allowed_peer (self, from))
+    {
+      g_debug ("Refused a connection attempt from %.8s, who is not a contact", from);
+      return;
+    }
+
+  entry = ensure_peer (self, from, FALSE);
+  natter_peer_handle_signal (entry->peer, payload);
+}
+
+static void
+on_signal_failed (NatterSignaling *signaling,
+                  const char      *to,
+                  int              code,
+                  gpointer         user_data)
+{
+  NatterClient *self = user_data;
+  PeerEntry *entry = g_hash_table_lookup (self->peers, to);
+
+  g_debug ("Relay to %.8s failed: %s", to, natter_protocol_error_to_code (code));
+
+  if (entry != NULL && entry->peer != NULL && !entry->chat_open)
+    peer_entry_drop_peer (entry);
+}
+
+static void
+on_frame_received (NatterSignaling *signaling,
+                   NatterFrame     *frame,
+                   gpointer         user_data)
+{
+  NatterClient *self = user_data;
+
+  switch (natter_frame_get_frame_type (frame))
+    {
+    case NATTER_FRAME_INVITATION:
+      g_signal_emit (self, signals[INVITATION_RECEIVED], 0,
+                     natter_frame_get_object_member (frame, "invitation"));
+      break;
+
+    case NATTER_FRAME_INVITATION_ANSWER:
+      {
+        JsonObject *invitation = natter_frame_get_object_member (frame, "invitation");
+        const char *status = json_object_get_string_member_with_default (invitation, "status", "");
+        const char *to = json_object_get_string_member_with_default (invitation, "to", NULL);
+
+        if (g_str_equal (status, "declined") && to != NULL)
+          g_debug ("%.8s declined an invitation", to);
+        g_signal_emit (self, signals[INVITATION_ANSWERED], 0, invitation);
+        if (g_str_equal (status, "accepted") && to != NULL)
+          flush_outbox (self, to);
+      }
+      break;
+
+    case NATTER_FRAME_ROOM_MEMBER_JOINED:
+    case NATTER_FRAME_ROOM_MEMBER_LEFT:
+      g_signal_emit (self, signals[ROOM_EVENT], 0,
+                     natter_frame_get_string (frame, "room"),
+                     natter_frame_get_string (frame, "user"),
+                     natter_frame_get_frame_type (frame) == NATTER_FRAME_ROOM_MEMBER_JOINED);
+      break;
+
+    default:
+      break;
+    }
+}
+
+static void
+update_subscriptions (NatterClient *self)
+{
+  g_autoptr(GPtrArray) contacts = natter_store_list_contacts (self->store, NULL);
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+
+  for (guint i = 0; contacts != NULL && i < contacts->len; i++)
+    {
+      NatterContact *contact = g_ptr_array_index (contacts, i);
+
+      if (!natter_contact_get_blocked (contact))
+        g_ptr_array_add (ids, (gpointer) natter_contact_get_user_id (contact));
+    }
+  g_ptr_array_add (ids, NULL);
+
+  natter_signaling_set_subscriptions (self->signaling, (const char * const *) ids->pdata);
+}
+
+static void
+natter_client_constructed (GObject *object)
+{
+  NatterClient *self = NATTER_CLIENT (object);
+
+  G_OBJECT_CLASS (natter_client_parent_class)->constructed (object);
+
+  self->signaling = natter_signaling_new (self->identity, self->server_url);
+  g_signal_connect (self->signaling, "presence-changed", G_CALLBACK (on_presence_changed), self);
+  g_signal_connect (self->signaling, "signal-received", G_CALLBACK (on_signal_received), self);
+  g_signal_connect (self->signaling, "signal-failed", G_CALLBACK (on_signal_failed), self);
+  g_signal_connect (self->signaling, "frame-received", G_CALLBACK (on_frame_received), self);
+}
+
+static void
+natter_client_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  NatterClient *self = NATTER_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDENTITY:
+      g_value_set_object (value, self->identity);
+      break;
+
+    case PROP_STORE:
+      g_value_set_object (value, self->store);
+      break;
+
+    case PROP_SERVER_URL:
+      g_value_set_string (value, self->server_url);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+natter_client_set_property (GObject      *object,
+                            guint         prop_id,
+                            const GValue *value,
+                            GParamSpec   *pspec)
+{
+  NatterClient *self = NATTER_CLIENT (object);
+
+  switch (prop_id)
+    {
+    case PROP_IDENTITY:
+      self->identity = g_value_dup_object (value);
+      break;
+
+    case PROP_STORE:
+      self->store = g_value_dup_object (value);
+      break;
+
+    case PROP_SERVER_URL:
+      self->server_url = g_value_dup_string (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+natter_client_dispose (GObject *object)
+{
+  NatterClient *self = NATTER_CLIENT (object);
+
+  g_clear_pointer (&self->peers, g_hash_table_unref);
+  if (self->signaling != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->signaling, self);
+      natter_signaling_stop (self->signaling);
+    }
+  g_clear_object (&self->signaling);
+  g_clear_object (&self->store);
+  g_clear_object (&self->identity);
+
+  G_OBJECT_CLASS (natter_client_parent_class)->dispose (object);
+}
+
+static void
+natter_client_finalize (GObject *object)
+{
+  NatterClient *self = NATTER_CLIENT (object);
+
+  g_free (self->server_url);
+  g_free (self->profile_name);
+  g_free (self->profile_bio);
+  g_clear_pointer (&self->avatar, g_bytes_unref);
+  g_free (self->avatar_sha256);
+
+  G_OBJECT_CLASS (natter_client_parent_class)->finalize (object);
+}
+
+static void
+natter_client_class_init (NatterClientClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GType type = G_TYPE_FROM_CLASS (klass);
+
+  object_class->constructed = natter_client_constructed;
+  object_class->get_property = natter_client_get_property;
+  object_class->set_property = natter_client_set_property;
+  object_class->dispose = natter_client_dispose;
+  object_class->finalize = natter_client_finalize;
+
+  properties[PROP_IDENTITY] =
+    g_param_spec_object ("identity", NULL, NULL, NATTER_TYPE_IDENTITY,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STORE] =
+    g_param_spec_object ("store", NULL, NULL, NATTER_TYPE_STORE,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SERVER_URL] =
+    g_param_spec_string ("server-url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * NatterClient::message-added:
+   * @message: a #NatterMessage, outgoing (queued) or newly received
+   */
+  signals[MESSAGE_ADDED] =
+    g_signal_new ("message-added", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, NATTER_TYPE_MESSAGE);
+
+  /**
+   * NatterClient::message-status-changed:
+   * @contact_id: the conversation
+   * @message_id: the message
+   * @status: a #NatterMessageStatus
+   */
+  signals[MESSAGE_STATUS_CHANGED] =
+    g_signal_new ("message-status-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, NATTER_TYPE_MESSAGE_STATUS);
+
+  signals[TYPING_CHANGED] =
+    g_signal_new ("typing-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
+
+  signals[PRESENCE_CHANGED] =
+    g_signal_new ("presence-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
+
+  signals[PEER_STATE_CHANGED] =
+    g_signal_new ("peer-state-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, NATTER_TYPE_PEER_STATE);
+
+  signals[CONTACT_CHANGED] =
+    g_signal_new ("contact-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  signals[INVITATION_RECEIVED] =
+    g_signal_new ("invitation-received", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, JSON_TYPE_OBJECT);
+
+  signals[INVITATION_ANSWERED] =
+    g_signal_new ("invitation-answered", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, JSON_TYPE_OBJECT);
+
+  /**
+   * NatterClient::room-event:
+   * @room: the room
+   * @user: who joined or left
+   * @joined: %TRUE for joined
+   */
+  signals[ROOM_EVENT] =
+    g_signal_new ("room-event", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BOOLEAN);
+
+  /**
+   * NatterClient::trust-failure:
+   * @contact_id: the contact whose connection presented a DTLS fingerprint
+   *   that its key did not sign: someone may be in the middle
+   */
+  signals[TRUST_FAILURE] =
+    g_signal_new ("trust-failure", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+natter_client_init (NatterClient *self)
+{
+  self->peers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, peer_entry_free);
+  self->send_read_receipts = TRUE;
+  self->send_typing = TRUE;
+}
+
+/**
+ * natter_client_new:
+ * @identity: the local identity
+ * @store: the history store
+ * @server_url: the signaling server's WebSocket URL
+ *
+ * Returns: (transfer full): a new client; call natter_client_start()
+ */
+NatterClient *
+natter_client_new (NatterIdentity *identity,
+                   NatterStore    *store,
+                   const char     *server_url)
+{
+  g_return_val_if_fail (NATTER_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (NATTER_IS_STORE (store), NULL);
+  g_return_val_if_fail (server_url != NULL, NULL);
+
+  return g_object_new (NATTER_TYPE_CLIENT,
+                       "identity", identity,
+                       "store", store,
+                       "server-url", server_url,
+                       NULL);
+}
+
+NatterIdentity *
+natter_client_get_identity (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+
+  return self->identity;
+}
+
+NatterStore *
+natter_client_get_store (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+
+  return self->store;
+}
+
+NatterSignaling *
+natter_client_get_signaling (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+
+  return self->signaling;
+}
+
+const char *
+natter_client_get_user_id (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+
+  return natter_identity_get_user_id (self->identity);
+}
+
+/**
+ * natter_client_set_loopback:
+ * @self: a #NatterClient
+ * @loopback: whether peers also offer 127.0.0.1
+ *
+ * Only useful when both peers run on one machine, as in tests.
+ */
+void
+natter_client_set_loopback (NatterClient *self,
+                            gboolean      loopback)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  self->loopback = !!loopback;
+}
+
+void
+natter_client_set_connect_timeout (NatterClient *self,
+                                   guint         timeout_ms)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  self->connect_timeout_ms = timeout_ms;
+}
+
+void
+natter_client_set_send_read_receipts (NatterClient *self,
+                                      gboolean      enabled)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  self->send_read_receipts = !!enabled;
+}
+
+void
+natter_client_set_send_typing (NatterClient *self,
+                               gboolean      enabled)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  self->send_typing = !!enabled;
+}
+
+/**
+ * natter_client_set_profile:
+ * @self: a #NatterClient
+ * @name: (nullable): the display name contacts see
+ * @bio: (nullable): a short text about oneself
+ *
+ * Sets the profile sent to each contact when a connection opens.
+ */
+void
+natter_client_set_profile (NatterClient *self,
+                           const char   *name,
+                           const char   *bio)
+{
+  GHashTableIter iter;
+  PeerEntry *entry;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  g_free (self->profile_name);
+  self->profile_name = g_strdup (name);
+  g_free (self->profile_bio);
+  self->profile_bio = g_strdup (bio);
+
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    if (entry->chat_open)
+      send_profile (self, entry);
+}
+
+static gboolean
+is_supported_image (GBytes *bytes)
+{
+  gsize size;
+  const guint8 *data = g_bytes_get_data (bytes, &size);
+
+  return (size > 8 && memcmp (data, "\x89PNG\r\n\x1a\n", 8) == 0) ||
+         (size > 3 && memcmp (data, "\xff\xd8\xff", 3) == 0) ||
+         (size > 12 && memcmp (data, "RIFF", 4) == 0 && memcmp (data + 8, "WEBP", 4) == 0);
+}
+
+/**
+ * natter_client_validate_avatar:
+ * @avatar: a picture
+ * @error: a #GError
+ *
+ * Returns: %TRUE if @avatar is a PNG, JPEG or WebP picture of at most 256 KiB
+ */
+gboolean
+natter_client_validate_avatar (GBytes  *avatar,
+                               GError **error)
+{
+  g_return_val_if_fail (avatar != NULL, FALSE);
+
+  if (g_bytes_get_size (avatar) > NATTER_AVATAR_MAX_SIZE)
+    {
+      g_set_error (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_AVATAR,
+                   "A profile picture is at most %d KiB", NATTER_AVATAR_MAX_SIZE / 1024);
+      return FALSE;
+    }
+
+  if (!is_supported_image (avatar))
+    {
+      g_set_error_literal (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_AVATAR,
+                           "A profile picture is a PNG, JPEG or WebP image");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * natter_client_set_avatar:
+ * @self: a #NatterClient
+ * @avatar: (nullable): a PNG, JPEG or WebP picture of at most 256 KiB
+ * @error: a #GError
+ *
+ * Sets the picture sent with the profile.
+ *
+ * Returns: %TRUE if @avatar is acceptable
+ */
+gboolean
+natter_client_set_avatar (NatterClient  *self,
+                          GBytes        *avatar,
+                          GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  if (avatar != NULL && !natter_client_validate_avatar (avatar, error))
+    return FALSE;
+
+  g_clear_pointer (&self->avatar, g_bytes_unref);
+  g_clear_pointer (&self->avatar_sha256, g_free);
+  if (avatar != NULL)
+    {
+      self->avatar = g_bytes_ref (avatar);
+      self->avatar_sha256 = sha256_hex (avatar);
+    }
+
+  return TRUE;
+}
+
+/**
+ * natter_client_start:
+ * @self: a #NatterClient
+ *
+ * Connects to the server and keeps connected; queued messages go out as
+ * their recipients come online.
+ */
+void
+natter_client_start (NatterClient *self)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  update_subscriptions (self);
+  natter_signaling_start (self->signaling);
+}
+
+void
+natter_client_stop (NatterClient *self)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  g_hash_table_remove_all (self->peers);
+  natter_signaling_stop (self->signaling);
+}
+
+NatterPeerState
+natter_client_get_peer_state (NatterClient *self,
+                              const char   *contact_id)
+{
+  PeerEntry *entry;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NATTER_PEER_STATE_NEW);
+  g_return_val_if_fail (contact_id != NULL, NATTER_PEER_STATE_NEW);
+
+  entry = g_hash_table_lookup (self->peers, contact_id);
+  if (entry == NULL || entry->peer == NULL)
+    return NATTER_PEER_STATE_NEW;
+
+  return natter_peer_get_state (entry->peer);
+}
+
+gboolean
+natter_client_is_contact_online (NatterClient *self,
+                                 const char   *contact_id)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  return natter_signaling_is_user_online (self->signaling, contact_id);
+}
+
+/**
+ * natter_client_connect_to:
+ * @self: a #NatterClient
+ * @contact_id: a contact
+ *
+ * Opens the peer connection now, if the contact is online, rather than
+ * waiting for something to send. The app calls it when a conversation
+ * is opened, so the first message goes out at once.
+ */
+void
+natter_client_connect_to (NatterClient *self,
+                          const char   *contact_id)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (contact_id != NULL);
+
+  if (is_allowed_peer (self, contact_id) &&
+      natter_signaling_is_user_online (self->signaling, contact_id))
+    ensure_peer (self, contact_id, TRUE);
+}
+
+static gboolean
+check_contact (NatterClient  *self,
+               const char    *contact_id,
+               GError       **error)
+{
+  g_autoptr(NatterContact) contact = lookup_contact (self, contact_id);
+
+  if (contact == NULL)
+    {
+      g_set_error_literal (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_NOT_A_CONTACT,
+                           "This person is not a contact yet; send an invitation first");
+      return FALSE;
+    }
+
+  if (natter_contact_get_blocked (contact))
+    {
+      g_set_error_literal (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_BLOCKED,
+                           "This contact is blocked; unblock them to send messages");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * natter_client_send_message:
+ * @self: a #NatterClient
+ * @contact_id: the recipient
+ * @body: the text
+ * @error: a #GError
+ *
+ * Stores @body as a queued message, then sends it as soon as the contact
+ * can be reached.
+ *
+ * Returns: (transfer full) (nullable): the stored message
+ */
+NatterMessage *
+natter_client_send_message (NatterClient  *self,
+                            const char    *contact_id,
+                            const char    *body,
+                            GError       **error)
+{
+  g_autoptr(NatterMessage) message = NULL;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (contact_id != NULL, NULL);
+  g_return_val_if_fail (body != NULL, NULL);
+
+  if (!check_contact (self, contact_id, error))
+    return NULL;
+
+  if (*body == '\0' || strlen (body) > NATTER_MESSAGE_BODY_MAX || !g_utf8_validate (body, -1, NULL))
+    {
+      g_set_error (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_MESSAGE,
+                   "A message is 1 to %d bytes of text", NATTER_MESSAGE_BODY_MAX);
+      return NULL;
+    }
+
+  /* The store comes first: what the user wrote survives a crash. */
+  message = natter_store_append_outgoing (self->store, contact_id, body, error);
+  if (message == NULL)
+    return NULL;
+
+  g_signal_emit (self, signals[MESSAGE_ADDED], 0, message);
+  flush_outbox (self, contact_id);
+
+  return g_steal_pointer (&message);
+}
+
+/**
+ * natter_client_retry_message:
+ * @self: a #NatterClient
+ * @contact_id: the conversation
+ * @message_id: a failed message
+ * @error: a #GError
+ *
+ * Queues a failed message again.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+natter_client_retry_message (NatterClient  *self,
+                             const char    *contact_id,
+                             const char    *message_id,
+                             GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  if (!check_contact (self, contact_id, error))
+    return FALSE;
+
+  if (!natter_store_set_message_status (self->store, contact_id, message_id,
+                                        NATTER_MESSAGE_STATUS_QUEUED, error))
+    return FALSE;
+
+  emit_status (self, contact_id, message_id, NATTER_MESSAGE_STATUS_QUEUED);
+  flush_outbox (self, contact_id);
+  return TRUE;
+}
+
+/**
+ * natter_client_send_typing:
+ * @self: a #NatterClient
+ * @contact_id: the conversation
+ * @active: whether the user is typing
+ *
+ * Tells the contact; the indicator expires by itself on their side.
+ */
+void
+natter_client_send_typing (NatterClient *self,
+                           const char   *contact_id,
+                           gboolean      active)
+{
+  PeerEntry *entry;
+  g_autofree char *text = NULL;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (contact_id != NULL);
+
+  if (!self->send_typing)
+    return;
+
+  entry = g_hash_table_lookup (self->peers, contact_id);
+  if (entry == NULL || !entry->chat_open)
+    return;
+
+  text = natter_envelope_new_typing (active, NULL);
+  send_envelope (entry, text, NULL);
+}
+
+/**
+ * natter_client_mark_read:
+ * @self: a #NatterClient
+ * @contact_id: the conversation
+ * @error: a #GError
+ *
+ * Marks the conversation read and, if enabled, sends read receipts.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+natter_client_mark_read (NatterClient  *self,
+                         const char    *contact_id,
+                         GError       **error)
+{
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GPtrArray) ids = NULL;
+  PeerEntry *entry;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  messages = natter_store_load_messages (self->store, contact_id, NULL, READ_RECEIPT_WINDOW,
+                                         error);
+  if (messages == NULL)
+    return FALSE;
+
+  ids = g_ptr_array_new ();
+  for (guint i = 0; i < messages->len; i++)
+    {
+      NatterMessage *message = g_ptr_array_index (messages, i);
+
+      if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN ||
+          natter_message_get_status (message) == NATTER_MESSAGE_STATUS_READ)
+        continue;
+
+      if (!natter_store_set_message_status (self->store, contact_id,
+                                            natter_message_get_id (message),
+                                            NATTER_MESSAGE_STATUS_READ, error))
+        return FALSE;
+
+      if (ids->len < NATTER_RECEIPT_IDS_MAX)
+        g_ptr_array_add (ids, (gpointer) natter_message_get_id (message));
+    }
+
+  if (!natter_store_mark_conversation_read (self->store, contact_id, error))
+    return FALSE;
+
+  entry = g_hash_table_lookup (self->peers, contact_id);
+  if (self->send_read_receipts && ids->len > 0 && entry != NULL && entry->chat_open)
+    {
+      g_ptr_array_add (ids, NULL);
+      send_receipt (entry, (const char * const *) ids->pdata, "read");
+    }
+
+  return TRUE;
+}
+
+/**
+ * natter_client_add_contact:
+ * @self: a #NatterClient
+ * @user_id: the contact's user ID
+ * @name: (nullable): a name to show until their profile arrives
+ * @error: a #GError
+ *
+ * Returns: (transfer full) (nullable): the contact, new or existing
+ */
+NatterContact *
+natter_client_add_contact (NatterClient  *self,
+                           const char    *user_id,
+                           const char    *name,
+                           GError       **error)
+{
+  NatterContact *contact;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (user_id != NULL, NULL);
+
+  if (!natter_user_id_is_valid (user_id))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_USER,
+                           "This is not a valid Natter ID");
+      return NULL;
+    }
+
+  contact = lookup_contact (self, user_id);
+  if (contact == NULL)
+    {
+      contact = natter_store_add_contact (self->store, user_id, name, error);
+      if (contact == NULL)
+        return NULL;
+      update_subscriptions (self);
+      g_signal_emit (self, signals[CONTACT_CHANGED], 0, user_id);
+    }
+
+  return contact;
+}
+
+/**
+ * natter_client_set_blocked:
+ * @self: a #NatterClient
+ * @contact_id: the contact
+ * @blocked: whether to block
+ * @error: a #GError
+ *
+ * A blocked contact can neither connect nor be written to.
+ *
+ * Returns: %TRUE on success
+ */
+gboolean
+natter_client_set_blocked (NatterClient  *self,
+                           const char    *contact_id,
+                           gboolean       blocked,
+                           GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  if (!natter_store_set_contact_blocked (self->store, contact_id, blocked, error))
+    return FALSE;
+
+  if (blocked)
+    g_hash_table_remove (self->peers, contact_id);
+
+  update_subscriptions (self);
+  g_signal_emit (self, signals[CONTACT_CHANGED], 0, contact_id);
+
+  return TRUE;
+}
+
+/* Invitations */
+
+typedef struct
+{
+  char *to;
+  char *text;
+} InviteData;
+
+static void
+invite_data_free (gpointer data)
+{
+  InviteData *invite = data;
+
+  g_free (invite->to);
+  g_free (invite->text);
+  g_free (invite);
+}
+
+static void
+on_invite_sent (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  NatterClient *self = g_task_get_source_object (task);
+  InviteData *data = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(NatterContact) contact = NULL;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* The invitee becomes a contact on this side at once, so that their
+   * answer can open a connection. */
+  contact = natter_client_add_contact (self, data->to, NULL, &error);
+  if (contact == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_task_return_pointer (task,
+                         json_object_ref (natter_frame_get_object_member (reply, "invitation")),
+                         (GDestroyNotify) json_object_unref);
+}
+
+static void
+send_invite (GTask *task)
+{
+  NatterClient *self = g_task_get_source_object (task);
+  InviteData *data = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_INVITE);
+
+  natter_frame_set_string (frame, "to", data->to);
+  if (data->text != NULL && *data->text != '\0')
+    natter_frame_set_string (frame, "text", data->text);
+
+  natter_signaling_request_async (self->signaling, frame, g_task_get_cancellable (task),
+                                  on_invite_sent, task);
+}
+
+static void
+on_handle_looked_up (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  InviteData *data = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) reply = NULL;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_free (data->to);
+  data->to = g_strdup (natter_frame_get_string (reply, "user"));
+  send_invite (g_steal_pointer (&task));
+}
+
+/**
+ * natter_client_invite_async:
+ * @self: a #NatterClient
+ * @id_or_handle: a user ID (any case, spaces and dashes allowed) or `@handle`
+ * @text: (nullable): a short note for the invitee
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the server has the invitation
+ * @user_data: data for @callback
+ *
+ * Invites someone to become a contact, and adds them as a contact here.
+ */
+void
+natter_client_invite_async (NatterClient        *self,
+                            const char          *id_or_handle,
+                            const char          *text,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  InviteData *data;
+  GError *error = NULL;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (id_or_handle != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_client_invite_async);
+  data = g_new0 (InviteData, 1);
+  data->text = g_strdup (text);
+  g_task_set_task_data (task, data, invite_data_free);
+
+  if (id_or_handle[0] == '@')
+    {
+      g_autoptr(NatterFrame) lookup = NULL;
+      g_autofree char *handle = natter_handle_normalize (id_or_handle, &error);
+
+      if (handle == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+
+      lookup = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+      natter_frame_set_string (lookup, "handle", handle);
+      natter_signaling_request_async (self->signaling, lookup, cancellable,
+                                      on_handle_looked_up, g_steal_pointer (&task));
+      return;
+    }
+
+  data->to = natter_user_id_normalize (id_or_handle, &error);
+  if (data->to == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  send_invite (g_steal_pointer (&task));
+}
+
+/**
+ * natter_client_invite_finish:
+ * @self: a #NatterClient
+ * @result: the result
+ * @error: a #GError
+ *
+ * Returns: (transfer full): the invitation object of docs/protocol.md
+ */
+JsonObject *
+natter_client_invite_finish (NatterClient  *self,
+                             GAsyncResult  *result,
+                             GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+typedef struct
+{
+  char       *invitation_id;
+  JsonObject *invitation;
+  gboolean    accept;
+} AnswerData;
+
+static void
+answer_data_free (gpointer data)
+{
+  AnswerData *answer = data;
+
+  g_free (answer->invitation_id);
+  g_clear_pointer (&answer->invitation, json_object_unref);
+  g_free (answer);
+}
+
+static void
+on_answer_sent (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  NatterClient *self = g_task_get_source_object (task);
+  AnswerData *data = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) reply = NULL;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (data->accept)
+    {
+      g_autoptr(NatterContact) contact = NULL;
+
+      contact = natter_client_add_contact (self,
+                                           json_object_get_string_member (data->invitation, "from"),
+                                           NULL, &error);
+      if (contact == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+
+  g_task_return_pointer (task, json_object_ref (data->invitation),
+                         (GDestroyNotify) json_object_unref);
+}
+
+static void
+on_invitations_listed (GObject      *source,
+                       GAsyncResult *result,
+                       gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  NatterClient *self = g_task_get_source_object (task);
+  AnswerData *data = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(NatterFrame) answer = NULL;
+  GCancellable *cancellable;
+  JsonArray *incoming;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  incoming = natter_frame_get_array (reply, "incoming");
+  for (guint i = 0; i < json_array_get_length (incoming); i++)
+    {
+      JsonNode *node = json_array_get_element (incoming, i);
+      JsonObject *invitation;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+
+      invitation = json_node_get_object (node);
+      if (g_strcmp0 (json_object_get_string_member_with_default (invitation, "id", NULL),
+                     data->invitation_id) == 0 &&
+          natter_user_id_is_valid (json_object_get_string_member_with_default (invitation,
+                                                                               "from", NULL)))
+        data->invitation = json_object_ref (invitation);
+    }
+
+  if (data->invitation == NULL)
+    {
+      g_task_return_new_error (task, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_NOT_FOUND,
+                               "No pending invitation has this ID; it may have expired");
+      return;
+    }
+
+  answer = natter_frame_new (data->accept ? NATTER_FRAME_INVITE_ACCEPT : NATTER_FRAME_INVITE_DECLINE);
+  natter_frame_set_string (answer, "invitation", data->invitation_id);
+  cancellable = g_task_get_cancellable (task);
+  natter_signaling_request_async (self->signaling, answer, cancellable,
+                                  on_answer_sent, g_steal_pointer (&task));
+}
+
+/**
+ * natter_client_answer_invitation_async:
+ * @self: a #NatterClient
+ * @invitation_id: the `id` of a pending incoming invitation
+ * @accept: %TRUE to accept, %FALSE to decline
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when answered
+ * @user_data: data for @callback
+ *
+ * Answers an invitation; accepting adds its sender as a contact.
+ */
+void
+natter_client_answer_invitation_async (NatterClient        *self,
+                                       const char          *invitation_id,
+                                       gboolean             accept,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(NatterFrame) list = NULL;
+  AnswerData *data;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (invitation_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_client_answer_invitation_async);
+  data = g_new0 (AnswerData, 1);
+  data->invitation_id = g_strdup (invitation_id);
+  data->accept = !!accept;
+  g_task_set_task_data (task, data, answer_data_free);
+
+  list = natter_frame_new (NATTER_FRAME_INVITATIONS);
+  natter_signaling_request_async (self->signaling, list, cancellable, on_invitations_listed,
+                                  g_steal_pointer (&task));
+}
+
+/**
+ * natter_client_answer_invitation_finish:
+ * @self: a #NatterClient
+ * @result: the result
+ * @error: a #GError
+ *
+ * Returns: (transfer full): the invitation that was answered
+ */
+JsonObject *
+natter_client_answer_invitation_finish (NatterClient  *self,
+                                        GAsyncResult  *result,
+                                        GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

@@ -1,0 +1,115 @@
+/* natter-client.h: the headless messenger that the CLI and the app talk to
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "natter-identity.h"
+#include "natter-message.h"
+#include "natter-peer.h"
+#include "natter-signaling.h"
+#include "natter-store.h"
+
+G_BEGIN_DECLS
+
+#define NATTER_CLIENT_ERROR (natter_client_error_quark ())
+
+typedef enum
+{
+  NATTER_CLIENT_ERROR_NOT_A_CONTACT,
+  NATTER_CLIENT_ERROR_BLOCKED,
+  NATTER_CLIENT_ERROR_INVALID_MESSAGE,
+  NATTER_CLIENT_ERROR_NOT_FOUND,
+  NATTER_CLIENT_ERROR_INVALID_AVATAR,
+} NatterClientError;
+
+#define NATTER_TYPE_CLIENT (natter_client_get_type ())
+
+G_DECLARE_FINAL_TYPE (NatterClient, natter_client, NATTER, CLIENT, GObject)
+
+GQuark           natter_client_error_quark            (void);
+
+NatterClient    *natter_client_new                    (NatterIdentity       *identity,
+                                                       NatterStore          *store,
+                                                       const char           *server_url);
+NatterIdentity  *natter_client_get_identity           (NatterClient         *self);
+NatterStore     *natter_client_get_store              (NatterClient         *self);
+NatterSignaling *natter_client_get_signaling          (NatterClient         *self);
+const char      *natter_client_get_user_id            (NatterClient         *self);
+
+void             natter_client_set_loopback           (NatterClient         *self,
+                                                       gboolean              loopback);
+void             natter_client_set_connect_timeout    (NatterClient         *self,
+                                                       guint                 timeout_ms);
+void             natter_client_set_send_read_receipts (NatterClient         *self,
+                                                       gboolean              enabled);
+void             natter_client_set_send_typing        (NatterClient         *self,
+                                                       gboolean              enabled);
+void             natter_client_set_profile            (NatterClient         *self,
+                                                       const char           *name,
+                                                       const char           *bio);
+
+gboolean         natter_client_validate_avatar        (GBytes               *avatar,
+                                                       GError              **error);
+gboolean         natter_client_set_avatar             (NatterClient         *self,
+                                                       GBytes               *avatar,
+                                                       GError              **error);
+
+void             natter_client_start                  (NatterClient         *self);
+void             natter_client_stop                   (NatterClient         *self);
+
+NatterPeerState  natter_client_get_peer_state         (NatterClient         *self,
+                                                       const char           *contact_id);
+gboolean         natter_client_is_contact_online      (NatterClient         *self,
+                                                       const char           *contact_id);
+
+void             natter_client_connect_to             (NatterClient         *self,
+                                                       const char           *contact_id);
+
+NatterMessage   *natter_client_send_message           (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *body,
+                                                       GError              **error);
+gboolean         natter_client_retry_message          (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *message_id,
+                                                       GError              **error);
+void             natter_client_send_typing            (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       gboolean              active);
+gboolean         natter_client_mark_read              (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GError              **error);
+
+NatterContact   *natter_client_add_contact            (NatterClient         *self,
+                                                       const char           *user_id,
+                                                       const char           *name,
+                                                       GError              **error);
+gboolean         natter_client_set_blocked            (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       gboolean              blocked,
+                                                       GError              **error);
+
+void             natter_client_invite_async           (NatterClient         *self,
+                                                       const char           *id_or_handle,
+                                                       const char           *text,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+JsonObject      *natter_client_invite_finish          (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
+void             natter_client_answer_invitation_async  (NatterClient       *self,
+                                                         const char         *invitation_id,
+                                                         gboolean            accept,
+                                                         GCancellable       *cancellable,
+                                                         GAsyncReadyCallback callback,
+                                                         gpointer            user_data);
+JsonObject      *natter_client_answer_invitation_finish (NatterClient       *self,
+                                                         GAsyncResult       *result,
+                                                         GError            **error);
+
+G_END_DECLS
