@@ -1,0 +1,1400 @@
+/* natter-cli.c: a headless Natter client for scripts, bots and tests
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-cli"
+
+#include "config.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+
+#include "natter-client.h"
+#include "natter-protocol.h"
+
+#define ONLINE_TIMEOUT_S  20
+#define REQUEST_WAIT_S    20
+
+typedef struct
+{
+  /* Options */
+  char         *profile;
+  char         *server;
+  char         *identity_file;
+  gboolean      loopback;
+  gboolean      no_wait;
+  gboolean      json;
+  gboolean      auto_accept;
+  gboolean      mark_read;
+  char         *search;
+  char         *name;
+  char         *bio;
+  char         *avatar;
+  int           limit;
+  int           timeout_s;
+
+  /* State */
+  char         *profile_dir;
+  GKeyFile     *settings;
+  NatterIdentity *identity;
+  NatterStore  *store;
+  NatterClient *client;
+  GMainLoop    *loop;
+  int           exit_code;
+
+  /* The command waiting for something */
+  char         *wait_message_id;
+  GAsyncResult *result;
+} Cli;
+
+static gboolean
+fail (Cli        *cli,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static gboolean
+fail (Cli        *cli,
+      const char *format,
+      ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_printerr ("natter-cli: %s\n", message);
+  cli->exit_code = 1;
+  return FALSE;
+}
+
+static void
+print_json (JsonObject *object)
+{
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+
+  json_node_set_object (root, object);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, NULL);
+
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+static JsonObject *
+event_new (const char *name)
+{
+  JsonObject *event = json_object_new ();
+
+  json_object_set_string_member (event, "event", name);
+  json_object_set_int_member (event, "time", g_get_real_time () / 1000);
+  return event;
+}
+
+/* Runs the main loop until @done is set or @timeout_s passes. */
+static gboolean
+run_until (gboolean *done,
+           int       timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+
+  while (!*done)
+    {
+      if (timeout_s > 0 && g_get_monotonic_time () >= deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, TRUE);
+    }
+
+  return TRUE;
+}
+
+/* Keeps the main loop turning for @ms milliseconds. */
+static void
+spin (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+}
+
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Cli *cli = user_data;
+
+  cli->result = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_async (Cli *cli)
+{
+  gint64 deadline = g_get_monotonic_time () + REQUEST_WAIT_S * G_USEC_PER_SEC;
+
+  while (cli->result == NULL && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+
+  return g_steal_pointer (&cli->result);
+}
+
+/* Profiles, settings, identity, store */
+
+static char *
+settings_path (Cli *cli)
+{
+  return g_build_filename (cli->profile_dir, "settings.ini", NULL);
+}
+
+static gboolean
+open_profile (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+
+  if (cli->profile == NULL)
+    cli->profile = g_strdup ("default");
+
+  if (!g_regex_match_simple ("^[A-Za-z0-9_.-]{1,64}$", cli->profile, 0, 0) ||
+      cli->profile[0] == '.')
+    return fail (cli, _("A profile name is 1 to 64 letters, digits, '.', '_' or '-'"));
+
+  cli->profile_dir = g_build_filename (g_get_user_data_dir (), "natter", "profiles",
+                                       cli->profile, NULL);
+  if (g_mkdir_with_parents (cli->profile_dir, 0700) != 0)
+    return fail (cli, _("Cannot create the profile folder %s: %s"), cli->profile_dir,
+                 g_strerror (errno));
+
+  cli->settings = g_key_file_new ();
+  path = settings_path (cli);
+  if (!g_key_file_load_from_file (cli->settings, path, G_KEY_FILE_NONE, &error) &&
+      !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    return fail (cli, _("Cannot read %s: %s"), path, error->message);
+  g_clear_error (&error);
+
+  if (cli->server != NULL)
+    {
+      g_key_file_set_string (cli->settings, "client", "server", cli->server);
+      if (!g_key_file_save_to_file (cli->settings, path, &error))
+        return fail (cli, _("Cannot save %s: %s"), path, error->message);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+open_identity (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (cli->identity_file != NULL)
+    {
+      cli->identity = natter_identity_load_from_file (cli->identity_file, TRUE, &error);
+    }
+  else
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+
+      natter_identity_load_from_keyring_async (cli->profile, TRUE, NULL, on_async_done, cli);
+      result = wait_async (cli);
+      if (result == NULL)
+        return fail (cli, _("The keyring did not answer in time"));
+      cli->identity = natter_identity_load_from_keyring_finish (result, &error);
+    }
+
+  if (cli->identity == NULL)
+    {
+      if (cli->identity_file == NULL)
+        return fail (cli, "%s %s", error->message,
+                     _("(Or keep the key in a file with --identity-file PATH.)"));
+      return fail (cli, "%s", error->message);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+open_store (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = g_build_filename (cli->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+
+  cli->store = natter_store_new (path, &error);
+  if (cli->store == NULL)
+    return fail (cli, _("Cannot open the history: %s"), error->message);
+
+  return TRUE;
+}
+
+/* What contacts see of us: set with `natter-cli profile`, kept in settings.ini. */
+static gboolean
+apply_profile (Cli *cli)
+{
+  g_autofree char *name = g_key_file_get_string (cli->settings, "profile", "name", NULL);
+  g_autofree char *bio = g_key_file_get_string (cli->settings, "profile", "bio", NULL);
+  g_autofree char *avatar_path = g_build_filename (cli->profile_dir, "avatar", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize length;
+
+  natter_client_set_profile (cli->client, name, bio);
+
+  if (g_file_get_contents (avatar_path, &data, &length, NULL))
+    {
+      g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&data), length);
+
+      if (!natter_client_set_avatar (cli->client, bytes, &error))
+        return fail (cli, _("The profile picture %s is not usable: %s"), avatar_path,
+                     error->message);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+open_client (Cli *cli)
+{
+  g_autofree char *server = NULL;
+
+  if (!open_store (cli))
+    return FALSE;
+
+  server = g_key_file_get_string (cli->settings, "client", "server", NULL);
+  if (server == NULL)
+    return fail (cli, _("No server is set for this profile: pass --server ws://HOST:PORT/ws once"));
+
+  cli->client = natter_client_new (cli->identity, cli->store, server);
+  natter_client_set_loopback (cli->client, cli->loopback);
+  return apply_profile (cli);
+}
+
+static void
+on_state_notify (GObject    *object,
+                 GParamSpec *pspec,
+                 gpointer    user_data)
+{
+  gboolean *online = user_data;
+
+  *online = natter_signaling_get_state (NATTER_SIGNALING (object)) ==
+            NATTER_SIGNALING_STATE_ONLINE;
+}
+
+static gboolean
+go_online (Cli *cli)
+{
+  NatterSignaling *signaling;
+  gboolean online = FALSE;
+  gulong handler;
+
+  if (!open_client (cli))
+    return FALSE;
+
+  signaling = natter_client_get_signaling (cli->client);
+  handler = g_signal_connect (signaling, "notify::state", G_CALLBACK (on_state_notify), &online);
+  natter_client_start (cli->client);
+  run_until (&online, ONLINE_TIMEOUT_S);
+  g_signal_handler_disconnect (signaling, handler);
+
+  if (!online)
+    {
+      const char *why = natter_signaling_get_last_error (signaling);
+
+      return fail (cli, _("Could not connect to %s: %s"), natter_signaling_get_url (signaling),
+                   why != NULL ? why : _("no answer"));
+    }
+
+  return TRUE;
+}
+
+static NatterFrame *
+request (Cli         *cli,
+         NatterFrame *frame)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterFrame *reply;
+  NatterSignaling *signaling = natter_client_get_signaling (cli->client);
+
+  natter_signaling_request_async (signaling, frame, NULL, on_async_done, cli);
+  result = wait_async (cli);
+  if (result == NULL)
+    {
+      fail (cli, _("The server did not answer"));
+      return NULL;
+    }
+
+  reply = natter_signaling_request_finish (signaling, result, &error);
+  if (reply == NULL)
+    fail (cli, "%s", error->message);
+
+  return reply;
+}
+
+/* Finds a contact by user ID (any spelling), alias or display name. */
+static char *
+resolve_contact (Cli        *cli,
+                 const char *what)
+{
+  g_autoptr(GPtrArray) contacts = NULL;
+  g_autofree char *normalized = natter_user_id_normalize (what, NULL);
+  char *found = NULL;
+
+  if (normalized != NULL)
+    return g_steal_pointer (&normalized);
+
+  contacts = natter_store_list_contacts (cli->store, NULL);
+  for (guint i = 0; contacts != NULL && i < contacts->len; i++)
+    {
+      NatterContact *contact = g_ptr_array_index (contacts, i);
+
+      if (g_strcmp0 (natter_contact_get_alias (contact), what) == 0 ||
+          g_strcmp0 (natter_contact_get_display_name (contact), what) == 0)
+        {
+          if (found != NULL)
+            {
+              g_free (found);
+              fail (cli, _("More than one contact is called “%s”; use the ID"), what);
+              return NULL;
+            }
+          found = g_strdup (natter_contact_get_user_id (contact));
+        }
+    }
+
+  if (found == NULL)
+    fail (cli, _("“%s” is neither a valid Natter ID nor the name of a contact"), what);
+
+  return found;
+}
+
+/* Commands */
+
+static gboolean
+cmd_whoami (Cli   *cli,
+            char **args)
+{
+  g_print ("%s\n", natter_identity_get_user_id (cli->identity));
+  return TRUE;
+}
+
+static gboolean
+cmd_invite (Cli   *cli,
+            char **args)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli invite ID|@HANDLE [TEXT]"));
+
+  if (!go_online (cli))
+    return FALSE;
+
+  natter_client_invite_async (cli->client, args[0], args[1], NULL, on_async_done, cli);
+  result = wait_async (cli);
+  if (result == NULL)
+    return fail (cli, _("The server did not answer"));
+
+  invitation = natter_client_invite_finish (cli->client, result, &error);
+  if (invitation == NULL)
+    return fail (cli, _("Could not send the invitation: %s"), error->message);
+
+  if (cli->json)
+    print_json (invitation);
+  else
+    g_print (_("Invitation %s sent to %s\n"),
+             json_object_get_string_member_with_default (invitation, "id", ""),
+             json_object_get_string_member_with_default (invitation, "to", ""));
+
+  return TRUE;
+}
+
+static void
+print_invitation_list (JsonArray  *list,
+                       const char *heading,
+                       const char *who_member)
+{
+  g_print ("%s\n", heading);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *invitation = json_array_get_object_element (list, i);
+
+      if (invitation == NULL)
+        continue;
+      g_print ("  %s  %s  %s\n",
+               json_object_get_string_member_with_default (invitation, "id", ""),
+               json_object_get_string_member_with_default (invitation, who_member, ""),
+               json_object_get_string_member_with_default (invitation, "text", ""));
+    }
+}
+
+static gboolean
+cmd_invitations (Cli   *cli,
+                 char **args)
+{
+  g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_INVITATIONS);
+  g_autoptr(NatterFrame) reply = NULL;
+
+  if (!go_online (cli) || (reply = request (cli, frame)) == NULL)
+    return FALSE;
+
+  if (cli->json)
+    {
+      print_json (natter_frame_get_object (reply));
+      return TRUE;
+    }
+
+  print_invitation_list (natter_frame_get_array (reply, "incoming"), _("Incoming:"), "from");
+  print_invitation_list (natter_frame_get_array (reply, "outgoing"), _("Outgoing:"), "to");
+  return TRUE;
+}
+
+static gboolean
+answer_invitation (Cli        *cli,
+                   const char *id,
+                   gboolean    accept)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+
+  natter_client_answer_invitation_async (cli->client, id, accept, NULL, on_async_done, cli);
+  result = wait_async (cli);
+  if (result == NULL)
+    return fail (cli, _("The server did not answer"));
+
+  invitation = natter_client_answer_invitation_finish (cli->client, result, &error);
+  if (invitation == NULL)
+    return fail (cli, "%s", error->message);
+
+  return TRUE;
+}
+
+static gboolean
+cmd_accept (Cli   *cli,
+            char **args)
+{
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli accept INVITATION-ID"));
+
+  if (!go_online (cli) || !answer_invitation (cli, args[0], TRUE))
+    return FALSE;
+
+  g_print (_("Accepted\n"));
+  return TRUE;
+}
+
+static gboolean
+cmd_decline (Cli   *cli,
+             char **args)
+{
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli decline INVITATION-ID"));
+
+  if (!go_online (cli) || !answer_invitation (cli, args[0], FALSE))
+    return FALSE;
+
+  g_print (_("Declined\n"));
+  return TRUE;
+}
+
+static gboolean
+cmd_contacts (Cli   *cli,
+              char **args)
+{
+  g_autoptr(GPtrArray) contacts = NULL;
+  g_autoptr(GHashTable) online = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!go_online (cli))
+    return FALSE;
+
+  contacts = natter_store_list_contacts (cli->store, &error);
+  if (contacts == NULL)
+    return fail (cli, "%s", error->message);
+
+  if (contacts->len > 0)
+    {
+      g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_SUBSCRIBE);
+      JsonArray *users = json_array_new ();
+      JsonArray *presence;
+
+      for (guint i = 0; i < contacts->len && i < NATTER_SUBSCRIPTIONS_MAX; i++)
+        json_array_add_string_element (users,
+                                       natter_contact_get_user_id (g_ptr_array_index (contacts, i)));
+      natter_frame_take_array (frame, "users", users);
+
+      if ((reply = request (cli, frame)) == NULL)
+        return FALSE;
+
+      presence = natter_frame_get_array (reply, "presence");
+      for (guint i = 0; i < json_array_get_length (presence); i++)
+        {
+          JsonObject *entry = json_array_get_object_element (presence, i);
+
+          if (entry != NULL && json_object_get_boolean_member_with_default (entry, "online", FALSE))
+            g_hash_table_add (online,
+                              (gpointer) json_object_get_string_member_with_default (entry, "user", ""));
+        }
+    }
+
+  for (guint i = 0; i < contacts->len; i++)
+    {
+      NatterContact *contact = g_ptr_array_index (contacts, i);
+      const char *id = natter_contact_get_user_id (contact);
+      gboolean is_online = g_hash_table_contains (online, id);
+
+      if (cli->json)
+        {
+          g_autoptr(JsonObject) object = json_object_new ();
+
+          json_object_set_string_member (object, "id", id);
+          json_object_set_string_member (object, "name", natter_contact_get_name (contact));
+          json_object_set_boolean_member (object, "online", is_online);
+          json_object_set_boolean_member (object, "blocked", natter_contact_get_blocked (contact));
+          json_object_set_boolean_member (object, "verified", natter_contact_get_verified (contact));
+          if (natter_contact_get_bio (contact) != NULL)
+            json_object_set_string_member (object, "bio", natter_contact_get_bio (contact));
+          json_object_set_int_member (object, "avatar_bytes",
+                                      natter_contact_get_avatar (contact) != NULL ?
+                                      g_bytes_get_size (natter_contact_get_avatar (contact)) : 0);
+          print_json (object);
+        }
+      else
+        {
+          g_print ("%s  %-8s  %s%s\n", id, is_online ? _("online") : _("offline"),
+                   natter_contact_get_name (contact) != NULL ? natter_contact_get_name (contact) : "",
+                   natter_contact_get_blocked (contact) ? _(" (blocked)") : "");
+        }
+    }
+
+  return TRUE;
+}
+
+static gboolean
+cmd_register_handle (Cli   *cli,
+                     char **args)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli register-handle NAME"));
+
+  if (!go_online (cli))
+    return FALSE;
+
+  frame = natter_frame_new (NATTER_FRAME_HANDLE_REGISTER);
+  natter_frame_set_string (frame, "handle", args[0]);
+  if ((reply = request (cli, frame)) == NULL)
+    return FALSE;
+
+  g_print ("@%s\n", natter_frame_get_string (reply, "handle"));
+  return TRUE;
+}
+
+static gboolean
+cmd_lookup (Cli   *cli,
+            char **args)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli lookup @NAME"));
+
+  if (!go_online (cli))
+    return FALSE;
+
+  frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+  natter_frame_set_string (frame, "handle", args[0]);
+  if ((reply = request (cli, frame)) == NULL)
+    return FALSE;
+
+  g_print ("%s\n", natter_frame_get_string (reply, "user"));
+  return TRUE;
+}
+
+static void
+on_send_status (NatterClient        *client,
+                const char          *contact_id,
+                const char          *message_id,
+                NatterMessageStatus  status,
+                gpointer             user_data)
+{
+  gboolean *delivered = user_data;
+  Cli *cli = g_object_get_data (G_OBJECT (client), "natter-cli");
+
+  if (g_strcmp0 (message_id, cli->wait_message_id) == 0 &&
+      (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ))
+    *delivered = TRUE;
+}
+
+static gboolean
+cmd_send (Cli   *cli,
+          char **args)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contact_id = NULL;
+  gboolean delivered = FALSE;
+
+  if (args[0] == NULL || args[1] == NULL)
+    return fail (cli, _("Usage: natter-cli send CONTACT TEXT"));
+
+  if (!open_client (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
+    return FALSE;
+
+  g_object_set_data (G_OBJECT (cli->client), "natter-cli", cli);
+  g_signal_connect (cli->client, "message-status-changed", G_CALLBACK (on_send_status),
+                    &delivered);
+
+  /* Queue first, so that the message is kept even if the server is down. */
+  message = natter_client_send_message (cli->client, contact_id, args[1], &error);
+  if (message == NULL)
+    return fail (cli, "%s", error->message);
+
+  cli->wait_message_id = g_strdup (natter_message_get_id (message));
+  if (cli->no_wait)
+    return TRUE;
+
+  natter_client_start (cli->client);
+  if (!run_until (&delivered, cli->timeout_s))
+    {
+      cli->exit_code = 3;
+      g_printerr (_("natter-cli: not delivered within %d s; the message stays queued and goes "
+                    "out the next time natter-cli runs while %s is online\n"),
+                  cli->timeout_s, contact_id);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+on_listen_message (NatterClient  *client,
+                   NatterMessage *message,
+                   gpointer       user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr(JsonObject) event = NULL;
+
+  if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
+    return;
+
+  event = event_new ("message");
+  json_object_set_string_member (event, "from", natter_message_get_contact_id (message));
+  json_object_set_string_member (event, "id", natter_message_get_id (message));
+  json_object_set_string_member (event, "body", natter_message_get_body (message));
+  json_object_set_int_member (event, "ts", natter_message_get_timestamp (message) / 1000);
+  print_json (event);
+
+  if (cli->mark_read)
+    natter_client_mark_read (client, natter_message_get_contact_id (message), NULL);
+}
+
+static void
+on_listen_status (NatterClient        *client,
+                  const char          *contact_id,
+                  const char          *message_id,
+                  NatterMessageStatus  status,
+                  gpointer             user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("receipt");
+
+  json_object_set_string_member (event, "contact", contact_id);
+  json_object_set_string_member (event, "id", message_id);
+  json_object_set_string_member (event, "status", natter_message_status_to_string (status));
+  print_json (event);
+}
+
+static void
+on_listen_typing (NatterClient *client,
+                  const char   *contact_id,
+                  gboolean      active,
+                  gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("typing");
+
+  json_object_set_string_member (event, "contact", contact_id);
+  json_object_set_boolean_member (event, "active", active);
+  print_json (event);
+}
+
+static void
+on_listen_presence (NatterClient *client,
+                    const char   *contact_id,
+                    gboolean      online,
+                    gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("presence");
+
+  json_object_set_string_member (event, "contact", contact_id);
+  json_object_set_boolean_member (event, "online", online);
+  print_json (event);
+}
+
+static void
+on_listen_peer_state (NatterClient    *client,
+                      const char      *contact_id,
+                      NatterPeerState  state,
+                      gpointer         user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("peer");
+  g_autoptr(GEnumClass) klass = g_type_class_ref (NATTER_TYPE_PEER_STATE);
+  GEnumValue *value = g_enum_get_value (klass, state);
+
+  json_object_set_string_member (event, "contact", contact_id);
+  json_object_set_string_member (event, "state", value != NULL ? value->value_nick : "unknown");
+  print_json (event);
+}
+
+static void
+on_listen_trust_failure (NatterClient *client,
+                         const char   *contact_id,
+                         gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("trust-failure");
+
+  json_object_set_string_member (event, "contact", contact_id);
+  print_json (event);
+}
+
+static void
+on_listen_contact (NatterClient *client,
+                   const char   *contact_id,
+                   gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("contact");
+  g_autoptr(NatterContact) contact = natter_store_get_contact (natter_client_get_store (client),
+                                                               contact_id, NULL);
+
+  json_object_set_string_member (event, "contact", contact_id);
+  if (contact != NULL && natter_contact_get_name (contact) != NULL)
+    json_object_set_string_member (event, "name", natter_contact_get_name (contact));
+  print_json (event);
+}
+
+static void
+on_answer_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonObject) event = NULL;
+
+  invitation = natter_client_answer_invitation_finish (NATTER_CLIENT (source), result, &error);
+  if (invitation == NULL)
+    {
+      g_printerr ("natter-cli: could not accept an invitation: %s\n", error->message);
+      return;
+    }
+
+  event = event_new ("invitation-accepted");
+  json_object_set_object_member (event, "invitation", g_steal_pointer (&invitation));
+  print_json (event);
+}
+
+static void
+on_listen_invitation (NatterClient *client,
+                      JsonObject   *invitation,
+                      gpointer      user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr(JsonObject) event = event_new ("invitation");
+  const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
+
+  json_object_set_object_member (event, "invitation", json_object_ref (invitation));
+  print_json (event);
+
+  if (cli->auto_accept && id != NULL)
+    natter_client_answer_invitation_async (client, id, TRUE, NULL, on_answer_done, cli);
+}
+
+static void
+on_listen_invitation_answer (NatterClient *client,
+                             JsonObject   *invitation,
+                             gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("invitation-answer");
+
+  json_object_set_object_member (event, "invitation", json_object_ref (invitation));
+  print_json (event);
+}
+
+static void
+on_listen_room (NatterClient *client,
+                const char   *room,
+                const char   *user,
+                gboolean      joined,
+                gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new (joined ? "room-member-joined" : "room-member-left");
+
+  json_object_set_string_member (event, "room", room);
+  json_object_set_string_member (event, "user", user);
+  print_json (event);
+}
+
+static void
+on_listen_server_state (GObject    *object,
+                        GParamSpec *pspec,
+                        gpointer    user_data)
+{
+  NatterSignaling *signaling = NATTER_SIGNALING (object);
+  g_autoptr(JsonObject) event = event_new ("server");
+  g_autoptr(GEnumClass) klass = g_type_class_ref (NATTER_TYPE_SIGNALING_STATE);
+  GEnumValue *value = g_enum_get_value (klass, natter_signaling_get_state (signaling));
+
+  json_object_set_string_member (event, "state", value != NULL ? value->value_nick : "unknown");
+  if (natter_signaling_get_last_error (signaling) != NULL)
+    json_object_set_string_member (event, "error", natter_signaling_get_last_error (signaling));
+  print_json (event);
+}
+
+static void
+connect_listeners (Cli *cli)
+{
+  g_signal_connect (cli->client, "message-added", G_CALLBACK (on_listen_message), cli);
+  g_signal_connect (cli->client, "message-status-changed", G_CALLBACK (on_listen_status), cli);
+  g_signal_connect (cli->client, "typing-changed", G_CALLBACK (on_listen_typing), cli);
+  g_signal_connect (cli->client, "presence-changed", G_CALLBACK (on_listen_presence), cli);
+  g_signal_connect (cli->client, "peer-state-changed", G_CALLBACK (on_listen_peer_state), cli);
+  g_signal_connect (cli->client, "trust-failure", G_CALLBACK (on_listen_trust_failure), cli);
+  g_signal_connect (cli->client, "contact-changed", G_CALLBACK (on_listen_contact), cli);
+  g_signal_connect (cli->client, "invitation-received", G_CALLBACK (on_listen_invitation), cli);
+  g_signal_connect (cli->client, "invitation-answered", G_CALLBACK (on_listen_invitation_answer),
+                    cli);
+  g_signal_connect (cli->client, "room-event", G_CALLBACK (on_listen_room), cli);
+  g_signal_connect (natter_client_get_signaling (cli->client), "notify::state",
+                    G_CALLBACK (on_listen_server_state), cli);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  Cli *cli = user_data;
+
+  g_main_loop_quit (cli->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+run_forever (Cli *cli)
+{
+  cli->loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGINT, on_quit_signal, cli);
+  g_unix_signal_add (SIGTERM, on_quit_signal, cli);
+  g_main_loop_run (cli->loop);
+}
+
+static gboolean
+cmd_listen (Cli   *cli,
+            char **args)
+{
+  if (!open_client (cli))
+    return FALSE;
+
+  connect_listeners (cli);
+  natter_client_start (cli->client);
+  run_forever (cli);
+  return TRUE;
+}
+
+static gboolean
+wait_for_chat (Cli        *cli,
+               const char *contact_id)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) cli->timeout_s * G_USEC_PER_SEC;
+
+  natter_client_connect_to (cli->client, contact_id);
+  while (natter_client_get_peer_state (cli->client, contact_id) != NATTER_PEER_STATE_CONNECTED)
+    {
+      if (g_get_monotonic_time () >= deadline)
+        return fail (cli, _("Could not connect to %s"), contact_id);
+      g_main_context_iteration (NULL, TRUE);
+      if (natter_client_get_peer_state (cli->client, contact_id) == NATTER_PEER_STATE_NEW &&
+          natter_client_is_contact_online (cli->client, contact_id))
+        natter_client_connect_to (cli->client, contact_id);
+    }
+
+  /* Let the chat channel open after ICE and DTLS. */
+  spin (200);
+
+  return TRUE;
+}
+
+static gboolean
+cmd_typing (Cli   *cli,
+            char **args)
+{
+  g_autofree char *contact_id = NULL;
+  gboolean active;
+  gint64 deadline;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli typing CONTACT [on|off]"));
+
+  active = args[1] == NULL || g_strcmp0 (args[1], "on") == 0;
+
+  if (!go_online (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
+    return FALSE;
+
+  /* The presence list arrives just after going online. */
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!natter_client_is_contact_online (cli->client, contact_id) &&
+         g_get_monotonic_time () < deadline)
+    spin (10);
+
+  if (!wait_for_chat (cli, contact_id))
+    return FALSE;
+
+  natter_client_send_typing (cli->client, contact_id, active);
+  /* Give the envelope time to leave before the connection closes. */
+  spin (500);
+  return TRUE;
+}
+
+static gboolean
+cmd_history (Cli   *cli,
+             char **args)
+{
+  g_autofree char *contact_id = NULL;
+  g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli history CONTACT [--limit N] [--search TEXT] [--json]"));
+
+  if (!open_store (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
+    return FALSE;
+
+  if (cli->search != NULL)
+    {
+      g_autoptr(GPtrArray) hits = natter_store_search (cli->store, cli->search, contact_id,
+                                                       cli->limit, &error);
+
+      if (hits == NULL)
+        return fail (cli, "%s", error->message);
+
+      messages = g_ptr_array_new_with_free_func (g_object_unref);
+      for (guint i = hits->len; i > 0; i--)
+        {
+          NatterStoreSearchHit *hit = g_ptr_array_index (hits, i - 1);
+
+          g_ptr_array_add (messages, g_object_ref (hit->message));
+        }
+    }
+  else
+    {
+      messages = natter_store_load_messages (cli->store, contact_id, NULL, cli->limit, &error);
+      if (messages == NULL)
+        return fail (cli, "%s", error->message);
+    }
+
+  for (guint i = 0; i < messages->len; i++)
+    {
+      NatterMessage *message = g_ptr_array_index (messages, i);
+      gboolean outgoing = natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT;
+
+      if (cli->json)
+        {
+          g_autoptr(JsonObject) object = json_object_new ();
+
+          json_object_set_string_member (object, "id", natter_message_get_id (message));
+          json_object_set_string_member (object, "direction", outgoing ? "out" : "in");
+          json_object_set_string_member (object, "body", natter_message_get_body (message));
+          json_object_set_int_member (object, "ts", natter_message_get_timestamp (message) / 1000);
+          json_object_set_string_member (object, "status",
+                                         natter_message_status_to_string (
+                                           natter_message_get_status (message)));
+          print_json (object);
+        }
+      else
+        {
+          g_autoptr(GDateTime) time =
+            g_date_time_new_from_unix_local (natter_message_get_timestamp (message) / G_USEC_PER_SEC);
+          g_autofree char *stamp = g_date_time_format (time, "%Y-%m-%d %H:%M");
+
+          g_print ("%s %s %s  [%s]\n", stamp, outgoing ? ">" : "<",
+                   natter_message_get_body (message),
+                   natter_message_status_to_string (natter_message_get_status (message)));
+        }
+    }
+
+  return TRUE;
+}
+
+static void
+print_members (JsonArray *members)
+{
+  for (guint i = 0; i < json_array_get_length (members); i++)
+    g_print ("%s\n", json_array_get_string_element (members, i));
+}
+
+static gboolean
+cmd_room (Cli   *cli,
+          char **args)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  gboolean stay;
+
+  if (args[0] == NULL || args[1] == NULL ||
+      (!g_str_equal (args[0], "join") && !g_str_equal (args[0], "members")))
+    return fail (cli, _("Usage: natter-cli room join|members NAME"));
+
+  /* Room membership lasts as long as the connection: "join" stays and
+   * prints who comes and goes; "members" joins, lists and leaves. */
+  stay = g_str_equal (args[0], "join");
+
+  if (!go_online (cli))
+    return FALSE;
+
+  frame = natter_frame_new (NATTER_FRAME_ROOM_JOIN);
+  natter_frame_set_string (frame, "room", args[1]);
+  if ((reply = request (cli, frame)) == NULL)
+    return FALSE;
+
+  if (!stay)
+    {
+      print_members (natter_frame_get_array (reply, "members"));
+      return TRUE;
+    }
+
+  {
+    g_autoptr(JsonObject) event = event_new ("room-members");
+
+    json_object_set_string_member (event, "room", args[1]);
+    json_object_set_array_member (event, "members",
+                                  json_array_ref (natter_frame_get_array (reply, "members")));
+    print_json (event);
+  }
+
+  connect_listeners (cli);
+  run_forever (cli);
+  return TRUE;
+}
+
+static gboolean
+cmd_read (Cli   *cli,
+          char **args)
+{
+  g_autofree char *contact_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli read CONTACT"));
+
+  if (!go_online (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
+    return FALSE;
+
+  if (natter_client_is_contact_online (cli->client, contact_id) &&
+      !wait_for_chat (cli, contact_id))
+    return FALSE;
+
+  if (!natter_client_mark_read (cli->client, contact_id, &error))
+    return fail (cli, "%s", error->message);
+
+  return TRUE;
+}
+
+static gboolean
+set_blocked (Cli        *cli,
+             const char *what,
+             gboolean    blocked)
+{
+  g_autofree char *contact_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!open_client (cli) || (contact_id = resolve_contact (cli, what)) == NULL)
+    return FALSE;
+
+  if (!natter_client_set_blocked (cli->client, contact_id, blocked, &error))
+    return fail (cli, "%s", error->message);
+
+  return TRUE;
+}
+
+static gboolean
+cmd_block (Cli   *cli,
+           char **args)
+{
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli block CONTACT"));
+
+  return set_blocked (cli, args[0], TRUE);
+}
+
+static gboolean
+cmd_unblock (Cli   *cli,
+             char **args)
+{
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli unblock CONTACT"));
+
+  return set_blocked (cli, args[0], FALSE);
+}
+
+static gboolean
+cmd_rename (Cli   *cli,
+            char **args)
+{
+  g_autofree char *contact_id = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (args[0] == NULL || args[1] == NULL)
+    return fail (cli, _("Usage: natter-cli rename CONTACT NAME"));
+
+  if (!open_store (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
+    return FALSE;
+
+  if (!natter_store_rename_contact (cli->store, contact_id, args[1], &error))
+    return fail (cli, "%s", error->message);
+
+  return TRUE;
+}
+
+static gboolean
+cmd_safety_number (Cli   *cli,
+                   char **args)
+{
+  g_autofree char *contact_id = NULL;
+  g_autofree char *number = NULL;
+
+  if (args[0] == NULL)
+    return fail (cli, _("Usage: natter-cli safety-number CONTACT"));
+
+  if (!open_store (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
+    return FALSE;
+
+  number = natter_identity_get_safety_number (cli->identity, contact_id);
+  g_print ("%s\n", number);
+  return TRUE;
+}
+
+static gboolean
+cmd_profile (Cli   *cli,
+             char **args)
+{
+  g_autofree char *path = settings_path (cli);
+  g_autofree char *avatar_path = g_build_filename (cli->profile_dir, "avatar", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *bio = NULL;
+
+  if (cli->name != NULL)
+    {
+      if (strlen (cli->name) > NATTER_PROFILE_NAME_MAX || !g_utf8_validate (cli->name, -1, NULL))
+        return fail (cli, _("A display name is at most %d bytes"), NATTER_PROFILE_NAME_MAX);
+      g_key_file_set_string (cli->settings, "profile", "name", cli->name);
+    }
+
+  if (cli->bio != NULL)
+    {
+      if (strlen (cli->bio) > NATTER_PROFILE_BIO_MAX || !g_utf8_validate (cli->bio, -1, NULL))
+        return fail (cli, _("A bio is at most %d bytes"), NATTER_PROFILE_BIO_MAX);
+      g_key_file_set_string (cli->settings, "profile", "bio", cli->bio);
+    }
+
+  if (cli->avatar != NULL)
+    {
+      g_autofree char *data = NULL;
+      gsize length;
+
+      if (*cli->avatar == '\0')
+        {
+          g_unlink (avatar_path);
+        }
+      else
+        {
+          g_autoptr(GBytes) bytes = NULL;
+
+          if (!g_file_get_contents (cli->avatar, &data, &length, &error))
+            return fail (cli, "%s", error->message);
+
+          /* Check it the way the client will before keeping it. */
+          bytes = g_bytes_new (data, length);
+          if (!natter_client_validate_avatar (bytes, &error))
+            return fail (cli, "%s", error->message);
+
+          if (!g_file_set_contents_full (avatar_path, data, length,
+                                         G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+            return fail (cli, "%s", error->message);
+        }
+    }
+
+  if (!g_key_file_save_to_file (cli->settings, path, &error))
+    return fail (cli, _("Cannot save %s: %s"), path, error->message);
+
+  name = g_key_file_get_string (cli->settings, "profile", "name", NULL);
+  bio = g_key_file_get_string (cli->settings, "profile", "bio", NULL);
+  g_print (_("Name: %s\nBio: %s\nPicture: %s\n"), name != NULL ? name : "",
+           bio != NULL ? bio : "",
+           g_file_test (avatar_path, G_FILE_TEST_EXISTS) ? _("yes") : _("none"));
+  return TRUE;
+}
+
+typedef struct
+{
+  const char *name;
+  gboolean  (*run) (Cli *cli, char **args);
+  gboolean    needs_identity;
+  const char *summary;
+} Command;
+
+static const Command commands[] = {
+  { "whoami", cmd_whoami, TRUE, N_("Print your Natter ID (made on first use)") },
+  { "profile", cmd_profile, FALSE, N_("Show or set what contacts see: --name, --bio, --avatar") },
+  { "invite", cmd_invite, TRUE, N_("Invite ID or @handle to become a contact") },
+  { "invitations", cmd_invitations, TRUE, N_("List pending invitations") },
+  { "accept", cmd_accept, TRUE, N_("Accept an invitation") },
+  { "decline", cmd_decline, TRUE, N_("Decline an invitation") },
+  { "contacts", cmd_contacts, TRUE, N_("List contacts and whether they are online") },
+  { "register-handle", cmd_register_handle, TRUE, N_("Claim @NAME on the server") },
+  { "lookup", cmd_lookup, TRUE, N_("Print the ID behind @NAME") },
+  { "send", cmd_send, TRUE, N_("Send a message; waits until it is delivered") },
+  { "listen", cmd_listen, TRUE, N_("Stay online and print events as JSON lines") },
+  { "typing", cmd_typing, TRUE, N_("Tell a contact you are typing (on|off)") },
+  { "read", cmd_read, TRUE, N_("Mark a conversation read and send read receipts") },
+  { "history", cmd_history, FALSE, N_("Print a conversation") },
+  { "rename", cmd_rename, FALSE, N_("Give a contact a name of your own") },
+  { "block", cmd_block, TRUE, N_("Block a contact: no connections, no messages") },
+  { "unblock", cmd_unblock, TRUE, N_("Unblock a contact") },
+  { "safety-number", cmd_safety_number, TRUE, N_("Print the number to compare with a contact") },
+  { "room", cmd_room, TRUE, N_("join NAME: stay in a room; members NAME: list it") },
+};
+
+static void
+cli_clear (Cli *cli)
+{
+  if (cli->client != NULL)
+    natter_client_stop (cli->client);
+  g_clear_object (&cli->client);
+  g_clear_object (&cli->store);
+  g_clear_object (&cli->identity);
+  g_clear_pointer (&cli->settings, g_key_file_unref);
+  g_clear_pointer (&cli->loop, g_main_loop_unref);
+  g_free (cli->profile);
+  g_free (cli->server);
+  g_free (cli->identity_file);
+  g_free (cli->search);
+  g_free (cli->name);
+  g_free (cli->bio);
+  g_free (cli->avatar);
+  g_free (cli->profile_dir);
+  g_free (cli->wait_message_id);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_auto(GStrv) rest = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GString) summary = g_string_new (NULL);
+  Cli cli = { .limit = 50, .timeout_s = 60 };
+  const Command *command = NULL;
+  GOptionEntry entries[] = {
+    { "profile", 'p', 0, G_OPTION_ARG_STRING, &cli.profile,
+      N_("Use a separate identity and history"), N_("NAME") },
+    { "server", 's', 0, G_OPTION_ARG_STRING, &cli.server,
+      N_("Signaling server, remembered for the profile"), "ws://HOST:PORT/ws" },
+    { "identity-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.identity_file,
+      N_("Keep the identity key in this file (mode 0600) instead of the keyring"), N_("PATH") },
+    { "loopback", 0, 0, G_OPTION_ARG_NONE, &cli.loopback,
+      N_("Also offer 127.0.0.1 to peers (both ends on this machine)"), NULL },
+    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &cli.no_wait,
+      N_("send: return once the message is queued"), NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &cli.timeout_s,
+      N_("send, typing: give up after this many seconds (default 60)"), N_("SECONDS") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Print JSON"), NULL },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &cli.limit,
+      N_("history: at most this many messages (default 50)"), "N" },
+    { "search", 0, 0, G_OPTION_ARG_STRING, &cli.search,
+      N_("history: only messages matching TEXT"), N_("TEXT") },
+    { "auto-accept-invitations", 0, 0, G_OPTION_ARG_NONE, &cli.auto_accept,
+      N_("listen: accept every invitation"), NULL },
+    { "name", 0, 0, G_OPTION_ARG_STRING, &cli.name,
+      N_("profile: your display name"), N_("NAME") },
+    { "bio", 0, 0, G_OPTION_ARG_STRING, &cli.bio,
+      N_("profile: a short text about you"), N_("TEXT") },
+    { "avatar", 0, 0, G_OPTION_ARG_FILENAME, &cli.avatar,
+      N_("profile: a PNG, JPEG or WebP picture of at most 256 KiB (\"\" removes it)"), N_("FILE") },
+    { "mark-read", 0, 0, G_OPTION_ARG_NONE, &cli.mark_read,
+      N_("listen: mark incoming messages read at once (sends read receipts)"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("COMMAND [ARGS…]") },
+    { NULL }
+  };
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  g_string_append (summary, _("Commands:"));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    g_string_append_printf (summary, "\n  %-16s %s", commands[i].name, _(commands[i].summary));
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_summary (context, _("A headless Natter client for scripts and tests."));
+  g_option_context_set_description (context, summary->str);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("natter-cli: %s\n", error->message);
+      return 2;
+    }
+
+  if (rest == NULL || rest[0] == NULL)
+    {
+      g_autofree char *help = g_option_context_get_help (context, TRUE, NULL);
+
+      g_printerr ("%s", help);
+      return 2;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (rest[0], commands[i].name))
+      command = &commands[i];
+
+  if (command == NULL)
+    {
+      g_printerr (_("natter-cli: unknown command “%s”; see --help\n"), rest[0]);
+      return 2;
+    }
+
+  if (cli.limit <= 0 || cli.timeout_s <= 0)
+    {
+      g_printerr (_("natter-cli: --limit and --timeout must be positive\n"));
+      return 2;
+    }
+
+  if (open_profile (&cli) && (!command->needs_identity || open_identity (&cli)))
+    {
+      if (command->run (&cli, rest + 1))
+        cli.exit_code = 0;
+      else if (cli.exit_code == 0)
+        cli.exit_code = 1;
+    }
+
+  cli_clear (&cli);
+  return cli.exit_code;
+}
