@@ -1,0 +1,216 @@
+# natter_harness.py: real natter-server and natter-cli processes for the integration tests
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Start the real programs on 127.0.0.1 and talk to them the way a script would."""
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+BUILD_DIR = os.environ.get("NATTER_BUILD_DIR", ".")
+SERVER = os.environ.get("NATTER_SERVER", os.path.join(BUILD_DIR, "src/server/natter-server"))
+CLI = os.environ.get("NATTER_CLI", os.path.join(BUILD_DIR, "src/cli/natter-cli"))
+RELAY = os.environ.get("NATTER_MITM_RELAY",
+                       os.path.join(BUILD_DIR, "tests/integration/natter-mitm-relay"))
+
+# Upper bounds for things that normally take well under a second. They only
+# decide when a test gives up on something that is not going to happen.
+EVENT_TIMEOUT = 45
+
+
+class Server:
+    """The real natter-server on a free loopback port."""
+
+    def __init__(self, workdir, extra_args=()):
+        self.data_dir = os.path.join(workdir, "server-data")
+        self.extra_args = list(extra_args)
+        self.port = 0
+        self.process = None
+        self.log = open(os.path.join(workdir, "server.log"), "ab")
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self):
+        args = [SERVER, "--address", "127.0.0.1", "--port", str(self.port), "--print-port",
+                "--data-dir", self.data_dir] + self.extra_args
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log)
+        line = self.process.stdout.readline().decode().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"natter-server did not print its port (got {line!r})")
+        self.port = int(line)
+
+    def stop(self):
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+        self.process = None
+
+    def restart(self):
+        """Stop and start again on the same port with the same data."""
+        self.stop()
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                self.start()
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def close(self):
+        self.stop()
+        self.log.close()
+
+
+class Listener:
+    """A `natter-cli listen` process whose JSON events are collected."""
+
+    def __init__(self, process, name):
+        self.process = process
+        self.name = name
+        self.events = []
+        self._queue = queue.Queue()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for raw in self.process.stdout:
+            line = raw.decode(errors="replace").strip()
+            if not line:
+                continue
+            try:
+                self._queue.put(json.loads(line))
+            except json.JSONDecodeError:
+                self._queue.put({"event": "unparsable", "line": line})
+
+    def mark(self):
+        """A position in the event list, for waiting only for what comes after it."""
+        self.drain(0)
+        return len(self.events)
+
+    def wait_for(self, predicate, timeout=EVENT_TIMEOUT, what="an event", since=0):
+        """Returns the first event since `since` (seen before or arriving now) matching predicate."""
+        for event in self.events[since:]:
+            if predicate(event):
+                return event
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"{self.name}: no {what} within {timeout} s; events: {self.events[-20:]}")
+            try:
+                event = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            self.events.append(event)
+            if predicate(event):
+                return event
+
+    def drain(self, seconds):
+        """Collects events for a while, for checks that something did *not* happen."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                self.events.append(self._queue.get(timeout=max(0.01, deadline - time.monotonic())))
+            except queue.Empty:
+                pass
+        return self.events
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._thread.join(timeout=5)
+        self.process.stdout.close()
+
+
+class Client:
+    """One person: a natter-cli profile with its own identity and history."""
+
+    def __init__(self, workdir, name, server_url, use_keyring=False):
+        self.name = name
+        self.workdir = workdir
+        self.server_url = server_url
+        self.use_keyring = use_keyring
+        self.identity_file = os.path.join(workdir, f"{name}.key")
+        self.env = dict(os.environ)
+        self.env["XDG_DATA_HOME"] = os.path.join(workdir, f"{name}-data")
+        self.env.setdefault("G_MESSAGES_DEBUG", "")
+        self.stderr = open(os.path.join(workdir, f"{name}.stderr"), "ab")
+        self.listeners = []
+        self.id = self.run("whoami").stdout.strip()
+
+    def args(self, *args):
+        base = [CLI, "--profile", self.name, "--loopback", "--server", self.server_url]
+        if not self.use_keyring:
+            base += ["--identity-file", self.identity_file]
+        return base + list(args)
+
+    def run(self, *args, timeout=90, check=True):
+        result = subprocess.run(self.args(*args), env=self.env, capture_output=True,
+                                timeout=timeout, text=True)
+        self.stderr.write(result.stderr.encode())
+        self.stderr.flush()
+        if check and result.returncode != 0:
+            raise AssertionError(f"{self.name}: natter-cli {' '.join(args)} exited "
+                                 f"{result.returncode}: {result.stderr.strip()}")
+        return result
+
+    def listen(self, *args):
+        process = subprocess.Popen(self.args("listen", *args), env=self.env,
+                                   stdout=subprocess.PIPE, stderr=self.stderr)
+        listener = Listener(process, self.name)
+        listener.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
+                          what="server online event")
+        self.listeners.append(listener)
+        return listener
+
+    def history(self, contact):
+        result = self.run("history", contact, "--json", "--limit", "1000")
+        return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+
+    def close(self):
+        for listener in self.listeners:
+            listener.stop()
+        self.stderr.close()
+
+
+def befriend(a, b):
+    """a invites b, b accepts: the way two strangers become contacts."""
+    listener = b.listen("--auto-accept-invitations")
+    a.run("invite", b.id, f"Hello from {a.name}")
+    listener.wait_for(lambda e: e.get("event") == "invitation-accepted",
+                      what="accepted invitation")
+    listener.stop()
+    b.listeners.remove(listener)
+
+
+class Workdir:
+    def __init__(self):
+        self.path = tempfile.mkdtemp(prefix="natter-integration-")
+
+    def cleanup(self, keep):
+        if keep:
+            print(f"# logs kept in {self.path}")
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,303 @@
+#!/usr/bin/env python3
+# test_integration.py: a real natter-server and two real clients on 127.0.0.1
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Integration tests: every process is the real program; only loopback is used.
+
+Run one test:  test_integration.py ChatTest.test_chat_both_ways
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from natter_harness import RELAY, Client, Server, Workdir, befriend  # noqa: E402
+
+
+def is_event(event, **members):
+    return lambda e: e.get("event") == event and all(e.get(k) == v for k, v in members.items())
+
+
+class NatterTestCase(unittest.TestCase):
+    use_keyring = False
+
+    def setUp(self):
+        self.workdir = Workdir()
+        self.server = Server(self.workdir.path)
+        self.server.start()
+        self.addCleanup(self._cleanup)
+        self.alice = Client(self.workdir.path, "alice", self.server.url, self.use_keyring)
+        self.bob = Client(self.workdir.path, "bob", self.server.url, self.use_keyring)
+
+    def _cleanup(self):
+        failed = any(error for _, error in self._outcome.result.errors + self._outcome.result.failures
+                     if error) if hasattr(self._outcome, "result") else False
+        self.alice.close()
+        self.bob.close()
+        self.server.close()
+        self.workdir.cleanup(keep=failed)
+
+    def befriend(self):
+        befriend(self.alice, self.bob)
+
+
+class InvitationTest(NatterTestCase):
+    def test_invitation_makes_contacts_on_both_sides(self):
+        self.assertEqual(len(self.alice.id), 56)
+        self.assertNotEqual(self.alice.id, self.bob.id)
+
+        bob = self.bob.listen()
+        self.alice.run("invite", self.bob.id, "Hi, it is Alice")
+        invitation = bob.wait_for(is_event("invitation"))["invitation"]
+        self.assertEqual(invitation["from"], self.alice.id)
+        self.assertEqual(invitation["text"], "Hi, it is Alice")
+
+        listed = self.bob.run("invitations").stdout
+        self.assertIn(invitation["id"], listed)
+        self.bob.run("accept", invitation["id"])
+
+        self.assertIn(self.alice.id, self.bob.run("contacts").stdout)
+        self.assertIn(self.bob.id, self.alice.run("contacts").stdout)
+        # The answered invitation is no longer pending.
+        self.assertNotIn(invitation["id"], self.bob.run("invitations").stdout)
+
+    def test_mistyped_id_is_rejected_before_sending(self):
+        wrong = ("a" if self.bob.id[10] != "a" else "b").join([self.bob.id[:10], self.bob.id[11:]])
+        result = self.alice.run("invite", wrong, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("checksum", result.stderr)
+
+    def test_invite_by_handle(self):
+        self.bob.run("register-handle", "bob")
+        self.assertEqual(self.alice.run("lookup", "@bob").stdout.strip(), self.bob.id)
+        bob = self.bob.listen("--auto-accept-invitations")
+        self.alice.run("invite", "@bob")
+        bob.wait_for(is_event("invitation-accepted"))
+        self.assertIn(self.alice.id, self.bob.run("contacts").stdout)
+
+
+class ChatTest(NatterTestCase):
+    def test_chat_both_ways(self):
+        self.befriend()
+        bob = self.bob.listen()
+        self.alice.run("send", self.bob.id, "Hello Bob")
+        message = bob.wait_for(is_event("message", body="Hello Bob"))
+        self.assertEqual(message["from"], self.alice.id)
+
+        alice = self.alice.listen()
+        bob.stop()
+        self.bob.listeners.remove(bob)
+        self.bob.run("send", self.alice.id, "Hello Alice, ünïcödé ✓")
+        message = alice.wait_for(is_event("message", body="Hello Alice, ünïcödé ✓"))
+        self.assertEqual(message["from"], self.bob.id)
+
+        # Both histories hold both messages, in order, with the right directions.
+        history = self.alice.history(self.bob.id)
+        self.assertEqual([(m["direction"], m["body"]) for m in history],
+                         [("out", "Hello Bob"), ("in", "Hello Alice, ünïcödé ✓")])
+        self.assertEqual(history[0]["status"], "delivered")
+
+    def test_delivered_and_read_receipts(self):
+        self.befriend()
+        # Queued by one process, sent by alice's listener from the same outbox.
+        self.alice.run("send", self.bob.id, "Did you read this?", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen("--mark-read")
+        sent = bob.wait_for(is_event("message", body="Did you read this?"))
+        alice.wait_for(is_event("receipt", id=sent["id"], status="delivered"),
+                       what="delivered receipt")
+        alice.wait_for(is_event("receipt", id=sent["id"], status="read"), what="read receipt")
+        history = self.alice.history(self.bob.id)
+        self.assertEqual(history[-1]["status"], "read")
+
+    def test_typing_starts_and_expires(self):
+        self.befriend()
+        bob = self.bob.listen()
+        self.alice.run("typing", self.bob.id, "on")
+        started = bob.wait_for(is_event("typing", active=True))
+        self.assertEqual(started["contact"], self.alice.id)
+        # Nobody said "stop": the indicator expires by itself.
+        stopped = bob.wait_for(is_event("typing", active=False), timeout=20)
+        self.assertGreaterEqual(stopped["time"] - started["time"], 4000)
+
+    def test_message_to_blocked_contact_is_refused(self):
+        self.befriend()
+        self.bob.run("block", self.alice.id)
+        result = self.bob.run("send", self.alice.id, "You should never see this", check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("blocked", result.stderr)
+
+        # A blocked contact cannot reach us either: alice's message stays queued.
+        bob = self.bob.listen()
+        result = self.alice.run("send", self.bob.id, "Let me in", "--timeout", "8", check=False)
+        self.assertEqual(result.returncode, 3, result.stderr)
+        self.assertFalse(any(e.get("event") == "message" for e in bob.drain(1)))
+        self.assertEqual(self.bob.history(self.alice.id), [])
+
+
+class ProfileTest(NatterTestCase):
+    def test_profile_and_avatar_reach_the_contact(self):
+        # A picture of ~200 KiB: several avatar envelopes on the wire.
+        picture = b"\x89PNG\r\n\x1a\n" + os.urandom(200 * 1024)
+        path = os.path.join(self.workdir.path, "alice.png")
+        with open(path, "wb") as f:
+            f.write(picture)
+        self.alice.run("profile", "--name", "Alice Liddell", "--bio", "Down the rabbit hole",
+                       "--avatar", path)
+        self.befriend()
+
+        bob = self.bob.listen()
+        self.alice.run("send", self.bob.id, "It's me")
+        bob.wait_for(is_event("message", body="It's me"))
+        bob.wait_for(is_event("contact", contact=self.alice.id, name="Alice Liddell"))
+        bob.stop()
+        self.bob.listeners.remove(bob)
+
+        contacts = [json.loads(line) for line in
+                    self.bob.run("contacts", "--json").stdout.splitlines() if line.strip()]
+        alice = next(c for c in contacts if c["id"] == self.alice.id)
+        self.assertEqual(alice["name"], "Alice Liddell")
+        self.assertEqual(alice["bio"], "Down the rabbit hole")
+        self.assertEqual(alice["avatar_bytes"], len(picture))
+
+    def test_unusable_avatar_is_refused_clearly(self):
+        big = os.path.join(self.workdir.path, "big.png")
+        with open(big, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + bytes(300 * 1024))
+        result = self.alice.run("profile", "--avatar", big, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("256 KiB", result.stderr)
+
+        text = os.path.join(self.workdir.path, "notes.txt")
+        with open(text, "w") as f:
+            f.write("not a picture")
+        result = self.alice.run("profile", "--avatar", text, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("PNG, JPEG or WebP", result.stderr)
+
+
+class OfflineTest(NatterTestCase):
+    def test_offline_queue_delivered_in_order(self):
+        self.befriend()
+        bodies = ["first", "second", "third"]
+        for body in bodies:
+            self.alice.run("send", self.bob.id, body, "--no-wait")
+        self.assertEqual([m["status"] for m in self.alice.history(self.bob.id)], ["queued"] * 3)
+
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        for body in bodies:
+            bob.wait_for(is_event("message", body=body))
+        received = [e["body"] for e in bob.events if e.get("event") == "message"]
+        self.assertEqual(received, bodies)
+        for message in self.alice.history(self.bob.id):
+            alice.wait_for(is_event("receipt", id=message["id"], status="delivered"))
+
+        # A message delivered twice is shown once.
+        self.assertEqual([m["body"] for m in self.bob.history(self.alice.id)], bodies)
+
+    def test_history_survives_restart(self):
+        self.befriend()
+        bob = self.bob.listen()
+        self.alice.run("send", self.bob.id, "keep me")
+        bob.wait_for(is_event("message", body="keep me"))
+        bob.stop()
+        self.bob.listeners.remove(bob)
+        self.server.restart()
+        self.assertEqual([m["body"] for m in self.bob.history(self.alice.id)], ["keep me"])
+        result = self.alice.run("history", self.bob.id, "--search", "keep")
+        self.assertIn("keep me", result.stdout)
+
+    def test_reconnect_after_server_restart(self):
+        self.befriend()
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        alice.wait_for(is_event("presence", contact=self.bob.id, online=True))
+        mark_alice, mark_bob = alice.mark(), bob.mark()
+        self.server.restart()
+        for listener, mark in ((alice, mark_alice), (bob, mark_bob)):
+            listener.wait_for(is_event("server", state="waiting"), since=mark,
+                              what="lost server event")
+            listener.wait_for(is_event("server", state="online"), since=mark,
+                              what="server online again")
+        alice.wait_for(is_event("presence", contact=self.bob.id, online=True), since=mark_alice,
+                       what="bob online again")
+        # The restarted server relays again: a new message gets through.
+        alice.stop()
+        self.alice.listeners.remove(alice)
+        self.alice.run("send", self.bob.id, "after the restart")
+        bob.wait_for(is_event("message", body="after the restart"))
+
+
+class GlareTest(NatterTestCase):
+    def test_both_sides_connect_at_once(self):
+        self.befriend()
+        self.alice.run("send", self.bob.id, "from alice", "--no-wait")
+        self.bob.run("send", self.alice.id, "from bob", "--no-wait")
+        # Both come online with something to send: both start a connection.
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        alice.wait_for(is_event("message", body="from bob"))
+        bob.wait_for(is_event("message", body="from alice"))
+        alice.wait_for(is_event("receipt", status="delivered"))
+        bob.wait_for(is_event("receipt", status="delivered"))
+        # They converged on one connection: each side saw it connect.
+        self.assertTrue(any(e.get("event") == "peer" and e.get("state") == "connected"
+                            for e in alice.events))
+
+
+class TrustTest(NatterTestCase):
+    def test_fingerprint_swapped_in_the_middle_is_refused(self):
+        self.befriend()
+        relay = subprocess.Popen([RELAY, self.server.url], stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL)
+        self.addCleanup(relay.wait)
+        self.addCleanup(relay.terminate)
+        port = int(relay.stdout.readline().decode().strip())
+        relay_url = f"ws://127.0.0.1:{port}/ws"
+
+        # Both now talk to the server through the hostile relay.
+        self.alice.server_url = relay_url
+        self.bob.server_url = relay_url
+        self.alice.run("send", self.bob.id, "secret", "--no-wait")
+        bob = self.bob.listen()
+        alice = self.alice.listen()
+        # Bob receives alice's offer with a fingerprint her key did not sign,
+        # refuses it and says why; nothing reaches him.
+        failure = bob.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.alice.id)
+        self.assertFalse(any(e.get("event") == "message" for e in bob.drain(2)))
+        self.assertFalse(any(e.get("event") == "peer" and e.get("state") == "connected"
+                             for e in alice.events + bob.events))
+        self.assertEqual(self.bob.history(self.alice.id), [])
+        alice.stop()
+        self.alice.listeners.remove(alice)
+        self.assertNotIn(self.alice.history(self.bob.id)[0]["status"], ("delivered", "read"))
+
+
+class KeyringTest(NatterTestCase):
+    """Identities kept by a real gnome-keyring (run under tests/keyring/natter-keyring-run)."""
+    use_keyring = True
+
+    def setUp(self):
+        if os.environ.get("NATTER_TEST_KEYRING") != "1":
+            self.skipTest("needs a private Secret Service: run under natter-keyring-run")
+        super().setUp()
+
+    def test_identity_in_keyring_and_chat(self):
+        # Asking again gives the same identity: it came back from the keyring.
+        self.assertEqual(self.alice.run("whoami").stdout.strip(), self.alice.id)
+        self.assertFalse(os.path.exists(self.alice.identity_file))
+        self.befriend()
+        bob = self.bob.listen()
+        self.alice.run("send", self.bob.id, "kept in the keyring")
+        bob.wait_for(is_event("message", body="kept in the keyring"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
