@@ -85,7 +85,9 @@ static const char *const migrations[] = {
   ");"
   "CREATE INDEX outbox_by_contact ON outbox (contact_id, id);",
 
-  /* 2: file transfers, calls, full-text search over message bodies */
+  /* 2: file transfers, calls, full-text search over message bodies, and
+   * indexes for the foreign keys that point at messages (deleting a message
+   * looks them up) */
   "CREATE TABLE transfers ("
   "  id INTEGER PRIMARY KEY,"
   "  conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,"
@@ -115,6 +117,8 @@ static const char *const migrations[] = {
   "  ended_at INTEGER,"
   "  UNIQUE (conversation_id, uuid)"
   ");"
+  "CREATE INDEX transfers_by_message ON transfers (message_id);"
+  "CREATE INDEX conversations_by_last_message ON conversations (last_message_id);"
   "CREATE VIRTUAL TABLE messages_fts USING fts5 ("
   "  body, content = 'messages', content_rowid = 'id',"
   "  tokenize = 'unicode61 remove_diacritics 2'"

@@ -364,6 +364,11 @@ main (int   argc,
   time_search (store, "meeting", user_id);
   time_writes (store);
 
+  start = g_get_monotonic_time ();
+  natter_store_remove_contact (store, user_id, &error);
+  g_assert_no_error (error);
+  g_print ("%-44s %8.1f ms\n", "remove a contact and its ~10,000 messages", ms_since (start));
+
   g_clear_object (&store);
   total = file_size (path) + file_size (wal) + file_size (shm);
   g_print ("%-44s %8.1f MiB  (%.0f bytes per message)\n", "database size on disk",
