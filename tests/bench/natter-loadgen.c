@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -1288,11 +1289,19 @@ on_server_line (GObject      *source,
     }
 }
 
+/* The server must not outlive natter-loadgen, whatever ends it */
+static void
+server_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static gboolean
 start_server (LoadGen  *lg,
               GError  **error)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autofree char *line = NULL;
   gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
   guint64 port;
@@ -1313,8 +1322,9 @@ start_server (LoadGen  *lg,
     g_ptr_array_add (argv, g_strdup (lg->server_args[i]));
   g_ptr_array_add (argv, NULL);
 
-  lg->server = g_subprocess_newv ((const char * const *) argv->pdata,
-                                  G_SUBPROCESS_FLAGS_STDOUT_PIPE, error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, server_child_setup, NULL, NULL);
+  lg->server = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
   if (lg->server == NULL)
     return FALSE;
 
@@ -1502,6 +1512,11 @@ loadgen_free (LoadGen *lg)
   g_clear_pointer (&lg->failures, g_hash_table_unref);
   g_clear_pointer (&lg->errors, g_hash_table_unref);
   g_clear_object (&lg->server_stdout);
+  if (lg->server != NULL && g_subprocess_get_identifier (lg->server) != NULL)
+    {
+      g_subprocess_force_exit (lg->server);
+      g_subprocess_wait (lg->server, NULL, NULL);
+    }
   g_clear_object (&lg->server);
   if (lg->data_dir != NULL)
     remove_tree (lg->data_dir);
