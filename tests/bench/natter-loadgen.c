@@ -1776,6 +1776,8 @@ main (int   argc,
   /* Hold */
   if (ok && !lg->timed_out && lg->hold_s > 0)
     {
+      double hold_cpu0 = read_cpu_s (lg->server_pid);
+
       lg->phase = PHASE_HOLD;
       lg->relay_end_us = g_get_monotonic_time () + lg->hold_s * G_USEC_PER_SEC;
       run_until (lg, time_done, "holding");
@@ -1783,6 +1785,9 @@ main (int   argc,
         ok = FALSE;
       g_print ("%-24s %d of %d after %.1f s\n", "connections still held:",
                lg->n_ready - lg->n_lost, lg->n_connections, lg->hold_s);
+      if (hold_cpu0 >= 0)
+        g_print ("%-24s %.1f%% of one core\n", "server CPU while idle:",
+                 100 * (read_cpu_s (lg->server_pid) - hold_cpu0) / lg->hold_s);
     }
 
   rss_held = read_rss_kib (lg->server_pid);
