@@ -702,9 +702,10 @@ conn_handle_upgrade (Conn *c)
   headers = g_strndup (head, end - head);
   lines = g_strsplit (headers, "\r\n", 0);
 
-  if (!g_str_has_prefix (lines[0], "HTTP/1.1 101"))
+  if (lines[0] == NULL || !g_str_has_prefix (lines[0], "HTTP/1.1 101"))
     {
-      g_autofree char *reason = g_strdup_printf ("HTTP upgrade refused: %.40s", lines[0]);
+      g_autofree char *reason = g_strdup_printf ("HTTP upgrade refused: %.40s",
+                                                 lines[0] ? lines[0] : "");
 
       conn_fail (c, reason);
       return FALSE;
