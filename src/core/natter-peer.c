@@ -52,6 +52,7 @@ enum {
   PROP_REMOTE_ID,
   PROP_ICE_SERVERS,
   PROP_LOOPBACK,
+  PROP_RELAY_ONLY,
   PROP_CONNECT_TIMEOUT,
   PROP_POLITE,
   PROP_STATE,
@@ -114,6 +115,7 @@ struct _NatterPeer
   guint8                remote_key[NATTER_PUBLIC_KEY_SIZE];
   JsonArray            *ice_servers;
   gboolean              loopback;
+  gboolean              relay_only;
   guint                 connect_timeout;
   NatterPeerState       state;
   GMainContext         *context;
@@ -550,9 +552,15 @@ peer_set_state (NatterPeer      *self,
   g_debug ("Peer %s: %s -> %s", short_id (self->remote_id),
            state_nick (self->state), state_nick (state));
 
+  g_object_ref (self);
+
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-  g_signal_emit (self, signals[STATE_CHANGED], 0, state);
+  /* A notify handler may already have moved on (closed a failed peer, say) */
+  if (self->state == state)
+    g_signal_emit (self, signals[STATE_CHANGED], 0, state);
+
+  g_object_unref (self);
 }
 
 static void
@@ -862,7 +870,11 @@ attempt_start (NatterPeer *self)
     }
 
   gst_bin_add (GST_BIN (self->pipeline), self->webrtc);
-  g_object_set (self->webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  g_object_set (self->webrtc,
+                "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE,
+                "ice-transport-policy", self->relay_only ? GST_WEBRTC_ICE_TRANSPORT_POLICY_RELAY
+                                                         : GST_WEBRTC_ICE_TRANSPORT_POLICY_ALL,
+                NULL);
 
   natter_peer_ice_servers_to_uris (self->ice_servers, &stun_uri, &turn_uris);
   if (stun_uri != NULL)
@@ -1416,6 +1428,10 @@ natter_peer_get_property (GObject    *object,
       g_value_set_boolean (value, self->loopback);
       break;
 
+    case PROP_RELAY_ONLY:
+      g_value_set_boolean (value, self->relay_only);
+      break;
+
     case PROP_CONNECT_TIMEOUT:
       g_value_set_uint (value, self->connect_timeout);
       break;
@@ -1461,6 +1477,10 @@ natter_peer_set_property (GObject      *object,
 
     case PROP_LOOPBACK:
       self->loopback = g_value_get_boolean (value);
+      break;
+
+    case PROP_RELAY_ONLY:
+      natter_peer_set_relay_only (self, g_value_get_boolean (value));
       break;
 
     case PROP_CONNECT_TIMEOUT:
@@ -1547,6 +1567,13 @@ natter_peer_class_init (NatterPeerClass *klass)
     g_param_spec_boolean ("loopback", NULL, NULL,
                           FALSE,
                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /* Only TURN relay candidates: the contact never learns our addresses.
+   * Takes effect on the next attempt. */
+  properties[PROP_RELAY_ONLY] =
+    g_param_spec_boolean ("relay-only", NULL, NULL,
+                          FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   properties[PROP_CONNECT_TIMEOUT] =
     g_param_spec_uint ("connect-timeout", NULL, NULL,
@@ -1723,6 +1750,34 @@ natter_peer_set_ice_servers (NatterPeer *self,
   if (ice_servers != NULL)
     self->ice_servers = json_array_ref (ice_servers);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ICE_SERVERS]);
+}
+
+gboolean
+natter_peer_get_relay_only (NatterPeer *self)
+{
+  g_return_val_if_fail (NATTER_IS_PEER (self), FALSE);
+
+  return self->relay_only;
+}
+
+/**
+ * natter_peer_set_relay_only:
+ * @relay_only: whether to use TURN relay candidates only
+ *
+ * Applies to the attempts started from now on.
+ */
+void
+natter_peer_set_relay_only (NatterPeer *self,
+                            gboolean    relay_only)
+{
+  g_return_if_fail (NATTER_IS_PEER (self));
+
+  relay_only = !!relay_only;
+  if (self->relay_only == relay_only)
+    return;
+
+  self->relay_only = relay_only;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELAY_ONLY]);
 }
 
 guint

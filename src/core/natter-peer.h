@@ -48,6 +48,9 @@ const char      *natter_peer_get_session_id          (NatterPeer      *self);
 JsonArray       *natter_peer_get_ice_servers         (NatterPeer      *self);
 void             natter_peer_set_ice_servers         (NatterPeer      *self,
                                                       JsonArray       *ice_servers);
+gboolean         natter_peer_get_relay_only          (NatterPeer      *self);
+void             natter_peer_set_relay_only          (NatterPeer      *self,
+                                                      gboolean         relay_only);
 guint            natter_peer_get_connect_timeout     (NatterPeer      *self);
 void             natter_peer_set_connect_timeout     (NatterPeer      *self,
                                                       guint            timeout_ms);

@@ -11,9 +11,15 @@
 
 #include "config.h"
 
+#include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+
+#include <glib/gstdio.h>
 
 #include "natter-peer.h"
+#include "natter-signature.h"
+#include "natter-turn.h"
 
 #define WAIT_LIMIT_S 60
 
@@ -185,7 +191,8 @@ side_init (Side  *side,
 }
 
 static void
-pair_init (Pair *pair)
+pair_init_with_ice (Pair      *pair,
+                    JsonArray *ice_servers)
 {
   memset (pair, 0, sizeof *pair);
   side_init (&pair->a, &pair->b, 0x11);
@@ -196,12 +203,18 @@ pair_init (Pair *pair)
       Side *side = i == 0 ? &pair->a : &pair->b;
       const char *remote = natter_identity_get_user_id (side->other->identity);
 
-      side->peer = natter_peer_new (side->identity, remote, NULL, TRUE);
+      side->peer = natter_peer_new (side->identity, remote, ice_servers, TRUE);
       g_signal_connect (side->peer, "signal-out", G_CALLBACK (on_signal_out), side);
       g_signal_connect (side->peer, "chat-opened", G_CALLBACK (on_chat_opened), side);
       g_signal_connect (side->peer, "chat-message", G_CALLBACK (on_chat_message), side);
       g_signal_connect (side->peer, "trust-failure", G_CALLBACK (on_trust_failure), side);
     }
+}
+
+static void
+pair_init (Pair *pair)
+{
+  pair_init_with_ice (pair, NULL);
 }
 
 static void
@@ -611,6 +624,49 @@ test_peer_stale_candidates (void)
   pair_clear (&pair);
 }
 
+/* Far more than usrsctp buffers: sends are paced on buffered-amount */
+static void
+test_peer_bulk (void)
+{
+  const guint count = 256;
+  Pair pair;
+  g_autofree char *chunk = g_malloc (NATTER_PEER_MAX_MESSAGE_SIZE + 1);
+  gint64 start;
+  double seconds;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  memset (chunk, '.', NATTER_PEER_MAX_MESSAGE_SIZE);
+  chunk[NATTER_PEER_MAX_MESSAGE_SIZE] = '\0';
+
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < count; i++)
+    {
+      g_autofree char *number = g_strdup_printf ("%08u", i);
+
+      memcpy (chunk, number, 8);
+      send_ok (&pair.a, chunk);
+    }
+  WAIT_FOR (pair.b.messages->len == count);
+  seconds = (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+
+  for (guint i = 0; i < count; i++)
+    {
+      const char *text = g_ptr_array_index (pair.b.messages, i);
+      g_autofree char *number = g_strdup_printf ("%08u", i);
+
+      g_assert_cmpuint (strlen (text), ==, NATTER_PEER_MAX_MESSAGE_SIZE);
+      g_assert_true (strncmp (text, number, 8) == 0);
+    }
+
+  g_test_message ("%u messages of 64 KiB in %.2f s: %.1f MB/s", count, seconds,
+                  count * (double) NATTER_PEER_MAX_MESSAGE_SIZE / seconds / 1e6);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
 static int
 compare_gint64 (gconstpointer a,
                 gconstpointer b)
@@ -661,6 +717,188 @@ test_peer_round_trip (void)
   g_test_message ("round trip over %u messages: p50 %.3f ms, p99 %.3f ms, max %.3f ms", count,
                   times[count / 2] / 1000.0, times[count * 99 / 100] / 1000.0,
                   times[count - 1] / 1000.0);
+
+  pair_clear (&pair);
+}
+
+/* TURN: a real coturn on 127.0.0.1 with time-limited credentials */
+
+static guint16
+free_udp_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) any = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, any, FALSE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+/* Sends STUN binding requests until the server answers one */
+static gboolean
+wait_for_stun (guint16 port,
+               guint   seconds)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+                                            G_SOCKET_PROTOCOL_UDP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) server = g_inet_socket_address_new (loopback, port);
+  guint8 request[20] = { 0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42 };
+  guint8 reply[512];
+  gint64 end = g_get_monotonic_time () + seconds * G_USEC_PER_SEC;
+
+  natter_random_bytes (request + 8, 12);
+  g_socket_set_timeout (socket, 1);
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_socket_send_to (socket, server, (const char *) request, sizeof request, NULL, NULL);
+      if (g_socket_condition_timed_wait (socket, G_IO_IN, 100 * 1000, NULL, NULL) &&
+          g_socket_receive (socket, (char *) reply, sizeof reply, NULL, &error) >= 20)
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* In the child: coturn goes when the test process goes, even if it aborts */
+static void
+on_child_setup (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGTERM);
+}
+
+/* coturn on a free port of 127.0.0.1. A port that was free when it was
+ * picked may be taken before coturn binds it: then try another one. */
+static GSubprocess *
+start_coturn (const char *dir,
+              const char *secret,
+              guint16    *out_port)
+{
+  g_autofree char *turnserver = g_find_program_in_path ("turnserver");
+  g_autofree char *pidfile = g_build_filename (dir, "turnserver.pid", NULL);
+  g_autofree char *userdb = g_build_filename (dir, "turndb", NULL);
+
+  for (guint attempt = 0; attempt < 5; attempt++)
+    {
+      g_autoptr(GSubprocessLauncher) launcher = NULL;
+      g_autoptr(GSubprocess) coturn = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *port_text = NULL;
+      guint16 port = free_udp_port ();
+
+      launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+                                            G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+      g_subprocess_launcher_set_child_setup (launcher, on_child_setup, NULL, NULL);
+      port_text = g_strdup_printf ("%u", port);
+      coturn = g_subprocess_launcher_spawn (launcher, &error,
+                                            turnserver, "-n", "--no-tls", "--no-dtls",
+                                            "--no-cli", "--no-tcp", "--no-tcp-relay",
+                                            "--listening-ip", "127.0.0.1",
+                                            "--relay-ip", "127.0.0.1",
+                                            "--listening-port", port_text,
+                                            "--use-auth-secret", "--static-auth-secret", secret,
+                                            "--realm", "natter.test", "--allow-loopback-peers",
+                                            "--pidfile", pidfile, "--userdb", userdb,
+                                            "--no-stdout-log",
+                                            NULL);
+      g_assert_no_error (error);
+
+      if (wait_for_stun (port, WAIT_LIMIT_S / 5))
+        {
+          *out_port = port;
+          return g_steal_pointer (&coturn);
+        }
+
+      g_test_message ("coturn did not answer on port %u; trying another port", port);
+      g_subprocess_force_exit (coturn);
+      g_subprocess_wait (coturn, NULL, NULL);
+    }
+
+  g_error ("Could not start coturn");
+}
+
+static void
+test_peer_turn (void)
+{
+  g_autofree char *turnserver = g_find_program_in_path ("turnserver");
+  g_autofree char *dir = NULL;
+  g_autofree char *username = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *pidfile = NULL;
+  g_autofree char *userdb = NULL;
+  g_autoptr(GSubprocess) coturn = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonArray) ice_servers = json_array_new ();
+  g_autoptr(JsonArray) urls = json_array_new ();
+  JsonObject *server = json_object_new ();
+  const char *secret = "natter-test-secret";
+  guint16 port;
+  Pair pair;
+
+  if (turnserver == NULL)
+    {
+      g_test_skip ("coturn (turnserver) is not installed");
+      return;
+    }
+
+  dir = g_dir_make_tmp ("natter-peer-turn-XXXXXX", &error);
+  g_assert_no_error (error);
+  pidfile = g_build_filename (dir, "turnserver.pid", NULL);
+  userdb = g_build_filename (dir, "turndb", NULL);
+  coturn = start_coturn (dir, secret, &port);
+
+  /* Credentials as natter-server hands them out; the ':' in the user name
+   * and the base64 password must survive the conversion to a turn:// URI */
+  natter_turn_credentials (secret, "natter-test-user", g_get_real_time () / G_USEC_PER_SEC + 3600,
+                           &username, &password);
+  url = g_strdup_printf ("turn:127.0.0.1:%u?transport=udp", port);
+  json_array_add_string_element (urls, url);
+  json_object_set_array_member (server, "urls", json_array_ref (urls));
+  json_object_set_string_member (server, "username", username);
+  json_object_set_string_member (server, "credential", password);
+  json_array_add_object_element (ice_servers, server);
+
+  pair_init_with_ice (&pair, ice_servers);
+  natter_peer_set_relay_only (pair.a.peer, TRUE);
+  natter_peer_set_relay_only (pair.b.peer, TRUE);
+  g_assert_true (natter_peer_get_relay_only (pair.a.peer));
+
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+  pair_clear (&pair);
+
+  g_subprocess_send_signal (coturn, SIGTERM);
+  g_subprocess_wait (coturn, NULL, NULL);
+  g_unlink (pidfile);
+  g_unlink (userdb);
+  g_rmdir (dir);
+}
+
+/* A relay-only peer with no TURN server has no candidates, and times out */
+static void
+test_peer_relay_only_without_turn (void)
+{
+  Pair pair;
+
+  pair_init (&pair);
+  natter_peer_set_relay_only (pair.a.peer, TRUE);
+  natter_peer_set_relay_only (pair.b.peer, TRUE);
+  natter_peer_set_connect_timeout (pair.a.peer, 2000);
+  natter_peer_set_connect_timeout (pair.b.peer, 2000);
+
+  natter_peer_connect (pair.a.peer);
+  WAIT_FOR (has_ended (&pair.a));
+  g_assert_cmpint (natter_peer_get_state (pair.a.peer), ==, NATTER_PEER_STATE_FAILED);
+  WAIT_FOR (has_ended (&pair.b));
+  g_assert_cmpuint (pair.a.chat_opened + pair.b.chat_opened, ==, 0);
 
   pair_clear (&pair);
 }
@@ -733,6 +971,9 @@ main (int   argc,
   g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
   g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
   g_test_add_func ("/natter/peer/round-trip", test_peer_round_trip);
+  g_test_add_func ("/natter/peer/bulk", test_peer_bulk);
+  g_test_add_func ("/natter/peer/turn", test_peer_turn);
+  g_test_add_func ("/natter/peer/relay-only-without-turn", test_peer_relay_only_without_turn);
 
   return g_test_run ();
 }
