@@ -9,10 +9,13 @@
 - the natter module is a meson module built from the source tree, and each
   -D option in its config-opts exists in meson_options.txt with a valid value;
 - every downloaded source is pinned by a sha256 over https;
-- every finish-arg is explained in flatpak/README.md.
+- every finish-arg is explained in flatpak/README.md;
+- with --flatpak-builder, flatpak-builder itself reads the manifest without
+  a complaint (it warns about properties it does not know).
 
 Usage: check-flatpak.py --source-root DIR --manifest FILE
            --application-id ID --profile PROFILE --desktop-file FILE
+           [--flatpak-builder PROGRAM]
 Exit status 0 when all checks pass, 1 otherwise.
 """
 
@@ -20,6 +23,7 @@ import json
 import os
 import re
 import shlex
+import subprocess
 import sys
 
 from validate_common import desktop_entry, parse_options, report
@@ -121,6 +125,19 @@ def all_modules(modules):
             yield from all_modules(module.get('modules', []))
 
 
+def flatpak_builder_problems(program, manifest):
+    """What flatpak-builder --show-manifest says is wrong with the manifest."""
+    # Its warnings go to stderr; never let them abort it (G_DEBUG=fatal-warnings).
+    env = {k: v for k, v in os.environ.items() if k != 'G_DEBUG'}
+    result = subprocess.run([program, '--show-manifest', manifest],
+                            capture_output=True, text=True, env=env)
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    if result.returncode != 0:
+        return ['flatpak-builder cannot read it: ' + ' '.join(lines)]
+    return ['flatpak-builder: ' + line.split('WARNING **:', 1)[-1].split(': ', 1)[-1]
+            for line in lines if 'WARNING' in line]
+
+
 def check(args):
     problems = []
     try:
@@ -215,12 +232,16 @@ def check(args):
         if f'`{arg}`' not in readme:
             problems.append(f'finish-arg {arg} is not explained in flatpak/README.md')
 
+    if args.flatpak_builder:
+        problems += flatpak_builder_problems(args.flatpak_builder, args.manifest)
+
     return problems
 
 
 def main(argv):
     args = parse_options(argv, 'Check the Flatpak manifest.',
-                         ['source-root', 'manifest', 'application-id', 'profile', 'desktop-file'])
+                         ['source-root', 'manifest', 'application-id', 'profile', 'desktop-file'],
+                         optional=['flatpak-builder'])
 
     name = os.path.basename(args.manifest)
     return report([f'{name}: {problem}' for problem in check(args)],

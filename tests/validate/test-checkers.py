@@ -119,13 +119,13 @@ class FlatpakTest(TreeTestCase):
         self.desktop = self.path('build', APP_ID + '.desktop')
         write(self.desktop, '[Desktop Entry]\nName=Natter\nExec=natter\nType=Application\n')
 
-    def check(self, app_id=APP_ID, profile='default', desktop=None, raw=None):
+    def check(self, app_id=APP_ID, profile='default', desktop=None, raw=None, extra=()):
         manifest = self.path('flatpak', 'manifest.json')
         with open(manifest, 'w', encoding='utf-8') as f:
             f.write(raw if raw is not None else json.dumps(self.manifest))
         return run(CHECK_FLATPAK, '--source-root', self.root, '--manifest', manifest,
                    '--application-id', app_id, '--profile', profile,
-                   '--desktop-file', desktop or self.desktop)
+                   '--desktop-file', desktop or self.desktop, *extra)
 
     def natter_module(self):
         return next(m for m in self.manifest['modules'] if m['name'] == 'natter')
@@ -176,6 +176,17 @@ class FlatpakTest(TreeTestCase):
     def test_unexplained_permission_fails(self):
         self.manifest['finish-args'].append('--filesystem=home')
         self.assertFails('--filesystem=home is not explained')
+
+    @unittest.skipUnless(shutil.which('flatpak-builder'), 'flatpak-builder is not installed')
+    def test_flatpak_builder_complaints_fail(self):
+        builder = ['--flatpak-builder', shutil.which('flatpak-builder')]
+        status, output = self.check(extra=builder)
+        self.assertEqual(status, 0, output)
+
+        self.manifest['finnish-args'] = self.manifest.pop('finish-args')
+        status, output = self.check(extra=builder)
+        self.assertEqual(status, 1, output)
+        self.assertIn('flatpak-builder: Unknown property finnish-args', output)
 
     def test_natter_must_build_this_tree(self):
         self.natter_module()['sources'] = [{'type': 'git', 'url': 'https://example.org/x.git'}]

@@ -40,9 +40,12 @@ def report(problems, success):
     return 0
 
 
-def parse_options(argv, description, names):
-    """Parse argv[1:], in which each of names is a required --option VALUE."""
+def parse_options(argv, description, names, optional=()):
+    """Parse argv[1:], in which each of names is a required --option VALUE
+    and each of optional an --option VALUE that may be left out."""
     parser = argparse.ArgumentParser(description=description)
     for name in names:
         parser.add_argument('--' + name, required=True)
+    for name in optional:
+        parser.add_argument('--' + name)
     return parser.parse_args(argv[1:])
