@@ -247,6 +247,21 @@ post_simple (PeerLink      *link,
   peer_event_post (event);
 }
 
+/* Events of a data channel name it, so that those of any other channel
+ * than the current chat channel are dropped */
+static void
+post_channel_event (PeerLink             *link,
+                    PeerEventKind         kind,
+                    GstWebRTCDataChannel *channel,
+                    const char           *text)
+{
+  PeerEvent *event = peer_event_new (link, kind);
+
+  event->channel = g_object_ref (channel);
+  event->text = g_strdup (text);
+  peer_event_post (event);
+}
+
 /* Promises, resolved on webrtcbin's thread */
 
 typedef struct
@@ -365,14 +380,14 @@ static void
 on_chat_open (GstWebRTCDataChannel *channel,
               gpointer              user_data)
 {
-  post_simple (user_data, EVENT_CHAT_OPEN, 0, NULL);
+  post_channel_event (user_data, EVENT_CHAT_OPEN, channel, NULL);
 }
 
 static void
 on_chat_close (GstWebRTCDataChannel *channel,
                gpointer              user_data)
 {
-  post_simple (user_data, EVENT_CHAT_CLOSE, 0, NULL);
+  post_channel_event (user_data, EVENT_CHAT_CLOSE, channel, NULL);
 }
 
 static void
@@ -380,7 +395,8 @@ on_chat_error (GstWebRTCDataChannel *channel,
                GError               *error,
                gpointer              user_data)
 {
-  post_simple (user_data, EVENT_ERROR, 0, error != NULL ? error->message : "data channel error");
+  post_channel_event (user_data, EVENT_ERROR, channel,
+                      error != NULL ? error->message : "data channel error");
 }
 
 static void
@@ -388,14 +404,14 @@ on_chat_message_string (GstWebRTCDataChannel *channel,
                         const char           *text,
                         gpointer              user_data)
 {
-  post_simple (user_data, EVENT_CHAT_MESSAGE, 0, text != NULL ? text : "");
+  post_channel_event (user_data, EVENT_CHAT_MESSAGE, channel, text != NULL ? text : "");
 }
 
 static void
 on_chat_buffered_amount_low (GstWebRTCDataChannel *channel,
                              gpointer              user_data)
 {
-  post_simple (user_data, EVENT_BUFFERED_LOW, 0, NULL);
+  post_channel_event (user_data, EVENT_BUFFERED_LOW, channel, NULL);
 }
 
 static void
@@ -995,7 +1011,7 @@ add_remote_candidate (NatterPeer *self,
           index = i;
     }
 
-  if (index < 0 || index >= (gint64) g_strv_length (self->remote_mids))
+  if (index < 0 || self->remote_mids == NULL || index >= (gint64) g_strv_length (self->remote_mids))
     {
       g_debug ("Peer %s: ignoring a candidate for an unknown media section",
                short_id (self->remote_id));
@@ -1160,6 +1176,9 @@ chat_opened (NatterPeer *self)
   self->chat_open = TRUE;
   clear_source (&self->timeout_source);
   peer_set_state (self, NATTER_PEER_STATE_CONNECTED);
+  if (self->state != NATTER_PEER_STATE_CONNECTED)
+    return; /* a state handler closed us */
+
   g_signal_emit (self, signals[CHAT_OPENED], 0);
   flush_outgoing (self);
 }
@@ -1202,6 +1221,9 @@ static void
 peer_dispatch (NatterPeer *self,
                PeerEvent  *event)
 {
+  if (event->kind != EVENT_DATA_CHANNEL && event->channel != NULL && event->channel != self->chat)
+    return;
+
   switch (event->kind)
     {
     case EVENT_OFFER_CREATED:

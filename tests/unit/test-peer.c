@@ -191,6 +191,19 @@ side_init (Side  *side,
 }
 
 static void
+side_new_peer (Side      *side,
+               JsonArray *ice_servers)
+{
+  const char *remote = natter_identity_get_user_id (side->other->identity);
+
+  side->peer = natter_peer_new (side->identity, remote, ice_servers, TRUE);
+  g_signal_connect (side->peer, "signal-out", G_CALLBACK (on_signal_out), side);
+  g_signal_connect (side->peer, "chat-opened", G_CALLBACK (on_chat_opened), side);
+  g_signal_connect (side->peer, "chat-message", G_CALLBACK (on_chat_message), side);
+  g_signal_connect (side->peer, "trust-failure", G_CALLBACK (on_trust_failure), side);
+}
+
+static void
 pair_init_with_ice (Pair      *pair,
                     JsonArray *ice_servers)
 {
@@ -198,17 +211,8 @@ pair_init_with_ice (Pair      *pair,
   side_init (&pair->a, &pair->b, 0x11);
   side_init (&pair->b, &pair->a, 0x22);
 
-  for (guint i = 0; i < 2; i++)
-    {
-      Side *side = i == 0 ? &pair->a : &pair->b;
-      const char *remote = natter_identity_get_user_id (side->other->identity);
-
-      side->peer = natter_peer_new (side->identity, remote, ice_servers, TRUE);
-      g_signal_connect (side->peer, "signal-out", G_CALLBACK (on_signal_out), side);
-      g_signal_connect (side->peer, "chat-opened", G_CALLBACK (on_chat_opened), side);
-      g_signal_connect (side->peer, "chat-message", G_CALLBACK (on_chat_message), side);
-      g_signal_connect (side->peer, "trust-failure", G_CALLBACK (on_trust_failure), side);
-    }
+  side_new_peer (&pair->a, ice_servers);
+  side_new_peer (&pair->b, ice_servers);
 }
 
 static void
@@ -595,6 +599,30 @@ test_peer_close_without_bye (void)
   pair_clear (&pair);
 }
 
+/* a's process goes away without a word; b does not notice. When a comes
+ * back and offers, b gives up the dead connection for the new one. */
+static void
+test_peer_reconnect_after_crash (void)
+{
+  Pair pair;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  g_assert_finalize_object (g_steal_pointer (&pair.a.peer));
+  drain ();
+  g_assert_true (is_connected (&pair.b));
+
+  side_new_peer (&pair.a, NULL);
+  connect_pair (&pair);
+  g_assert_cmpuint (pair.b.chat_opened, ==, 2);
+  g_assert_cmpstr (natter_peer_get_session_id (pair.a.peer), ==,
+                   natter_peer_get_session_id (pair.b.peer));
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
 static void
 test_peer_stale_candidates (void)
 {
@@ -970,6 +998,7 @@ main (int   argc,
   g_test_add_func ("/natter/peer/close", test_peer_close);
   g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
   g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
+  g_test_add_func ("/natter/peer/reconnect-after-crash", test_peer_reconnect_after_crash);
   g_test_add_func ("/natter/peer/round-trip", test_peer_round_trip);
   g_test_add_func ("/natter/peer/bulk", test_peer_bulk);
   g_test_add_func ("/natter/peer/turn", test_peer_turn);
