@@ -4,10 +4,13 @@
  */
 #pragma once
 
+#include <libsoup/soup.h>
+
 #include "natter-protocol.h"
 
 #include "natter-server.h"
 #include "natter-server-connection.h"
+#include "natter-server-store.h"
 
 G_BEGIN_DECLS
 
@@ -21,8 +24,96 @@ typedef struct
   guint heartbeat_s;
 } NatterServerLimits;
 
+typedef struct
+{
+  char *name;
+  GPtrArray *members;   /* NatterServerConnection, unowned */
+} NatterServerRoom;
+
+struct _NatterServer
+{
+  GObject parent_instance;
+
+  NatterServerConfig *config;
+  NatterServerStore *store;
+  SoupServer *soup;
+  NatterServerLimits limits;
+
+  GHashTable *connections;   /* NatterServerConnection (owned) set */
+  GHashTable *users;         /* user ID (owned by the connection) -> connection */
+  GHashTable *watchers;      /* user ID (owned) -> GHashTable set of connections */
+  GHashTable *rooms;         /* name (owned by the NatterServerRoom) -> NatterServerRoom */
+  guint n_active;            /* connections not closing */
+
+  gint64 started;            /* monotonic µs */
+  guint64 connections_total;
+  guint64 frames_received;
+  guint64 frames_relayed;
+  guint64 auth_failures;
+  guint64 rejected[NATTER_PROTOCOL_N_ERRORS];
+
+  GSocket *listen_socket;
+  GSource *accept_source;    /* plain ws:// only; TLS goes through SoupServer's listener */
+  guint sweep_id;
+  guint purge_id;
+  gboolean shutting_down;
+};
+
 /* Short, safe form of a user ID for log lines. */
 #define NATTER_SERVER_LOG_USER(user) ((int) MIN (strlen (user), 8)), (user)
+
+/* natter-server.c */
+gint64        _natter_server_unix_now                  (void);
+void          _natter_server_log_internal_error        (const char             *what,
+                                                        const GError           *error);
+NatterFrame  *_natter_server_reply_new                 (NatterFrameType         type,
+                                                        NatterFrame            *request);
+void          _natter_server_send_reply                (NatterServerConnection *connection,
+                                                        NatterFrameType         type,
+                                                        NatterFrame            *request);
+void          _natter_server_send_request_error        (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *request,
+                                                        NatterProtocolError     code,
+                                                        const char             *message);
+void          _natter_server_send_gerror               (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *request,
+                                                        const GError           *error);
+
+/* natter-server-requests.c */
+void          _natter_server_room_free                 (NatterServerRoom                   *room);
+void          _natter_server_room_remove_member        (NatterServer           *self,
+                                                        NatterServerRoom                   *room,
+                                                        NatterServerConnection *connection);
+void          _natter_server_deliver_pending           (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        const char             *user);
+void          _natter_server_set_ice_members           (NatterServer           *self,
+                                                        NatterFrame            *frame,
+                                                        const char             *user);
+void          _natter_server_handle_invite             (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
+void          _natter_server_handle_invite_answer      (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame,
+                                                        NatterServerInvitationStatus status);
+void          _natter_server_handle_invitations        (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
+void          _natter_server_handle_handle             (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
+void          _natter_server_handle_room_join          (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
+void          _natter_server_handle_room_leave_or_list (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
+void          _natter_server_handle_ice_config         (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
 
 void  _natter_server_dispatch          (NatterServer           *self,
                                         NatterServerConnection *connection,

@@ -22,79 +22,33 @@
 #include <netinet/tcp.h>
 
 #include "natter-server-private.h"
-#include "natter-server-store.h"
 
 #include "natter-server.h"
 
-#define ROOMS_PER_CONNECTION_MAX 32
-#define ROOM_MEMBERS_MAX         1000
 #define PURGE_INTERVAL_S         60
 #define LISTEN_BACKLOG           4096
 #define ACCEPT_BATCH             256
 
-typedef struct
-{
-  char *name;
-  GPtrArray *members;   /* NatterServerConnection, unowned */
-} Room;
-
-struct _NatterServer
-{
-  GObject parent_instance;
-
-  NatterServerConfig *config;
-  NatterServerStore *store;
-  SoupServer *soup;
-  NatterServerLimits limits;
-
-  GHashTable *connections;   /* NatterServerConnection (owned) set */
-  GHashTable *users;         /* user ID (owned by the connection) -> connection */
-  GHashTable *watchers;      /* user ID (owned) -> GHashTable set of connections */
-  GHashTable *rooms;         /* name (owned by the Room) -> Room */
-  guint n_active;            /* connections not closing */
-
-  gint64 started;            /* monotonic µs */
-  guint64 connections_total;
-  guint64 frames_received;
-  guint64 frames_relayed;
-  guint64 auth_failures;
-  guint64 rejected[NATTER_PROTOCOL_N_ERRORS];
-
-  GSocket *listen_socket;
-  GSource *accept_source;    /* plain ws:// only; TLS goes through SoupServer's listener */
-  guint sweep_id;
-  guint purge_id;
-  gboolean shutting_down;
-};
-
 G_DEFINE_FINAL_TYPE (NatterServer, natter_server, G_TYPE_OBJECT)
 
-static void
-room_free (Room *room)
-{
-  g_free (room->name);
-  g_ptr_array_unref (room->members);
-  g_free (room);
-}
-
-static gint64
-unix_now (void)
+gint64
+_natter_server_unix_now (void)
 {
   return g_get_real_time () / G_USEC_PER_SEC;
 }
 
-static void
-log_internal_error (const char   *what,
-                    const GError *error)
+void
+_natter_server_log_internal_error (const char   *what,
+                                   const GError *error)
 {
   g_message ("%s failed: %s", what, error->message);
 }
 
 /* Frames */
 
-static NatterFrame *
-reply_new (NatterFrameType  type,
-           NatterFrame     *request)
+NatterFrame *
+_natter_server_reply_new (NatterFrameType  type,
+                          NatterFrame     *request)
 {
   NatterFrame *reply = natter_frame_new (type);
   const char *id = natter_frame_get_id (request);
@@ -105,32 +59,32 @@ reply_new (NatterFrameType  type,
   return reply;
 }
 
-static void
-send_reply (NatterServerConnection *connection,
-            NatterFrameType         type,
-            NatterFrame            *request)
+void
+_natter_server_send_reply (NatterServerConnection *connection,
+                           NatterFrameType         type,
+                           NatterFrame            *request)
 {
-  g_autoptr(NatterFrame) reply = reply_new (type, request);
+  g_autoptr(NatterFrame) reply = _natter_server_reply_new (type, request);
 
   natter_server_connection_send_frame (connection, reply);
 }
 
-static void
-send_request_error (NatterServer           *self,
-                    NatterServerConnection *connection,
-                    NatterFrame            *request,
-                    NatterProtocolError     code,
-                    const char             *message)
+void
+_natter_server_send_request_error (NatterServer           *self,
+                                   NatterServerConnection *connection,
+                                   NatterFrame            *request,
+                                   NatterProtocolError     code,
+                                   const char             *message)
 {
   _natter_server_send_error (self, connection, code, natter_frame_get_id (request), message);
 }
 
 /* Sends a failure from the store or the protocol library. */
-static void
-send_gerror (NatterServer           *self,
-             NatterServerConnection *connection,
-             NatterFrame            *request,
-             const GError           *error)
+void
+_natter_server_send_gerror (NatterServer           *self,
+                            NatterServerConnection *connection,
+                            NatterFrame            *request,
+                            const GError           *error)
 {
   NatterProtocolError code = NATTER_PROTOCOL_ERROR_INTERNAL;
 
@@ -139,107 +93,15 @@ send_gerror (NatterServer           *self,
 
   if (code == NATTER_PROTOCOL_ERROR_INTERNAL)
     {
-      log_internal_error (natter_frame_type_to_string (natter_frame_get_frame_type (request)),
-                          error);
-      send_request_error (self, connection, request, code, "The server failed; nothing changed");
+      NatterFrameType type = natter_frame_get_frame_type (request);
+
+      _natter_server_log_internal_error (natter_frame_type_to_string (type), error);
+      _natter_server_send_request_error (self, connection, request, code,
+                                         "The server failed; nothing changed");
       return;
     }
 
-  send_request_error (self, connection, request, code, error->message);
-}
-
-static JsonObject *
-invitation_to_json (const NatterServerInvitation *invitation)
-{
-  JsonObject *object = json_object_new ();
-
-  json_object_set_string_member (object, "id", invitation->id);
-  json_object_set_string_member (object, "from", invitation->from);
-  json_object_set_string_member (object, "to", invitation->to);
-  json_object_set_string_member (object, "text", invitation->text);
-  json_object_set_int_member (object, "created", invitation->created);
-  json_object_set_int_member (object, "expires", invitation->expires);
-  json_object_set_string_member (object, "status",
-                                 natter_server_invitation_status_to_string (invitation->status));
-
-  return object;
-}
-
-static JsonArray *
-invitations_to_json (GPtrArray *invitations)
-{
-  JsonArray *array = json_array_new ();
-
-  for (guint i = 0; i < invitations->len; i++)
-    json_array_add_object_element (array, invitation_to_json (invitations->pdata[i]));
-
-  return array;
-}
-
-static void
-send_invitation (NatterServerConnection       *connection,
-                 NatterFrameType               type,
-                 const NatterServerInvitation *invitation)
-{
-  g_autoptr(NatterFrame) frame = natter_frame_new (type);
-
-  natter_frame_take_object_member (frame, "invitation", invitation_to_json (invitation));
-  natter_server_connection_send_frame (connection, frame);
-}
-
-static JsonArray *
-ice_servers_new (NatterServer *self,
-                 const char   *user)
-{
-  JsonArray *servers = json_array_new ();
-  const char * const *stun = natter_server_config_get_stun (self->config);
-  const char * const *turn = natter_server_config_get_turn (self->config);
-  const char *secret = natter_server_config_get_turn_secret (self->config);
-
-  if (stun[0] != NULL)
-    {
-      JsonObject *server = json_object_new ();
-      JsonArray *urls = json_array_new ();
-
-      for (guint i = 0; stun[i] != NULL; i++)
-        json_array_add_string_element (urls, stun[i]);
-      json_object_set_array_member (server, "urls", urls);
-      json_array_add_object_element (servers, server);
-    }
-
-  if (turn[0] != NULL)
-    {
-      JsonObject *server = json_object_new ();
-      JsonArray *urls = json_array_new ();
-
-      for (guint i = 0; turn[i] != NULL; i++)
-        json_array_add_string_element (urls, turn[i]);
-      json_object_set_array_member (server, "urls", urls);
-
-      if (secret != NULL)
-        {
-          g_autofree char *username = NULL;
-          g_autofree char *credential = NULL;
-
-          natter_turn_credentials (secret, user,
-                                   unix_now () + natter_server_config_get_turn_ttl (self->config),
-                                   &username, &credential);
-          json_object_set_string_member (server, "username", username);
-          json_object_set_string_member (server, "credential", credential);
-        }
-      json_array_add_object_element (servers, server);
-    }
-
-  return servers;
-}
-
-static void
-set_ice_members (NatterServer *self,
-                 NatterFrame  *frame,
-                 const char   *user)
-{
-  natter_frame_take_array (frame, "ice_servers", ice_servers_new (self, user));
-  natter_frame_set_int (frame, "ice_ttl_s", natter_server_config_get_turn_ttl (self->config));
+  _natter_server_send_request_error (self, connection, request, code, error->message);
 }
 
 /* Presence */
@@ -299,115 +161,7 @@ watch (NatterServer           *self,
   g_hash_table_add (set, connection);
 }
 
-/* Rooms */
-
-static void
-room_broadcast (Room                   *room,
-                NatterFrameType         type,
-                NatterServerConnection *subject)
-{
-  g_autoptr(NatterFrame) frame = natter_frame_new (type);
-  g_autofree char *text = NULL;
-
-  natter_frame_set_string (frame, "room", room->name);
-  natter_frame_set_string (frame, "user", natter_server_connection_get_user (subject));
-  text = natter_frame_to_string (frame, NULL);
-
-  for (guint i = 0; i < room->members->len; i++)
-    {
-      NatterServerConnection *member = room->members->pdata[i];
-
-      if (member != subject)
-        natter_server_connection_send_text (member, text);
-    }
-}
-
-static void
-room_remove_member (NatterServer           *self,
-                    Room                   *room,
-                    NatterServerConnection *connection)
-{
-  g_ptr_array_remove_fast (room->members, connection);
-  room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_LEFT, connection);
-
-  if (room->members->len == 0)
-    g_hash_table_remove (self->rooms, room->name);
-}
-
-static Room *
-find_joined_room (NatterServerConnection *connection,
-                  const char             *name)
-{
-  GPtrArray *rooms = natter_server_connection_get_rooms (connection, FALSE);
-
-  for (guint i = 0; rooms != NULL && i < rooms->len; i++)
-    {
-      Room *room = rooms->pdata[i];
-
-      if (g_str_equal (room->name, name))
-        return room;
-    }
-
-  return NULL;
-}
-
-static void
-send_room_members (NatterServerConnection *connection,
-                   NatterFrame            *request,
-                   Room                   *room)
-{
-  g_autoptr(NatterFrame) reply = reply_new (NATTER_FRAME_ROOM_MEMBERS, request);
-  JsonArray *members = json_array_sized_new (room->members->len);
-
-  for (guint i = 0; i < room->members->len; i++)
-    json_array_add_string_element (members,
-                                   natter_server_connection_get_user (room->members->pdata[i]));
-
-  natter_frame_set_string (reply, "room", room->name);
-  natter_frame_take_array (reply, "members", members);
-  natter_server_connection_send_frame (connection, reply);
-}
-
 /* Requests */
-
-static void
-deliver_pending (NatterServer           *self,
-                 NatterServerConnection *connection,
-                 const char             *user)
-{
-  g_autoptr(GPtrArray) incoming = NULL;
-  g_autoptr(GPtrArray) answers = NULL;
-  g_autoptr(GError) error = NULL;
-
-  incoming = natter_server_store_list_pending (self->store, user, TRUE, unix_now (), &error);
-  if (incoming == NULL)
-    {
-      log_internal_error ("Listing invitations", error);
-      return;
-    }
-
-  for (guint i = 0; i < incoming->len; i++)
-    send_invitation (connection, NATTER_FRAME_INVITATION, incoming->pdata[i]);
-
-  answers = natter_server_store_list_answers (self->store, user, &error);
-  if (answers == NULL)
-    {
-      log_internal_error ("Listing invitation answers", error);
-      return;
-    }
-
-  for (guint i = 0; i < answers->len; i++)
-    {
-      NatterServerInvitation *answer = answers->pdata[i];
-
-      send_invitation (connection, NATTER_FRAME_INVITATION_ANSWER, answer);
-      if (!natter_server_store_delete_invitation (self->store, answer->id, &error))
-        {
-          log_internal_error ("Deleting a delivered invitation", error);
-          g_clear_error (&error);
-        }
-    }
-}
 
 static void
 handle_auth (NatterServer           *self,
@@ -425,8 +179,9 @@ handle_auth (NatterServer           *self,
 
   if (natter_server_connection_get_user (connection) != NULL)
     {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_ALREADY_AUTHENTICATED,
-                          "This connection is already authenticated");
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_ALREADY_AUTHENTICATED,
+                                         "This connection is already authenticated");
       return;
     }
 
@@ -441,8 +196,8 @@ handle_auth (NatterServer           *self,
     {
       self->auth_failures++;
       g_info ("Authentication failed");
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_AUTH_FAILED,
-                          "Authentication failed");
+      _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_AUTH_FAILED,
+                                         "Authentication failed");
       natter_server_connection_close (connection, NATTER_CLOSE_AUTH_FAILED);
       return;
     }
@@ -467,13 +222,13 @@ handle_auth (NatterServer           *self,
       broadcast_presence (self, user, TRUE);
     }
 
-  reply = reply_new (NATTER_FRAME_AUTH_OK, frame);
+  reply = _natter_server_reply_new (NATTER_FRAME_AUTH_OK, frame);
   natter_frame_set_string (reply, "user", user);
-  set_ice_members (self, reply, user);
+  _natter_server_set_ice_members (self, reply, user);
   natter_frame_set_int (reply, "heartbeat_s", self->limits.heartbeat_s);
   natter_server_connection_send_frame (connection, reply);
 
-  deliver_pending (self, connection, user);
+  _natter_server_deliver_pending (self, connection, user);
 }
 
 static void
@@ -500,8 +255,9 @@ handle_subscribe (NatterServer           *self,
    * on the side of refusing at the limit. */
   if (g_hash_table_size (subscriptions) + added > NATTER_SUBSCRIPTIONS_MAX)
     {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                          "A connection may hold at most 1000 subscriptions");
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                                         "A connection may hold at most 1000 subscriptions");
       return;
     }
 
@@ -522,7 +278,7 @@ handle_subscribe (NatterServer           *self,
       json_array_add_object_element (presence, entry);
     }
 
-  reply = reply_new (NATTER_FRAME_PRESENCE_LIST, frame);
+  reply = _natter_server_reply_new (NATTER_FRAME_PRESENCE_LIST, frame);
   natter_frame_take_array (reply, "presence", presence);
   natter_server_connection_send_frame (connection, reply);
 }
@@ -544,7 +300,7 @@ handle_unsubscribe (NatterServer           *self,
         unwatch (self, connection, user);
     }
 
-  send_reply (connection, NATTER_FRAME_OK, frame);
+  _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
 }
 
 static void
@@ -560,16 +316,18 @@ handle_signal (NatterServer           *self,
 
   if (g_str_equal (from, to))
     {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_INVALID_TARGET,
-                          "A signal cannot go to its sender");
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_INVALID_TARGET,
+                                         "A signal cannot go to its sender");
       return;
     }
 
   target = g_hash_table_lookup (self->users, to);
   if (target == NULL)
     {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_PEER_OFFLINE,
-                          "The peer is not connected");
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_PEER_OFFLINE,
+                                         "The peer is not connected");
       return;
     }
 
@@ -578,235 +336,6 @@ handle_signal (NatterServer           *self,
   natter_frame_take_object_member (relayed, "payload", json_object_ref (payload));
   natter_server_connection_send_frame (target, relayed);
   self->frames_relayed++;
-}
-
-static void
-handle_invite (NatterServer           *self,
-               NatterServerConnection *connection,
-               NatterFrame            *frame)
-{
-  const char *from = natter_server_connection_get_user (connection);
-  const char *to = natter_frame_get_string (frame, "to");
-  const char *text = natter_frame_get_string (frame, "text");
-  g_autoptr(NatterServerInvitation) invitation = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
-  g_autoptr(GError) error = NULL;
-  NatterServerConnection *recipient;
-
-  if (g_str_equal (from, to))
-    {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_INVALID_TARGET,
-                          "One cannot invite oneself");
-      return;
-    }
-
-  invitation = natter_server_store_invite (self->store, from, to, text != NULL ? text : "",
-                                           unix_now (),
-                                           natter_server_config_get_invitation_ttl (self->config),
-                                           &error);
-  if (invitation == NULL)
-    {
-      send_gerror (self, connection, frame, error);
-      return;
-    }
-
-  reply = reply_new (NATTER_FRAME_INVITE_SENT, frame);
-  natter_frame_take_object_member (reply, "invitation", invitation_to_json (invitation));
-  natter_server_connection_send_frame (connection, reply);
-
-  recipient = g_hash_table_lookup (self->users, to);
-  if (recipient != NULL)
-    send_invitation (recipient, NATTER_FRAME_INVITATION, invitation);
-}
-
-static void
-handle_invite_answer (NatterServer                 *self,
-                      NatterServerConnection       *connection,
-                      NatterFrame                  *frame,
-                      NatterServerInvitationStatus  status)
-{
-  const char *user = natter_server_connection_get_user (connection);
-  const char *id = natter_frame_get_string (frame, "invitation");
-  g_autoptr(NatterServerInvitation) invitation = NULL;
-  g_autoptr(GError) error = NULL;
-  NatterServerConnection *sender;
-
-  invitation = natter_server_store_answer (self->store, id, user, status, unix_now (), &error);
-  if (invitation == NULL)
-    {
-      send_gerror (self, connection, frame, error);
-      return;
-    }
-
-  send_reply (connection, NATTER_FRAME_OK, frame);
-
-  sender = g_hash_table_lookup (self->users, invitation->from);
-  if (sender == NULL)
-    return;
-
-  send_invitation (sender, NATTER_FRAME_INVITATION_ANSWER, invitation);
-  if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
-    log_internal_error ("Deleting a delivered invitation", error);
-}
-
-static void
-handle_invitations (NatterServer           *self,
-                    NatterServerConnection *connection,
-                    NatterFrame            *frame)
-{
-  const char *user = natter_server_connection_get_user (connection);
-  g_autoptr(GPtrArray) incoming = NULL;
-  g_autoptr(GPtrArray) outgoing = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
-  g_autoptr(GError) error = NULL;
-  gint64 now = unix_now ();
-
-  incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
-  if (incoming != NULL)
-    outgoing = natter_server_store_list_pending (self->store, user, FALSE, now, &error);
-  if (outgoing == NULL)
-    {
-      send_gerror (self, connection, frame, error);
-      return;
-    }
-
-  reply = reply_new (NATTER_FRAME_INVITATIONS, frame);
-  natter_frame_take_array (reply, "incoming", invitations_to_json (incoming));
-  natter_frame_take_array (reply, "outgoing", invitations_to_json (outgoing));
-  natter_server_connection_send_frame (connection, reply);
-}
-
-static void
-send_handle (NatterServerConnection *connection,
-             NatterFrame            *request,
-             const char             *handle,
-             const char             *user)
-{
-  g_autoptr(NatterFrame) reply = reply_new (NATTER_FRAME_HANDLE, request);
-
-  natter_frame_set_string (reply, "handle", handle);
-  natter_frame_set_string (reply, "user", user);
-  natter_server_connection_send_frame (connection, reply);
-}
-
-static void
-handle_handle (NatterServer           *self,
-               NatterServerConnection *connection,
-               NatterFrame            *frame)
-{
-  const char *user = natter_server_connection_get_user (connection);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *handle = NULL;
-  g_autofree char *owner = NULL;
-
-  handle = natter_handle_normalize (natter_frame_get_string (frame, "handle"), &error);
-  if (handle == NULL)
-    {
-      send_gerror (self, connection, frame, error);
-      return;
-    }
-
-  switch ((int) natter_frame_get_frame_type (frame))
-    {
-    case NATTER_FRAME_HANDLE_REGISTER:
-      if (natter_server_store_register_handle (self->store, handle, user, &error))
-        send_handle (connection, frame, handle, user);
-      break;
-
-    case NATTER_FRAME_HANDLE_LOOKUP:
-      owner = natter_server_store_lookup_handle (self->store, handle, &error);
-      if (owner != NULL)
-        send_handle (connection, frame, handle, owner);
-      break;
-
-    case NATTER_FRAME_HANDLE_RELEASE:
-      if (natter_server_store_release_handle (self->store, handle, user, &error))
-        send_reply (connection, NATTER_FRAME_OK, frame);
-      break;
-
-    default:
-      g_assert_not_reached ();
-    }
-
-  if (error != NULL)
-    send_gerror (self, connection, frame, error);
-}
-
-static void
-handle_room_join (NatterServer           *self,
-                  NatterServerConnection *connection,
-                  NatterFrame            *frame)
-{
-  const char *name = natter_frame_get_string (frame, "room");
-  GPtrArray *joined = natter_server_connection_get_rooms (connection, TRUE);
-  Room *room = find_joined_room (connection, name);
-
-  if (room == NULL)
-    {
-      if (joined->len >= ROOMS_PER_CONNECTION_MAX)
-        {
-          send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                              "A connection may be in at most 32 rooms");
-          return;
-        }
-
-      room = g_hash_table_lookup (self->rooms, name);
-      if (room == NULL)
-        {
-          room = g_new0 (Room, 1);
-          room->name = g_strdup (name);
-          room->members = g_ptr_array_new ();
-          g_hash_table_insert (self->rooms, room->name, room);
-        }
-      else if (room->members->len >= ROOM_MEMBERS_MAX)
-        {
-          send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                              "A room holds at most 1000 members");
-          return;
-        }
-
-      g_ptr_array_add (room->members, connection);
-      g_ptr_array_add (joined, room);
-      room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_JOINED, connection);
-    }
-
-  send_room_members (connection, frame, room);
-}
-
-static void
-handle_room_leave_or_list (NatterServer           *self,
-                           NatterServerConnection *connection,
-                           NatterFrame            *frame)
-{
-  Room *room = find_joined_room (connection, natter_frame_get_string (frame, "room"));
-
-  if (room == NULL)
-    {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_NOT_IN_ROOM,
-                          "Not a member of this room");
-      return;
-    }
-
-  if (natter_frame_get_frame_type (frame) == NATTER_FRAME_ROOM_MEMBERS)
-    {
-      send_room_members (connection, frame, room);
-      return;
-    }
-
-  g_ptr_array_remove_fast (natter_server_connection_get_rooms (connection, FALSE), room);
-  room_remove_member (self, room, connection);
-  send_reply (connection, NATTER_FRAME_OK, frame);
-}
-
-static void
-handle_ice_config (NatterServer           *self,
-                   NatterServerConnection *connection,
-                   NatterFrame            *frame)
-{
-  g_autoptr(NatterFrame) reply = reply_new (NATTER_FRAME_ICE_CONFIG, frame);
-
-  set_ice_members (self, reply, natter_server_connection_get_user (connection));
-  natter_server_connection_send_frame (connection, reply);
 }
 
 void
@@ -824,7 +353,7 @@ _natter_server_dispatch (NatterServer           *self,
 
   if (type == NATTER_FRAME_PING)
     {
-      send_reply (connection, NATTER_FRAME_PONG, frame);
+      _natter_server_send_reply (connection, NATTER_FRAME_PONG, frame);
       return;
     }
 
@@ -836,8 +365,9 @@ _natter_server_dispatch (NatterServer           *self,
 
   if (natter_server_connection_get_user (connection) == NULL)
     {
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_NOT_AUTHENTICATED,
-                          "Authenticate first");
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_NOT_AUTHENTICATED,
+                                         "Authenticate first");
       return;
     }
 
@@ -850,35 +380,38 @@ _natter_server_dispatch (NatterServer           *self,
       handle_unsubscribe (self, connection, frame);
       break;
     case NATTER_FRAME_INVITE:
-      handle_invite (self, connection, frame);
+      _natter_server_handle_invite (self, connection, frame);
       break;
     case NATTER_FRAME_INVITE_ACCEPT:
-      handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_ACCEPTED);
+      _natter_server_handle_invite_answer (self, connection, frame,
+                                           NATTER_SERVER_INVITATION_ACCEPTED);
       break;
     case NATTER_FRAME_INVITE_DECLINE:
-      handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_DECLINED);
+      _natter_server_handle_invite_answer (self, connection, frame,
+                                           NATTER_SERVER_INVITATION_DECLINED);
       break;
     case NATTER_FRAME_INVITATIONS:
-      handle_invitations (self, connection, frame);
+      _natter_server_handle_invitations (self, connection, frame);
       break;
     case NATTER_FRAME_HANDLE_REGISTER:
     case NATTER_FRAME_HANDLE_LOOKUP:
     case NATTER_FRAME_HANDLE_RELEASE:
-      handle_handle (self, connection, frame);
+      _natter_server_handle_handle (self, connection, frame);
       break;
     case NATTER_FRAME_ROOM_JOIN:
-      handle_room_join (self, connection, frame);
+      _natter_server_handle_room_join (self, connection, frame);
       break;
     case NATTER_FRAME_ROOM_LEAVE:
     case NATTER_FRAME_ROOM_MEMBERS:
-      handle_room_leave_or_list (self, connection, frame);
+      _natter_server_handle_room_leave_or_list (self, connection, frame);
       break;
     case NATTER_FRAME_ICE_CONFIG:
-      handle_ice_config (self, connection, frame);
+      _natter_server_handle_ice_config (self, connection, frame);
       break;
     default:
-      send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_UNKNOWN_TYPE,
-                          "The frame type is unknown");
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_UNKNOWN_TYPE,
+                                         "The frame type is unknown");
       break;
     }
 }
@@ -930,9 +463,9 @@ _natter_server_detach (NatterServer           *self,
 
   while (rooms != NULL && rooms->len > 0)
     {
-      Room *room = g_ptr_array_steal_index_fast (rooms, rooms->len - 1);
+      NatterServerRoom *room = g_ptr_array_steal_index_fast (rooms, rooms->len - 1);
 
-      room_remove_member (self, room, connection);
+      _natter_server_room_remove_member (self, room, connection);
     }
 
   if (user != NULL && g_hash_table_lookup (self->users, user) == connection)
@@ -957,7 +490,8 @@ static gboolean
 on_sweep (gpointer user_data)
 {
   NatterServer *self = user_data;
-  gint64 deadline = g_get_monotonic_time () - 2 * (gint64) self->limits.heartbeat_s * G_USEC_PER_SEC;
+  gint64 silence = 2 * (gint64) self->limits.heartbeat_s * G_USEC_PER_SEC;
+  gint64 deadline = g_get_monotonic_time () - silence;
   g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   gpointer connection;
@@ -985,8 +519,8 @@ on_purge (gpointer user_data)
   NatterServer *self = user_data;
   g_autoptr(GError) error = NULL;
 
-  if (!natter_server_store_purge (self->store, unix_now (), &error))
-    log_internal_error ("Deleting expired invitations", error);
+  if (!natter_server_store_purge (self->store, _natter_server_unix_now (), &error))
+    _natter_server_log_internal_error ("Deleting expired invitations", error);
 
   return G_SOURCE_CONTINUE;
 }
@@ -1066,7 +600,7 @@ on_health (SoupServer        *server,
   builder = json_builder_new ();
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, self->shutting_down ? "shutting-down" : "healthy");
+  json_builder_add_string_value (builder, "healthy");
   add_int (builder, "connections", self->n_active);
   add_int (builder, "users", g_hash_table_size (self->users));
   add_int (builder, "uptime_s", uptime_s (self));
@@ -1084,7 +618,7 @@ on_stats (SoupServer        *server,
 {
   NatterServer *self = user_data;
   g_autoptr(JsonBuilder) builder = NULL;
-  gint64 now = unix_now ();
+  gint64 now = _natter_server_unix_now ();
 
   if (!check_get (message, path, "/stats"))
     return;
@@ -1259,7 +793,8 @@ natter_server_init (NatterServer *self)
   self->users = g_hash_table_new (g_str_hash, g_str_equal);
   self->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_hash_table_unref);
-  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) room_free);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                       (GDestroyNotify) _natter_server_room_free);
   self->started = g_get_monotonic_time ();
 }
 
@@ -1345,7 +880,8 @@ natter_server_listen (NatterServer  *self,
   g_return_val_if_fail (NATTER_IS_SERVER (self), FALSE);
 
   address = g_inet_address_new_from_string (natter_server_config_get_address (self->config));
-  socket_address = g_inet_socket_address_new (address, natter_server_config_get_port (self->config));
+  socket_address = g_inet_socket_address_new (address,
+                                              natter_server_config_get_port (self->config));
 
   /* Our own socket for a listen backlog that takes bursts of thousands of
    * clients connecting at once (GSocket's default is 10). */

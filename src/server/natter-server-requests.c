@@ -1,0 +1,460 @@
+/* natter-server-requests.c: invitations, handles, rooms and ICE servers
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The requests of docs/protocol.md beyond authentication, presence and the
+ * signal relay (which live in natter-server.c). Invitations and handles go
+ * through NatterServerStore; rooms live in memory.
+ */
+#define G_LOG_DOMAIN "natter-server"
+
+#include "config.h"
+
+#include "natter-server-private.h"
+
+#define ROOMS_PER_CONNECTION_MAX 32
+#define ROOM_MEMBERS_MAX         1000
+
+void
+_natter_server_room_free (NatterServerRoom *room)
+{
+  g_free (room->name);
+  g_ptr_array_unref (room->members);
+  g_free (room);
+}
+
+static JsonObject *
+invitation_to_json (const NatterServerInvitation *invitation)
+{
+  JsonObject *object = json_object_new ();
+
+  json_object_set_string_member (object, "id", invitation->id);
+  json_object_set_string_member (object, "from", invitation->from);
+  json_object_set_string_member (object, "to", invitation->to);
+  json_object_set_string_member (object, "text", invitation->text);
+  json_object_set_int_member (object, "created", invitation->created);
+  json_object_set_int_member (object, "expires", invitation->expires);
+  json_object_set_string_member (object, "status",
+                                 natter_server_invitation_status_to_string (invitation->status));
+
+  return object;
+}
+
+static JsonArray *
+invitations_to_json (GPtrArray *invitations)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < invitations->len; i++)
+    json_array_add_object_element (array, invitation_to_json (invitations->pdata[i]));
+
+  return array;
+}
+
+static void
+send_invitation (NatterServerConnection       *connection,
+                 NatterFrameType               type,
+                 const NatterServerInvitation *invitation)
+{
+  g_autoptr(NatterFrame) frame = natter_frame_new (type);
+
+  natter_frame_take_object_member (frame, "invitation", invitation_to_json (invitation));
+  natter_server_connection_send_frame (connection, frame);
+}
+
+static JsonArray *
+ice_servers_new (NatterServer *self,
+                 const char   *user)
+{
+  JsonArray *servers = json_array_new ();
+  const char * const *stun = natter_server_config_get_stun (self->config);
+  const char * const *turn = natter_server_config_get_turn (self->config);
+  const char *secret = natter_server_config_get_turn_secret (self->config);
+
+  if (stun[0] != NULL)
+    {
+      JsonObject *server = json_object_new ();
+      JsonArray *urls = json_array_new ();
+
+      for (guint i = 0; stun[i] != NULL; i++)
+        json_array_add_string_element (urls, stun[i]);
+      json_object_set_array_member (server, "urls", urls);
+      json_array_add_object_element (servers, server);
+    }
+
+  if (turn[0] != NULL)
+    {
+      JsonObject *server = json_object_new ();
+      JsonArray *urls = json_array_new ();
+
+      for (guint i = 0; turn[i] != NULL; i++)
+        json_array_add_string_element (urls, turn[i]);
+      json_object_set_array_member (server, "urls", urls);
+
+      if (secret != NULL)
+        {
+          g_autofree char *username = NULL;
+          g_autofree char *credential = NULL;
+          gint64 expires = _natter_server_unix_now () +
+                           natter_server_config_get_turn_ttl (self->config);
+
+          natter_turn_credentials (secret, user, expires, &username, &credential);
+          json_object_set_string_member (server, "username", username);
+          json_object_set_string_member (server, "credential", credential);
+        }
+      json_array_add_object_element (servers, server);
+    }
+
+  return servers;
+}
+
+void
+_natter_server_set_ice_members (NatterServer *self,
+                                NatterFrame  *frame,
+                                const char   *user)
+{
+  natter_frame_take_array (frame, "ice_servers", ice_servers_new (self, user));
+  natter_frame_set_int (frame, "ice_ttl_s", natter_server_config_get_turn_ttl (self->config));
+}
+
+/* Rooms */
+
+static void
+room_broadcast (NatterServerRoom                   *room,
+                NatterFrameType         type,
+                NatterServerConnection *subject)
+{
+  g_autoptr(NatterFrame) frame = natter_frame_new (type);
+  g_autofree char *text = NULL;
+
+  natter_frame_set_string (frame, "room", room->name);
+  natter_frame_set_string (frame, "user", natter_server_connection_get_user (subject));
+  text = natter_frame_to_string (frame, NULL);
+
+  for (guint i = 0; i < room->members->len; i++)
+    {
+      NatterServerConnection *member = room->members->pdata[i];
+
+      if (member != subject)
+        natter_server_connection_send_text (member, text);
+    }
+}
+
+void
+_natter_server_room_remove_member (NatterServer           *self,
+                                   NatterServerRoom                   *room,
+                                   NatterServerConnection *connection)
+{
+  g_ptr_array_remove_fast (room->members, connection);
+  room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_LEFT, connection);
+
+  if (room->members->len == 0)
+    g_hash_table_remove (self->rooms, room->name);
+}
+
+static NatterServerRoom *
+find_joined_room (NatterServerConnection *connection,
+                  const char             *name)
+{
+  GPtrArray *rooms = natter_server_connection_get_rooms (connection, FALSE);
+
+  for (guint i = 0; rooms != NULL && i < rooms->len; i++)
+    {
+      NatterServerRoom *room = rooms->pdata[i];
+
+      if (g_str_equal (room->name, name))
+        return room;
+    }
+
+  return NULL;
+}
+
+static void
+send_room_members (NatterServerConnection *connection,
+                   NatterFrame            *request,
+                   NatterServerRoom                   *room)
+{
+  g_autoptr(NatterFrame) reply = _natter_server_reply_new (NATTER_FRAME_ROOM_MEMBERS, request);
+  JsonArray *members = json_array_sized_new (room->members->len);
+
+  for (guint i = 0; i < room->members->len; i++)
+    json_array_add_string_element (members,
+                                   natter_server_connection_get_user (room->members->pdata[i]));
+
+  natter_frame_set_string (reply, "room", room->name);
+  natter_frame_take_array (reply, "members", members);
+  natter_server_connection_send_frame (connection, reply);
+}
+
+void
+_natter_server_deliver_pending (NatterServer           *self,
+                                NatterServerConnection *connection,
+                                const char             *user)
+{
+  g_autoptr(GPtrArray) incoming = NULL;
+  g_autoptr(GPtrArray) answers = NULL;
+  g_autoptr(GError) error = NULL;
+
+  incoming = natter_server_store_list_pending (self->store, user, TRUE, _natter_server_unix_now (),
+                                               &error);
+  if (incoming == NULL)
+    {
+      _natter_server_log_internal_error ("Listing invitations", error);
+      return;
+    }
+
+  for (guint i = 0; i < incoming->len; i++)
+    send_invitation (connection, NATTER_FRAME_INVITATION, incoming->pdata[i]);
+
+  answers = natter_server_store_list_answers (self->store, user, &error);
+  if (answers == NULL)
+    {
+      _natter_server_log_internal_error ("Listing invitation answers", error);
+      return;
+    }
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      NatterServerInvitation *answer = answers->pdata[i];
+
+      send_invitation (connection, NATTER_FRAME_INVITATION_ANSWER, answer);
+      if (!natter_server_store_delete_invitation (self->store, answer->id, &error))
+        {
+          _natter_server_log_internal_error ("Deleting a delivered invitation", error);
+          g_clear_error (&error);
+        }
+    }
+}
+
+void
+_natter_server_handle_invite (NatterServer           *self,
+                              NatterServerConnection *connection,
+                              NatterFrame            *frame)
+{
+  const char *from = natter_server_connection_get_user (connection);
+  const char *to = natter_frame_get_string (frame, "to");
+  const char *text = natter_frame_get_string (frame, "text");
+  g_autoptr(NatterServerInvitation) invitation = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterServerConnection *recipient;
+
+  if (g_str_equal (from, to))
+    {
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_INVALID_TARGET,
+                                         "One cannot invite oneself");
+      return;
+    }
+
+  invitation = natter_server_store_invite (self->store, from, to, text != NULL ? text : "",
+                                           _natter_server_unix_now (),
+                                           natter_server_config_get_invitation_ttl (self->config),
+                                           &error);
+  if (invitation == NULL)
+    {
+      _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  reply = _natter_server_reply_new (NATTER_FRAME_INVITE_SENT, frame);
+  natter_frame_take_object_member (reply, "invitation", invitation_to_json (invitation));
+  natter_server_connection_send_frame (connection, reply);
+
+  recipient = g_hash_table_lookup (self->users, to);
+  if (recipient != NULL)
+    send_invitation (recipient, NATTER_FRAME_INVITATION, invitation);
+}
+
+void
+_natter_server_handle_invite_answer (NatterServer                 *self,
+                                     NatterServerConnection       *connection,
+                                     NatterFrame                  *frame,
+                                     NatterServerInvitationStatus  status)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  const char *id = natter_frame_get_string (frame, "invitation");
+  g_autoptr(NatterServerInvitation) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterServerConnection *sender;
+
+  invitation = natter_server_store_answer (self->store, id, user, status,
+                                           _natter_server_unix_now (), &error);
+  if (invitation == NULL)
+    {
+      _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
+
+  sender = g_hash_table_lookup (self->users, invitation->from);
+  if (sender == NULL)
+    return;
+
+  send_invitation (sender, NATTER_FRAME_INVITATION_ANSWER, invitation);
+  if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
+    _natter_server_log_internal_error ("Deleting a delivered invitation", error);
+}
+
+void
+_natter_server_handle_invitations (NatterServer           *self,
+                                   NatterServerConnection *connection,
+                                   NatterFrame            *frame)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  g_autoptr(GPtrArray) incoming = NULL;
+  g_autoptr(GPtrArray) outgoing = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 now = _natter_server_unix_now ();
+
+  incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
+  if (incoming != NULL)
+    outgoing = natter_server_store_list_pending (self->store, user, FALSE, now, &error);
+  if (outgoing == NULL)
+    {
+      _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  reply = _natter_server_reply_new (NATTER_FRAME_INVITATIONS, frame);
+  natter_frame_take_array (reply, "incoming", invitations_to_json (incoming));
+  natter_frame_take_array (reply, "outgoing", invitations_to_json (outgoing));
+  natter_server_connection_send_frame (connection, reply);
+}
+
+static void
+send_handle (NatterServerConnection *connection,
+             NatterFrame            *request,
+             const char             *handle,
+             const char             *user)
+{
+  g_autoptr(NatterFrame) reply = _natter_server_reply_new (NATTER_FRAME_HANDLE, request);
+
+  natter_frame_set_string (reply, "handle", handle);
+  natter_frame_set_string (reply, "user", user);
+  natter_server_connection_send_frame (connection, reply);
+}
+
+void
+_natter_server_handle_handle (NatterServer           *self,
+                              NatterServerConnection *connection,
+                              NatterFrame            *frame)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *handle = NULL;
+  g_autofree char *owner = NULL;
+
+  handle = natter_handle_normalize (natter_frame_get_string (frame, "handle"), &error);
+  if (handle == NULL)
+    {
+      _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  switch ((int) natter_frame_get_frame_type (frame))
+    {
+    case NATTER_FRAME_HANDLE_REGISTER:
+      if (natter_server_store_register_handle (self->store, handle, user, &error))
+        send_handle (connection, frame, handle, user);
+      break;
+
+    case NATTER_FRAME_HANDLE_LOOKUP:
+      owner = natter_server_store_lookup_handle (self->store, handle, &error);
+      if (owner != NULL)
+        send_handle (connection, frame, handle, owner);
+      break;
+
+    case NATTER_FRAME_HANDLE_RELEASE:
+      if (natter_server_store_release_handle (self->store, handle, user, &error))
+        _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+
+  if (error != NULL)
+    _natter_server_send_gerror (self, connection, frame, error);
+}
+
+void
+_natter_server_handle_room_join (NatterServer           *self,
+                                 NatterServerConnection *connection,
+                                 NatterFrame            *frame)
+{
+  const char *name = natter_frame_get_string (frame, "room");
+  GPtrArray *joined = natter_server_connection_get_rooms (connection, TRUE);
+  NatterServerRoom *room = find_joined_room (connection, name);
+
+  if (room == NULL)
+    {
+      if (joined->len >= ROOMS_PER_CONNECTION_MAX)
+        {
+          _natter_server_send_request_error (self, connection, frame,
+                                             NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                                             "A connection may be in at most 32 rooms");
+          return;
+        }
+
+      room = g_hash_table_lookup (self->rooms, name);
+      if (room == NULL)
+        {
+          room = g_new0 (NatterServerRoom, 1);
+          room->name = g_strdup (name);
+          room->members = g_ptr_array_new ();
+          g_hash_table_insert (self->rooms, room->name, room);
+        }
+      else if (room->members->len >= ROOM_MEMBERS_MAX)
+        {
+          _natter_server_send_request_error (self, connection, frame,
+                                             NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                                             "A room holds at most 1000 members");
+          return;
+        }
+
+      g_ptr_array_add (room->members, connection);
+      g_ptr_array_add (joined, room);
+      room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_JOINED, connection);
+    }
+
+  send_room_members (connection, frame, room);
+}
+
+void
+_natter_server_handle_room_leave_or_list (NatterServer           *self,
+                                          NatterServerConnection *connection,
+                                          NatterFrame            *frame)
+{
+  NatterServerRoom *room = find_joined_room (connection, natter_frame_get_string (frame, "room"));
+
+  if (room == NULL)
+    {
+      _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_NOT_IN_ROOM,
+                                         "Not a member of this room");
+      return;
+    }
+
+  if (natter_frame_get_frame_type (frame) == NATTER_FRAME_ROOM_MEMBERS)
+    {
+      send_room_members (connection, frame, room);
+      return;
+    }
+
+  g_ptr_array_remove_fast (natter_server_connection_get_rooms (connection, FALSE), room);
+  _natter_server_room_remove_member (self, room, connection);
+  _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
+}
+
+void
+_natter_server_handle_ice_config (NatterServer           *self,
+                                  NatterServerConnection *connection,
+                                  NatterFrame            *frame)
+{
+  g_autoptr(NatterFrame) reply = _natter_server_reply_new (NATTER_FRAME_ICE_CONFIG, frame);
+
+  _natter_server_set_ice_members (self, reply, natter_server_connection_get_user (connection));
+  natter_server_connection_send_frame (connection, reply);
+}
