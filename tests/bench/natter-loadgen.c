@@ -14,10 +14,12 @@
  * write buffer per connection and no allocation per frame. A load generator
  * sharing two cores with the server must cost far less per frame than the
  * server does. Measured on the two-core development machine, closed loop,
- * 200 connections: a client on SoupWebsocketConnection (a GIOStream and
- * main-loop sources per connection, SoupSession max-conns raised) spent about
- * 21 µs of CPU per relayed frame, as much as the server's side; this client
- * spends 5 to 7 µs, and its cost does not grow with the number of
+ * 200 connections to a minimal SoupServer relay: a client on
+ * SoupWebsocketConnection (a GIOStream and main-loop sources per connection,
+ * SoupSession max-conns raised) spent about 21 µs of CPU per relayed frame,
+ * as much as the server side; this client spent 7. Against natter-server
+ * with 1,000 connections it spends 9 to 16 µs per frame where the server
+ * spends 19 to 32, and its cost does not grow with the number of
  * connections, since epoll only reports the sockets that are ready.
  *
  * Phases: connect (at most --concurrency handshakes in flight), hold,
@@ -1693,21 +1695,148 @@ print_relay_report (LoadGen *lg,
              1e6 * self_cpu / lg->relay_in_window, lg->relay_in_window / server_cpu);
 }
 
+/* Phases. Each returns FALSE when something is broken. */
+
+static gboolean
+phase_connect (LoadGen *lg)
+{
+  gint64 t0 = lg->connect_start_us = g_get_monotonic_time ();
+  double server_cpu0 = read_cpu_s (lg->server_pid);
+  double elapsed_s;
+
+  start_more_connections (lg);
+  flush_dirty (lg);
+  run_until (lg, connect_done, "connecting");
+  elapsed_s = (g_get_monotonic_time () - t0) / 1e6;
+
+  g_print ("%-24s %d of %d (authenticated in %.2f s, %.0f/s)\n", "connections held:",
+           lg->n_ready, lg->n_connections, elapsed_s, lg->n_ready / MAX (elapsed_s, 1e-6));
+  if (server_cpu0 >= 0 && lg->n_ready > 0)
+    {
+      double server_cpu = read_cpu_s (lg->server_pid) - server_cpu0;
+
+      g_print ("%-24s %.0f us per connection (%.1f s in all)\n", "server CPU to connect:",
+               1e6 * server_cpu / lg->n_ready, server_cpu);
+    }
+
+  return lg->n_failed == 0 && !lg->stalled;
+}
+
+static gboolean
+phase_hold (LoadGen *lg)
+{
+  double server_cpu0 = read_cpu_s (lg->server_pid);
+
+  lg->phase = PHASE_HOLD;
+  lg->relay_end_us = g_get_monotonic_time () + lg->hold_s * G_USEC_PER_SEC;
+  run_until (lg, time_done, "holding");
+
+  g_print ("%-24s %d of %d after %.1f s\n", "connections still held:",
+           lg->n_ready - lg->n_lost, lg->n_connections, lg->hold_s);
+  if (server_cpu0 >= 0)
+    g_print ("%-24s %.1f%% of one core\n", "server CPU while idle:",
+             100 * (read_cpu_s (lg->server_pid) - server_cpu0) / lg->hold_s);
+
+  return lg->n_lost == 0;
+}
+
+static void
+send_to_every_peer (LoadGen *lg)
+{
+  for (int i = 0; i < lg->n_connections; i++)
+    if (lg->conns[i].state == CONN_READY)
+      conn_send_bench (&lg->conns[i]);
+
+  flush_dirty (lg);
+}
+
+/* One frame each way in every pair */
+static gboolean
+phase_check (LoadGen *lg)
+{
+  lg->phase = PHASE_CHECK;
+  send_to_every_peer (lg);
+  run_until (lg, check_done, "the relay check");
+
+  g_print ("%-24s %d of %d connections received a frame from their peer\n", "relay check:",
+           lg->n_checked, lg->n_ready);
+
+  return !lg->stalled && lg->n_lost == 0;
+}
+
+static gboolean
+phase_relay (LoadGen *lg)
+{
+  double server_cpu0 = read_cpu_s (lg->server_pid);
+  double self_cpu0 = self_cpu_s ();
+  double server_cpu = -1, self_cpu, relay_s;
+  guint tick_source = 0;
+
+  lg->phase = PHASE_RELAY;
+  lg->relay_start_us = g_get_monotonic_time ();
+  lg->relay_end_us = lg->relay_start_us + lg->duration_s * G_USEC_PER_SEC;
+
+  if (lg->rate > 0)
+    tick_source = g_timeout_add (1, on_send_tick, lg);
+  else
+    for (int w = 0; w < lg->window; w++)
+      send_to_every_peer (lg);
+
+  run_until (lg, time_done, "relaying");
+  relay_s = (g_get_monotonic_time () - lg->relay_start_us) / 1e6;
+  if (server_cpu0 >= 0)
+    server_cpu = read_cpu_s (lg->server_pid) - server_cpu0;
+  self_cpu = self_cpu_s () - self_cpu0;
+
+  lg->phase = PHASE_DRAIN;
+  g_clear_handle_id (&tick_source, g_source_remove);
+  run_until (lg, drain_done, "draining");
+
+  print_relay_report (lg, relay_s, server_cpu, self_cpu);
+
+  return !lg->stalled && lg->n_lost == 0;
+}
+
+static gboolean
+print_summary (LoadGen *lg)
+{
+  g_autoptr(JsonObject) stats = fetch_stats (lg);
+  g_autofree char *failures = format_reasons (lg->failures);
+  g_autofree char *errors = format_reasons (lg->errors);
+  g_autofree char *loadavg = read_loadavg ();
+
+  if (stats != NULL)
+    {
+      g_autofree char *rejected = format_rejected (stats);
+
+      g_print ("%-24s frames_relayed %" G_GINT64_FORMAT ", frames_received %" G_GINT64_FORMAT
+               ", rejected: %s\n", "server /stats:",
+               json_object_get_int_member_with_default (stats, "frames_relayed", -1),
+               json_object_get_int_member_with_default (stats, "frames_received", -1),
+               rejected);
+    }
+
+  g_print ("%-24s %s\n", "load average after:", loadavg);
+  g_print ("%-24s %d refused or failed, %d lost: %s\n", "connection failures:",
+           lg->n_failed, lg->n_lost, failures);
+  g_print ("%-24s %s\n", "error frames received:", errors);
+  g_print ("%-24s %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " received, %"
+           G_GUINT64_FORMAT " out of order, %" G_GUINT64_FORMAT " misrouted\n",
+           "frames:", lg->frames_sent, lg->frames_received, lg->out_of_order, lg->misrouted);
+
+  return lg->out_of_order == 0 && lg->misrouted == 0 && g_hash_table_size (lg->errors) == 0;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_autoptr(LoadGen) lg = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonObject) stats = NULL;
-  g_autofree char *failures = NULL;
-  g_autofree char *errors = NULL;
   g_autofree char *loadavg = NULL;
-  gint64 rss_idle, rss_held, rss_after;
-  gint64 t0, t_connected;
-  double server_cpu0, self_cpu0, server_cpu = -1, self_cpu = 0, relay_s = 0;
-  gboolean ok = TRUE;
-  guint epoll_source, wakeup_source, tick_source = 0;
+  gint64 rss_idle, rss_held;
+  gboolean ok;
+  guint epoll_source, wakeup_source;
 
   signal (SIGPIPE, SIG_IGN);
   raise_nofile_limit ();
@@ -1746,138 +1875,31 @@ main (int   argc,
       return 1;
     }
 
+  loadavg = read_loadavg ();
   g_print ("natter-loadgen: %d connections to ws://%s/ws (server process %d), %d handshakes at a time\n",
            lg->n_connections, lg->host_port, lg->server_pid, lg->concurrency);
-
-  loadavg = read_loadavg ();
   g_print ("%-24s %s (the machine has %u cores)\n", "load average before:", loadavg,
            g_get_num_processors ());
-  g_clear_pointer (&loadavg, g_free);
 
   rss_idle = read_rss_kib (lg->server_pid);
 
-  /* Connect and authenticate */
-  t0 = lg->connect_start_us = g_get_monotonic_time ();
-  server_cpu0 = read_cpu_s (lg->server_pid);
-  start_more_connections (lg);
-  flush_dirty (lg);
-  run_until (lg, connect_done, "connecting");
-  t_connected = g_get_monotonic_time ();
-
-  g_print ("%-24s %d of %d (authenticated in %.2f s, %.0f/s)\n", "connections held:",
-           lg->n_ready, lg->n_connections, (t_connected - t0) / 1e6,
-           lg->n_ready / MAX ((t_connected - t0) / 1e6, 1e-6));
-  if (server_cpu0 >= 0 && lg->n_ready > 0)
-    g_print ("%-24s %.0f us per connection (%.1f s in all)\n", "server CPU to connect:",
-             1e6 * (read_cpu_s (lg->server_pid) - server_cpu0) / lg->n_ready,
-             read_cpu_s (lg->server_pid) - server_cpu0);
-  if (lg->n_failed > 0 || lg->stalled)
-    ok = FALSE;
-
-  /* Hold */
+  ok = phase_connect (lg);
   if (ok && !lg->timed_out && lg->hold_s > 0)
-    {
-      double hold_cpu0 = read_cpu_s (lg->server_pid);
-
-      lg->phase = PHASE_HOLD;
-      lg->relay_end_us = g_get_monotonic_time () + lg->hold_s * G_USEC_PER_SEC;
-      run_until (lg, time_done, "holding");
-      if (lg->n_lost > 0)
-        ok = FALSE;
-      g_print ("%-24s %d of %d after %.1f s\n", "connections still held:",
-               lg->n_ready - lg->n_lost, lg->n_connections, lg->hold_s);
-      if (hold_cpu0 >= 0)
-        g_print ("%-24s %.1f%% of one core\n", "server CPU while idle:",
-                 100 * (read_cpu_s (lg->server_pid) - hold_cpu0) / lg->hold_s);
-    }
-
+    ok = phase_hold (lg);
   rss_held = read_rss_kib (lg->server_pid);
-
-  /* Check: one frame each way in every pair */
   if (ok && !lg->timed_out)
-    {
-      lg->phase = PHASE_CHECK;
-      for (int i = 0; i < lg->n_connections; i++)
-        if (lg->conns[i].state == CONN_READY)
-          conn_send_bench (&lg->conns[i]);
-      flush_dirty (lg);
-      run_until (lg, check_done, "the relay check");
-      if (lg->stalled || lg->n_lost > 0)
-        ok = FALSE;
-      g_print ("%-24s %d of %d connections received a frame from their peer\n", "relay check:",
-               lg->n_checked, lg->n_ready);
-    }
-
-  /* Relay */
+    ok = phase_check (lg);
   if (ok && !lg->timed_out && lg->duration_s > 0)
-    {
-      lg->phase = PHASE_RELAY;
-      server_cpu0 = read_cpu_s (lg->server_pid);
-      self_cpu0 = self_cpu_s ();
-      lg->relay_start_us = g_get_monotonic_time ();
-      lg->relay_end_us = lg->relay_start_us + lg->duration_s * G_USEC_PER_SEC;
+    ok = phase_relay (lg);
 
-      if (lg->rate > 0)
-        {
-          tick_source = g_timeout_add (1, on_send_tick, lg);
-        }
-      else
-        {
-          for (int w = 0; w < lg->window; w++)
-            for (int i = 0; i < lg->n_connections; i++)
-              if (lg->conns[i].state == CONN_READY)
-                conn_send_bench (&lg->conns[i]);
-          flush_dirty (lg);
-        }
-
-      run_until (lg, time_done, "relaying");
-      relay_s = (g_get_monotonic_time () - lg->relay_start_us) / 1e6;
-      if (server_cpu0 >= 0)
-        server_cpu = read_cpu_s (lg->server_pid) - server_cpu0;
-      self_cpu = self_cpu_s () - self_cpu0;
-
-      lg->phase = PHASE_DRAIN;
-      g_clear_handle_id (&tick_source, g_source_remove);
-      run_until (lg, drain_done, "draining");
-      if (lg->stalled || lg->n_lost > 0)
-        ok = FALSE;
-
-      print_relay_report (lg, relay_s, server_cpu, self_cpu);
-    }
-
-  rss_after = read_rss_kib (lg->server_pid);
   print_rss ("server RSS idle:", rss_idle);
   print_rss ("server RSS holding:", rss_held);
   if (rss_held > 0 && rss_idle > 0 && lg->n_ready > 0)
     g_print ("%-24s %.1f KiB\n", "server RSS/connection:", (rss_held - rss_idle) / (double) lg->n_ready);
-  print_rss ("server RSS after:", rss_after);
+  print_rss ("server RSS after:", read_rss_kib (lg->server_pid));
   print_rss ("natter-loadgen RSS:", read_rss_kib (getpid ()));
 
-  stats = fetch_stats (lg);
-  if (stats != NULL)
-    {
-      g_autofree char *rejected = format_rejected (stats);
-
-      g_print ("%-24s frames_relayed %" G_GINT64_FORMAT ", frames_received %" G_GINT64_FORMAT
-               ", rejected: %s\n", "server /stats:",
-               json_object_get_int_member_with_default (stats, "frames_relayed", -1),
-               json_object_get_int_member_with_default (stats, "frames_received", -1),
-               rejected);
-    }
-
-  loadavg = read_loadavg ();
-  g_print ("%-24s %s\n", "load average after:", loadavg);
-
-  failures = format_reasons (lg->failures);
-  errors = format_reasons (lg->errors);
-  g_print ("%-24s %d refused or failed, %d lost: %s\n", "connection failures:",
-           lg->n_failed, lg->n_lost, failures);
-  g_print ("%-24s %s\n", "error frames received:", errors);
-  g_print ("%-24s %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " received, %"
-           G_GUINT64_FORMAT " out of order, %" G_GUINT64_FORMAT " misrouted\n",
-           "frames:", lg->frames_sent, lg->frames_received, lg->out_of_order, lg->misrouted);
-
-  if (lg->out_of_order > 0 || lg->misrouted > 0 || g_hash_table_size (lg->errors) > 0)
+  if (!print_summary (lg))
     ok = FALSE;
 
   lg->phase = PHASE_DONE;
