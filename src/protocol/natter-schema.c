@@ -6,6 +6,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "natter-protocol-error.h"
@@ -176,6 +177,281 @@ natter_schema_validate_member (JsonObject        *object,
   return FALSE;
 }
 
+/* A strict RFC 8259 check that runs before json-glib sees the text.
+ *
+ * json-glib is lenient (single quotes, comments, several documents in one
+ * text — of which it leaks all but the last —, lone surrogates, integers
+ * beyond 64 bits) and recursive (deep nesting uses the stack). Frames come
+ * from strangers, so only plain JSON of bounded depth gets through. */
+
+#define MAX_DEPTH 32
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+} Scanner;
+
+static void
+skip_space (Scanner *s)
+{
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+static int
+hex_value (char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+static gboolean
+scan_hex4 (Scanner *s,
+           guint   *value)
+{
+  *value = 0;
+  if (s->end - s->p < 4)
+    return FALSE;
+
+  for (int i = 0; i < 4; i++)
+    {
+      int v = hex_value (*s->p++);
+
+      if (v < 0)
+        return FALSE;
+      *value = (*value << 4) | (guint) v;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+scan_string (Scanner *s)
+{
+  g_assert (*s->p == '"');
+  s->p++;
+
+  while (s->p < s->end)
+    {
+      guchar c = (guchar) *s->p++;
+
+      if (c == '"')
+        return TRUE;
+      if (c < 0x20)
+        return FALSE;
+      if (c != '\\')
+        continue;
+
+      if (s->p >= s->end)
+        return FALSE;
+
+      switch (*s->p++)
+        {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+          break;
+
+        case 'u':
+          {
+            guint unit, low;
+
+            if (!scan_hex4 (s, &unit) || unit == 0)
+              return FALSE;   /* json-glib would cut the string at \u0000 */
+            if (unit >= 0xdc00 && unit <= 0xdfff)
+              return FALSE;   /* a low surrogate alone */
+            if (unit >= 0xd800 && unit <= 0xdbff)
+              {
+                if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u')
+                  return FALSE;
+                s->p += 2;
+                if (!scan_hex4 (s, &low) || low < 0xdc00 || low > 0xdfff)
+                  return FALSE;
+              }
+          }
+          break;
+
+        default:
+          return FALSE;
+        }
+    }
+
+  return FALSE;
+}
+
+static gboolean
+scan_number (Scanner *s)
+{
+  const char *start = s->p;
+  gboolean integer = TRUE;
+  char buffer[64];
+  gsize length;
+
+  if (s->p < s->end && *s->p == '-')
+    s->p++;
+
+  if (s->p >= s->end || !g_ascii_isdigit (*s->p))
+    return FALSE;
+  if (*s->p == '0')
+    s->p++;
+  else
+    while (s->p < s->end && g_ascii_isdigit (*s->p))
+      s->p++;
+
+  if (s->p < s->end && *s->p == '.')
+    {
+      integer = FALSE;
+      s->p++;
+      if (s->p >= s->end || !g_ascii_isdigit (*s->p))
+        return FALSE;
+      while (s->p < s->end && g_ascii_isdigit (*s->p))
+        s->p++;
+    }
+
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+    {
+      integer = FALSE;
+      s->p++;
+      if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+        s->p++;
+      if (s->p >= s->end || !g_ascii_isdigit (*s->p))
+        return FALSE;
+      while (s->p < s->end && g_ascii_isdigit (*s->p))
+        s->p++;
+    }
+
+  /* Only numbers that survive json-glib unchanged: 64-bit integers and
+   * finite doubles. */
+  length = (gsize) (s->p - start);
+  if (length >= sizeof buffer)
+    return FALSE;
+  memcpy (buffer, start, length);
+  buffer[length] = '\0';
+
+  if (integer)
+    {
+      gint64 value;
+
+      return g_ascii_string_to_signed (buffer, 10, G_MININT64, G_MAXINT64, &value, NULL);
+    }
+  else
+    {
+      double value = g_ascii_strtod (buffer, NULL);
+      char written[G_ASCII_DTOSTR_BUF_SIZE];
+
+      if (!isfinite (value))
+        return FALSE;
+
+      /* json-glib 1.6 writes a double whose shortest form has an exponent
+       * but no point, such as 1e22, as "1e+22.0": invalid JSON that a relay
+       * would pass on. Such numbers are refused here. */
+      g_ascii_dtostr (written, sizeof written, value);
+      return strchr (written, 'e') == NULL || strchr (written, '.') != NULL;
+    }
+}
+
+static gboolean
+scan_literal (Scanner    *s,
+              const char *word)
+{
+  gsize length = strlen (word);
+
+  if ((gsize) (s->end - s->p) < length || memcmp (s->p, word, length) != 0)
+    return FALSE;
+
+  s->p += length;
+  return TRUE;
+}
+
+static gboolean
+scan_value (Scanner *s,
+            guint    depth)
+{
+  skip_space (s);
+  if (s->p >= s->end)
+    return FALSE;
+
+  switch (*s->p)
+    {
+    case '{':
+    case '[':
+      {
+        char close = *s->p == '{' ? '}' : ']';
+        gboolean object = close == '}';
+
+        if (depth >= MAX_DEPTH)
+          return FALSE;
+
+        s->p++;
+        skip_space (s);
+        if (s->p < s->end && *s->p == close)
+          {
+            s->p++;
+            return TRUE;
+          }
+
+        for (;;)
+          {
+            if (object)
+              {
+                skip_space (s);
+                if (s->p >= s->end || *s->p != '"' || !scan_string (s))
+                  return FALSE;
+                skip_space (s);
+                if (s->p >= s->end || *s->p++ != ':')
+                  return FALSE;
+              }
+
+            if (!scan_value (s, depth + 1))
+              return FALSE;
+
+            skip_space (s);
+            if (s->p >= s->end)
+              return FALSE;
+            if (*s->p == close)
+              {
+                s->p++;
+                return TRUE;
+              }
+            if (*s->p++ != ',')
+              return FALSE;
+          }
+      }
+
+    case '"':
+      return scan_string (s);
+
+    case 't':
+      return scan_literal (s, "true");
+
+    case 'f':
+      return scan_literal (s, "false");
+
+    case 'n':
+      return scan_literal (s, "null");
+
+    default:
+      return scan_number (s);
+    }
+}
+
+static gboolean
+is_strict_json (const char *data,
+                gsize       length)
+{
+  Scanner s = { data, data + length };
+
+  if (!scan_value (&s, 0))
+    return FALSE;
+
+  skip_space (&s);
+  return s.p == s.end;
+}
+
 /*
  * natter_schema_parse_object:
  *
@@ -203,6 +479,13 @@ natter_schema_parse_object (const char  *data,
     {
       g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_JSON,
                            "The frame is not UTF-8 text");
+      return NULL;
+    }
+
+  if (!is_strict_json (data, length))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_JSON,
+                           "The frame is not one valid JSON value (RFC 8259, at most 32 levels deep)");
       return NULL;
     }
 
