@@ -182,6 +182,7 @@ struct _LoadGen
   guint64     skipped;
   guint64     out_of_order;
   guint64     misrouted;
+  guint64     pings;
   guint32    *latency;
   guint32    *latency_ms;
   guint64     latency_count;
@@ -831,6 +832,7 @@ conn_process_input (Conn   *c,
 
         case WS_OP_PING:
           conn_queue_ws (c, WS_OP_PONG, p, length);
+          c->lg->pings++;
           break;
 
         case WS_OP_PONG:
@@ -1820,6 +1822,7 @@ print_summary (LoadGen *lg)
   g_print ("%-24s %d refused or failed, %d lost: %s\n", "connection failures:",
            lg->n_failed, lg->n_lost, failures);
   g_print ("%-24s %s\n", "error frames received:", errors);
+  g_print ("%-24s %" G_GUINT64_FORMAT "\n", "server pings answered:", lg->pings);
   g_print ("%-24s %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT " received, %"
            G_GUINT64_FORMAT " out of order, %" G_GUINT64_FORMAT " misrouted\n",
            "frames:", lg->frames_sent, lg->frames_received, lg->out_of_order, lg->misrouted);
