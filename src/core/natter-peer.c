@@ -127,6 +127,7 @@ struct _NatterPeer
   GstWebRTCDataChannel *chat;
   char                 *session_id;
   gboolean              have_local_offer;
+  gboolean              remote_applying;
   gboolean              remote_set;
   gboolean              chat_open;
   GPtrArray            *pending_candidates;
@@ -665,6 +666,7 @@ attempt_clear (NatterPeer *self,
   g_clear_pointer (&self->link, peer_link_unref);
 
   self->have_local_offer = FALSE;
+  self->remote_applying = FALSE;
   self->remote_set = FALSE;
   self->chat_open = FALSE;
   g_ptr_array_set_size (self->pending_candidates, 0);
@@ -1357,7 +1359,7 @@ handle_description (NatterPeer *self,
         }
     }
   else if (!self->have_local_offer || g_strcmp0 (session, self->session_id) != 0 ||
-           self->remote_set)
+           self->remote_applying)
     {
       g_debug ("Peer %s: ignoring an answer to no pending offer", short_id (self->remote_id));
       return;
@@ -1392,6 +1394,7 @@ handle_description (NatterPeer *self,
         }
     }
 
+  g_free (self->remote_fingerprints);
   self->remote_fingerprints = sdp_fingerprint_values (sdp_text);
   g_strfreev (self->remote_mids);
   self->remote_mids = sdp_media_mids (sdp);
@@ -1399,6 +1402,7 @@ handle_description (NatterPeer *self,
   description = gst_webrtc_session_description_new (is_offer ? GST_WEBRTC_SDP_TYPE_OFFER
                                                              : GST_WEBRTC_SDP_TYPE_ANSWER,
                                                     g_steal_pointer (&sdp));
+  self->remote_applying = TRUE;
   emit_with_promise (self, "set-remote-description", description, EVENT_REMOTE_SET);
   gst_webrtc_session_description_free (description);
 }

@@ -36,6 +36,7 @@ struct _Side
   Side           *other;
   TamperFunc      tamper;
   gboolean        deliver;
+  guint           copies;
   guint           chat_opened;
   guint           trust_failures;
   guint           offers_sent;
@@ -145,10 +146,13 @@ on_signal_out (NatterPeer *peer,
   if (side->tamper != NULL && !side->tamper (side, json_node_get_object (copy)))
     return;
 
-  delivery = g_new0 (Delivery, 1);
-  delivery->to = side->other;
-  delivery->json = json_to_string (copy, FALSE);
-  g_idle_add_full (G_PRIORITY_DEFAULT, on_deliver, delivery, (GDestroyNotify) delivery_free);
+  for (guint i = 0; i < MAX (side->copies, 1); i++)
+    {
+      delivery = g_new0 (Delivery, 1);
+      delivery->to = side->other;
+      delivery->json = json_to_string (copy, FALSE);
+      g_idle_add_full (G_PRIORITY_DEFAULT, on_deliver, delivery, (GDestroyNotify) delivery_free);
+    }
 }
 
 static void
@@ -599,6 +603,27 @@ test_peer_close_without_bye (void)
   pair_clear (&pair);
 }
 
+/* Every payload arrives twice: repeated offers, answers and candidates
+ * change nothing */
+static void
+test_peer_duplicates (void)
+{
+  Pair pair;
+
+  pair_init (&pair);
+  pair.a.copies = 2;
+  pair.b.copies = 2;
+
+  connect_pair (&pair);
+  run_for (200);
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+  g_assert_cmpuint (pair.a.chat_opened, ==, 1);
+  g_assert_cmpuint (pair.b.chat_opened, ==, 1);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
 /* a's process goes away without a word; b does not notice. When a comes
  * back and offers, b gives up the dead connection for the new one. */
 static void
@@ -998,6 +1023,7 @@ main (int   argc,
   g_test_add_func ("/natter/peer/close", test_peer_close);
   g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
   g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
+  g_test_add_func ("/natter/peer/duplicates", test_peer_duplicates);
   g_test_add_func ("/natter/peer/reconnect-after-crash", test_peer_reconnect_after_crash);
   g_test_add_func ("/natter/peer/round-trip", test_peer_round_trip);
   g_test_add_func ("/natter/peer/bulk", test_peer_bulk);
