@@ -83,12 +83,14 @@ natter_test_fail (const char *format,
                   ...)
 {
   g_autofree char *message = NULL;
+  g_autofree char *text = NULL;
   va_list args;
 
   va_start (args, format);
-  message = g_strdup_vprintf (format, args);
+  text = g_strdup_vprintf (format, args);
   va_end (args);
 
+  message = g_strdup_printf ("%s: %s", g_test_get_path (), text);
   g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, message);
   g_abort ();
 }
