@@ -114,9 +114,25 @@ main (int   argc,
   raise_file_limit ();
 
   server = natter_server_new (config, &error);
-  if (server == NULL || !natter_server_listen (server, &error))
+  if (server == NULL)
     {
       g_printerr ("natter-server: %s\n", error->message);
+      return 1;
+    }
+
+  /* Installed before listening, so that a signal arriving during start-up
+   * still ends in a clean shutdown once the loop runs. */
+  loop = g_main_loop_new (NULL, FALSE);
+  context.loop = loop;
+  context.server = server;
+  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &context);
+  sigint_id = g_unix_signal_add (SIGINT, on_signal, &context);
+
+  if (!natter_server_listen (server, &error))
+    {
+      g_printerr ("natter-server: %s\n", error->message);
+      g_source_remove (sigterm_id);
+      g_source_remove (sigint_id);
       return 1;
     }
 
@@ -125,12 +141,6 @@ main (int   argc,
       printf ("%u\n", natter_server_get_port (server));
       fflush (stdout);
     }
-
-  loop = g_main_loop_new (NULL, FALSE);
-  context.loop = loop;
-  context.server = server;
-  sigterm_id = g_unix_signal_add (SIGTERM, on_signal, &context);
-  sigint_id = g_unix_signal_add (SIGINT, on_signal, &context);
 
   g_main_loop_run (loop);
 
