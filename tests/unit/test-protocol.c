@@ -1099,6 +1099,27 @@ test_frame_parse_bad_json (void)
   assert_parse_fails ("{\"type\":\"room-join\",\"id\":\"1\",\"room\":\"caf\xe9\"}",
                       NATTER_FRAME_TO_SERVER, NATTER_PROTOCOL_ERROR_BAD_JSON, NULL);
 
+  /* Deep nesting in a payload the server would relay: refused with a typed
+   * error instead of recursing through the stack */
+  {
+    g_autoptr(GString) deep = g_string_new ("{\"type\":\"signal\",\"to\":\"" U2 "\",\"payload\":");
+    g_autoptr(NatterFrame) frame = NULL;
+    g_autoptr(GError) error = NULL;
+
+    for (guint i = 0; i < 20000; i++)
+      g_string_append (deep, "{\"a\":");
+    g_string_append (deep, "1");
+    for (guint i = 0; i < 20000; i++)
+      g_string_append_c (deep, '}');
+    g_string_append_c (deep, '}');
+
+    frame = natter_frame_parse (deep->str, deep->len, NATTER_FRAME_TO_SERVER, deep->len, NULL,
+                                &error);
+    g_assert_null (frame);
+    g_assert_nonnull (error);
+    g_assert_true (error->domain == NATTER_PROTOCOL_ERROR);
+  }
+
   /* An embedded NUL inside the given length is not JSON text either */
   assert_parse_fails_full ("{\"type\":\"ping\"}\0{}", 18, NATTER_FRAME_TO_SERVER,
                            NATTER_FRAME_DEFAULT_MAX_SIZE,
@@ -1164,8 +1185,9 @@ test_frame_parse_strict_json (void)
 
 /* Valid JSON numbers in members the protocol does not know (a signal
  * payload, say) must come out of the serializer as valid JSON again, or be
- * refused as bad-json. json-glib 1.6 writes 1e22 as "1e+22.0"; while the
- * library passes that on this test is reported as TODO, not as a pass. */
+ * refused as bad-json. Should a number slip through that json-glib 1.6
+ * writes back wrongly (it writes 1e22 as "1e+22.0"), this test is reported
+ * as TODO, not as a pass. */
 static void
 test_frame_serialize_numbers (void)
 {
