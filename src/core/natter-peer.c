@@ -43,7 +43,8 @@
  * 1 MiB send buffer, where sctpenc would start to sleep. */
 #define BUFFERED_HIGH        (256 * 1024)
 #define BUFFERED_LOW         (64 * 1024)
-#define LINGER_MS            1000
+#define LINGER_POLL_MS       50
+#define LINGER_MAX_MS        10000
 #define DISCONNECT_GRACE_MS  5000
 
 enum {
@@ -609,12 +610,36 @@ clear_source (GSource **source)
     }
 }
 
-static gboolean
-on_linger_done (gpointer user_data)
+/* A closed attempt whose chat channel is still closing */
+typedef struct
 {
-  gst_element_set_state (GST_ELEMENT (user_data), GST_STATE_NULL);
+  GstElement           *pipeline;
+  GstWebRTCDataChannel *channel;
+  gint64                deadline;
+} Linger;
 
-  return G_SOURCE_REMOVE;
+static void
+linger_free (gpointer data)
+{
+  Linger *linger = data;
+
+  gst_element_set_state (linger->pipeline, GST_STATE_NULL);
+  gst_object_unref (linger->pipeline);
+  g_object_unref (linger->channel);
+  g_free (linger);
+}
+
+static gboolean
+on_linger_poll (gpointer user_data)
+{
+  Linger *linger = user_data;
+  GstWebRTCDataChannelState state;
+
+  g_object_get (linger->channel, "ready-state", &state, NULL);
+  if (state != GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED && g_get_monotonic_time () < linger->deadline)
+    return G_SOURCE_CONTINUE;
+
+  return G_SOURCE_REMOVE; /* linger_free() tears it down */
 }
 
 /* Drop the current webrtcbin and everything that belongs to its attempt.
@@ -646,13 +671,19 @@ attempt_clear (NatterPeer *self,
 
       if (graceful && self->chat != NULL && self->chat_open)
         {
-          g_autoptr(GSource) linger = g_timeout_source_new (LINGER_MS);
+          g_autoptr(GSource) source = g_timeout_source_new (LINGER_POLL_MS);
+          Linger *linger = g_new0 (Linger, 1);
 
+          /* The webrtcbin stays until the close has gone through (the
+           * channel's closing handshake is done), for at most a while */
+          linger->pipeline = gst_object_ref (self->pipeline);
+          linger->channel = g_object_ref (self->chat);
+          linger->deadline = g_get_monotonic_time () + LINGER_MAX_MS * 1000;
           gst_webrtc_data_channel_close (self->chat);
-          g_source_set_callback (linger, on_linger_done, g_object_ref (self->pipeline),
-                                 g_object_unref);
-          g_source_set_static_name (linger, "[natter-peer] linger");
-          g_source_attach (linger, self->context);
+
+          g_source_set_callback (source, on_linger_poll, linger, linger_free);
+          g_source_set_static_name (source, "[natter-peer] linger");
+          g_source_attach (source, self->context);
         }
       else
         {

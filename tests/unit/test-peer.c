@@ -554,6 +554,7 @@ test_peer_timeout (void)
 
   /* The owner retries; this time the offer gets through */
   pair.a.deliver = TRUE;
+  natter_peer_set_connect_timeout (pair.a.peer, NATTER_PEER_DEFAULT_CONNECT_TIMEOUT);
   connect_pair (&pair);
   exchange_both_ways (&pair);
 
