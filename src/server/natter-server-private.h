@@ -95,10 +95,12 @@ void          _natter_server_set_ice_members           (NatterServer           *
 void          _natter_server_handle_invite             (NatterServer           *self,
                                                         NatterServerConnection *connection,
                                                         NatterFrame            *frame);
-void          _natter_server_handle_invite_answer      (NatterServer           *self,
+void          _natter_server_handle_invite_accept      (NatterServer           *self,
                                                         NatterServerConnection *connection,
-                                                        NatterFrame            *frame,
-                                                        NatterServerInvitationStatus status);
+                                                        NatterFrame            *frame);
+void          _natter_server_handle_invite_decline     (NatterServer           *self,
+                                                        NatterServerConnection *connection,
+                                                        NatterFrame            *frame);
 void          _natter_server_handle_invitations        (NatterServer           *self,
                                                         NatterServerConnection *connection,
                                                         NatterFrame            *frame);

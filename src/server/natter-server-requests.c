@@ -266,11 +266,11 @@ _natter_server_handle_invite (NatterServer           *self,
     send_invitation (recipient, NATTER_FRAME_INVITATION, invitation);
 }
 
-void
-_natter_server_handle_invite_answer (NatterServer                 *self,
-                                     NatterServerConnection       *connection,
-                                     NatterFrame                  *frame,
-                                     NatterServerInvitationStatus  status)
+static void
+handle_invite_answer (NatterServer                 *self,
+                      NatterServerConnection       *connection,
+                      NatterFrame                  *frame,
+                      NatterServerInvitationStatus  status)
 {
   const char *user = natter_server_connection_get_user (connection);
   const char *id = natter_frame_get_string (frame, "invitation");
@@ -295,6 +295,22 @@ _natter_server_handle_invite_answer (NatterServer                 *self,
   send_invitation (sender, NATTER_FRAME_INVITATION_ANSWER, invitation);
   if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
     _natter_server_log_internal_error ("Deleting a delivered invitation", error);
+}
+
+void
+_natter_server_handle_invite_accept (NatterServer           *self,
+                                     NatterServerConnection *connection,
+                                     NatterFrame            *frame)
+{
+  handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_ACCEPTED);
+}
+
+void
+_natter_server_handle_invite_decline (NatterServer           *self,
+                                      NatterServerConnection *connection,
+                                      NatterFrame            *frame)
+{
+  handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_DECLINED);
 }
 
 void

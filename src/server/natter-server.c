@@ -338,12 +338,34 @@ handle_signal (NatterServer           *self,
   self->frames_relayed++;
 }
 
+typedef void (*RequestHandler) (NatterServer           *self,
+                                NatterServerConnection *connection,
+                                NatterFrame            *frame);
+
+/* Requests that need authentication, by frame type. */
+static const RequestHandler request_handlers[NATTER_FRAME_N_TYPES] = {
+  [NATTER_FRAME_SUBSCRIBE] = handle_subscribe,
+  [NATTER_FRAME_UNSUBSCRIBE] = handle_unsubscribe,
+  [NATTER_FRAME_INVITE] = _natter_server_handle_invite,
+  [NATTER_FRAME_INVITE_ACCEPT] = _natter_server_handle_invite_accept,
+  [NATTER_FRAME_INVITE_DECLINE] = _natter_server_handle_invite_decline,
+  [NATTER_FRAME_INVITATIONS] = _natter_server_handle_invitations,
+  [NATTER_FRAME_HANDLE_REGISTER] = _natter_server_handle_handle,
+  [NATTER_FRAME_HANDLE_LOOKUP] = _natter_server_handle_handle,
+  [NATTER_FRAME_HANDLE_RELEASE] = _natter_server_handle_handle,
+  [NATTER_FRAME_ROOM_JOIN] = _natter_server_handle_room_join,
+  [NATTER_FRAME_ROOM_LEAVE] = _natter_server_handle_room_leave_or_list,
+  [NATTER_FRAME_ROOM_MEMBERS] = _natter_server_handle_room_leave_or_list,
+  [NATTER_FRAME_ICE_CONFIG] = _natter_server_handle_ice_config,
+};
+
 void
 _natter_server_dispatch (NatterServer           *self,
                          NatterServerConnection *connection,
                          NatterFrame            *frame)
 {
   NatterFrameType type = natter_frame_get_frame_type (frame);
+  RequestHandler handler;
 
   if (type == NATTER_FRAME_SIGNAL && natter_server_connection_get_user (connection) != NULL)
     {
@@ -371,49 +393,16 @@ _natter_server_dispatch (NatterServer           *self,
       return;
     }
 
-  switch ((int) type)
+  handler = (guint) type < G_N_ELEMENTS (request_handlers) ? request_handlers[type] : NULL;
+  if (handler == NULL)
     {
-    case NATTER_FRAME_SUBSCRIBE:
-      handle_subscribe (self, connection, frame);
-      break;
-    case NATTER_FRAME_UNSUBSCRIBE:
-      handle_unsubscribe (self, connection, frame);
-      break;
-    case NATTER_FRAME_INVITE:
-      _natter_server_handle_invite (self, connection, frame);
-      break;
-    case NATTER_FRAME_INVITE_ACCEPT:
-      _natter_server_handle_invite_answer (self, connection, frame,
-                                           NATTER_SERVER_INVITATION_ACCEPTED);
-      break;
-    case NATTER_FRAME_INVITE_DECLINE:
-      _natter_server_handle_invite_answer (self, connection, frame,
-                                           NATTER_SERVER_INVITATION_DECLINED);
-      break;
-    case NATTER_FRAME_INVITATIONS:
-      _natter_server_handle_invitations (self, connection, frame);
-      break;
-    case NATTER_FRAME_HANDLE_REGISTER:
-    case NATTER_FRAME_HANDLE_LOOKUP:
-    case NATTER_FRAME_HANDLE_RELEASE:
-      _natter_server_handle_handle (self, connection, frame);
-      break;
-    case NATTER_FRAME_ROOM_JOIN:
-      _natter_server_handle_room_join (self, connection, frame);
-      break;
-    case NATTER_FRAME_ROOM_LEAVE:
-    case NATTER_FRAME_ROOM_MEMBERS:
-      _natter_server_handle_room_leave_or_list (self, connection, frame);
-      break;
-    case NATTER_FRAME_ICE_CONFIG:
-      _natter_server_handle_ice_config (self, connection, frame);
-      break;
-    default:
       _natter_server_send_request_error (self, connection, frame,
                                          NATTER_PROTOCOL_ERROR_UNKNOWN_TYPE,
                                          "The frame type is unknown");
-      break;
+      return;
     }
+
+  handler (self, connection, frame);
 }
 
 void
