@@ -306,6 +306,26 @@ read_cpu_s (int pid)
          / sysconf (_SC_CLK_TCK);
 }
 
+/* Seconds the main thread of @pid spent runnable but waiting for a CPU
+ * (the second field of schedstat), or -1
+ */
+static double
+read_run_delay_s (int pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/schedstat", pid);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+
+  if (pid <= 0 || !g_file_get_contents (path, &contents, NULL, NULL))
+    return -1;
+
+  fields = g_strsplit (contents, " ", 0);
+  if (g_strv_length (fields) < 2)
+    return -1;
+
+  return g_ascii_strtod (fields[1], NULL) / 1e9;
+}
+
 static double
 self_cpu_s (void)
 {
@@ -1665,6 +1685,7 @@ static void
 print_relay_report (LoadGen *lg,
                     double   relay_s,
                     double   server_cpu,
+                    double   server_wait,
                     double   self_cpu)
 {
   int pairs = lg->n_ready / 2;
@@ -1689,6 +1710,11 @@ print_relay_report (LoadGen *lg,
   if (server_cpu >= 0 && relay_s > 0)
     g_print ("%-24s server %.0f%%, natter-loadgen %.0f%% (of one core)\n", "CPU while relaying:",
              100 * server_cpu / relay_s, 100 * self_cpu / relay_s);
+
+  /* A server that waits for a CPU is slowed by the machine, not by itself */
+  if (server_wait >= 0 && relay_s > 0)
+    g_print ("%-24s %.0f%% of the time (runnable, but other processes had the cores)\n",
+             "server waited for CPU:", 100 * server_wait / relay_s);
 
   /* CPU time per frame holds on a busy machine where the rates do not */
   if (server_cpu > 0 && lg->relay_in_window > 0)
@@ -1770,8 +1796,9 @@ static gboolean
 phase_relay (LoadGen *lg)
 {
   double server_cpu0 = read_cpu_s (lg->server_pid);
+  double server_wait0 = read_run_delay_s (lg->server_pid);
   double self_cpu0 = self_cpu_s ();
-  double server_cpu = -1, self_cpu, relay_s;
+  double server_cpu = -1, server_wait = -1, self_cpu, relay_s;
   guint tick_source = 0;
 
   lg->phase = PHASE_RELAY;
@@ -1788,13 +1815,15 @@ phase_relay (LoadGen *lg)
   relay_s = (g_get_monotonic_time () - lg->relay_start_us) / 1e6;
   if (server_cpu0 >= 0)
     server_cpu = read_cpu_s (lg->server_pid) - server_cpu0;
+  if (server_wait0 >= 0)
+    server_wait = read_run_delay_s (lg->server_pid) - server_wait0;
   self_cpu = self_cpu_s () - self_cpu0;
 
   lg->phase = PHASE_DRAIN;
   g_clear_handle_id (&tick_source, g_source_remove);
   run_until (lg, drain_done, "draining");
 
-  print_relay_report (lg, relay_s, server_cpu, self_cpu);
+  print_relay_report (lg, relay_s, server_cpu, server_wait, self_cpu);
 
   return !lg->stalled && lg->n_lost == 0;
 }
