@@ -751,8 +751,24 @@ on_frame_received (NatterSignaling *signaling,
   switch (natter_frame_get_frame_type (frame))
     {
     case NATTER_FRAME_INVITATION:
-      g_signal_emit (self, signals[INVITATION_RECEIVED], 0,
-                     natter_frame_get_object_member (frame, "invitation"));
+      {
+        JsonObject *invitation = natter_frame_get_object_member (frame, "invitation");
+        const char *from = json_object_get_string_member_with_default (invitation, "from", "");
+        const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
+        g_autoptr(NatterContact) contact = lookup_contact (self, from);
+
+        /* A blocked contact cannot invite either: declined without a word. */
+        if (contact != NULL && natter_contact_get_blocked (contact) && id != NULL)
+          {
+            g_autoptr(NatterFrame) decline = natter_frame_new (NATTER_FRAME_INVITE_DECLINE);
+
+            natter_frame_set_string (decline, "invitation", id);
+            natter_signaling_request_async (self->signaling, decline, NULL, NULL, NULL);
+            break;
+          }
+
+        g_signal_emit (self, signals[INVITATION_RECEIVED], 0, invitation);
+      }
       break;
 
     case NATTER_FRAME_INVITATION_ANSWER:

@@ -139,6 +139,13 @@ class ChatTest(NatterTestCase):
         self.assertFalse(any(e.get("event") == "message" for e in bob.drain(1)))
         self.assertEqual(self.bob.history(self.alice.id), [])
 
+        # ...nor invite: the invitation is declined at once, without bob seeing it.
+        sent = self.alice.run("invite", self.bob.id, "Please?", "--json")
+        invitation_id = json.loads(sent.stdout)["id"]
+        self.assertFalse(any(e.get("event") == "invitation" for e in bob.drain(2)))
+        self.assertNotIn(invitation_id, self.bob.run("invitations").stdout)
+        self.assertNotIn(invitation_id, self.alice.run("invitations").stdout)
+
 
 class ProfileTest(NatterTestCase):
     def test_profile_and_avatar_reach_the_contact(self):
