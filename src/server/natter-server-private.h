@@ -54,6 +54,7 @@ struct _NatterServer
 
   GSocket *listen_socket;
   GSource *accept_source;    /* plain ws:// only; TLS goes through SoupServer's listener */
+  guint accept_resume_id;
   guint sweep_id;
   guint purge_id;
   gboolean shutting_down;

@@ -28,6 +28,7 @@
 #define PURGE_INTERVAL_S         60
 #define LISTEN_BACKLOG           4096
 #define ACCEPT_BATCH             256
+#define ACCEPT_PAUSE_MS          100
 
 G_DEFINE_FINAL_TYPE (NatterServer, natter_server, G_TYPE_OBJECT)
 
@@ -650,6 +651,32 @@ set_no_delay (GSocket *socket)
  * a batch at a time keeps bursts of thousands of clients connecting at once
  * from queueing up in the listen backlog.
  */
+static gboolean on_accept (GSocket      *listen_socket,
+                           GIOCondition  condition,
+                           gpointer      user_data);
+
+static void
+start_accepting (NatterServer *self)
+{
+  g_assert (self->accept_source == NULL);
+
+  self->accept_source = g_socket_create_source (self->listen_socket, G_IO_IN, NULL);
+  g_source_set_callback (self->accept_source, G_SOURCE_FUNC (on_accept), self, NULL);
+  g_source_set_static_name (self->accept_source, "natter-server accept");
+  g_source_attach (self->accept_source, NULL);
+}
+
+static gboolean
+on_accept_resume (gpointer user_data)
+{
+  NatterServer *self = user_data;
+
+  self->accept_resume_id = 0;
+  start_accepting (self);
+
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 on_accept (GSocket      *listen_socket,
            GIOCondition  condition,
@@ -667,9 +694,16 @@ on_accept (GSocket      *listen_socket,
 
       if (socket == NULL)
         {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("Accepting a connection failed: %s", error->message);
-          break;
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+
+          /* Out of file descriptors, say: the listening socket stays
+           * readable, so pause instead of spinning. */
+          g_message ("Accepting connections failed: %s; pausing for %d ms", error->message,
+                     ACCEPT_PAUSE_MS);
+          g_clear_pointer (&self->accept_source, g_source_unref);
+          self->accept_resume_id = g_timeout_add (ACCEPT_PAUSE_MS, on_accept_resume, self);
+          return G_SOURCE_REMOVE;
         }
 
       set_no_delay (socket);
@@ -688,6 +722,7 @@ on_accept (GSocket      *listen_socket,
 static void
 stop_listening (NatterServer *self)
 {
+  g_clear_handle_id (&self->accept_resume_id, g_source_remove);
   if (self->accept_source != NULL)
     {
       g_source_destroy (self->accept_source);
@@ -888,15 +923,13 @@ natter_server_listen (NatterServer  *self,
       if (!soup_server_listen_socket (self->soup, socket, options, error))
         return FALSE;
     }
-  else
-    {
-      g_socket_set_blocking (socket, FALSE);
-      self->accept_source = g_socket_create_source (socket, G_IO_IN, NULL);
-      g_source_set_callback (self->accept_source, G_SOURCE_FUNC (on_accept), self, NULL);
-      g_source_set_static_name (self->accept_source, "natter-server accept");
-      g_source_attach (self->accept_source, NULL);
-    }
+
   self->listen_socket = g_steal_pointer (&socket);
+  if (!(options & SOUP_SERVER_LISTEN_HTTPS))
+    {
+      g_socket_set_blocking (self->listen_socket, FALSE);
+      start_accepting (self);
+    }
 
   sweep_ms = MAX (self->limits.heartbeat_s * 1000 / 2, 100);
   self->sweep_id = g_timeout_add (sweep_ms, on_sweep, self);
