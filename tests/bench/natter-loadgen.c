@@ -169,6 +169,7 @@ struct _LoadGen
   gint64      deadline_us;
   gboolean    stalled;
   gboolean    timed_out;
+  gboolean    interrupted;
 
   /* Relay */
   gint64      relay_start_us;
@@ -1240,6 +1241,8 @@ run_until (LoadGen    *lg,
       gint64 now;
 
       g_main_context_iteration (NULL, TRUE);
+      if (lg->interrupted)
+        return FALSE;
       now = g_get_monotonic_time ();
 
       if (lg->progress != last_progress)
@@ -1264,6 +1267,18 @@ run_until (LoadGen    *lg,
     }
 
   return TRUE;
+}
+
+/* SIGINT, SIGTERM: stop, but still stop the server and remove its data */
+static gboolean
+on_interrupt (gpointer user_data)
+{
+  LoadGen *lg = user_data;
+
+  g_printerr ("natter-loadgen: interrupted\n");
+  lg->interrupted = TRUE;
+
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -1868,7 +1883,7 @@ main (int   argc,
   g_autofree char *loadavg = NULL;
   gint64 rss_idle, rss_held;
   gboolean ok;
-  guint epoll_source, wakeup_source;
+  guint epoll_source, wakeup_source, sigint_source, sigterm_source;
 
   signal (SIGPIPE, SIG_IGN);
   raise_nofile_limit ();
@@ -1898,12 +1913,16 @@ main (int   argc,
   lg->epfd = epoll_create1 (EPOLL_CLOEXEC);
   epoll_source = g_unix_fd_add (lg->epfd, G_IO_IN, on_epoll_ready, lg);
   wakeup_source = g_timeout_add (100, on_wakeup, NULL);
+  sigint_source = g_unix_signal_add (SIGINT, on_interrupt, lg);
+  sigterm_source = g_unix_signal_add (SIGTERM, on_interrupt, lg);
 
   if (lg->url != NULL ? !parse_url (lg, &error) : !start_server (lg, &error))
     {
       g_printerr ("natter-loadgen: %s\n", error->message);
       g_source_remove (epoll_source);
       g_source_remove (wakeup_source);
+      g_source_remove (sigint_source);
+      g_source_remove (sigterm_source);
       return 1;
     }
 
@@ -1916,13 +1935,15 @@ main (int   argc,
   rss_idle = read_rss_kib (lg->server_pid);
 
   ok = phase_connect (lg);
-  if (ok && !lg->timed_out && lg->hold_s > 0)
+  if (ok && !lg->timed_out && !lg->interrupted && lg->hold_s > 0)
     ok = phase_hold (lg);
   rss_held = read_rss_kib (lg->server_pid);
-  if (ok && !lg->timed_out)
+  if (ok && !lg->timed_out && !lg->interrupted)
     ok = phase_check (lg);
-  if (ok && !lg->timed_out && lg->duration_s > 0)
+  if (ok && !lg->timed_out && !lg->interrupted && lg->duration_s > 0)
     ok = phase_relay (lg);
+  if (lg->interrupted)
+    ok = FALSE;
 
   print_rss ("server RSS idle:", rss_idle);
   print_rss ("server RSS holding:", rss_held);
@@ -1938,6 +1959,8 @@ main (int   argc,
   stop_server (lg);
   g_source_remove (epoll_source);
   g_source_remove (wakeup_source);
+  g_source_remove (sigint_source);
+  g_source_remove (sigterm_source);
 
   g_print ("natter-loadgen: %s\n", !ok ? "FAILED" : lg->timed_out ? "ok (partial: --timeout reached)" : "ok");
 
