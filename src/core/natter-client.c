@@ -33,6 +33,7 @@ struct _NatterClient
   char            *profile_bio;
   GBytes          *avatar;
   char            *avatar_sha256;
+  JsonArray       *ice_override;
   guint            connect_timeout_ms;
   gboolean         loopback;
   gboolean         send_read_receipts;
@@ -617,6 +618,8 @@ ensure_peer (NatterClient *self,
     return entry;
 
   entry->peer = natter_peer_new (self->identity, contact_id,
+                                 self->ice_override != NULL ?
+                                 self->ice_override :
                                  natter_signaling_get_ice_servers (self->signaling),
                                  self->loopback);
   if (self->connect_timeout_ms > 0)
@@ -912,6 +915,7 @@ natter_client_finalize (GObject *object)
   g_free (self->profile_bio);
   g_clear_pointer (&self->avatar, g_bytes_unref);
   g_free (self->avatar_sha256);
+  g_clear_pointer (&self->ice_override, json_array_unref);
 
   G_OBJECT_CLASS (natter_client_parent_class)->finalize (object);
 }
@@ -1107,6 +1111,26 @@ natter_client_set_send_typing (NatterClient *self,
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
   self->send_typing = !!enabled;
+}
+
+/**
+ * natter_client_set_ice_servers_override:
+ * @self: a #NatterClient
+ * @ice_servers: (nullable): an RTCIceServer list as in docs/protocol.md, or
+ *   %NULL to use what the signaling server offers
+ *
+ * Lets the user choose STUN/TURN servers of their own. Applies to
+ * connections made from now on.
+ */
+void
+natter_client_set_ice_servers_override (NatterClient *self,
+                                        JsonArray    *ice_servers)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  g_clear_pointer (&self->ice_override, json_array_unref);
+  if (ice_servers != NULL)
+    self->ice_override = json_array_ref (ice_servers);
 }
 
 /**

@@ -48,6 +48,8 @@ void             natter_client_set_send_read_receipts (NatterClient         *sel
                                                        gboolean              enabled);
 void             natter_client_set_send_typing        (NatterClient         *self,
                                                        gboolean              enabled);
+void             natter_client_set_ice_servers_override (NatterClient       *self,
+                                                         JsonArray          *ice_servers);
 void             natter_client_set_profile            (NatterClient         *self,
                                                        const char           *name,
                                                        const char           *bio);
