@@ -1594,7 +1594,7 @@ parse_options (LoadGen  *lg,
     { "connections", 'n', 0, G_OPTION_ARG_INT, &lg->n_connections,
       "Connections to open, an even number (default 1000)", "N" },
     { "concurrency", 'c', 0, G_OPTION_ARG_INT, &lg->concurrency,
-      "Handshakes in flight at once (default 64)", "N" },
+      "Handshakes in flight at once (default 256)", "N" },
     { "hold", 0, 0, G_OPTION_ARG_DOUBLE, &lg->hold_s,
       "Seconds to hold the connections before relaying (default 0)", "S" },
     { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &lg->duration_s,
@@ -1650,7 +1650,7 @@ loadgen_new (void)
   LoadGen *lg = g_new0 (LoadGen, 1);
 
   lg->n_connections = 1000;
-  lg->concurrency = 64;
+  lg->concurrency = 256;
   lg->duration_s = 10;
   lg->window = 1;
   lg->stall_timeout_s = 60;
