@@ -1,0 +1,212 @@
+/* test-models.c: NatterConversation and NatterContactList over a real store
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "natter-contact-list.h"
+#include "natter-conversation.h"
+#include "natter-protocol.h"
+
+typedef struct
+{
+  char         *dir;
+  NatterClient *client;
+  char         *peer_id;
+} Fixture;
+
+static char *
+random_user_id (void)
+{
+  guint8 public_key[NATTER_PUBLIC_KEY_SIZE];
+  guint8 secret_key[NATTER_SECRET_KEY_SIZE];
+
+  natter_keypair_generate (public_key, secret_key);
+  return natter_user_id_from_public_key (public_key);
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterIdentity) identity = natter_identity_new_ephemeral ();
+  g_autoptr(NatterStore) store = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(NatterContact) contact = NULL;
+
+  fixture->dir = g_dir_make_tmp ("natter-test-models-XXXXXX", &error);
+  g_assert_no_error (error);
+  path = g_build_filename (fixture->dir, "history.db", NULL);
+  store = natter_store_new (path, &error);
+  g_assert_no_error (error);
+
+  /* Never started: nothing leaves this process. */
+  fixture->client = natter_client_new (identity, store, "ws://127.0.0.1:9/ws");
+  fixture->peer_id = random_user_id ();
+  contact = natter_client_add_contact (fixture->client, fixture->peer_id, "Peer", &error);
+  g_assert_no_error (error);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autofree char *db = g_build_filename (fixture->dir, "history.db", NULL);
+  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (db, "-shm", NULL);
+
+  g_assert_finalize_object (fixture->client);
+  g_unlink (db);
+  g_unlink (wal);
+  g_unlink (shm);
+  g_rmdir (fixture->dir);
+  g_free (fixture->dir);
+  g_free (fixture->peer_id);
+}
+
+static void
+on_items_changed (GListModel *model,
+                  guint       position,
+                  guint       removed,
+                  guint       added,
+                  gpointer    user_data)
+{
+  guint *calls = user_data;
+
+  (*calls)++;
+}
+
+static void
+test_conversation_pages (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  NatterStore *store = natter_client_get_store (fixture->client);
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autoptr(NatterMessage) first = NULL;
+  g_autoptr(NatterMessage) last = NULL;
+  g_autoptr(GError) error = NULL;
+
+  for (guint i = 0; i < 250; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("m%03u", i);
+      g_autofree char *body = g_strdup_printf ("message %u", i);
+      g_autoptr(NatterMessage) message = NULL;
+      gboolean is_new;
+
+      message = natter_store_insert_incoming (store, fixture->peer_id, id, body, 1000 + i,
+                                              &is_new, &error);
+      g_assert_no_error (error);
+      g_assert_true (is_new);
+    }
+
+  conversation = natter_conversation_new (fixture->client, fixture->peer_id);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==,
+                    NATTER_CONVERSATION_PAGE_SIZE);
+  g_assert_true (natter_conversation_get_has_older (conversation));
+
+  /* Oldest first, and the newest page is the one loaded. */
+  last = g_list_model_get_item (G_LIST_MODEL (conversation), NATTER_CONVERSATION_PAGE_SIZE - 1);
+  g_assert_cmpstr (natter_message_get_body (last), ==, "message 249");
+
+  g_assert_true (natter_conversation_load_older (conversation));
+  g_assert_true (natter_conversation_load_older (conversation));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 250);
+  g_assert_false (natter_conversation_get_has_older (conversation));
+  g_assert_false (natter_conversation_load_older (conversation));
+
+  first = g_list_model_get_item (G_LIST_MODEL (conversation), 0);
+  g_assert_cmpstr (natter_message_get_body (first), ==, "message 0");
+  g_assert_null (g_list_model_get_item (G_LIST_MODEL (conversation), 250));
+}
+
+static void
+test_conversation_follows_client (Fixture       *fixture,
+                                  gconstpointer  data)
+{
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autoptr(NatterMessage) sent = NULL;
+  g_autoptr(NatterMessage) item = NULL;
+  g_autoptr(GError) error = NULL;
+  guint calls = 0;
+
+  conversation = natter_conversation_new (fixture->client, fixture->peer_id);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 0);
+  g_assert_false (natter_conversation_get_has_older (conversation));
+  g_signal_connect (conversation, "items-changed", G_CALLBACK (on_items_changed), &calls);
+
+  sent = natter_client_send_message (fixture->client, fixture->peer_id, "hello", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (calls, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 1);
+
+  /* The row sees status changes on the very object it shows. */
+  item = g_list_model_get_item (G_LIST_MODEL (conversation), 0);
+  g_assert_true (item == sent);
+  g_assert_cmpint (natter_message_get_status (item), ==, NATTER_MESSAGE_STATUS_QUEUED);
+  g_assert_true (natter_store_set_message_status (natter_client_get_store (fixture->client),
+                                                  fixture->peer_id, natter_message_get_id (sent),
+                                                  NATTER_MESSAGE_STATUS_DELIVERED, &error));
+  g_assert_cmpint (natter_message_get_status (item), ==, NATTER_MESSAGE_STATUS_DELIVERED);
+
+  /* Another conversation's messages stay out. */
+  {
+    g_autofree char *other = random_user_id ();
+    g_autoptr(NatterContact) contact = natter_client_add_contact (fixture->client, other, NULL,
+                                                                 &error);
+    g_autoptr(NatterMessage) elsewhere = NULL;
+
+    g_assert_no_error (error);
+    elsewhere = natter_client_send_message (fixture->client, other, "elsewhere", &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 1);
+  }
+}
+
+static void
+test_contact_list_order (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(NatterContactList) list = natter_contact_list_new (fixture->client);
+  g_autofree char *other = random_user_id ();
+  g_autoptr(NatterContact) contact = NULL;
+  g_autoptr(NatterContact) top = NULL;
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 1);
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (list)) == NATTER_TYPE_CONTACT);
+
+  contact = natter_client_add_contact (fixture->client, other, "Other", &error);
+  g_assert_no_error (error);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (list)), ==, 2);
+
+  /* A message moves its conversation to the top. */
+  message = natter_client_send_message (fixture->client, other, "up you go", &error);
+  g_assert_no_error (error);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  top = g_list_model_get_item (G_LIST_MODEL (list), 0);
+  g_assert_cmpstr (natter_contact_get_user_id (top), ==, other);
+  g_assert_cmpint (natter_contact_get_presence (top), ==, NATTER_PRESENCE_OFFLINE);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/Natter/Core/Conversation/pages", Fixture, NULL,
+              fixture_set_up, test_conversation_pages, fixture_tear_down);
+  g_test_add ("/Natter/Core/Conversation/follows-client", Fixture, NULL,
+              fixture_set_up, test_conversation_follows_client, fixture_tear_down);
+  g_test_add ("/Natter/Core/ContactList/order", Fixture, NULL,
+              fixture_set_up, test_contact_list_order, fixture_tear_down);
+
+  return g_test_run ();
+}
