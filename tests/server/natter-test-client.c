@@ -163,16 +163,6 @@ natter_test_client_wait (NatterTestClient *self,
   return wait_frame (self, "type", type);
 }
 
-/* The first queued frame of type, or NULL; does not wait. */
-JsonObject *
-natter_test_client_take (NatterTestClient *self,
-                         const char       *type)
-{
-  g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), NULL);
-
-  return take_frame (self, "type", type);
-}
-
 JsonObject *
 natter_test_client_wait_ref (NatterTestClient *self,
                              const char       *ref)

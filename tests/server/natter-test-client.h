@@ -52,8 +52,6 @@ void              natter_test_client_request_error     (NatterTestClient  *self,
 
 JsonObject       *natter_test_client_wait              (NatterTestClient  *self,
                                                         const char        *type);
-JsonObject       *natter_test_client_take              (NatterTestClient  *self,
-                                                        const char        *type);
 JsonObject       *natter_test_client_wait_ref          (NatterTestClient  *self,
                                                         const char        *ref);
 void              natter_test_client_expect_error      (NatterTestClient  *self,

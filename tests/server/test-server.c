@@ -1497,7 +1497,9 @@ test_error_bad_json (void)
 {
   g_autoptr(NatterTestServer) server = server_new_default ();
   g_autoptr(NatterTestClient) client = natter_test_client_new_authenticated (server);
-  const char *bad[] = { "{", "{\"type\":\"ping\",}", "[1", "nope", "{\"type\":\"ping\"} x", "" };
+  /* Also what lenient parsers take: single quotes, trailing text. */
+  const char *bad[] = { "{", "{\"type\":\"ping\",}", "[1", "nope", "{\"type\":\"ping\"} x", "",
+                        "{\"type\":'ping'}", "{\"type\":\"ping\"} {}" };
 
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -1506,35 +1508,6 @@ test_error_bad_json (void)
     }
   natter_test_client_ping (client);
   g_assert_cmpint (rejected_count (server, "bad-json"), ==, G_N_ELEMENTS (bad));
-}
-
-/* JSON that json-glib's parser tolerates although it is not JSON. */
-static void
-test_error_bad_json_strict (void)
-{
-  g_autoptr(NatterTestServer) server = server_new_default ();
-  g_autoptr(NatterTestClient) client = natter_test_client_new_authenticated (server);
-  const char *lenient[] = { "{\"type\":'ping',\"id\":\"single-quotes\"}",
-                            "{\"type\":\"ping\",\"id\":\"trailing\"} {}" };
-  guint n_accepted = 0;
-
-  for (guint i = 0; i < G_N_ELEMENTS (lenient); i++)
-    {
-      g_autoptr(JsonObject) error = NULL;
-      g_autoptr(JsonObject) pong = NULL;
-
-      natter_test_client_send_raw (client, lenient[i]);
-      natter_test_client_ping (client);
-      error = natter_test_client_take (client, "error");
-      pong = natter_test_client_take (client, "pong");
-      if (pong != NULL)
-        n_accepted++;
-      else
-        g_assert_cmpstr (STR (error, "code"), ==, "bad-json");
-    }
-
-  if (n_accepted > 0)
-    g_test_incomplete ("the server answers text that is not valid JSON instead of bad-json");
 }
 
 static void
@@ -1824,7 +1797,6 @@ static const ServerTest server_tests[] = {
   { "/server/http/health", test_health },
   { "/server/http/stats", test_stats },
   { "/server/error/bad-json", test_error_bad_json },
-  { "/server/error/bad-json-strict", test_error_bad_json_strict },
   { "/server/error/bad-frame", test_error_bad_frame },
   { "/server/error/unknown-type", test_error_unknown_type },
   { "/server/error/frame-too-large", test_error_frame_too_large },
