@@ -291,6 +291,67 @@ natter_frame_parse (const char            *data,
 }
 
 /**
+ * natter_frame_scan_signal:
+ * @data: the text of a frame to the server
+ * @length: its length in bytes
+ * @max_size: the largest frame accepted
+ * @scan: (out caller-allocates): where `to`, `payload` and `id` are
+ *
+ * The relay's fast path: recognises a well-formed `signal` frame without
+ * building a JSON tree, so the server can pass `payload` on as the text it
+ * received. The text is checked as strictly as natter_frame_parse() checks
+ * it (one RFC 8259 object, UTF-8, size, member types); anything unusual,
+ * even if valid (escapes in `to` or `id`, duplicate members), makes it
+ * return %FALSE so that the caller falls back to natter_frame_parse() and
+ * its precise errors. Whether `to` is a valid user ID is left to the
+ * caller, which looks it up among authenticated users anyway.
+ *
+ * Returns: %TRUE if @data is a signal frame described by @scan
+ */
+gboolean
+natter_frame_scan_signal (const char       *data,
+                          gsize             length,
+                          gsize             max_size,
+                          NatterSignalScan *scan)
+{
+  static const char * const names[] = { "type", "to", "payload", "id", NULL };
+  const char *starts[4];
+  const char *ends[4];
+
+  g_return_val_if_fail (data != NULL || length == 0, FALSE);
+  g_return_val_if_fail (scan != NULL, FALSE);
+
+  if (length == 0 || length > max_size || !g_utf8_validate_len (data, length, NULL))
+    return FALSE;
+
+  if (!natter_schema_scan_members (data, length, names, starts, ends))
+    return FALSE;
+
+  /* type is exactly "signal" */
+  if (starts[0] == NULL || ends[0] - starts[0] != 8 || memcmp (starts[0], "\"signal\"", 8) != 0)
+    return FALSE;
+
+  /* to: a plain string; payload: an object; id: absent or a short plain string */
+  if (starts[1] == NULL || *starts[1] != '"' || memchr (starts[1], '\\', ends[1] - starts[1]))
+    return FALSE;
+  if (starts[2] == NULL || *starts[2] != '{')
+    return FALSE;
+  if (starts[3] != NULL &&
+      (*starts[3] != '"' || memchr (starts[3], '\\', ends[3] - starts[3]) ||
+       ends[3] - starts[3] - 2 > NATTER_FRAME_ID_MAX_LENGTH))
+    return FALSE;
+
+  scan->to = starts[1] + 1;
+  scan->to_length = ends[1] - starts[1] - 2;
+  scan->payload = starts[2];
+  scan->payload_length = ends[2] - starts[2];
+  scan->id = starts[3] != NULL ? starts[3] + 1 : NULL;
+  scan->id_length = starts[3] != NULL ? (gsize) (ends[3] - starts[3] - 2) : 0;
+
+  return TRUE;
+}
+
+/**
  * natter_frame_new:
  * @type: the frame type
  *

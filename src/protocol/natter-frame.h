@@ -62,6 +62,18 @@ typedef enum
 
 typedef struct _NatterFrame NatterFrame;
 
+/* Where the members of a signal frame are in its text; see
+ * natter_frame_scan_signal(). Strings are given without their quotes. */
+typedef struct
+{
+  const char *to;
+  gsize       to_length;
+  const char *payload;
+  gsize       payload_length;
+  const char *id;
+  gsize       id_length;
+} NatterSignalScan;
+
 #define NATTER_TYPE_FRAME (natter_frame_get_type ())
 
 GType            natter_frame_get_type            (void) G_GNUC_CONST;
@@ -75,6 +87,11 @@ NatterFrame     *natter_frame_parse               (const char           *data,
                                                    gsize                 max_size,
                                                    char                **out_ref,
                                                    GError              **error);
+
+gboolean         natter_frame_scan_signal         (const char           *data,
+                                                   gsize                 length,
+                                                   gsize                 max_size,
+                                                   NatterSignalScan     *scan);
 
 NatterFrame     *natter_frame_new                 (NatterFrameType       type);
 NatterFrame     *natter_frame_new_error           (NatterProtocolError   code,

@@ -34,6 +34,11 @@ const char  *natter_schema_get_string       (JsonNode          *node);
 gboolean     natter_schema_validate_member  (JsonObject        *object,
                                              const MemberSpec  *spec,
                                              GError           **error);
+gboolean     natter_schema_scan_members     (const char        *data,
+                                             gsize              length,
+                                             const char * const *names,
+                                             const char       **starts,
+                                             const char       **ends);
 JsonObject  *natter_schema_parse_object     (const char        *data,
                                              gsize              length,
                                              gsize              max_size,

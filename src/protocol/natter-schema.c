@@ -452,6 +452,112 @@ is_strict_json (const char *data,
   return s.p == s.end;
 }
 
+static gboolean
+raw_string_equals (const char *start,
+                   const char *end,
+                   const char *word)
+{
+  gsize length = strlen (word);
+
+  /* start and end enclose the quotes */
+  return (gsize) (end - start) == length + 2 && memcmp (start + 1, word, length) == 0;
+}
+
+static gboolean
+raw_string_is_plain (const char *start,
+                     const char *end)
+{
+  return memchr (start, '\\', (gsize) (end - start)) == NULL;
+}
+
+/*
+ * natter_schema_scan_members:
+ * @data: text
+ * @length: its length
+ * @names: member names to find, %NULL-terminated
+ * @starts: (out caller-allocates): where each value starts, or %NULL
+ * @ends: (out caller-allocates): where each value ends
+ *
+ * Walks the top-level object of @data without building anything, for hot
+ * paths that only need to find a few members. Fails on anything but a
+ * single strict JSON object, on keys with escapes, and on duplicates of the
+ * names looked for.
+ */
+gboolean
+natter_schema_scan_members (const char         *data,
+                            gsize               length,
+                            const char * const *names,
+                            const char        **starts,
+                            const char        **ends)
+{
+  Scanner s = { data, data + length };
+  guint n_names = g_strv_length ((char **) names);
+
+  for (guint i = 0; i < n_names; i++)
+    starts[i] = ends[i] = NULL;
+
+  skip_space (&s);
+  if (s.p >= s.end || *s.p != '{')
+    return FALSE;
+  s.p++;
+  skip_space (&s);
+
+  if (s.p < s.end && *s.p == '}')
+    {
+      s.p++;
+    }
+  else
+    {
+      for (;;)
+        {
+          const char *key_start, *key_end, *value_start;
+
+          skip_space (&s);
+          if (s.p >= s.end || *s.p != '"')
+            return FALSE;
+          key_start = s.p;
+          if (!scan_string (&s))
+            return FALSE;
+          key_end = s.p;
+          if (!raw_string_is_plain (key_start, key_end))
+            return FALSE;
+
+          skip_space (&s);
+          if (s.p >= s.end || *s.p++ != ':')
+            return FALSE;
+          skip_space (&s);
+          value_start = s.p;
+          if (!scan_value (&s, 1))
+            return FALSE;
+
+          for (guint i = 0; i < n_names; i++)
+            {
+              if (raw_string_equals (key_start, key_end, names[i]))
+                {
+                  if (starts[i] != NULL)
+                    return FALSE;
+                  starts[i] = value_start;
+                  ends[i] = s.p;
+                }
+            }
+
+          skip_space (&s);
+          if (s.p >= s.end)
+            return FALSE;
+          if (*s.p == '}')
+            {
+              s.p++;
+              break;
+            }
+          if (*s.p++ != ',')
+            return FALSE;
+        }
+    }
+
+  skip_space (&s);
+  return s.p == s.end;
+}
+
 /*
  * natter_schema_parse_object:
  *

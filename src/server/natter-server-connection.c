@@ -113,6 +113,16 @@ on_message (SoupWebsocketConnection *websocket,
       return;
     }
 
+  /* Relaying is what the server does most: recognise it without a parse. */
+  if (self->user != NULL)
+    {
+      NatterSignalScan scan;
+
+      if (natter_frame_scan_signal (data, size, self->limits->max_frame_size, &scan) &&
+          _natter_server_relay_scanned (self->server, self, &scan))
+        return;
+    }
+
   frame = natter_frame_parse (data, size, NATTER_FRAME_TO_SERVER, self->limits->max_frame_size,
                               &ref, &error);
   if (frame == NULL)

@@ -132,4 +132,8 @@ void  _natter_server_detach            (NatterServer           *self,
 void  _natter_server_connection_closed (NatterServer           *self,
                                         NatterServerConnection *connection);
 
+gboolean _natter_server_relay_scanned (NatterServer           *self,
+                                       NatterServerConnection *connection,
+                                       const NatterSignalScan *scan);
+
 G_END_DECLS

@@ -339,6 +339,50 @@ handle_signal (NatterServer           *self,
   self->frames_relayed++;
 }
 
+/*
+ * _natter_server_relay_scanned:
+ *
+ * The fast path of the relay: a signal frame found by
+ * natter_frame_scan_signal() goes on as text, its payload copied verbatim,
+ * without a JSON tree being built or written. Only the common case is
+ * handled here (a connected recipient other than the sender); everything
+ * else returns %FALSE and takes the full path with its precise errors.
+ */
+gboolean
+_natter_server_relay_scanned (NatterServer           *self,
+                              NatterServerConnection *connection,
+                              const NatterSignalScan *scan)
+{
+  const char *from = natter_server_connection_get_user (connection);
+  char to[NATTER_USER_ID_LENGTH + 1];
+  NatterServerConnection *target;
+  GString *text;
+
+  if (from == NULL || scan->to_length != NATTER_USER_ID_LENGTH)
+    return FALSE;
+
+  memcpy (to, scan->to, NATTER_USER_ID_LENGTH);
+  to[NATTER_USER_ID_LENGTH] = '\0';
+
+  target = g_hash_table_lookup (self->users, to);
+  if (target == NULL || target == connection)
+    return FALSE;
+
+  /* The same text natter_frame_to_string() would write for this frame. */
+  text = g_string_sized_new (scan->payload_length + NATTER_USER_ID_LENGTH + 48);
+  g_string_append (text, "{\"type\":\"signal\",\"from\":\"");
+  g_string_append (text, from);
+  g_string_append (text, "\",\"payload\":");
+  g_string_append_len (text, scan->payload, scan->payload_length);
+  g_string_append_c (text, '}');
+
+  natter_server_connection_send_text (target, text->str);
+  g_string_free (text, TRUE);
+  self->frames_relayed++;
+
+  return TRUE;
+}
+
 typedef void (*RequestHandler) (NatterServer           *self,
                                 NatterServerConnection *connection,
                                 NatterFrame            *frame);
