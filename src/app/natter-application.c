@@ -1,0 +1,926 @@
+/* natter-application.c: the application; owns the profile and its NatterClient
+ *
+ * A profile is a folder $XDG_DATA_HOME/natter/profiles/NAME with the history
+ * (history.db), settings.ini ([client] server, [profile] name and bio) and an
+ * optional `avatar` file: the same layout natter-cli uses, so both can work
+ * on the same profile (one at a time). The identity key lives in the keyring
+ * under the profile's name.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-application"
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "natter-protocol.h"
+
+#include "natter-application.h"
+#include "natter-preferences-window.h"
+#include "natter-window.h"
+
+#define DEFAULT_PROFILE "default"
+
+enum {
+  PROP_0,
+  PROP_CLIENT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+struct _NatterApplication
+{
+  AdwApplication  parent_instance;
+
+  /* Options */
+  char           *profile;
+  gboolean        loopback;
+
+  char           *profile_dir;
+  GKeyFile       *keyfile;
+  GSettings      *settings;
+
+  NatterIdentity *identity;
+  NatterStore    *store;
+  NatterClient   *client;
+
+  gboolean        report_timing;
+  gint64          start_time;
+};
+
+G_DEFINE_FINAL_TYPE (NatterApplication, natter_application, ADW_TYPE_APPLICATION)
+
+/* The monotonic time at which this process started, so that timings include
+ * what happened before main(). Falls back to "now" where /proc is missing. */
+static gint64
+process_start_time (void)
+{
+  g_autofree char *stat = NULL;
+  struct timespec boot;
+  const char *fields;
+  guint64 start_ticks = 0;
+  long hz = sysconf (_SC_CLK_TCK);
+  gint64 now = g_get_monotonic_time ();
+
+  if (!g_file_get_contents ("/proc/self/stat", &stat, NULL, NULL) ||
+      (fields = strrchr (stat, ')')) == NULL ||
+      sscanf (fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                          "%*d %*d %" G_GUINT64_FORMAT, &start_ticks) != 1 ||
+      hz <= 0 || clock_gettime (CLOCK_BOOTTIME, &boot) != 0)
+    return now;
+
+  return now - (((gint64) boot.tv_sec * G_USEC_PER_SEC + boot.tv_nsec / 1000) -
+                (gint64) (start_ticks * G_USEC_PER_SEC / (guint64) hz));
+}
+
+static char *
+keyfile_path (NatterApplication *self)
+{
+  return g_build_filename (self->profile_dir, "settings.ini", NULL);
+}
+
+static char *
+avatar_path (NatterApplication *self)
+{
+  return g_build_filename (self->profile_dir, "avatar", NULL);
+}
+
+static gboolean
+save_keyfile (NatterApplication  *self,
+              GError            **error)
+{
+  g_autofree char *path = keyfile_path (self);
+  g_autofree char *data = g_key_file_to_data (self->keyfile, NULL, NULL);
+
+  return g_file_set_contents_full (path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+}
+
+static gboolean
+open_profile (NatterApplication  *self,
+              GError            **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
+
+  if (self->profile_dir != NULL)
+    return TRUE;
+
+  self->profile_dir = g_build_filename (g_get_user_data_dir (), "natter", "profiles",
+                                        self->profile, NULL);
+  if (g_mkdir_with_parents (self->profile_dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
+                   _("Cannot create the profile folder: %s"), g_strerror (saved_errno));
+      g_clear_pointer (&self->profile_dir, g_free);
+      return FALSE;
+    }
+
+  path = keyfile_path (self);
+  if (!g_key_file_load_from_file (self->keyfile, path, G_KEY_FILE_KEEP_COMMENTS, &local_error) &&
+      !g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+    {
+      g_set_error (error, local_error->domain, local_error->code,
+                   _("Cannot read the profile’s settings: %s"), local_error->message);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* GSettings: the schema may be missing when running from a build folder
+ * without GSETTINGS_SCHEMA_DIR; then the defaults apply. */
+static GSettings *
+lookup_settings (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  if (source != NULL)
+    schema = g_settings_schema_source_lookup (source, APPLICATION_ID, TRUE);
+
+  if (schema == NULL)
+    {
+      g_message ("The settings schema %s is not installed; using the defaults", APPLICATION_ID);
+      return NULL;
+    }
+
+  return g_settings_new_full (schema, NULL, NULL);
+}
+
+static JsonArray *
+ice_servers_from_settings (GSettings *settings)
+{
+  g_auto(GStrv) stun = g_settings_get_strv (settings, "stun-servers");
+  g_auto(GStrv) turn = g_settings_get_strv (settings, "turn-servers");
+  JsonArray *servers;
+
+  if ((stun == NULL || stun[0] == NULL) && (turn == NULL || turn[0] == NULL))
+    return NULL;
+
+  servers = json_array_new ();
+  for (guint i = 0; stun != NULL && stun[i] != NULL; i++)
+    {
+      JsonObject *server = json_object_new ();
+
+      json_object_set_string_member (server, "urls", stun[i]);
+      json_array_add_object_element (servers, server);
+    }
+  for (guint i = 0; turn != NULL && turn[i] != NULL; i++)
+    {
+      JsonObject *server = json_object_new ();
+
+      json_object_set_string_member (server, "urls", turn[i]);
+      json_array_add_object_element (servers, server);
+    }
+
+  return servers;
+}
+
+static void
+apply_settings (NatterApplication *self)
+{
+  g_autoptr(JsonArray) ice = NULL;
+
+  if (self->client == NULL || self->settings == NULL)
+    return;
+
+  natter_client_set_send_read_receipts (self->client,
+                                        g_settings_get_boolean (self->settings,
+                                                                "send-read-receipts"));
+  natter_client_set_send_typing (self->client,
+                                 g_settings_get_boolean (self->settings, "send-typing-indicators"));
+  ice = ice_servers_from_settings (self->settings);
+  natter_client_set_ice_servers_override (self->client, ice);
+}
+
+static void
+on_settings_changed (GSettings  *settings,
+                     const char *key,
+                     gpointer    user_data)
+{
+  apply_settings (NATTER_APPLICATION (user_data));
+}
+
+static void
+apply_profile (NatterApplication *self)
+{
+  g_autofree char *name = g_key_file_get_string (self->keyfile, "profile", "name", NULL);
+  g_autofree char *bio = g_key_file_get_string (self->keyfile, "profile", "bio", NULL);
+  g_autoptr(GBytes) avatar = natter_application_dup_avatar (self);
+  g_autoptr(GError) error = NULL;
+
+  natter_client_set_profile (self->client, name, bio);
+  if (avatar != NULL && !natter_client_set_avatar (self->client, avatar, &error))
+    g_warning ("The profile picture is not usable: %s", error->message);
+}
+
+/* Notifications */
+
+static NatterWindow *
+get_main_window (NatterApplication *self)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL; l = l->next)
+    if (NATTER_IS_WINDOW (l->data))
+      return l->data;
+
+  return NULL;
+}
+
+static void
+on_message_added (NatterClient  *client,
+                  NatterMessage *message,
+                  gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  NatterWindow *window = get_main_window (self);
+  const char *contact_id = natter_message_get_contact_id (message);
+  g_autoptr(NatterContact) contact = NULL;
+  g_autoptr(GNotification) notification = NULL;
+  g_autofree char *notification_id = NULL;
+  const char *name = NULL;
+
+  if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
+    return;
+
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)) &&
+      gtk_window_is_active (GTK_WINDOW (window)))
+    return;
+
+  contact = natter_store_get_contact (self->store, contact_id, NULL);
+  if (contact != NULL)
+    name = natter_contact_get_name (contact);
+
+  notification = g_notification_new (name != NULL ? name : _("New message"));
+  g_notification_set_body (notification, natter_message_get_body (message));
+  g_notification_set_default_action_and_target (notification, "app.open-conversation", "s",
+                                                contact_id);
+  notification_id = g_strconcat ("message-", contact_id, NULL);
+  g_application_send_notification (G_APPLICATION (self), notification_id, notification);
+}
+
+static void
+set_client (NatterApplication *self,
+            NatterClient      *client)
+{
+  if (self->client == client)
+    return;
+
+  if (self->client != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->client, self);
+      natter_client_stop (self->client);
+    }
+
+  g_set_object (&self->client, client);
+
+  if (self->client != NULL)
+    {
+      natter_client_set_loopback (self->client, self->loopback);
+      apply_settings (self);
+      apply_profile (self);
+      g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
+      natter_client_start (self->client);
+    }
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+}
+
+/* Opening */
+
+static void
+on_identity_loaded (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  NatterApplication *self = g_task_get_source_object (task);
+  g_autoptr(NatterIdentity) identity = NULL;
+  g_autoptr(NatterClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *store_path = NULL;
+  g_autofree char *server = NULL;
+
+  identity = natter_identity_load_from_keyring_finish (result, &error);
+  if (identity == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_set_object (&self->identity, identity);
+
+  if (self->store == NULL)
+    {
+      store_path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+      self->store = natter_store_new (store_path, &error);
+      if (self->store == NULL)
+        {
+          g_task_return_new_error (task, error->domain, error->code,
+                                   _("Cannot open the history: %s"), error->message);
+          return;
+        }
+    }
+
+  server = natter_application_dup_server_url (self);
+  client = natter_client_new (self->identity, self->store, server);
+  set_client (self, client);
+  g_task_return_boolean (task, TRUE);
+}
+
+/* Actions */
+
+static void
+show_window (NatterApplication *self)
+{
+  NatterWindow *window = get_main_window (self);
+
+  if (window == NULL)
+    window = natter_window_new (self);
+
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+on_open_conversation (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+
+  show_window (self);
+  natter_window_open_conversation (get_main_window (self), g_variant_get_string (parameter, NULL));
+}
+
+static void
+on_preferences (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  NatterPreferencesWindow *preferences = natter_preferences_window_new (self);
+
+  gtk_window_set_transient_for (GTK_WINDOW (preferences),
+                                gtk_application_get_active_window (GTK_APPLICATION (self)));
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static void
+on_about (GSimpleAction *action,
+          GVariant      *parameter,
+          gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  const char *developers[] = { _("The Natter contributors"), NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", gtk_application_get_active_window (GTK_APPLICATION (self)),
+                        "application-name", _("Natter"),
+                        "application-icon", APPLICATION_ID,
+                        "version", PACKAGE_VERSION,
+                        "comments", _("Chat and call directly, computer to computer"),
+                        "developers", developers,
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+on_quit (GSimpleAction *action,
+         GVariant      *parameter,
+         gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+
+  /* Really quit, even when running in the background. */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (self)); l != NULL;)
+    {
+      GtkWindow *window = l->data;
+
+      l = l->next;
+      gtk_window_destroy (window);
+    }
+  g_application_quit (G_APPLICATION (self));
+}
+
+static const GActionEntry app_actions[] = {
+  { "open-conversation", on_open_conversation, "s" },
+  { "preferences", on_preferences },
+  { "about", on_about },
+  { "quit", on_quit },
+};
+
+/* GApplication */
+
+static int
+natter_application_handle_local_options (GApplication *application,
+                                         GVariantDict *options)
+{
+  NatterApplication *self = NATTER_APPLICATION (application);
+  const char *profile = NULL;
+
+  if (g_variant_dict_lookup (options, "profile", "&s", &profile))
+    {
+      if (!g_regex_match_simple ("^[A-Za-z0-9_.-]{1,64}$", profile, 0, 0) || profile[0] == '.')
+        {
+          g_printerr ("natter: %s\n",
+                      _("A profile name is 1 to 64 letters, digits, '.', '_' or '-'"));
+          return 1;
+        }
+      g_free (self->profile);
+      self->profile = g_strdup (profile);
+    }
+
+  g_variant_dict_lookup (options, "loopback", "b", &self->loopback);
+
+  /* One instance per profile: profiles other than the default get their own
+   * application ID, so two of them can run side by side. */
+  if (!g_str_equal (self->profile, DEFAULT_PROFILE))
+    {
+      g_autoptr(GString) id = g_string_new (APPLICATION_ID ".Profile_");
+
+      for (const char *p = self->profile; *p != '\0'; p++)
+        g_string_append_c (id, g_ascii_isalnum (*p) ? *p : '_');
+      g_application_set_application_id (application, id->str);
+    }
+
+  return -1;
+}
+
+static void
+natter_application_startup (GApplication *application)
+{
+  NatterApplication *self = NATTER_APPLICATION (application);
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
+  static const char *close_accels[] = { "<Control>w", NULL };
+  static const char *help_accels[] = { "<Control>question", NULL };
+
+  G_APPLICATION_CLASS (natter_application_parent_class)->startup (application);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
+                                   self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
+                                         preferences_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "window.close", close_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay",
+                                         help_accels);
+
+  self->settings = lookup_settings ();
+  if (self->settings != NULL)
+    g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
+}
+
+static void
+natter_application_activate (GApplication *application)
+{
+  show_window (NATTER_APPLICATION (application));
+}
+
+static void
+natter_application_shutdown (GApplication *application)
+{
+  NatterApplication *self = NATTER_APPLICATION (application);
+
+  set_client (self, NULL);
+
+  G_APPLICATION_CLASS (natter_application_parent_class)->shutdown (application);
+}
+
+static void
+natter_application_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  NatterApplication *self = NATTER_APPLICATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_CLIENT:
+      g_value_set_object (value, self->client);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+natter_application_dispose (GObject *object)
+{
+  NatterApplication *self = NATTER_APPLICATION (object);
+
+  if (self->client != NULL)
+    natter_client_stop (self->client);
+  g_clear_object (&self->client);
+  g_clear_object (&self->store);
+  g_clear_object (&self->identity);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (natter_application_parent_class)->dispose (object);
+}
+
+static void
+natter_application_finalize (GObject *object)
+{
+  NatterApplication *self = NATTER_APPLICATION (object);
+
+  g_clear_pointer (&self->keyfile, g_key_file_unref);
+  g_free (self->profile);
+  g_free (self->profile_dir);
+
+  G_OBJECT_CLASS (natter_application_parent_class)->finalize (object);
+}
+
+static void
+natter_application_class_init (NatterApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->get_property = natter_application_get_property;
+  object_class->dispose = natter_application_dispose;
+  object_class->finalize = natter_application_finalize;
+
+  app_class->handle_local_options = natter_application_handle_local_options;
+  app_class->startup = natter_application_startup;
+  app_class->activate = natter_application_activate;
+  app_class->shutdown = natter_application_shutdown;
+
+  properties[PROP_CLIENT] =
+    g_param_spec_object ("client", NULL, NULL, NATTER_TYPE_CLIENT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+natter_application_init (NatterApplication *self)
+{
+  const GOptionEntry entries[] = {
+    { "profile", 'p', 0, G_OPTION_ARG_STRING, NULL,
+      N_("Use a separate identity and history"), N_("NAME") },
+    { "loopback", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("For testing on one machine: also offer 127.0.0.1 to peers"), NULL },
+    { NULL }
+  };
+
+  self->start_time = process_start_time ();
+  self->report_timing = g_strcmp0 (g_getenv ("NATTER_REPORT_TIMING"), "1") == 0;
+  self->profile = g_strdup (DEFAULT_PROFILE);
+  self->keyfile = g_key_file_new ();
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+}
+
+NatterApplication *
+natter_application_new (void)
+{
+  return g_object_new (NATTER_TYPE_APPLICATION,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/natter/Natter",
+                       NULL);
+}
+
+/**
+ * natter_application_get_client:
+ *
+ * Returns: (transfer none) (nullable): the client, once the profile is open
+ */
+NatterClient *
+natter_application_get_client (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  return self->client;
+}
+
+/**
+ * natter_application_get_settings:
+ *
+ * Returns: (transfer none) (nullable): the application's settings, %NULL
+ *   when the schema is not installed
+ */
+GSettings *
+natter_application_get_settings (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  return self->settings;
+}
+
+const char *
+natter_application_get_profile_name (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  return self->profile;
+}
+
+/**
+ * natter_application_dup_server_url:
+ *
+ * Returns: (transfer full) (nullable): the profile's server, %NULL before
+ *   the first run set one
+ */
+char *
+natter_application_dup_server_url (NatterApplication *self)
+{
+  g_autofree char *url = NULL;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  if (!open_profile (self, NULL))
+    return NULL;
+
+  url = g_key_file_get_string (self->keyfile, "client", "server", NULL);
+  if (url != NULL && *url == '\0')
+    g_clear_pointer (&url, g_free);
+
+  return g_steal_pointer (&url);
+}
+
+char *
+natter_application_dup_profile_value (NatterApplication *self,
+                                      const char        *key)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  return g_key_file_get_string (self->keyfile, "profile", key, NULL);
+}
+
+GBytes *
+natter_application_dup_avatar (NatterApplication *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *data = NULL;
+  gsize length;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  if (self->profile_dir == NULL)
+    return NULL;
+
+  path = avatar_path (self);
+  if (!g_file_get_contents (path, &data, &length, NULL))
+    return NULL;
+
+  return g_bytes_new_take (g_steal_pointer (&data), length);
+}
+
+/**
+ * natter_application_save_profile:
+ * @name: (nullable): the display name, or %NULL to keep it
+ * @bio: (nullable): the bio, or %NULL to keep it
+ * @avatar: (nullable): a new picture, or %NULL to keep (or remove) it
+ * @remove_avatar: remove the picture
+ *
+ * Saves what contacts see of us in settings.ini and the `avatar` file, the
+ * way `natter-cli profile` does, and hands it to the client.
+ */
+gboolean
+natter_application_save_profile (NatterApplication  *self,
+                                 const char         *name,
+                                 const char         *bio,
+                                 GBytes             *avatar,
+                                 gboolean            remove_avatar,
+                                 GError            **error)
+{
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  if (!open_profile (self, error))
+    return FALSE;
+
+  if (name != NULL)
+    {
+      if (strlen (name) > NATTER_PROFILE_NAME_MAX || !g_utf8_validate (name, -1, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("A display name is at most %d bytes"), NATTER_PROFILE_NAME_MAX);
+          return FALSE;
+        }
+      g_key_file_set_string (self->keyfile, "profile", "name", name);
+    }
+
+  if (bio != NULL)
+    {
+      if (strlen (bio) > NATTER_PROFILE_BIO_MAX || !g_utf8_validate (bio, -1, NULL))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("A bio is at most %d bytes"), NATTER_PROFILE_BIO_MAX);
+          return FALSE;
+        }
+      g_key_file_set_string (self->keyfile, "profile", "bio", bio);
+    }
+
+  path = avatar_path (self);
+  if (avatar != NULL)
+    {
+      gsize length;
+      const char *data = g_bytes_get_data (avatar, &length);
+
+      if (!natter_client_validate_avatar (avatar, error) ||
+          !g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
+                                     error))
+        return FALSE;
+    }
+  else if (remove_avatar)
+    {
+      g_unlink (path);
+    }
+
+  if (!save_keyfile (self, error))
+    return FALSE;
+
+  if (self->client != NULL)
+    apply_profile (self);
+
+  return TRUE;
+}
+
+/**
+ * natter_application_validate_server_url:
+ *
+ * Checks that @url is a ws:// or wss:// address with a host.
+ */
+gboolean
+natter_application_validate_server_url (const char  *url,
+                                        GError     **error)
+{
+  g_autoptr(GUri) uri = NULL;
+  const char *scheme;
+
+  if (url != NULL)
+    uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  if (uri == NULL || (scheme = g_uri_get_scheme (uri)) == NULL ||
+      (g_ascii_strcasecmp (scheme, "ws") != 0 && g_ascii_strcasecmp (scheme, "wss") != 0) ||
+      g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("Enter a server address such as wss://natter.example.org/ws"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * natter_application_set_server_url:
+ *
+ * Saves a new server for the profile and reconnects through it.
+ */
+gboolean
+natter_application_set_server_url (NatterApplication  *self,
+                                   const char         *server_url,
+                                   GError            **error)
+{
+  g_autofree char *current = NULL;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  if (!natter_application_validate_server_url (server_url, error) || !open_profile (self, error))
+    return FALSE;
+
+  current = natter_application_dup_server_url (self);
+  if (g_strcmp0 (current, server_url) == 0)
+    return TRUE;
+
+  g_key_file_set_string (self->keyfile, "client", "server", server_url);
+  if (!save_keyfile (self, error))
+    return FALSE;
+
+  if (self->client != NULL)
+    {
+      g_autoptr(NatterClient) client = natter_client_new (self->identity, self->store, server_url);
+
+      set_client (self, client);
+    }
+
+  return TRUE;
+}
+
+/**
+ * natter_application_open_async:
+ * @display_name: (nullable): on the first run, the name contacts see
+ * @server_url: (nullable): on the first run, the signaling server
+ *
+ * Opens the profile: saves what the first run asked for, loads (or creates)
+ * the identity in the keyring, opens the history and starts the client.
+ * Errors carry messages meant for the user.
+ */
+void
+natter_application_open_async (NatterApplication   *self,
+                               const char          *display_name,
+                               const char          *server_url,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (NATTER_IS_APPLICATION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_application_open_async);
+
+  if (!open_profile (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (server_url != NULL)
+    {
+      if (!natter_application_validate_server_url (server_url, &error))
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+      g_key_file_set_string (self->keyfile, "client", "server", server_url);
+      if (self->settings != NULL && g_str_equal (self->profile, DEFAULT_PROFILE))
+        g_settings_set_string (self->settings, "server-url", server_url);
+    }
+
+  if (display_name != NULL && *display_name != '\0')
+    g_key_file_set_string (self->keyfile, "profile", "name", display_name);
+
+  if ((server_url != NULL || display_name != NULL) && !save_keyfile (self, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  if (self->client != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  natter_identity_load_from_keyring_async (self->profile, TRUE, cancellable, on_identity_loaded,
+                                           g_steal_pointer (&task));
+}
+
+gboolean
+natter_application_open_finish (NatterApplication  *self,
+                                GAsyncResult       *result,
+                                GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+natter_application_get_report_timing (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  return self->report_timing;
+}
+
+gint64
+natter_application_get_start_time (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), 0);
+
+  return self->start_time;
+}
+
+/**
+ * natter_application_report_timing:
+ * @what: the figure's name, such as "first-frame-ms"
+ * @since_us: the monotonic time it is measured from
+ *
+ * With NATTER_REPORT_TIMING=1, prints "natter: WHAT MS" on stdout.
+ */
+void
+natter_application_report_timing (NatterApplication *self,
+                                  const char        *what,
+                                  gint64             since_us)
+{
+  g_return_if_fail (NATTER_IS_APPLICATION (self));
+
+  if (!self->report_timing)
+    return;
+
+  g_print ("natter: %s %" G_GINT64_FORMAT "\n", what, (g_get_monotonic_time () - since_us) / 1000);
+  fflush (stdout);
+}

@@ -1,0 +1,213 @@
+/* natter-contact-dialog.c: a contact's details: name, blocking, safety number
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-contact-dialog"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "natter-contact-dialog.h"
+#include "natter-contact-row.h"
+
+struct _NatterContactDialog
+{
+  AdwWindow      parent_instance;
+
+  AdwAvatar     *avatar;
+  GtkLabel      *name_label;
+  GtkLabel      *bio_label;
+  GtkLabel      *id_label;
+  AdwEntryRow   *alias_row;
+  GtkSwitch     *block_switch;
+  GtkLabel      *key_changed_label;
+  GtkLabel      *safety_number_label;
+  GtkSwitch     *verified_switch;
+
+  NatterClient  *client;
+  NatterContact *contact;
+  gboolean       updating;
+};
+
+G_DEFINE_FINAL_TYPE (NatterContactDialog, natter_contact_dialog, ADW_TYPE_WINDOW)
+
+static void
+show_error (NatterContactDialog *self,
+            const GError        *error)
+{
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Could Not Save"),
+                                                       error->message));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+update (NatterContactDialog *self)
+{
+  const char *name = natter_contact_get_name (self->contact);
+  const char *bio = natter_contact_get_bio (self->contact);
+  const char *alias = natter_contact_get_alias (self->contact);
+  g_autoptr(GdkPaintable) picture = NULL;
+
+  if (name == NULL || *name == '\0')
+    name = natter_contact_get_user_id (self->contact);
+
+  self->updating = TRUE;
+
+  gtk_label_set_text (self->name_label, name);
+  adw_avatar_set_text (self->avatar, name);
+  picture = natter_avatar_paintable_new (natter_contact_get_avatar (self->contact));
+  adw_avatar_set_custom_image (self->avatar, picture);
+  gtk_label_set_text (self->bio_label, bio != NULL ? bio : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->bio_label), bio != NULL && *bio != '\0');
+  gtk_label_set_text (self->id_label, natter_contact_get_user_id (self->contact));
+
+  if (!gtk_widget_has_focus (GTK_WIDGET (self->alias_row)))
+    gtk_editable_set_text (GTK_EDITABLE (self->alias_row), alias != NULL ? alias : "");
+
+  gtk_switch_set_active (self->block_switch, natter_contact_get_blocked (self->contact));
+  gtk_switch_set_active (self->verified_switch, natter_contact_get_verified (self->contact));
+
+  if (natter_contact_get_key_changed (self->contact))
+    {
+      g_autofree char *text = g_strdup_printf (_("The safety number with %s has changed since "
+                                                 "you last talked. Their key may have been "
+                                                 "replaced, or someone may be in the middle. "
+                                                 "Compare the number again."), name);
+
+      gtk_label_set_text (self->key_changed_label, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->key_changed_label),
+                          natter_contact_get_key_changed (self->contact));
+
+  self->updating = FALSE;
+}
+
+static void
+on_alias_apply (NatterContactDialog *self)
+{
+  g_autofree char *alias = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->alias_row))));
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_store_rename_contact (natter_client_get_store (self->client),
+                                    natter_contact_get_user_id (self->contact),
+                                    *alias != '\0' ? alias : NULL, &error))
+    show_error (self, error);
+}
+
+static void
+on_block_toggled (NatterContactDialog *self)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean blocked = gtk_switch_get_active (self->block_switch);
+
+  if (self->updating || blocked == natter_contact_get_blocked (self->contact))
+    return;
+
+  if (!natter_client_set_blocked (self->client, natter_contact_get_user_id (self->contact),
+                                  blocked, &error))
+    {
+      show_error (self, error);
+      update (self);
+    }
+}
+
+static void
+on_verified_toggled (NatterContactDialog *self)
+{
+  NatterStore *store = natter_client_get_store (self->client);
+  const char *id = natter_contact_get_user_id (self->contact);
+  gboolean verified = gtk_switch_get_active (self->verified_switch);
+  g_autoptr(GError) error = NULL;
+
+  if (self->updating || verified == natter_contact_get_verified (self->contact))
+    return;
+
+  /* Comparing the number again settles a changed key. */
+  if (!natter_store_set_contact_verified (store, id, verified, &error) ||
+      (verified && natter_contact_get_key_changed (self->contact) &&
+       !natter_store_set_contact_key_changed (store, id, FALSE, &error)))
+    {
+      show_error (self, error);
+      update (self);
+    }
+}
+
+static void
+natter_contact_dialog_dispose (GObject *object)
+{
+  NatterContactDialog *self = NATTER_CONTACT_DIALOG (object);
+
+  if (self->contact != NULL)
+    g_signal_handlers_disconnect_by_data (self->contact, self);
+  g_clear_object (&self->contact);
+  g_clear_object (&self->client);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_CONTACT_DIALOG);
+
+  G_OBJECT_CLASS (natter_contact_dialog_parent_class)->dispose (object);
+}
+
+static void
+natter_contact_dialog_class_init (NatterContactDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = natter_contact_dialog_dispose;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/natter/Natter/ui/natter-contact-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, avatar);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, name_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, bio_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, id_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, alias_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, block_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, key_changed_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, safety_number_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, verified_switch);
+  gtk_widget_class_bind_template_callback (widget_class, on_alias_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_block_toggled);
+  gtk_widget_class_bind_template_callback (widget_class, on_verified_toggled);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+natter_contact_dialog_init (NatterContactDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+NatterContactDialog *
+natter_contact_dialog_new (GtkWindow    *parent,
+                           NatterClient *client,
+                           const char   *contact_id)
+{
+  NatterContactDialog *self;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *number = NULL;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (client), NULL);
+  g_return_val_if_fail (contact_id != NULL, NULL);
+
+  self = g_object_new (NATTER_TYPE_CONTACT_DIALOG, "transient-for", parent, NULL);
+  self->client = g_object_ref (client);
+  self->contact = natter_store_get_contact (natter_client_get_store (client), contact_id, &error);
+  if (self->contact == NULL)
+    {
+      g_warning ("Could not load the contact: %s", error->message);
+      self->contact = natter_contact_new (contact_id);
+    }
+
+  number = natter_identity_get_safety_number (natter_client_get_identity (client), contact_id);
+  gtk_label_set_text (self->safety_number_label, number != NULL ? number : "");
+
+  g_signal_connect_swapped (self->contact, "notify", G_CALLBACK (update), self);
+  update (self);
+  return self;
+}

@@ -1,0 +1,874 @@
+/* natter-conversation-view.c: one conversation: messages, typing, compose box
+ *
+ * The messages are a GtkListView over the core's NatterConversation. The
+ * view sticks to the newest message while the user is at the bottom, and
+ * loads older pages when the user scrolls to the top, keeping what is on
+ * screen in place. Enter sends; Shift+Enter starts a new line.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-conversation-view"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <adwaita.h>
+
+#include "natter-conversation.h"
+
+#include "natter-application.h"
+#include "natter-contact-dialog.h"
+#include "natter-conversation-view.h"
+#include "natter-message-row.h"
+
+/* How close to an edge counts as being at it, in pixels */
+#define EDGE_DISTANCE        48
+/* Stop saying "typing" this long after the last key press */
+#define TYPING_IDLE_SECONDS  5
+#define SEARCH_LIMIT         50
+
+enum {
+  PROP_0,
+  PROP_SHOW_BACK_BUTTON,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+struct _NatterConversationView
+{
+  GtkBox              parent_instance;
+
+  /* Template widgets */
+  AdwWindowTitle     *window_title;
+  GtkButton          *details_button;
+  GtkToggleButton    *search_button;
+  GtkSearchBar       *search_bar;
+  GtkSearchEntry     *history_search_entry;
+  GtkRevealer        *warning_revealer;
+  GtkLabel           *warning_label;
+  GtkStack           *view_stack;
+  GtkStack           *messages_stack;
+  GtkScrolledWindow  *scrolled_window;
+  GtkListView        *messages_view;
+  GtkListBox         *search_results;
+  GtkRevealer        *typing_revealer;
+  GtkLabel           *typing_label;
+  GtkTextView        *compose_view;
+  GtkButton          *send_button;
+
+  NatterClient       *client;
+  NatterConversation *conversation;
+  NatterContact      *contact;
+  char               *contact_id;
+
+  gboolean            show_back_button;
+  gboolean            stick_to_bottom;
+  gboolean            loading_older;
+  double              anchor_from_bottom;
+
+  gboolean            typing_sent;
+  guint               typing_timeout;
+
+  gint64              open_time;
+  gulong              open_paint_handler;
+  gboolean            trust_failed;
+};
+
+G_DEFINE_FINAL_TYPE (NatterConversationView, natter_conversation_view, GTK_TYPE_BOX)
+
+static const char *
+contact_name (NatterConversationView *self)
+{
+  const char *name = self->contact != NULL ? natter_contact_get_name (self->contact) : NULL;
+
+  return name != NULL && *name != '\0' ? name : self->contact_id;
+}
+
+static void
+show_toast (NatterConversationView *self,
+            const char             *message)
+{
+  GtkWidget *overlay = gtk_widget_get_ancestor (GTK_WIDGET (self), ADW_TYPE_TOAST_OVERLAY);
+
+  if (overlay != NULL)
+    adw_toast_overlay_add_toast (ADW_TOAST_OVERLAY (overlay), adw_toast_new (message));
+}
+
+/* Header: the contact's name and how we are connected to them */
+
+static void
+update_subtitle (NatterConversationView *self)
+{
+  g_autofree char *subtitle = NULL;
+  NatterPeerState state;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  if (self->contact != NULL && natter_contact_get_blocked (self->contact))
+    {
+      adw_window_title_set_subtitle (self->window_title, _("Blocked"));
+      return;
+    }
+
+  state = natter_client_get_peer_state (self->client, self->contact_id);
+  switch (state)
+    {
+    case NATTER_PEER_STATE_CONNECTING:
+      subtitle = g_strdup_printf (_("Connecting to %s…"), contact_name (self));
+      break;
+
+    case NATTER_PEER_STATE_CONNECTED:
+      subtitle = g_strdup (_("Connected directly"));
+      break;
+
+    case NATTER_PEER_STATE_FAILED:
+      subtitle = g_strdup (_("Could not connect"));
+      break;
+
+    case NATTER_PEER_STATE_NEW:
+    case NATTER_PEER_STATE_CLOSED:
+    default:
+      subtitle = g_strdup (natter_client_is_contact_online (self->client, self->contact_id) ?
+                           _("Online") : _("Offline — messages wait until they are online"));
+      break;
+    }
+
+  adw_window_title_set_subtitle (self->window_title, subtitle);
+}
+
+static void
+update_warning (NatterConversationView *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->trust_failed)
+    text = g_strdup_printf (_("The connection to %s was not signed with their key: someone may "
+                              "be listening in. Nothing was sent. Compare safety numbers."),
+                            contact_name (self));
+  else if (self->contact != NULL && natter_contact_get_key_changed (self->contact))
+    text = g_strdup_printf (_("The safety number with %s has changed. Compare it with them "
+                              "before you trust this conversation."),
+                            contact_name (self));
+
+  if (text != NULL)
+    gtk_label_set_text (self->warning_label, text);
+  gtk_revealer_set_reveal_child (self->warning_revealer, text != NULL);
+}
+
+static void
+update_title (NatterConversationView *self)
+{
+  adw_window_title_set_title (self->window_title, self->contact_id != NULL ? contact_name (self) :
+                                                                             "");
+  update_subtitle (self);
+  update_warning (self);
+}
+
+static void
+on_contact_notify (NatterConversationView *self)
+{
+  update_title (self);
+}
+
+static void
+on_peer_state_changed (NatterClient    *client,
+                       const char      *contact_id,
+                       NatterPeerState  state,
+                       gpointer         user_data)
+{
+  NatterConversationView *self = user_data;
+
+  if (g_strcmp0 (contact_id, self->contact_id) == 0)
+    update_subtitle (self);
+}
+
+static void
+on_presence_changed (NatterClient *client,
+                     const char   *contact_id,
+                     gboolean      online,
+                     gpointer      user_data)
+{
+  NatterConversationView *self = user_data;
+
+  if (g_strcmp0 (contact_id, self->contact_id) != 0)
+    return;
+
+  update_subtitle (self);
+  /* They came online: open the chat now so queued messages go out. */
+  if (online && natter_client_get_peer_state (client, contact_id) != NATTER_PEER_STATE_CONNECTED)
+    natter_client_connect_to (client, contact_id);
+}
+
+static void
+on_trust_failure (NatterClient *client,
+                  const char   *contact_id,
+                  gpointer      user_data)
+{
+  NatterConversationView *self = user_data;
+
+  if (g_strcmp0 (contact_id, self->contact_id) != 0)
+    return;
+
+  self->trust_failed = TRUE;
+  update_warning (self);
+}
+
+/* Typing */
+
+static void
+on_typing_notify (NatterConversationView *self)
+{
+  gboolean typing = natter_conversation_get_typing (self->conversation);
+
+  if (typing)
+    {
+      g_autofree char *text = g_strdup_printf (_("%s is typing…"), contact_name (self));
+
+      gtk_label_set_text (self->typing_label, text);
+    }
+  gtk_revealer_set_reveal_child (self->typing_revealer, typing);
+}
+
+static void
+stop_typing (NatterConversationView *self)
+{
+  g_clear_handle_id (&self->typing_timeout, g_source_remove);
+  if (self->typing_sent && self->client != NULL && self->contact_id != NULL)
+    natter_client_send_typing (self->client, self->contact_id, FALSE);
+  self->typing_sent = FALSE;
+}
+
+static gboolean
+on_typing_timeout (gpointer user_data)
+{
+  NatterConversationView *self = user_data;
+
+  self->typing_timeout = 0;
+  stop_typing (self);
+  return G_SOURCE_REMOVE;
+}
+
+static char *
+get_compose_text (NatterConversationView *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->compose_view);
+  GtkTextIter start, end;
+
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+static void
+on_compose_changed (NatterConversationView *self)
+{
+  g_autofree char *text = get_compose_text (self);
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+  gboolean empty = *stripped == '\0';
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), !empty && self->contact_id != NULL);
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  if (empty)
+    {
+      stop_typing (self);
+      return;
+    }
+
+  if (!self->typing_sent)
+    {
+      natter_client_send_typing (self->client, self->contact_id, TRUE);
+      self->typing_sent = TRUE;
+    }
+  g_clear_handle_id (&self->typing_timeout, g_source_remove);
+  self->typing_timeout = g_timeout_add_seconds (TYPING_IDLE_SECONDS, on_typing_timeout, self);
+}
+
+/* Sending */
+
+static void
+send_compose_text (NatterConversationView *self)
+{
+  g_autofree char *text = get_compose_text (self);
+  g_autofree char *stripped = g_strstrip (g_strdup (text));
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL || *stripped == '\0')
+    return;
+
+  message = natter_client_send_message (self->client, self->contact_id, stripped, &error);
+  if (message == NULL)
+    {
+      g_autofree char *why = g_strdup_printf (_("Could not send: %s"), error->message);
+
+      show_toast (self, why);
+      return;
+    }
+
+  stop_typing (self);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
+  self->stick_to_bottom = TRUE;
+  natter_client_connect_to (self->client, self->contact_id);
+}
+
+static void
+on_send_clicked (NatterConversationView *self)
+{
+  send_compose_text (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+}
+
+static gboolean
+on_compose_key_pressed (GtkEventControllerKey *controller,
+                        guint                  keyval,
+                        guint                  keycode,
+                        GdkModifierType        state,
+                        gpointer               user_data)
+{
+  NatterConversationView *self = user_data;
+
+  if (keyval != GDK_KEY_Return && keyval != GDK_KEY_KP_Enter && keyval != GDK_KEY_ISO_Enter)
+    return GDK_EVENT_PROPAGATE;
+
+  /* Shift+Enter (and Ctrl+Enter) add a line. */
+  if ((state & (GDK_SHIFT_MASK | GDK_CONTROL_MASK)) != 0)
+    return GDK_EVENT_PROPAGATE;
+
+  send_compose_text (self);
+  return GDK_EVENT_STOP;
+}
+
+/* Scrolling */
+
+static GtkAdjustment *
+get_vadjustment (NatterConversationView *self)
+{
+  return gtk_scrolled_window_get_vadjustment (self->scrolled_window);
+}
+
+static void
+scroll_to_bottom (NatterConversationView *self)
+{
+  GtkAdjustment *adjustment = get_vadjustment (self);
+
+  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
+                                        gtk_adjustment_get_page_size (adjustment));
+}
+
+static void
+on_adjustment_changed (NatterConversationView *self)
+{
+  GtkAdjustment *adjustment = get_vadjustment (self);
+
+  if (self->loading_older)
+    {
+      gtk_adjustment_set_value (adjustment,
+                                gtk_adjustment_get_upper (adjustment) - self->anchor_from_bottom);
+      return;
+    }
+
+  if (self->stick_to_bottom)
+    scroll_to_bottom (self);
+}
+
+static gboolean
+on_older_loaded (gpointer user_data)
+{
+  NatterConversationView *self = user_data;
+
+  self->loading_older = FALSE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_adjustment_value_changed (NatterConversationView *self)
+{
+  GtkAdjustment *adjustment = get_vadjustment (self);
+  double value = gtk_adjustment_get_value (adjustment);
+  double upper = gtk_adjustment_get_upper (adjustment);
+  double page = gtk_adjustment_get_page_size (adjustment);
+
+  if (self->conversation == NULL || self->loading_older)
+    return;
+
+  self->stick_to_bottom = value >= upper - page - EDGE_DISTANCE;
+
+  if (value <= EDGE_DISTANCE && upper > page &&
+      natter_conversation_get_has_older (self->conversation))
+    {
+      self->loading_older = TRUE;
+      self->anchor_from_bottom = upper - value;
+      natter_conversation_load_older (self->conversation);
+      /* Keep the anchor while the list measures the new rows. */
+      g_timeout_add_full (G_PRIORITY_LOW, 100, on_older_loaded, g_object_ref (self),
+                          g_object_unref);
+    }
+}
+
+/* Rows */
+
+static void
+on_setup_message_row (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item,
+                      gpointer                  user_data)
+{
+  gtk_list_item_set_child (item, GTK_WIDGET (natter_message_row_new ()));
+  gtk_list_item_set_activatable (item, FALSE);
+  gtk_list_item_set_selectable (item, FALSE);
+}
+
+static void
+on_bind_message_row (GtkSignalListItemFactory *factory,
+                     GtkListItem              *item,
+                     gpointer                  user_data)
+{
+  NatterConversationView *self = user_data;
+  guint position = gtk_list_item_get_position (item);
+  g_autoptr(NatterMessage) previous = NULL;
+
+  if (position > 0 && self->conversation != NULL)
+    previous = g_list_model_get_item (G_LIST_MODEL (self->conversation), position - 1);
+
+  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), self->client,
+                           gtk_list_item_get_item (item), previous);
+}
+
+static void
+on_unbind_message_row (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item,
+                       gpointer                  user_data)
+{
+  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL, NULL);
+}
+
+static void
+on_messages_changed (GListModel             *model,
+                     guint                   position,
+                     guint                   removed,
+                     guint                   added,
+                     NatterConversationView *self)
+{
+  /* A new message at the end: it is seen if the window is active. */
+  if (added > 0 && position + added == g_list_model_get_n_items (model))
+    natter_conversation_view_mark_read (self);
+}
+
+/* Search */
+
+static void
+on_history_search_changed (NatterConversationView *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->history_search_entry));
+  g_autoptr(GPtrArray) hits = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->search_results))) != NULL)
+    gtk_list_box_remove (self->search_results, child);
+
+  if (self->client == NULL || self->contact_id == NULL || *text == '\0')
+    {
+      gtk_stack_set_visible_child_name (self->messages_stack, "messages");
+      return;
+    }
+
+  gtk_stack_set_visible_child_name (self->messages_stack, "search");
+  hits = natter_store_search (natter_client_get_store (self->client), text, self->contact_id,
+                              SEARCH_LIMIT, &error);
+  if (hits == NULL)
+    {
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("Search failed"));
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), error->message);
+      gtk_list_box_append (self->search_results, row);
+      return;
+    }
+
+  if (hits->len == 0)
+    {
+      GtkWidget *row = adw_action_row_new ();
+
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), _("No messages found"));
+      gtk_list_box_append (self->search_results, row);
+      return;
+    }
+
+  for (guint i = 0; i < hits->len; i++)
+    {
+      NatterStoreSearchHit *hit = g_ptr_array_index (hits, i);
+      g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (
+        natter_message_get_timestamp (hit->message) / G_USEC_PER_SEC);
+      g_autofree char *when = g_date_time_format (time, "%x %H:%M");
+      g_autofree char *subtitle = NULL;
+      GtkWidget *row = adw_action_row_new ();
+
+      subtitle = g_strdup_printf ("%s — %s", natter_message_get_direction (hit->message) ==
+                                             NATTER_MESSAGE_DIRECTION_OUT ? _("You") :
+                                                                            contact_name (self),
+                                  when);
+      adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), TRUE);
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), hit->snippet_markup);
+      adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 3);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      gtk_list_box_append (self->search_results, row);
+    }
+}
+
+static void
+on_search_mode (NatterConversationView *self)
+{
+  if (!gtk_search_bar_get_search_mode (self->search_bar))
+    {
+      gtk_editable_set_text (GTK_EDITABLE (self->history_search_entry), "");
+      gtk_stack_set_visible_child_name (self->messages_stack, "messages");
+    }
+}
+
+static void
+on_details_clicked (NatterConversationView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  gtk_window_present (GTK_WINDOW (natter_contact_dialog_new (GTK_WINDOW (root), self->client,
+                                                             self->contact_id)));
+}
+
+/* Timing */
+
+static void
+on_open_painted (GdkFrameClock *clock,
+                 gpointer       user_data)
+{
+  NatterConversationView *self = user_data;
+  GApplication *app = g_application_get_default ();
+
+  g_clear_signal_handler (&self->open_paint_handler, clock);
+  if (NATTER_IS_APPLICATION (app))
+    natter_application_report_timing (NATTER_APPLICATION (app), "conversation-open-ms",
+                                      self->open_time);
+}
+
+static void
+report_open_time (NatterConversationView *self)
+{
+  GApplication *app = g_application_get_default ();
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->messages_view));
+
+  if (!NATTER_IS_APPLICATION (app) ||
+      !natter_application_get_report_timing (NATTER_APPLICATION (app)) || clock == NULL)
+    return;
+
+  if (self->open_paint_handler != 0)
+    g_clear_signal_handler (&self->open_paint_handler, clock);
+  self->open_paint_handler = g_signal_connect (clock, "after-paint",
+                                               G_CALLBACK (on_open_painted), self);
+  gtk_widget_queue_draw (GTK_WIDGET (self->messages_view));
+}
+
+/* Closing a conversation */
+
+static void
+close_conversation (NatterConversationView *self)
+{
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->messages_view));
+
+  stop_typing (self);
+  if (self->open_paint_handler != 0 && clock != NULL)
+    g_clear_signal_handler (&self->open_paint_handler, clock);
+  self->open_paint_handler = 0;
+
+  gtk_list_view_set_model (self->messages_view, NULL);
+  if (self->conversation != NULL)
+    g_signal_handlers_disconnect_by_data (self->conversation, self);
+  g_clear_object (&self->conversation);
+  if (self->contact != NULL)
+    g_signal_handlers_disconnect_by_data (self->contact, self);
+  g_clear_object (&self->contact);
+  g_clear_pointer (&self->contact_id, g_free);
+  self->trust_failed = FALSE;
+
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
+  gtk_revealer_set_reveal_child (self->warning_revealer, FALSE);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->details_button), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), FALSE);
+  adw_window_title_set_title (self->window_title, "");
+  adw_window_title_set_subtitle (self->window_title, "");
+  gtk_stack_set_visible_child_name (self->view_stack, "empty");
+}
+
+/* GObject */
+
+static void
+natter_conversation_view_get_property (GObject    *object,
+                                       guint       prop_id,
+                                       GValue     *value,
+                                       GParamSpec *pspec)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_BACK_BUTTON:
+      g_value_set_boolean (value, self->show_back_button);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+natter_conversation_view_set_property (GObject      *object,
+                                       guint         prop_id,
+                                       const GValue *value,
+                                       GParamSpec   *pspec)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_BACK_BUTTON:
+      if (self->show_back_button != g_value_get_boolean (value))
+        {
+          self->show_back_button = g_value_get_boolean (value);
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+natter_conversation_view_dispose (GObject *object)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (object);
+
+  natter_conversation_view_set_client (self, NULL);
+  g_clear_handle_id (&self->typing_timeout, g_source_remove);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_CONVERSATION_VIEW);
+
+  G_OBJECT_CLASS (natter_conversation_view_parent_class)->dispose (object);
+}
+
+static void
+natter_conversation_view_class_init (NatterConversationViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->get_property = natter_conversation_view_get_property;
+  object_class->set_property = natter_conversation_view_set_property;
+  object_class->dispose = natter_conversation_view_dispose;
+
+  properties[PROP_SHOW_BACK_BUTTON] =
+    g_param_spec_boolean ("show-back-button", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/natter/Natter/ui/natter-conversation-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, window_title);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, details_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, history_search_entry);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, warning_revealer);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, warning_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, messages_stack);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, scrolled_window);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, messages_view);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_results);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_revealer);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_view);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, send_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_send_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_details_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_history_search_changed);
+
+  gtk_widget_class_set_css_name (widget_class, "conversationview");
+}
+
+static void
+natter_conversation_view_init (NatterConversationView *self)
+{
+  g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+  GtkEventController *keys;
+  GtkAdjustment *adjustment;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect (factory, "setup", G_CALLBACK (on_setup_message_row), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (on_bind_message_row), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (on_unbind_message_row), self);
+  gtk_list_view_set_factory (self->messages_view, factory);
+
+  keys = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_compose_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->compose_view), keys);
+
+  g_signal_connect_swapped (gtk_text_view_get_buffer (self->compose_view), "changed",
+                            G_CALLBACK (on_compose_changed), self);
+
+  adjustment = get_vadjustment (self);
+  g_signal_connect_swapped (adjustment, "notify::upper", G_CALLBACK (on_adjustment_changed), self);
+  g_signal_connect_swapped (adjustment, "notify::page-size", G_CALLBACK (on_adjustment_changed),
+                            self);
+  g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (on_adjustment_value_changed),
+                            self);
+
+  g_signal_connect_swapped (self->search_bar, "notify::search-mode-enabled",
+                            G_CALLBACK (on_search_mode), self);
+  gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->history_search_entry));
+
+  gtk_stack_set_visible_child_name (self->view_stack, "empty");
+}
+
+/**
+ * natter_conversation_view_set_client:
+ * @client: (nullable): the client, %NULL to close everything
+ */
+void
+natter_conversation_view_set_client (NatterConversationView *self,
+                                     NatterClient           *client)
+{
+  g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
+
+  if (self->client == client)
+    return;
+
+  close_conversation (self);
+  if (self->client != NULL)
+    g_signal_handlers_disconnect_by_data (self->client, self);
+
+  g_set_object (&self->client, client);
+
+  if (client == NULL)
+    return;
+
+  g_signal_connect (client, "peer-state-changed", G_CALLBACK (on_peer_state_changed), self);
+  g_signal_connect (client, "presence-changed", G_CALLBACK (on_presence_changed), self);
+  g_signal_connect (client, "trust-failure", G_CALLBACK (on_trust_failure), self);
+}
+
+/**
+ * natter_conversation_view_open:
+ * @contact_id: the contact
+ *
+ * Shows the conversation with @contact_id, scrolled to the newest message,
+ * and starts connecting to the contact.
+ */
+void
+natter_conversation_view_open (NatterConversationView *self,
+                               const char             *contact_id)
+{
+  g_autoptr(GtkNoSelection) selection = NULL;
+
+  g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
+  g_return_if_fail (contact_id != NULL);
+
+  if (self->client == NULL || g_strcmp0 (self->contact_id, contact_id) == 0)
+    return;
+
+  close_conversation (self);
+
+  self->open_time = g_get_monotonic_time ();
+  self->contact_id = g_strdup (contact_id);
+  self->contact = natter_store_get_contact (natter_client_get_store (self->client), contact_id,
+                                            NULL);
+  if (self->contact != NULL)
+    g_signal_connect_swapped (self->contact, "notify", G_CALLBACK (on_contact_notify), self);
+
+  self->conversation = natter_conversation_new (self->client, contact_id);
+  g_signal_connect_swapped (self->conversation, "notify::typing", G_CALLBACK (on_typing_notify),
+                            self);
+  g_signal_connect_after (self->conversation, "items-changed", G_CALLBACK (on_messages_changed),
+                          self);
+
+  self->stick_to_bottom = TRUE;
+  self->loading_older = FALSE;
+  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->conversation)));
+  gtk_list_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->details_button), TRUE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), TRUE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), FALSE);
+  gtk_stack_set_visible_child_name (self->view_stack, "conversation");
+  update_title (self);
+  on_typing_notify (self);
+
+  natter_client_connect_to (self->client, contact_id);
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+  report_open_time (self);
+}
+
+const char *
+natter_conversation_view_get_contact_id (NatterConversationView *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
+
+  return self->contact_id;
+}
+
+/**
+ * natter_conversation_view_mark_read:
+ *
+ * Marks the conversation read if the user can see it: the view is on
+ * screen and its window is active.
+ */
+void
+natter_conversation_view_mark_read (NatterConversationView *self)
+{
+  GtkRoot *root;
+  g_autoptr(GError) error = NULL;
+
+  g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  root = gtk_widget_get_root (GTK_WIDGET (self));
+  if (!GTK_IS_WINDOW (root) || !gtk_window_is_active (GTK_WINDOW (root)) ||
+      !gtk_widget_get_mapped (GTK_WIDGET (self)) || !gtk_widget_get_child_visible (GTK_WIDGET (self)))
+    return;
+
+  if (natter_store_get_unread_count (natter_client_get_store (self->client), self->contact_id) == 0)
+    return;
+
+  if (!natter_client_mark_read (self->client, self->contact_id, &error))
+    g_warning ("Could not mark the conversation read: %s", error->message);
+}
+
+/**
+ * natter_conversation_view_start_search:
+ *
+ * Returns: %TRUE if a conversation is open and its search now has the focus
+ */
+gboolean
+natter_conversation_view_start_search (NatterConversationView *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), FALSE);
+
+  if (self->contact_id == NULL)
+    return FALSE;
+
+  gtk_search_bar_set_search_mode (self->search_bar, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->history_search_entry));
+  return TRUE;
+}

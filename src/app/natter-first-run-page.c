@@ -1,0 +1,161 @@
+/* natter-first-run-page.c: asks for a display name and a server on the first run
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-first-run-page"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "natter-application.h"
+#include "natter-first-run-page.h"
+
+enum {
+  SUBMITTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+struct _NatterFirstRunPage
+{
+  AdwBin     parent_instance;
+
+  GtkEntry  *name_entry;
+  GtkEntry  *server_entry;
+  GtkLabel  *error_label;
+  GtkButton *continue_button;
+  GtkSpinner *spinner;
+
+  gboolean   busy;
+};
+
+G_DEFINE_FINAL_TYPE (NatterFirstRunPage, natter_first_run_page, ADW_TYPE_BIN)
+
+static void
+update_sensitivity (NatterFirstRunPage *self)
+{
+  const char *name = gtk_editable_get_text (GTK_EDITABLE (self->name_entry));
+  const char *server = gtk_editable_get_text (GTK_EDITABLE (self->server_entry));
+  g_autofree char *stripped = g_strstrip (g_strdup (name));
+
+  gtk_widget_set_sensitive (GTK_WIDGET (self->continue_button),
+                            !self->busy && *stripped != '\0' && *server != '\0');
+  /* Not insensitive: that would take the focus from a text entry mid-event. */
+  gtk_editable_set_editable (GTK_EDITABLE (self->name_entry), !self->busy);
+  gtk_editable_set_editable (GTK_EDITABLE (self->server_entry), !self->busy);
+}
+
+static void
+on_entry_changed (NatterFirstRunPage *self)
+{
+  gtk_widget_remove_css_class (GTK_WIDGET (self->server_entry), "error");
+  update_sensitivity (self);
+}
+
+static void
+on_continue_clicked (NatterFirstRunPage *self)
+{
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_entry))));
+  g_autofree char *server = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->server_entry))));
+  g_autoptr(GError) error = NULL;
+
+  if (self->busy || *name == '\0')
+    return;
+
+  if (!natter_application_validate_server_url (server, &error))
+    {
+      gtk_widget_add_css_class (GTK_WIDGET (self->server_entry), "error");
+      natter_first_run_page_set_error (self, error->message);
+      gtk_widget_grab_focus (GTK_WIDGET (self->server_entry));
+      return;
+    }
+
+  natter_first_run_page_set_error (self, NULL);
+  g_signal_emit (self, signals[SUBMITTED], 0, name, server);
+}
+
+static void
+natter_first_run_page_realize (GtkWidget *widget)
+{
+  NatterFirstRunPage *self = NATTER_FIRST_RUN_PAGE (widget);
+  GtkWindow *window;
+
+  GTK_WIDGET_CLASS (natter_first_run_page_parent_class)->realize (widget);
+
+  window = GTK_WINDOW (gtk_widget_get_root (widget));
+  if (window != NULL)
+    gtk_window_set_default_widget (window, GTK_WIDGET (self->continue_button));
+}
+
+static void
+natter_first_run_page_class_init (NatterFirstRunPageClass *klass)
+{
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  widget_class->realize = natter_first_run_page_realize;
+
+  /**
+   * NatterFirstRunPage::submitted:
+   * @name: the display name, stripped
+   * @server_url: a valid ws:// or wss:// address
+   */
+  signals[SUBMITTED] =
+    g_signal_new ("submitted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/natter/Natter/ui/natter-first-run-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, name_entry);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, server_entry);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, continue_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, spinner);
+  gtk_widget_class_bind_template_callback (widget_class, on_entry_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_continue_clicked);
+}
+
+static void
+natter_first_run_page_init (NatterFirstRunPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}
+
+void
+natter_first_run_page_set_busy (NatterFirstRunPage *self,
+                                gboolean            busy)
+{
+  g_return_if_fail (NATTER_IS_FIRST_RUN_PAGE (self));
+
+  self->busy = busy;
+  gtk_spinner_set_spinning (self->spinner, busy);
+  update_sensitivity (self);
+}
+
+/**
+ * natter_first_run_page_set_error:
+ * @message: (nullable): what went wrong, in words for the user; %NULL hides it
+ */
+void
+natter_first_run_page_set_error (NatterFirstRunPage *self,
+                                 const char         *message)
+{
+  g_return_if_fail (NATTER_IS_FIRST_RUN_PAGE (self));
+
+  gtk_label_set_text (self->error_label, message != NULL ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+void
+natter_first_run_page_set_values (NatterFirstRunPage *self,
+                                  const char         *name,
+                                  const char         *server_url)
+{
+  g_return_if_fail (NATTER_IS_FIRST_RUN_PAGE (self));
+
+  if (name != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->name_entry), name);
+  if (server_url != NULL)
+    gtk_editable_set_text (GTK_EDITABLE (self->server_entry), server_url);
+}

@@ -1,0 +1,237 @@
+/* natter-profile-dialog.c: what contacts see of you, and your Natter ID
+ *
+ * Saved like `natter-cli profile`: name and bio in settings.ini, the
+ * picture in the profile's `avatar` file, after the client checked it.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-profile-dialog"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "natter-contact-row.h"
+#include "natter-profile-dialog.h"
+
+struct _NatterProfileDialog
+{
+  AdwWindow          parent_instance;
+
+  AdwToastOverlay   *toast_overlay;
+  AdwAvatar         *avatar;
+  GtkButton         *remove_button;
+  GtkLabel          *error_label;
+  AdwEntryRow       *name_row;
+  AdwEntryRow       *bio_row;
+  AdwActionRow      *id_row;
+
+  NatterApplication *application;
+  GBytes            *new_avatar;
+  gboolean           remove_avatar;
+  GtkFileChooserNative *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (NatterProfileDialog, natter_profile_dialog, ADW_TYPE_WINDOW)
+
+static void
+set_error (NatterProfileDialog *self,
+           const char          *message)
+{
+  gtk_label_set_text (self->error_label, message != NULL ? message : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+static void
+show_avatar (NatterProfileDialog *self,
+             GBytes              *bytes)
+{
+  g_autoptr(GdkPaintable) picture = natter_avatar_paintable_new (bytes);
+
+  adw_avatar_set_custom_image (self->avatar, picture);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->remove_button), picture != NULL);
+}
+
+static void
+on_chooser_response (GtkNativeDialog     *chooser,
+                     int                  response,
+                     NatterProfileDialog *self)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  g_clear_object (&self->chooser);
+
+  if (file == NULL)
+    return;
+
+  bytes = g_file_load_bytes (file, NULL, NULL, &error);
+  if (bytes == NULL || !natter_client_validate_avatar (bytes, &error))
+    {
+      set_error (self, error->message);
+      return;
+    }
+
+  set_error (self, NULL);
+  g_clear_pointer (&self->new_avatar, g_bytes_unref);
+  self->new_avatar = g_steal_pointer (&bytes);
+  self->remove_avatar = FALSE;
+  show_avatar (self, self->new_avatar);
+}
+
+static void
+on_choose_clicked (NatterProfileDialog *self)
+{
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  gtk_file_filter_set_name (filter, _("Pictures"));
+  gtk_file_filter_add_mime_type (filter, "image/png");
+  gtk_file_filter_add_mime_type (filter, "image/jpeg");
+  gtk_file_filter_add_mime_type (filter, "image/webp");
+
+  g_clear_object (&self->chooser);
+  self->chooser = gtk_file_chooser_native_new (_("Choose a Picture"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"),
+                                               _("_Cancel"));
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), filter);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (self->chooser), TRUE);
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_chooser_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+on_remove_clicked (NatterProfileDialog *self)
+{
+  g_clear_pointer (&self->new_avatar, g_bytes_unref);
+  self->remove_avatar = TRUE;
+  show_avatar (self, NULL);
+}
+
+static void
+on_copy_clicked (NatterProfileDialog *self)
+{
+  NatterClient *client = natter_application_get_client (self->application);
+
+  if (client == NULL)
+    return;
+
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)),
+                          natter_client_get_user_id (client));
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("ID copied")));
+}
+
+static void
+on_save_clicked (NatterProfileDialog *self)
+{
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row))));
+  g_autofree char *bio = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->bio_row))));
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_application_save_profile (self->application, name, bio, self->new_avatar,
+                                        self->remove_avatar, &error))
+    {
+      set_error (self, error->message);
+      return;
+    }
+
+  gtk_window_close (GTK_WINDOW (self));
+}
+
+static void
+on_name_changed (NatterProfileDialog *self)
+{
+  adw_avatar_set_text (self->avatar, gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
+}
+
+static void
+natter_profile_dialog_dispose (GObject *object)
+{
+  NatterProfileDialog *self = NATTER_PROFILE_DIALOG (object);
+
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+  g_clear_object (&self->chooser);
+  g_clear_object (&self->application);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_PROFILE_DIALOG);
+
+  G_OBJECT_CLASS (natter_profile_dialog_parent_class)->dispose (object);
+}
+
+static void
+natter_profile_dialog_finalize (GObject *object)
+{
+  NatterProfileDialog *self = NATTER_PROFILE_DIALOG (object);
+
+  g_clear_pointer (&self->new_avatar, g_bytes_unref);
+
+  G_OBJECT_CLASS (natter_profile_dialog_parent_class)->finalize (object);
+}
+
+static void
+natter_profile_dialog_class_init (NatterProfileDialogClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = natter_profile_dialog_dispose;
+  object_class->finalize = natter_profile_dialog_finalize;
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/natter/Natter/ui/natter-profile-dialog.ui");
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, avatar);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, remove_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, name_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, bio_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, id_row);
+  gtk_widget_class_bind_template_callback (widget_class, on_choose_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_remove_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_copy_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_save_clicked);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
+}
+
+static void
+natter_profile_dialog_init (NatterProfileDialog *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  g_signal_connect_swapped (self->name_row, "changed", G_CALLBACK (on_name_changed), self);
+}
+
+NatterProfileDialog *
+natter_profile_dialog_new (GtkWindow         *parent,
+                           NatterApplication *application)
+{
+  NatterProfileDialog *self;
+  NatterClient *client;
+  g_autofree char *name = NULL;
+  g_autofree char *bio = NULL;
+  g_autoptr(GBytes) avatar = NULL;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (NATTER_TYPE_PROFILE_DIALOG, "transient-for", parent, NULL);
+  self->application = g_object_ref (application);
+
+  name = natter_application_dup_profile_value (application, "name");
+  bio = natter_application_dup_profile_value (application, "bio");
+  gtk_editable_set_text (GTK_EDITABLE (self->name_row), name != NULL ? name : "");
+  gtk_editable_set_text (GTK_EDITABLE (self->bio_row), bio != NULL ? bio : "");
+
+  avatar = natter_application_dup_avatar (application);
+  show_avatar (self, avatar);
+
+  client = natter_application_get_client (application);
+  if (client != NULL)
+    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->id_row),
+                                   natter_client_get_user_id (client));
+
+  return self;
+}

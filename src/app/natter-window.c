@@ -1,0 +1,839 @@
+/* natter-window.c: the main window: contacts beside a conversation
+ *
+ * The window observes the application's client: until the profile is open
+ * it shows the first-run page, a spinner or what went wrong; then the
+ * contacts, pending invitations and the conversation view. The connection
+ * state is always visible at the top of the sidebar.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-window"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "natter-contact-list.h"
+
+#include "natter-add-contact-dialog.h"
+#include "natter-contact-row.h"
+#include "natter-conversation-view.h"
+#include "natter-first-run-page.h"
+#include "natter-profile-dialog.h"
+#include "natter-room-dialog.h"
+#include "natter-window.h"
+
+#define ID_PREVIEW_LENGTH 12
+
+struct _NatterWindow
+{
+  AdwApplicationWindow    parent_instance;
+
+  /* Template widgets */
+  AdwToastOverlay        *toast_overlay;
+  GtkStack               *stack;
+  NatterFirstRunPage     *first_run_page;
+  AdwStatusPage          *error_page;
+  AdwLeaflet             *leaflet;
+  GtkLabel               *connection_label;
+  GtkButton              *retry_button;
+  GtkSearchEntry         *search_entry;
+  GtkBox                 *invitations_box;
+  GtkListBox             *invitations_list;
+  GtkStack               *contacts_stack;
+  GtkListView            *contacts_view;
+  NatterConversationView *conversation_view;
+
+  NatterApplication      *application;
+  NatterClient           *client;
+  NatterContactList      *contacts;
+  GtkFilterListModel     *filtered;
+  GtkStringFilter        *filter;
+  GCancellable           *cancellable;
+
+  /* Invitation ID -> GtkListBoxRow */
+  GHashTable             *invitations;
+
+  gint64                  retry_at;
+  guint                   retry_tick;
+  gulong                  first_frame_handler;
+};
+
+G_DEFINE_FINAL_TYPE (NatterWindow, natter_window, ADW_TYPE_APPLICATION_WINDOW)
+
+static void open_profile (NatterWindow *self);
+
+/* Connection state */
+
+static void
+update_connection_state (NatterWindow *self)
+{
+  NatterSignaling *signaling;
+  g_autofree char *text = NULL;
+  const char *error;
+  gboolean can_retry = FALSE;
+
+  if (self->client == NULL)
+    return;
+
+  signaling = natter_client_get_signaling (self->client);
+  error = natter_signaling_get_last_error (signaling);
+
+  switch (natter_signaling_get_state (signaling))
+    {
+    case NATTER_SIGNALING_STATE_CONNECTING:
+      text = g_strdup (_("Connecting to the server…"));
+      break;
+
+    case NATTER_SIGNALING_STATE_ONLINE:
+      text = g_strdup (_("Connected"));
+      break;
+
+    case NATTER_SIGNALING_STATE_WAITING:
+      {
+        gint64 left = (self->retry_at - g_get_monotonic_time () + G_USEC_PER_SEC - 1) /
+                      G_USEC_PER_SEC;
+
+        /* Translators: shown while the server cannot be reached */
+        text = g_strdup_printf (_("Offline — retrying in %d s"), (int) MAX (left, 0));
+        can_retry = TRUE;
+      }
+      break;
+
+    case NATTER_SIGNALING_STATE_REPLACED:
+      text = g_strdup (_("This account is open in another window"));
+      can_retry = TRUE;
+      break;
+
+    case NATTER_SIGNALING_STATE_OFFLINE:
+    default:
+      text = g_strdup (_("Offline"));
+      can_retry = TRUE;
+      break;
+    }
+
+  gtk_label_set_text (self->connection_label, text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->connection_label), can_retry ? error : NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.retry-connection", can_retry);
+}
+
+static gboolean
+on_retry_tick (gpointer user_data)
+{
+  NatterWindow *self = user_data;
+
+  update_connection_state (self);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_signaling_state (NatterWindow *self)
+{
+  NatterSignaling *signaling = natter_client_get_signaling (self->client);
+
+  g_clear_handle_id (&self->retry_tick, g_source_remove);
+  if (natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_WAITING)
+    {
+      self->retry_at = g_get_monotonic_time () +
+                       (gint64) natter_signaling_get_retry_delay_ms (signaling) * 1000;
+      self->retry_tick = g_timeout_add_seconds (1, on_retry_tick, self);
+    }
+
+  update_connection_state (self);
+}
+
+/* Invitations */
+
+static void
+remove_invitation (NatterWindow *self,
+                   const char   *invitation_id)
+{
+  GtkWidget *row = g_hash_table_lookup (self->invitations, invitation_id);
+
+  if (row == NULL)
+    return;
+
+  gtk_list_box_remove (self->invitations_list, row);
+  g_hash_table_remove (self->invitations, invitation_id);
+  gtk_widget_set_visible (GTK_WIDGET (self->invitations_box),
+                          g_hash_table_size (self->invitations) > 0);
+}
+
+typedef struct
+{
+  NatterWindow *window;
+  char         *invitation_id;
+  gboolean      accept;
+} AnswerData;
+
+static void
+answer_data_free (AnswerData *data)
+{
+  g_object_unref (data->window);
+  g_free (data->invitation_id);
+  g_free (data);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AnswerData, answer_data_free)
+
+static void
+on_invitation_answered (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(AnswerData) data = user_data;
+  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *row;
+
+  invitation = natter_client_answer_invitation_finish (NATTER_CLIENT (source), result, &error);
+  if (invitation == NULL)
+    {
+      g_autofree char *message = NULL;
+
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      row = g_hash_table_lookup (data->window->invitations, data->invitation_id);
+      if (row != NULL)
+        gtk_widget_set_sensitive (row, TRUE);
+      message = g_strdup_printf (_("Could not answer the invitation: %s"), error->message);
+      natter_window_add_toast (data->window, message);
+      return;
+    }
+
+  remove_invitation (data->window, data->invitation_id);
+  natter_window_add_toast (data->window, data->accept ? _("Invitation accepted") :
+                                                        _("Invitation declined"));
+  if (data->window->contacts != NULL)
+    natter_contact_list_reload (data->window->contacts);
+}
+
+static void
+answer_invitation (NatterWindow *self,
+                   GtkWidget    *button,
+                   gboolean      accept)
+{
+  GtkWidget *row = gtk_widget_get_ancestor (button, GTK_TYPE_LIST_BOX_ROW);
+  const char *id = g_object_get_data (G_OBJECT (row), "invitation-id");
+  AnswerData *data;
+
+  if (self->client == NULL || id == NULL)
+    return;
+
+  gtk_widget_set_sensitive (row, FALSE);
+  data = g_new0 (AnswerData, 1);
+  data->window = g_object_ref (self);
+  data->invitation_id = g_strdup (id);
+  data->accept = accept;
+  natter_client_answer_invitation_async (self->client, id, accept, self->cancellable,
+                                         on_invitation_answered, data);
+}
+
+static void
+on_accept_clicked (GtkButton *button,
+                   gpointer   user_data)
+{
+  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), TRUE);
+}
+
+static void
+on_decline_clicked (GtkButton *button,
+                    gpointer   user_data)
+{
+  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), FALSE);
+}
+
+static GtkWidget *
+invitation_button_new (NatterWindow *self,
+                       const char   *label,
+                       GCallback     callback)
+{
+  GtkWidget *button = gtk_button_new_with_label (label);
+
+  gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+  g_signal_connect (button, "clicked", callback, self);
+  return button;
+}
+
+static void
+on_invitation_received (NatterClient *client,
+                        JsonObject   *invitation,
+                        gpointer      user_data)
+{
+  NatterWindow *self = user_data;
+  const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
+  const char *from = json_object_get_string_member_with_default (invitation, "from", "");
+  const char *text = json_object_get_string_member_with_default (invitation, "text", "");
+  g_autofree char *title = NULL;
+  GtkWidget *row;
+  GtkWidget *accept;
+
+  /* The server repeats pending invitations after every reconnection. */
+  if (id == NULL || g_hash_table_contains (self->invitations, id))
+    return;
+
+  title = g_strdup_printf ("%.*s…", ID_PREVIEW_LENGTH, from);
+  row = adw_action_row_new ();
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), text);
+  adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 3);
+  gtk_widget_set_tooltip_text (row, from);
+  accept = invitation_button_new (self, _("Accept"), G_CALLBACK (on_accept_clicked));
+  gtk_widget_add_css_class (accept, "suggested-action");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), accept);
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row),
+                             invitation_button_new (self, _("Decline"),
+                                                    G_CALLBACK (on_decline_clicked)));
+  g_object_set_data_full (G_OBJECT (row), "invitation-id", g_strdup (id), g_free);
+
+  gtk_list_box_append (self->invitations_list, row);
+  g_hash_table_insert (self->invitations, g_strdup (id), row);
+  gtk_widget_set_visible (GTK_WIDGET (self->invitations_box), TRUE);
+}
+
+static void
+on_invitation_answer (NatterClient *client,
+                      JsonObject   *invitation,
+                      gpointer      user_data)
+{
+  NatterWindow *self = user_data;
+  const char *status = json_object_get_string_member_with_default (invitation, "status", "");
+  const char *to = json_object_get_string_member_with_default (invitation, "to", "");
+  g_autofree char *message = NULL;
+
+  if (g_str_equal (status, "accepted"))
+    message = g_strdup_printf (_("%.12s… accepted your invitation"), to);
+  else if (g_str_equal (status, "declined"))
+    message = g_strdup_printf (_("%.12s… declined your invitation"), to);
+
+  if (message != NULL)
+    natter_window_add_toast (self, message);
+  if (self->contacts != NULL)
+    natter_contact_list_reload (self->contacts);
+}
+
+/* Contacts */
+
+static void
+update_contacts_page (NatterWindow *self)
+{
+  gboolean empty = self->contacts == NULL ||
+                   g_list_model_get_n_items (G_LIST_MODEL (self->contacts)) == 0;
+
+  gtk_stack_set_visible_child_name (self->contacts_stack, empty ? "empty" : "contacts");
+}
+
+static void
+on_setup_contact_row (GtkSignalListItemFactory *factory,
+                      GtkListItem              *item,
+                      gpointer                  user_data)
+{
+  gtk_list_item_set_child (item, GTK_WIDGET (natter_contact_row_new ()));
+}
+
+static void
+on_bind_contact_row (GtkSignalListItemFactory *factory,
+                     GtkListItem              *item,
+                     gpointer                  user_data)
+{
+  NatterWindow *self = user_data;
+
+  natter_contact_row_bind (NATTER_CONTACT_ROW (gtk_list_item_get_child (item)),
+                           self->client, gtk_list_item_get_item (item));
+}
+
+static void
+on_unbind_contact_row (GtkSignalListItemFactory *factory,
+                       GtkListItem              *item,
+                       gpointer                  user_data)
+{
+  natter_contact_row_bind (NATTER_CONTACT_ROW (gtk_list_item_get_child (item)), NULL, NULL);
+}
+
+static void
+on_search_changed (NatterWindow *self)
+{
+  gtk_string_filter_set_search (self->filter,
+                                gtk_editable_get_text (GTK_EDITABLE (self->search_entry)));
+}
+
+static void
+on_contact_activated (GtkListView *view,
+                      guint        position,
+                      gpointer     user_data)
+{
+  NatterWindow *self = NATTER_WINDOW (user_data);
+  g_autoptr(NatterContact) contact = g_list_model_get_item (G_LIST_MODEL (self->filtered),
+                                                            position);
+
+  if (contact != NULL)
+    natter_window_open_conversation (self, natter_contact_get_user_id (contact));
+}
+
+/* The client */
+
+static void
+set_client (NatterWindow *self,
+            NatterClient *client)
+{
+  g_autoptr(GtkNoSelection) selection = NULL;
+
+  if (self->client == client)
+    return;
+
+  if (self->client != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->client, self);
+      g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
+    }
+
+  g_clear_handle_id (&self->retry_tick, g_source_remove);
+  g_set_object (&self->client, client);
+  natter_conversation_view_set_client (self->conversation_view, client);
+  gtk_list_view_set_model (self->contacts_view, NULL);
+  g_clear_object (&self->filtered);
+  if (self->contacts != NULL)
+    g_signal_handlers_disconnect_by_data (self->contacts, self);
+  g_clear_object (&self->contacts);
+
+  if (client == NULL)
+    return;
+
+  self->contacts = natter_contact_list_new (client);
+  g_signal_connect_swapped (self->contacts, "items-changed", G_CALLBACK (update_contacts_page),
+                            self);
+  self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->contacts)),
+                                              g_object_ref (GTK_FILTER (self->filter)));
+  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->filtered)));
+  gtk_list_view_set_model (self->contacts_view, GTK_SELECTION_MODEL (selection));
+  update_contacts_page (self);
+
+  g_signal_connect (client, "invitation-received", G_CALLBACK (on_invitation_received), self);
+  g_signal_connect (client, "invitation-answered", G_CALLBACK (on_invitation_answer), self);
+  g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",
+                            G_CALLBACK (on_signaling_state), self);
+  on_signaling_state (self);
+
+  gtk_stack_set_visible_child_name (self->stack, "main");
+}
+
+static void
+on_application_client (NatterWindow *self)
+{
+  set_client (self, natter_application_get_client (self->application));
+}
+
+/* Opening the profile */
+
+static const char *
+explain_error (const GError *error)
+{
+  if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_NO_SECRET_SERVICE))
+    return _("Natter keeps your identity key in the keyring, but no keyring service is running. "
+             "Install and start GNOME Keyring (or another Secret Service), then try again.");
+
+  if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_LOCKED))
+    return _("Your keyring is locked. Unlock it (for example in Passwords and Keys), "
+             "then try again.");
+
+  return NULL;
+}
+
+static void
+show_open_error (NatterWindow *self,
+                 const GError *error,
+                 gboolean      first_run)
+{
+  const char *hint = explain_error (error);
+  g_autofree char *text = NULL;
+
+  text = hint != NULL ? g_strdup_printf ("%s\n\n%s", error->message, hint) :
+                        g_strdup (error->message);
+
+  if (first_run)
+    {
+      natter_first_run_page_set_busy (self->first_run_page, FALSE);
+      natter_first_run_page_set_error (self->first_run_page, text);
+      return;
+    }
+
+  adw_status_page_set_description (self->error_page, text);
+  gtk_stack_set_visible_child_name (self->stack, "error");
+}
+
+static void
+on_opened (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(NatterWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean first_run = g_str_equal (gtk_stack_get_visible_child_name (self->stack), "first-run");
+
+  if (!natter_application_open_finish (NATTER_APPLICATION (source), result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_open_error (self, error, first_run);
+      return;
+    }
+
+  on_application_client (self);
+}
+
+static void
+on_first_run_submitted (NatterFirstRunPage *page,
+                        const char         *name,
+                        const char         *server_url,
+                        gpointer            user_data)
+{
+  NatterWindow *self = NATTER_WINDOW (user_data);
+
+  natter_first_run_page_set_busy (page, TRUE);
+  natter_application_open_async (self->application, name, server_url, self->cancellable,
+                                 on_opened, g_object_ref (self));
+}
+
+static void
+open_profile (NatterWindow *self)
+{
+  g_autofree char *server = natter_application_dup_server_url (self->application);
+
+  if (natter_application_get_client (self->application) != NULL)
+    {
+      on_application_client (self);
+      return;
+    }
+
+  if (server == NULL)
+    {
+      gtk_stack_set_visible_child_name (self->stack, "first-run");
+      return;
+    }
+
+  gtk_stack_set_visible_child_name (self->stack, "loading");
+  natter_application_open_async (self->application, NULL, NULL, self->cancellable, on_opened,
+                                 g_object_ref (self));
+}
+
+/* Actions */
+
+static void
+add_contact_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  if (self->client == NULL)
+    return;
+
+  gtk_window_present (GTK_WINDOW (natter_add_contact_dialog_new (GTK_WINDOW (self),
+                                                                 self->client)));
+}
+
+static void
+join_room_action (GtkWidget  *widget,
+                  const char *action_name,
+                  GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  if (self->client == NULL)
+    return;
+
+  gtk_window_present (GTK_WINDOW (natter_room_dialog_new (GTK_WINDOW (self), self->client)));
+}
+
+static void
+profile_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  if (self->client == NULL)
+    return;
+
+  gtk_window_present (GTK_WINDOW (natter_profile_dialog_new (GTK_WINDOW (self),
+                                                             self->application)));
+}
+
+static void
+retry_connection_action (GtkWidget  *widget,
+                         const char *action_name,
+                         GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  if (self->client != NULL)
+    natter_signaling_reconnect_now (natter_client_get_signaling (self->client));
+}
+
+static void
+search_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  if (!natter_conversation_view_start_search (self->conversation_view))
+    gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+static void
+show_sidebar_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  adw_leaflet_navigate (self->leaflet, ADW_NAVIGATION_DIRECTION_BACK);
+}
+
+static void
+open_profile_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  open_profile (NATTER_WINDOW (widget));
+}
+
+/* Window */
+
+/* Runs once the window knows its application (a GtkWindow property that
+ * GObject sets only after constructed()). */
+static void
+setup (NatterWindow *self)
+{
+  GSettings *settings;
+
+  self->application = NATTER_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+  settings = natter_application_get_settings (self->application);
+  if (settings != NULL)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (settings, "window-width"),
+                                   g_settings_get_int (settings, "window-height"));
+      if (g_settings_get_boolean (settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+    }
+
+  g_signal_connect_object (self->application, "notify::client",
+                           G_CALLBACK (on_application_client), self, G_CONNECT_SWAPPED);
+  open_profile (self);
+}
+
+
+static void
+on_is_active (NatterWindow *self)
+{
+  if (gtk_window_is_active (GTK_WINDOW (self)))
+    natter_conversation_view_mark_read (self->conversation_view);
+}
+
+static void
+on_after_paint (GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  NatterWindow *self = user_data;
+
+  g_clear_signal_handler (&self->first_frame_handler, clock);
+  natter_application_report_timing (self->application, "first-frame-ms",
+                                     natter_application_get_start_time (self->application));
+}
+
+static void
+natter_window_realize (GtkWidget *widget)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  GTK_WIDGET_CLASS (natter_window_parent_class)->realize (widget);
+
+  if (natter_application_get_report_timing (self->application) && self->first_frame_handler == 0)
+    self->first_frame_handler = g_signal_connect (gtk_widget_get_frame_clock (widget),
+                                                  "after-paint", G_CALLBACK (on_after_paint),
+                                                  self);
+}
+
+static void
+natter_window_unrealize (GtkWidget *widget)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+
+  if (self->first_frame_handler != 0)
+    g_clear_signal_handler (&self->first_frame_handler, gtk_widget_get_frame_clock (widget));
+
+  GTK_WIDGET_CLASS (natter_window_parent_class)->unrealize (widget);
+}
+
+static gboolean
+natter_window_close_request (GtkWindow *window)
+{
+  NatterWindow *self = NATTER_WINDOW (window);
+  GSettings *settings = natter_application_get_settings (self->application);
+
+  if (settings != NULL)
+    {
+      int width, height;
+
+      gtk_window_get_default_size (window, &width, &height);
+      g_settings_set_int (settings, "window-width", MAX (width, 200));
+      g_settings_set_int (settings, "window-height", MAX (height, 200));
+      g_settings_set_boolean (settings, "window-maximized", gtk_window_is_maximized (window));
+
+      /* Stay online with the window hidden; activating shows it again. */
+      if (self->client != NULL && g_settings_get_boolean (settings, "run-in-background"))
+        {
+          gtk_widget_set_visible (GTK_WIDGET (window), FALSE);
+          return TRUE;
+        }
+    }
+
+  return GTK_WINDOW_CLASS (natter_window_parent_class)->close_request (window);
+}
+
+static void
+natter_window_dispose (GObject *object)
+{
+  NatterWindow *self = NATTER_WINDOW (object);
+
+  g_cancellable_cancel (self->cancellable);
+  set_client (self, NULL);
+  g_clear_handle_id (&self->retry_tick, g_source_remove);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_WINDOW);
+
+  G_OBJECT_CLASS (natter_window_parent_class)->dispose (object);
+}
+
+static void
+natter_window_finalize (GObject *object)
+{
+  NatterWindow *self = NATTER_WINDOW (object);
+
+  g_clear_object (&self->cancellable);
+  g_clear_object (&self->filter);
+  g_clear_pointer (&self->invitations, g_hash_table_unref);
+
+  G_OBJECT_CLASS (natter_window_parent_class)->finalize (object);
+}
+
+static void
+natter_window_class_init (NatterWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
+
+  object_class->dispose = natter_window_dispose;
+  object_class->finalize = natter_window_finalize;
+  widget_class->realize = natter_window_realize;
+  widget_class->unrealize = natter_window_unrealize;
+  window_class->close_request = natter_window_close_request;
+
+  g_type_ensure (NATTER_TYPE_FIRST_RUN_PAGE);
+  g_type_ensure (NATTER_TYPE_CONVERSATION_VIEW);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/io/github/natter/Natter/ui/natter-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, stack);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, first_run_page);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, error_page);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, connection_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, retry_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, invitations_box);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, invitations_list);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, contacts_stack);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, contacts_view);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, conversation_view);
+  gtk_widget_class_bind_template_callback (widget_class, on_first_run_submitted);
+  gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_contact_activated);
+
+  gtk_widget_class_install_action (widget_class, "win.add-contact", NULL, add_contact_action);
+  gtk_widget_class_install_action (widget_class, "win.join-room", NULL, join_room_action);
+  gtk_widget_class_install_action (widget_class, "win.profile", NULL, profile_action);
+  gtk_widget_class_install_action (widget_class, "win.retry-connection", NULL,
+                                   retry_connection_action);
+  gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
+  gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_action);
+  gtk_widget_class_install_action (widget_class, "win.open-profile", NULL, open_profile_action);
+
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
+                                       "win.add-contact", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK,
+                                       "win.search", NULL);
+}
+
+static void
+natter_window_init (NatterWindow *self)
+{
+  g_autoptr(GtkListItemFactory) factory = gtk_signal_list_item_factory_new ();
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+
+  if (g_str_equal (PROFILE, "development"))
+    gtk_widget_add_css_class (GTK_WIDGET (self), "devel");
+
+  self->cancellable = g_cancellable_new ();
+  self->invitations = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->filter = gtk_string_filter_new (gtk_property_expression_new (NATTER_TYPE_CONTACT, NULL,
+                                                                     "name"));
+  gtk_string_filter_set_match_mode (self->filter, GTK_STRING_FILTER_MATCH_MODE_SUBSTRING);
+  gtk_string_filter_set_ignore_case (self->filter, TRUE);
+
+  g_signal_connect (factory, "setup", G_CALLBACK (on_setup_contact_row), self);
+  g_signal_connect (factory, "bind", G_CALLBACK (on_bind_contact_row), self);
+  g_signal_connect (factory, "unbind", G_CALLBACK (on_unbind_contact_row), self);
+  gtk_list_view_set_factory (self->contacts_view, factory);
+
+  g_signal_connect_swapped (self, "notify::is-active", G_CALLBACK (on_is_active), self);
+}
+
+NatterWindow *
+natter_window_new (NatterApplication *application)
+{
+  NatterWindow *self;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (application), NULL);
+
+  self = g_object_new (NATTER_TYPE_WINDOW, "application", application, NULL);
+  setup (self);
+  return self;
+}
+
+/**
+ * natter_window_open_conversation:
+ * @contact_id: the contact's user ID
+ *
+ * Shows the conversation with @contact_id.
+ */
+void
+natter_window_open_conversation (NatterWindow *self,
+                                 const char   *contact_id)
+{
+  g_return_if_fail (NATTER_IS_WINDOW (self));
+  g_return_if_fail (contact_id != NULL);
+
+  if (self->client == NULL)
+    return;
+
+  natter_conversation_view_open (self->conversation_view, contact_id);
+  adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->conversation_view));
+  natter_conversation_view_mark_read (self->conversation_view);
+}
+
+void
+natter_window_add_toast (NatterWindow *self,
+                         const char   *message)
+{
+  g_return_if_fail (NATTER_IS_WINDOW (self));
+
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
