@@ -4,8 +4,9 @@
 
 Reads what `meson install` would install (meson-info/intro-installed.json)
 and the built files, and checks for the build's application ID:
-- the desktop file, metainfo, GSettings schema, D-Bus service, full-colour and
-  symbolic icons and each translation go to their standard directories;
+- the natter program goes to bindir, and the desktop file, metainfo,
+  GSettings schema, D-Bus service, full-colour and symbolic icons and each
+  translation go to their standard directories;
 - nothing is installed under the other profile's ID;
 - the files agree with each other: desktop Icon, metainfo id and launchable,
   schema id, D-Bus service Name and Exec.
@@ -62,6 +63,7 @@ def check(args):
     problems = []
 
     expected = {
+        'program': f'{bindir}/natter',
         'desktop': f'{datadir}/applications/{app_id}.desktop',
         'metainfo': f'{datadir}/metainfo/{app_id}.metainfo.xml',
         'schema': f'{datadir}/glib-2.0/schemas/{app_id}.gschema.xml',

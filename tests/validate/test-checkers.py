@@ -297,6 +297,7 @@ class InstallTest(TreeTestCase):
             'symbolic': (f'{share}/icons/hicolor/symbolic/apps/{app_id}-symbolic.svg',
                          '<svg/>\n'),
             'mo': (f'{share}/locale/de/LC_MESSAGES/natter.mo', ''),
+            'program': ('/usr/bin/natter', ''),
         }
         self.write_build()
 
@@ -332,6 +333,11 @@ class InstallTest(TreeTestCase):
         del self.built['mo']
         self.write_build()
         self.assertFails('/usr/share/locale/de/LC_MESSAGES/natter.mo (mo-de)')
+
+    def test_missing_program_fails(self):
+        del self.built['program']
+        self.write_build()
+        self.assertFails('nothing is installed as /usr/bin/natter (program)')
 
     def test_service_outside_bindir_fails(self):
         self.make_build(self.app_id, bin_natter='/opt/natter')
