@@ -86,6 +86,63 @@ parse_one (const char           *data,
   check_reparse (frame, direction);
 }
 
+/* The relay's fast path must agree with the full parse: what it accepts
+ * parses as a signal (or names a `to` that is no user ID, which the relay
+ * checks itself), with the same members, and the frame the server relays,
+ * built around the payload's text verbatim, is a valid frame to a client. */
+static void
+check_signal_scan (const char *data,
+                   gsize       size)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) relayed = NULL;
+  g_autoptr(JsonNode) payload = NULL;
+  g_autoptr(JsonNode) parsed_payload = NULL;
+  g_autoptr(GString) relay = NULL;
+  g_autofree char *to = NULL;
+  g_autofree char *id = NULL;
+  NatterSignalScan scan = { NULL, };
+
+  if (!natter_frame_scan_signal (data, size, NATTER_FRAME_DEFAULT_MAX_SIZE, &scan))
+    return;
+
+  g_assert_true (scan.to >= data && scan.to + scan.to_length <= data + size);
+  g_assert_true (scan.payload >= data && scan.payload + scan.payload_length <= data + size);
+  g_assert_true (scan.id == NULL || (scan.id >= data && scan.id + scan.id_length <= data + size));
+
+  to = g_strndup (scan.to, scan.to_length);
+  id = scan.id != NULL ? g_strndup (scan.id, scan.id_length) : NULL;
+
+  frame = natter_frame_parse (data, size, NATTER_FRAME_TO_SERVER, NATTER_FRAME_DEFAULT_MAX_SIZE,
+                              NULL, &error);
+  if (frame == NULL)
+    {
+      g_assert_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_USER);
+      g_assert_false (natter_user_id_is_valid (to));
+      return;
+    }
+
+  g_assert_cmpint (natter_frame_get_frame_type (frame), ==, NATTER_FRAME_SIGNAL);
+  g_assert_cmpstr (natter_frame_get_string (frame, "to"), ==, to);
+  g_assert_cmpstr (natter_frame_get_id (frame), ==, id);
+
+  payload = json_node_init_object (json_node_alloc (),
+                                   natter_frame_get_object_member (frame, "payload"));
+  relay = g_string_new ("{\"type\":\"signal\",\"from\":\"");
+  g_string_append (relay, to);
+  g_string_append (relay, "\",\"payload\":");
+  g_string_append_len (relay, scan.payload, scan.payload_length);
+  g_string_append_c (relay, '}');
+
+  relayed = natter_frame_parse (relay->str, relay->len, NATTER_FRAME_TO_CLIENT,
+                                MAX (relay->len, NATTER_FRAME_DEFAULT_MAX_SIZE), NULL, &error);
+  g_assert_no_error (error);
+  parsed_payload = json_node_init_object (json_node_alloc (),
+                                          natter_frame_get_object_member (relayed, "payload"));
+  g_assert_true (json_node_equal (payload, parsed_payload));
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data,
                         size_t         size)
@@ -94,6 +151,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   parse_one (copy, size, NATTER_FRAME_TO_SERVER);
   parse_one (copy, size, NATTER_FRAME_TO_CLIENT);
+  check_signal_scan (copy, size);
 
   return 0;
 }
