@@ -63,9 +63,10 @@ struct _NatterConversationView
   char               *contact_id;
 
   gboolean            show_back_button;
-  gboolean            stick_to_bottom;
   gboolean            loading_older;
-  double              anchor_from_bottom;
+  /* Opened, not yet shown at the newest message */
+  gboolean            scroll_pending;
+  guint               scroll_tick;
 
   gboolean            typing_sent;
   guint               typing_timeout;
@@ -311,7 +312,6 @@ send_compose_text (NatterConversationView *self)
 
   stop_typing (self);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
-  self->stick_to_bottom = TRUE;
   natter_client_connect_to (self->client, self->contact_id);
 }
 
@@ -342,7 +342,13 @@ on_compose_key_pressed (GtkEventControllerKey *controller,
   return GDK_EVENT_STOP;
 }
 
-/* Scrolling */
+/* Scrolling
+ *
+ * GtkListView keeps an anchor item in place while rows are measured or
+ * items are inserted before it, so scrolling goes through the list's own
+ * "list.scroll-to-item" action instead of adjustment values, and older
+ * pages can be prepended without moving what is on screen.
+ */
 
 static GtkAdjustment *
 get_vadjustment (NatterConversationView *self)
@@ -350,29 +356,60 @@ get_vadjustment (NatterConversationView *self)
   return gtk_scrolled_window_get_vadjustment (self->scrolled_window);
 }
 
-static void
-scroll_to_bottom (NatterConversationView *self)
+static gboolean
+is_at_bottom (NatterConversationView *self)
 {
   GtkAdjustment *adjustment = get_vadjustment (self);
 
-  gtk_adjustment_set_value (adjustment, gtk_adjustment_get_upper (adjustment) -
-                                        gtk_adjustment_get_page_size (adjustment));
+  return gtk_adjustment_get_value (adjustment) >= gtk_adjustment_get_upper (adjustment) -
+                                                  gtk_adjustment_get_page_size (adjustment) -
+                                                  EDGE_DISTANCE;
 }
 
 static void
-on_adjustment_changed (NatterConversationView *self)
+scroll_to_bottom (NatterConversationView *self)
 {
+  guint n_items;
+
+  if (self->conversation == NULL)
+    return;
+
+  n_items = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
+  if (n_items > 0)
+    gtk_widget_activate_action (GTK_WIDGET (self->messages_view), "list.scroll-to-item", "u",
+                                n_items - 1);
+}
+
+/* Until the list has been laid out, scrolling to an item does nothing:
+ * retry on every frame until the newest message is on screen. */
+static gboolean
+on_scroll_tick (GtkWidget     *widget,
+                GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  NatterConversationView *self = user_data;
   GtkAdjustment *adjustment = get_vadjustment (self);
 
-  if (self->loading_older)
+  if (self->conversation != NULL && self->scroll_pending &&
+      (gtk_adjustment_get_upper (adjustment) <= 0 || !is_at_bottom (self)))
     {
-      gtk_adjustment_set_value (adjustment,
-                                gtk_adjustment_get_upper (adjustment) - self->anchor_from_bottom);
-      return;
+      scroll_to_bottom (self);
+      return G_SOURCE_CONTINUE;
     }
 
-  if (self->stick_to_bottom)
-    scroll_to_bottom (self);
+  self->scroll_pending = FALSE;
+  self->scroll_tick = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_scroll_to_bottom (NatterConversationView *self)
+{
+  self->scroll_pending = TRUE;
+  scroll_to_bottom (self);
+  if (self->scroll_tick == 0)
+    self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self->messages_view),
+                                                      on_scroll_tick, self, NULL);
 }
 
 static gboolean
@@ -388,23 +425,21 @@ static void
 on_adjustment_value_changed (NatterConversationView *self)
 {
   GtkAdjustment *adjustment = get_vadjustment (self);
-  double value = gtk_adjustment_get_value (adjustment);
-  double upper = gtk_adjustment_get_upper (adjustment);
-  double page = gtk_adjustment_get_page_size (adjustment);
 
-  if (self->conversation == NULL || self->loading_older)
+  if (self->conversation == NULL)
     return;
 
-  self->stick_to_bottom = value >= upper - page - EDGE_DISTANCE;
+  if (self->scroll_pending || self->loading_older)
+    return;
 
-  if (value <= EDGE_DISTANCE && upper > page &&
+  if (gtk_adjustment_get_value (adjustment) <= EDGE_DISTANCE &&
+      gtk_adjustment_get_upper (adjustment) > gtk_adjustment_get_page_size (adjustment) &&
       natter_conversation_get_has_older (self->conversation))
     {
       self->loading_older = TRUE;
-      self->anchor_from_bottom = upper - value;
       natter_conversation_load_older (self->conversation);
-      /* Keep the anchor while the list measures the new rows. */
-      g_timeout_add_full (G_PRIORITY_LOW, 100, on_older_loaded, g_object_ref (self),
+      /* One page at a time: let the list measure the new rows first. */
+      g_timeout_add_full (G_PRIORITY_LOW, 250, on_older_loaded, g_object_ref (self),
                           g_object_unref);
     }
 }
@@ -412,10 +447,38 @@ on_adjustment_value_changed (NatterConversationView *self)
 /* Rows */
 
 static void
+bind_message_row (NatterConversationView *self,
+                  GtkListItem            *item)
+{
+  guint position = gtk_list_item_get_position (item);
+  g_autoptr(NatterMessage) previous = NULL;
+
+  if (gtk_list_item_get_item (item) == NULL)
+    return;
+
+  if (position != GTK_INVALID_LIST_POSITION && position > 0 && self->conversation != NULL)
+    previous = g_list_model_get_item (G_LIST_MODEL (self->conversation), position - 1);
+
+  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), self->client,
+                           gtk_list_item_get_item (item), previous);
+}
+
+/* Older messages arrive above: a row's day header depends on the row above. */
+static void
+on_item_position (GtkListItem            *item,
+                  GParamSpec             *pspec,
+                  NatterConversationView *self)
+{
+  bind_message_row (self, item);
+}
+
+static void
 on_setup_message_row (GtkSignalListItemFactory *factory,
                       GtkListItem              *item,
                       gpointer                  user_data)
 {
+  g_signal_connect_object (item, "notify::position", G_CALLBACK (on_item_position), user_data,
+                           0);
   gtk_list_item_set_child (item, GTK_WIDGET (natter_message_row_new ()));
   gtk_list_item_set_activatable (item, FALSE);
   gtk_list_item_set_selectable (item, FALSE);
@@ -426,15 +489,7 @@ on_bind_message_row (GtkSignalListItemFactory *factory,
                      GtkListItem              *item,
                      gpointer                  user_data)
 {
-  NatterConversationView *self = user_data;
-  guint position = gtk_list_item_get_position (item);
-  g_autoptr(NatterMessage) previous = NULL;
-
-  if (position > 0 && self->conversation != NULL)
-    previous = g_list_model_get_item (G_LIST_MODEL (self->conversation), position - 1);
-
-  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), self->client,
-                           gtk_list_item_get_item (item), previous);
+  bind_message_row (user_data, item);
 }
 
 static void
@@ -452,9 +507,22 @@ on_messages_changed (GListModel             *model,
                      guint                   added,
                      NatterConversationView *self)
 {
-  /* A new message at the end: it is seen if the window is active. */
-  if (added > 0 && position + added == g_list_model_get_n_items (model))
-    natter_conversation_view_mark_read (self);
+  NatterMessage *last;
+
+  if (added == 0 || position + added != g_list_model_get_n_items (model))
+    return;
+
+  /* A new message at the end. The list has not been laid out again yet, so
+   * the adjustment still says whether the user was at the bottom. Our own
+   * messages always scroll. */
+  last = g_list_model_get_item (model, position + added - 1);
+  if (is_at_bottom (self) ||
+      natter_message_get_direction (last) == NATTER_MESSAGE_DIRECTION_OUT)
+    start_scroll_to_bottom (self);
+  g_object_unref (last);
+
+  /* It is seen if the window is active. */
+  natter_conversation_view_mark_read (self);
 }
 
 /* Search */
@@ -581,6 +649,10 @@ close_conversation (NatterConversationView *self)
   GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self->messages_view));
 
   stop_typing (self);
+  if (self->scroll_tick != 0)
+    gtk_widget_remove_tick_callback (GTK_WIDGET (self->messages_view), self->scroll_tick);
+  self->scroll_tick = 0;
+  self->scroll_pending = FALSE;
   if (self->open_paint_handler != 0 && clock != NULL)
     g_clear_signal_handler (&self->open_paint_handler, clock);
   self->open_paint_handler = 0;
@@ -727,9 +799,6 @@ natter_conversation_view_init (NatterConversationView *self)
                             G_CALLBACK (on_compose_changed), self);
 
   adjustment = get_vadjustment (self);
-  g_signal_connect_swapped (adjustment, "notify::upper", G_CALLBACK (on_adjustment_changed), self);
-  g_signal_connect_swapped (adjustment, "notify::page-size", G_CALLBACK (on_adjustment_changed),
-                            self);
   g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (on_adjustment_value_changed),
                             self);
 
@@ -801,7 +870,6 @@ natter_conversation_view_open (NatterConversationView *self,
   g_signal_connect_after (self->conversation, "items-changed", G_CALLBACK (on_messages_changed),
                           self);
 
-  self->stick_to_bottom = TRUE;
   self->loading_older = FALSE;
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->conversation)));
   gtk_list_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
@@ -812,6 +880,8 @@ natter_conversation_view_open (NatterConversationView *self,
   gtk_stack_set_visible_child_name (self->view_stack, "conversation");
   update_title (self);
   on_typing_notify (self);
+
+  start_scroll_to_bottom (self);
 
   natter_client_connect_to (self->client, contact_id);
   gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
@@ -831,28 +901,35 @@ natter_conversation_view_get_contact_id (NatterConversationView *self)
  *
  * Marks the conversation read if the user can see it: the view is on
  * screen and its window is active.
+ *
+ * Returns: %TRUE if unread messages were marked read
  */
-void
+gboolean
 natter_conversation_view_mark_read (NatterConversationView *self)
 {
   GtkRoot *root;
   g_autoptr(GError) error = NULL;
 
-  g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), FALSE);
 
   if (self->client == NULL || self->contact_id == NULL)
-    return;
+    return FALSE;
 
   root = gtk_widget_get_root (GTK_WIDGET (self));
   if (!GTK_IS_WINDOW (root) || !gtk_window_is_active (GTK_WINDOW (root)) ||
       !gtk_widget_get_mapped (GTK_WIDGET (self)) || !gtk_widget_get_child_visible (GTK_WIDGET (self)))
-    return;
+    return FALSE;
 
   if (natter_store_get_unread_count (natter_client_get_store (self->client), self->contact_id) == 0)
-    return;
+    return FALSE;
 
   if (!natter_client_mark_read (self->client, self->contact_id, &error))
-    g_warning ("Could not mark the conversation read: %s", error->message);
+    {
+      g_warning ("Could not mark the conversation read: %s", error->message);
+      return FALSE;
+    }
+
+  return TRUE;
 }
 
 /**

@@ -20,7 +20,7 @@ void        natter_conversation_view_set_client    (NatterConversationView *self
 void        natter_conversation_view_open          (NatterConversationView *self,
                                                     const char             *contact_id);
 const char *natter_conversation_view_get_contact_id (NatterConversationView *self);
-void        natter_conversation_view_mark_read     (NatterConversationView *self);
+gboolean    natter_conversation_view_mark_read     (NatterConversationView *self);
 gboolean    natter_conversation_view_start_search  (NatterConversationView *self);
 
 G_END_DECLS

@@ -103,7 +103,7 @@ add_member (NatterRoomDialog *self,
     }
   else
     {
-      GtkWidget *button = gtk_button_new_with_mnemonic (_("_Invite"));
+      GtkWidget *button = gtk_button_new_with_label (_("Invite"));
 
       gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
       g_object_set_data_full (G_OBJECT (button), "member", g_strdup (member), g_free);

@@ -113,6 +113,12 @@ update_connection_state (NatterWindow *self)
     }
 
   gtk_label_set_text (self->connection_label, text);
+  /* GtkLabel names itself after its text: keep the name fixed, so screen
+   * readers (and tests) find "Connection status" and read the state. */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->connection_label),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Connection status"),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text,
+                                  -1);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->connection_label), can_retry ? error : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.retry-connection", can_retry);
@@ -627,11 +633,19 @@ setup (NatterWindow *self)
 }
 
 
+/* The store tells no one about messages marked read: refresh the badges. */
+static void
+mark_read (NatterWindow *self)
+{
+  if (natter_conversation_view_mark_read (self->conversation_view) && self->contacts != NULL)
+    natter_contact_list_reload (self->contacts);
+}
+
 static void
 on_is_active (NatterWindow *self)
 {
   if (gtk_window_is_active (GTK_WINDOW (self)))
-    natter_conversation_view_mark_read (self->conversation_view);
+    mark_read (self);
 }
 
 static void
@@ -826,7 +840,7 @@ natter_window_open_conversation (NatterWindow *self,
 
   natter_conversation_view_open (self->conversation_view, contact_id);
   adw_leaflet_set_visible_child (self->leaflet, GTK_WIDGET (self->conversation_view));
-  natter_conversation_view_mark_read (self->conversation_view);
+  mark_read (self);
 }
 
 void
