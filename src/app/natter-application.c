@@ -19,6 +19,7 @@
 
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <glib-unix.h>
 
 #include "natter-protocol.h"
 
@@ -54,6 +55,9 @@ struct _NatterApplication
 
   gboolean        report_timing;
   gint64          start_time;
+
+  guint           sigint_source;
+  guint           sigterm_source;
 };
 
 G_DEFINE_FINAL_TYPE (NatterApplication, natter_application, ADW_TYPE_APPLICATION)
@@ -414,6 +418,14 @@ on_quit (GSimpleAction *action,
   g_application_quit (G_APPLICATION (self));
 }
 
+/* SIGINT or SIGTERM: quit the way app.quit does, stopping the client. */
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (user_data), "quit", NULL);
+  return G_SOURCE_CONTINUE;
+}
+
 static const GActionEntry app_actions[] = {
   { "open-conversation", on_open_conversation, "s" },
   { "preferences", on_preferences },
@@ -478,6 +490,9 @@ natter_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "win.show-help-overlay",
                                          help_accels);
 
+  self->sigint_source = g_unix_signal_add (SIGINT, on_quit_signal, self);
+  self->sigterm_source = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+
   self->settings = lookup_settings ();
   if (self->settings != NULL)
     g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
@@ -495,6 +510,8 @@ natter_application_shutdown (GApplication *application)
   NatterApplication *self = NATTER_APPLICATION (application);
 
   set_client (self, NULL);
+  g_clear_handle_id (&self->sigint_source, g_source_remove);
+  g_clear_handle_id (&self->sigterm_source, g_source_remove);
 
   G_APPLICATION_CLASS (natter_application_parent_class)->shutdown (application);
 }

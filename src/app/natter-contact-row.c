@@ -26,6 +26,7 @@ struct _NatterContactRow
   GtkLabel      *last_message_label;
   GtkLabel      *unread_badge;
 
+  NatterClient  *client;
   NatterContact *contact;
 };
 
@@ -79,7 +80,11 @@ static void
 update_presence (NatterContactRow *self)
 {
   GtkWidget *dot = GTK_WIDGET (self->presence_dot);
-  gboolean online = natter_contact_get_presence (self->contact) == NATTER_PRESENCE_ONLINE;
+  /* The client knows the server's word even before the contact object does. */
+  gboolean online = natter_contact_get_presence (self->contact) == NATTER_PRESENCE_ONLINE ||
+                    (self->client != NULL &&
+                     natter_client_is_contact_online (self->client,
+                                                      natter_contact_get_user_id (self->contact)));
   const char *state = online ? _("Online") : _("Offline");
 
   if (online)
@@ -165,6 +170,7 @@ natter_contact_row_bind (NatterContactRow *self,
   if (self->contact != NULL)
     g_signal_handlers_disconnect_by_data (self->contact, self);
   g_set_object (&self->contact, contact);
+  g_set_object (&self->client, client);
 
   if (contact == NULL || client == NULL)
     return;
