@@ -119,7 +119,9 @@ update_connection_state (NatterWindow *self)
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Connection status"),
                                   GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text,
                                   -1);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->connection_label), can_retry ? error : NULL);
+  /* The reason goes on the button: a tooltip would replace the label's
+   * accessible description, which carries the state. */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->retry_button), can_retry ? error : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.retry-connection", can_retry);
 }

@@ -1,0 +1,144 @@
+/* test-app.c: what the app keeps in a profile, without a display
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+#include "natter-application.h"
+#include "natter-message-row.h"
+
+static char *data_home;
+
+static char *
+profile_file (const char *name)
+{
+  return g_build_filename (data_home, "natter", "profiles", "default", name, NULL);
+}
+
+static void
+test_server_url (void)
+{
+  const char *good[] = { "ws://127.0.0.1:8443/ws", "wss://natter.example.org/ws",
+                         "WSS://natter.example.org", "ws://[::1]:9/ws" };
+  const char *bad[] = { "", "natter.example.org", "http://natter.example.org/ws", "ws://",
+                        "wss:///ws", "ws:natter" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    g_assert_true (natter_application_validate_server_url (good[i], NULL));
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (natter_application_validate_server_url (bad[i], &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    }
+
+  g_assert_false (natter_application_validate_server_url (NULL, NULL));
+}
+
+static void
+test_status_labels (void)
+{
+  /* The GUI tests and screen readers find status icons by these words. */
+  g_assert_cmpstr (natter_message_row_status_label (NATTER_MESSAGE_STATUS_QUEUED), ==, "Queued");
+  g_assert_cmpstr (natter_message_row_status_label (NATTER_MESSAGE_STATUS_SENT), ==, "Sent");
+  g_assert_cmpstr (natter_message_row_status_label (NATTER_MESSAGE_STATUS_DELIVERED), ==,
+                   "Delivered");
+  g_assert_cmpstr (natter_message_row_status_label (NATTER_MESSAGE_STATUS_READ), ==, "Read");
+  g_assert_cmpstr (natter_message_row_status_label (NATTER_MESSAGE_STATUS_FAILED), ==, "Failed");
+}
+
+static void
+test_profile (void)
+{
+  g_autoptr(NatterApplication) app = natter_application_new ();
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) not_a_picture = g_bytes_new_static ("hello", 5);
+  g_autofree char *settings_path = profile_file ("settings.ini");
+  g_autofree char *avatar_path = profile_file ("avatar");
+  g_autofree char *too_long = g_strnfill (200, 'a');
+  g_autofree char *value = NULL;
+  g_autofree char *server = NULL;
+
+  /* No server yet: the app shows its first-run page. */
+  g_assert_null (natter_application_dup_server_url (app));
+
+  g_assert_true (natter_application_save_profile (app, "Ann", "Likes tea", NULL, FALSE, &error));
+  g_assert_no_error (error);
+
+  /* The same file and keys natter-cli reads */
+  g_assert_true (g_key_file_load_from_file (keyfile, settings_path, G_KEY_FILE_NONE, &error));
+  g_assert_no_error (error);
+  value = g_key_file_get_string (keyfile, "profile", "name", NULL);
+  g_assert_cmpstr (value, ==, "Ann");
+  g_clear_pointer (&value, g_free);
+  value = g_key_file_get_string (keyfile, "profile", "bio", NULL);
+  g_assert_cmpstr (value, ==, "Likes tea");
+  g_clear_pointer (&value, g_free);
+
+  /* Refused values leave what was saved alone. */
+  g_assert_false (natter_application_save_profile (app, too_long, NULL, NULL, FALSE, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (natter_application_save_profile (app, NULL, NULL, not_a_picture, FALSE, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+  g_assert_false (g_file_test (avatar_path, G_FILE_TEST_EXISTS));
+  value = natter_application_dup_profile_value (app, "name");
+  g_assert_cmpstr (value, ==, "Ann");
+  g_clear_pointer (&value, g_free);
+
+  g_assert_false (natter_application_set_server_url (app, "http://example.org", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (natter_application_set_server_url (app, "ws://127.0.0.1:9/ws", &error));
+  g_assert_no_error (error);
+  server = natter_application_dup_server_url (app);
+  g_assert_cmpstr (server, ==, "ws://127.0.0.1:9/ws");
+
+  g_assert_true (g_key_file_load_from_file (keyfile, settings_path, G_KEY_FILE_NONE, &error));
+  value = g_key_file_get_string (keyfile, "client", "server", NULL);
+  g_assert_cmpstr (value, ==, "ws://127.0.0.1:9/ws");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  /* Before anything asks GLib for the user data folder */
+  data_home = g_dir_make_tmp ("natter-test-app-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/app/server-url", test_server_url);
+  g_test_add_func ("/app/status-labels", test_status_labels);
+  g_test_add_func ("/app/profile", test_profile);
+
+  status = g_test_run ();
+
+  {
+    g_autofree char *settings_path = profile_file ("settings.ini");
+    g_autofree char *profile_dir = g_build_filename (data_home, "natter", "profiles", "default",
+                                                     NULL);
+    g_autofree char *profiles_dir = g_build_filename (data_home, "natter", "profiles", NULL);
+    g_autofree char *natter_dir = g_build_filename (data_home, "natter", NULL);
+
+    g_unlink (settings_path);
+    g_rmdir (profile_dir);
+    g_rmdir (profiles_dir);
+    g_rmdir (natter_dir);
+    g_rmdir (data_home);
+  }
+  g_free (data_home);
+
+  return status;
+}
