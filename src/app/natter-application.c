@@ -240,6 +240,59 @@ get_main_window (NatterApplication *self)
   return NULL;
 }
 
+static gboolean
+bus_has_name (GDBusConnection *bus,
+              const char      *method,
+              const char      *name)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) names = NULL;
+  gboolean found = FALSE;
+
+  reply = g_dbus_connection_call_sync (bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", method,
+                                       g_str_equal (method, "NameHasOwner") ?
+                                       g_variant_new ("(s)", name) : NULL,
+                                       NULL, G_DBUS_CALL_FLAGS_NONE, 1000, NULL, NULL);
+  if (reply == NULL)
+    return FALSE;
+
+  if (g_str_equal (method, "NameHasOwner"))
+    {
+      g_variant_get (reply, "(b)", &found);
+      return found;
+    }
+
+  names = g_variant_get_child_value (reply, 0);
+  for (gsize i = 0; i < g_variant_n_children (names) && !found; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (names, i);
+
+      found = g_str_equal (g_variant_get_string (child, NULL), name);
+    }
+
+  return found;
+}
+
+/* GLib warns when no notification server answers; on a desktop without one
+ * (a test session, a bare window manager) the app stays quiet instead. In
+ * a sandbox the portal decides. */
+static gboolean
+notifications_available (NatterApplication *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+
+  if (g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS))
+    return TRUE;
+
+  if (bus == NULL)
+    return FALSE;
+
+  return bus_has_name (bus, "NameHasOwner", "org.gtk.Notifications") ||
+         bus_has_name (bus, "NameHasOwner", "org.freedesktop.Notifications") ||
+         bus_has_name (bus, "ListActivatableNames", "org.freedesktop.Notifications");
+}
+
 static void
 on_message_added (NatterClient  *client,
                   NatterMessage *message,
@@ -259,6 +312,12 @@ on_message_added (NatterClient  *client,
   if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)) &&
       gtk_window_is_active (GTK_WINDOW (window)))
     return;
+
+  if (!notifications_available (self))
+    {
+      g_debug ("No notification server; not announcing a message");
+      return;
+    }
 
   contact = natter_store_get_contact (self->store, contact_id, NULL);
   if (contact != NULL)
