@@ -447,6 +447,10 @@ explain_error (const GError *error)
     return _("Your keyring is locked. Unlock it (for example in Passwords and Keys), "
              "then try again.");
 
+  if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_FAILED))
+    return _("Natter keeps your identity key in the keyring. Check that your keyring (such as "
+             "GNOME Keyring) is set up and unlocked, then try again.");
+
   return NULL;
 }
 
