@@ -67,6 +67,7 @@ struct _NatterConversationView
   /* Opened, not yet shown at the newest message */
   gboolean            scroll_pending;
   guint               scroll_tick;
+  guint               scroll_frames;
 
   gboolean            typing_sent;
   guint               typing_timeout;
@@ -380,8 +381,13 @@ scroll_to_bottom (NatterConversationView *self)
                                 n_items - 1);
 }
 
-/* Until the list has been laid out, scrolling to an item does nothing:
- * retry on every frame until the newest message is on screen. */
+/* Until the list has been laid out with the new rows, scrolling to an item
+ * does nothing or stops short: retry on every frame until the newest
+ * message is on screen. The first frames always scroll, since before the
+ * next layout the adjustment still describes the old rows. */
+#define SCROLL_MIN_FRAMES 3
+#define SCROLL_MAX_FRAMES 600
+
 static gboolean
 on_scroll_tick (GtkWidget     *widget,
                 GdkFrameClock *clock,
@@ -390,8 +396,11 @@ on_scroll_tick (GtkWidget     *widget,
   NatterConversationView *self = user_data;
   GtkAdjustment *adjustment = get_vadjustment (self);
 
+  self->scroll_frames++;
   if (self->conversation != NULL && self->scroll_pending &&
-      (gtk_adjustment_get_upper (adjustment) <= 0 || !is_at_bottom (self)))
+      self->scroll_frames < SCROLL_MAX_FRAMES &&
+      (self->scroll_frames < SCROLL_MIN_FRAMES || gtk_adjustment_get_upper (adjustment) <= 0 ||
+       !is_at_bottom (self)))
     {
       scroll_to_bottom (self);
       return G_SOURCE_CONTINUE;
@@ -406,6 +415,7 @@ static void
 start_scroll_to_bottom (NatterConversationView *self)
 {
   self->scroll_pending = TRUE;
+  self->scroll_frames = 0;
   scroll_to_bottom (self);
   if (self->scroll_tick == 0)
     self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self->messages_view),
