@@ -176,15 +176,9 @@ char *
 natter_envelope_to_string (JsonObject *envelope,
                            gsize      *length)
 {
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-
   g_return_val_if_fail (envelope != NULL, NULL);
 
-  json_node_set_object (root, envelope);
-  json_generator_set_root (generator, root);
-
-  return json_generator_to_data (generator, length);
+  return natter_schema_to_json (envelope, length);
 }
 
 char *

@@ -681,16 +681,7 @@ char *
 natter_frame_to_string (NatterFrame *frame,
                         gsize       *length)
 {
-  g_autoptr(JsonNode) root = NULL;
-  g_autoptr(JsonGenerator) generator = NULL;
-
   g_return_val_if_fail (frame != NULL, NULL);
 
-  root = json_node_new (JSON_NODE_OBJECT);
-  json_node_set_object (root, frame->object);
-
-  generator = json_generator_new ();
-  json_generator_set_root (generator, root);
-
-  return json_generator_to_data (generator, length);
+  return natter_schema_to_json (frame->object, length);
 }

@@ -39,6 +39,8 @@ gboolean     natter_schema_scan_members     (const char        *data,
                                              const char * const *names,
                                              const char       **starts,
                                              const char       **ends);
+char        *natter_schema_to_json          (JsonObject        *object,
+                                             gsize             *length);
 JsonObject  *natter_schema_parse_object     (const char        *data,
                                              gsize              length,
                                              gsize              max_size,

@@ -559,6 +559,51 @@ natter_schema_scan_members (const char         *data,
 }
 
 /*
+ * natter_schema_to_json:
+ *
+ * Writes @object as compact JSON. json-glib 1.6 escapes every control
+ * character but U+001F, which it writes raw: not JSON. A raw 0x1f byte can
+ * only stand inside a string in its output, so escaping every one of them
+ * afterwards is exact.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+natter_schema_to_json (JsonObject *object,
+                       gsize      *length)
+{
+  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autofree char *text = NULL;
+  GString *escaped;
+  gsize text_length;
+
+  json_node_set_object (root, object);
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &text_length);
+
+  if (memchr (text, 0x1f, text_length) == NULL)
+    {
+      if (length != NULL)
+        *length = text_length;
+      return g_steal_pointer (&text);
+    }
+
+  escaped = g_string_sized_new (text_length + 16);
+  for (gsize i = 0; i < text_length; i++)
+    {
+      if (text[i] == 0x1f)
+        g_string_append (escaped, "\\u001f");
+      else
+        g_string_append_c (escaped, text[i]);
+    }
+
+  if (length != NULL)
+    *length = escaped->len;
+  return g_string_free (escaped, FALSE);
+}
+
+/*
  * natter_schema_parse_object:
  *
  * Parses @data as one JSON object of at most @max_size bytes of UTF-8.
