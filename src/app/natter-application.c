@@ -397,6 +397,11 @@ on_identity_loaded (GObject      *source,
   server = natter_application_dup_server_url (self);
   client = natter_client_new (self->identity, self->store, server);
   set_client (self, client);
+
+  if (self->settings != NULL)
+    g_settings_set_string (self->settings, "last-profile",
+                           g_str_equal (self->profile, DEFAULT_PROFILE) ? "" : self->profile);
+
   g_task_return_boolean (task, TRUE);
 }
 
@@ -494,6 +499,13 @@ static const GActionEntry app_actions[] = {
 
 /* GApplication */
 
+static gboolean
+profile_name_is_valid (const char *name)
+{
+  return name != NULL && name[0] != '.' &&
+         g_regex_match_simple ("^[A-Za-z0-9_.-]{1,64}$", name, 0, 0);
+}
+
 static int
 natter_application_handle_local_options (GApplication *application,
                                          GVariantDict *options)
@@ -501,9 +513,11 @@ natter_application_handle_local_options (GApplication *application,
   NatterApplication *self = NATTER_APPLICATION (application);
   const char *profile = NULL;
 
+  self->settings = lookup_settings ();
+
   if (g_variant_dict_lookup (options, "profile", "&s", &profile))
     {
-      if (!g_regex_match_simple ("^[A-Za-z0-9_.-]{1,64}$", profile, 0, 0) || profile[0] == '.')
+      if (!profile_name_is_valid (profile))
         {
           g_printerr ("natter: %s\n",
                       _("A profile name is 1 to 64 letters, digits, '.', '_' or '-'"));
@@ -511,6 +525,17 @@ natter_application_handle_local_options (GApplication *application,
         }
       g_free (self->profile);
       self->profile = g_strdup (profile);
+    }
+  else if (self->settings != NULL)
+    {
+      /* Without --profile, the profile that was open last */
+      g_autofree char *last = g_settings_get_string (self->settings, "last-profile");
+
+      if (profile_name_is_valid (last))
+        {
+          g_free (self->profile);
+          self->profile = g_steal_pointer (&last);
+        }
     }
 
   g_variant_dict_lookup (options, "loopback", "b", &self->loopback);
@@ -552,7 +577,8 @@ natter_application_startup (GApplication *application)
   self->sigint_source = g_unix_signal_add (SIGINT, on_quit_signal, self);
   self->sigterm_source = g_unix_signal_add (SIGTERM, on_quit_signal, self);
 
-  self->settings = lookup_settings ();
+  if (self->settings == NULL)
+    self->settings = lookup_settings ();
   if (self->settings != NULL)
     g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
 }
@@ -881,6 +907,9 @@ natter_application_set_server_url (NatterApplication  *self,
   g_key_file_set_string (self->keyfile, "client", "server", server_url);
   if (!save_keyfile (self, error))
     return FALSE;
+
+  if (self->settings != NULL && g_str_equal (self->profile, DEFAULT_PROFILE))
+    g_settings_set_string (self->settings, "server-url", server_url);
 
   if (self->client != NULL)
     {

@@ -521,6 +521,15 @@ open_profile (NatterWindow *self)
 
   if (server == NULL)
     {
+      GSettings *settings = natter_application_get_settings (self->application);
+      g_autofree char *suggested = NULL;
+
+      /* A server chosen for the desktop (or by a distribution) fills the entry. */
+      if (settings != NULL)
+        suggested = g_settings_get_string (settings, "server-url");
+      if (suggested != NULL && *suggested != '\0')
+        natter_first_run_page_set_values (self->first_run_page, NULL, suggested);
+
       gtk_stack_set_visible_child_name (self->stack, "first-run");
       return;
     }
