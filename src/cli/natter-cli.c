@@ -1285,7 +1285,11 @@ static void
 cli_clear (Cli *cli)
 {
   if (cli->client != NULL)
-    natter_client_stop (cli->client);
+    {
+      natter_client_stop (cli->client);
+      /* Let the goodbyes and the close frame reach the server. */
+      spin (150);
+    }
   g_clear_object (&cli->client);
   g_clear_object (&cli->store);
   g_clear_object (&cli->identity);

@@ -526,16 +526,22 @@ on_chat_opened (NatterPeer *peer,
   flush_outbox (self, entry->contact_id);
 }
 
+/* Connected to the client rather than to the entry, so that a peer that is
+ * being dropped can still say goodbye. */
 static void
 on_signal_out (NatterPeer *peer,
                JsonObject *payload,
                gpointer    user_data)
 {
-  PeerEntry *entry = user_data;
+  NatterClient *self = user_data;
+  const char *contact_id = natter_peer_get_remote_id (peer);
   g_autoptr(GError) error = NULL;
 
-  if (!natter_signaling_send_signal (entry->client->signaling, entry->contact_id, payload, &error))
-    g_debug ("Could not relay to %.8s: %s", entry->contact_id, error->message);
+  if (self->signaling == NULL)
+    return;
+
+  if (!natter_signaling_send_signal (self->signaling, contact_id, payload, &error))
+    g_debug ("Could not relay to %.8s: %s", contact_id, error->message);
 }
 
 static void
@@ -625,7 +631,7 @@ ensure_peer (NatterClient *self,
   if (self->connect_timeout_ms > 0)
     natter_peer_set_connect_timeout (entry->peer, self->connect_timeout_ms);
 
-  g_signal_connect (entry->peer, "signal-out", G_CALLBACK (on_signal_out), entry);
+  g_signal_connect_object (entry->peer, "signal-out", G_CALLBACK (on_signal_out), self, 0);
   g_signal_connect (entry->peer, "chat-opened", G_CALLBACK (on_chat_opened), entry);
   g_signal_connect (entry->peer, "chat-message", G_CALLBACK (on_chat_message), entry);
   g_signal_connect (entry->peer, "trust-failure", G_CALLBACK (on_trust_failure), entry);
@@ -1253,7 +1259,21 @@ natter_client_start (NatterClient *self)
 void
 natter_client_stop (NatterClient *self)
 {
+  GHashTableIter iter;
+  PeerEntry *entry;
+
   g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  /* Close now, while the server can still carry each peer's goodbye. */
+  g_hash_table_iter_init (&iter, self->peers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &entry))
+    {
+      if (entry->peer == NULL)
+        continue;
+      g_signal_handlers_disconnect_by_data (entry->peer, entry);
+      natter_peer_close (entry->peer);
+      g_clear_object (&entry->peer);
+    }
 
   g_hash_table_remove_all (self->peers);
   natter_signaling_stop (self->signaling);
