@@ -208,9 +208,7 @@ advance_status (NatterClient        *self,
       return;
     }
 
-  if (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ)
-    natter_store_remove_from_outbox (self->store, contact_id, message_id, NULL);
-
+  /* The store takes a delivered or read message out of the outbox itself. */
   emit_status (self, contact_id, message_id, status);
 }
 

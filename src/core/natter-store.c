@@ -1690,6 +1690,8 @@ natter_store_set_message_status (NatterStore          *self,
   const char *side_effect;
   gint64 row_id;
   gboolean allowed;
+  gboolean lazy;
+  gboolean ok;
 
   g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -1722,19 +1724,34 @@ natter_store_set_message_status (NatterStore          *self,
 
   side_effect = status_change_side_effect (direction, status);
 
-  if (!store_begin (self, error))
+  /* Every status but a retry can be learnt again if a power cut loses it (a
+   * message that was delivered but still looks sent is sent once more and
+   * the receiver drops the duplicate), so these commits skip the fsync. The
+   * next durable commit writes them out too; an application crash loses
+   * nothing either way in WAL mode. Messages themselves always wait for the
+   * disk. */
+  lazy = status != NATTER_MESSAGE_STATUS_QUEUED;
+  if (lazy && !store_exec (self, "update the message", error, "PRAGMA synchronous = NORMAL", ""))
     return FALSE;
 
-  if (!store_exec (self, "update the message", error,
-                   "UPDATE messages SET status = ? WHERE id = ?",
-                   "ii", (gint64) status, row_id) ||
-      (side_effect != NULL &&
-       !store_exec (self, "update the message", error, side_effect, "i", row_id)) ||
-      !store_commit (self, error))
+  ok = store_begin (self, error);
+  if (ok &&
+      (!store_exec (self, "update the message", error,
+                    "UPDATE messages SET status = ? WHERE id = ?",
+                    "ii", (gint64) status, row_id) ||
+       (side_effect != NULL &&
+        !store_exec (self, "update the message", error, side_effect, "i", row_id)) ||
+       !store_commit (self, error)))
     {
       store_rollback (self);
-      return FALSE;
+      ok = FALSE;
     }
+
+  if (lazy)
+    store_exec (self, "update the message", NULL, "PRAGMA synchronous = FULL", "");
+
+  if (!ok)
+    return FALSE;
 
   natter_message_set_status (message, status);
   return TRUE;
