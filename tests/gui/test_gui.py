@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+# test_gui.py: the real natter app under Xvfb, with a real server and natter-cli peers
+#
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""GUI tests (suite 'gui'). Each test saves a screenshot of what it checked.
+
+Run under tests/keyring/natter-keyring-run, one class or test at a time:
+  natter-keyring-run python3 test_gui.py SendTest
+Exits 77 (skipped) with the reason when the GUI cannot run here.
+"""
+
+import configparser
+import os
+import subprocess
+import sys
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from natter_gui import (  # noqa: E402
+    CLI, SCREENSHOT_DIR, STATUS_NAMES, Session, Ui, befriend, is_valid_id, missing_requirement,
+    seed_history, text_of, wait_until)
+
+LONG_CONVERSATION = 100_000
+
+
+def is_event(event, **members):
+    return lambda e: e.get("event") == event and all(e.get(k) == v for k, v in members.items())
+
+
+class GuiTestCase(unittest.TestCase):
+    def setUp(self):
+        reason = missing_requirement()
+        if reason is not None:
+            self.skipTest(reason)
+        self.session = Session()
+        self.addCleanup(self._cleanup)
+        self.session.start()
+
+    def _cleanup(self):
+        outcome = getattr(self, "_outcome", None)
+        result = getattr(outcome, "result", None)
+        failed = bool(result and any(test is self for test, _ in result.errors + result.failures))
+        for app in self.session.apps:
+            if failed and app.process is not None:
+                print(f"# app log ({app.profile}):\n{app.log_tail()}")
+        self.session.close(keep=failed)
+
+    def screenshot(self, name, window=None):
+        """Saves the app's main window (or `window`, or the screen) as NAME.png."""
+        path = os.path.join(SCREENSHOT_DIR, name + ".png")
+        app = getattr(self, "app", None)
+        if window is None and app is not None and app.process is not None:
+            windows = app.windows()
+            window = windows[0] if windows else None
+        self.session.display.screenshot(path, window)
+        print(f"# screenshot: {path}")
+        return path
+
+    def start_app(self, client):
+        """The app on the profile `client` (a keyring natter-cli profile) set up."""
+        self.app = self.session.app(client.name, client.env["XDG_DATA_HOME"])
+        self.app.start()
+        self.ui = Ui(self.app)
+        self.wait_online()
+        return self.app
+
+    def me_and_bob(self, friends=True):
+        """`me` (the app's profile, identity in the keyring) and `bob` (a natter-cli peer)."""
+        self.me = self.session.client("me", use_keyring=True)
+        self.bob = self.session.client("bob")
+        if friends:
+            befriend(self.bob, self.me)
+            # The name the app shows for bob, kept in the app's own store.
+            self.me.run("rename", self.bob.id, "Bob")
+
+    def chat_with_bob(self):
+        """The app online, befriended with bob, his conversation open."""
+        self.me_and_bob()
+        self.start_app(self.me)
+        self.open_conversation("Bob")
+
+    def open_conversation(self, name):
+        row = self.ui.find("label", name, within=self.ui.find("list", "Contacts"))
+        self.ui.click(row)
+        self.ui.find("text", "Message")
+
+    def wait_online(self):
+        """Waits for the connection status to say the app is online."""
+        seen = []
+
+        def online():
+            status = self.ui.find("label", "Connection status")
+            seen.append((text_of(status), status.description))
+            return "Connected" in seen[-1]
+        try:
+            wait_until(online, what="the app online", interval=0.5)
+        except AssertionError:
+            raise AssertionError(f"the app did not go online; its status said {seen[-3:]}")
+
+
+class FirstRunTest(GuiTestCase):
+    def test_first_run_against_real_server(self):
+        profile_dir_home = os.path.join(self.session.workdir.path, "me-data")
+        app = self.app = self.session.app("me", profile_dir_home)
+        app.start()
+        ui = self.ui = Ui(app)
+
+        name = ui.find("text", "Display name")
+        server = ui.find("text", "Server address")
+        ui.set_text(name, "Ada")
+        ui.set_text(server, self.session.server.url)
+        self.screenshot("first-run")
+        ui.press_button("Continue")
+
+        settings_path = os.path.join(app.profile_dir, "settings.ini")
+
+        def server_saved():
+            settings = configparser.ConfigParser(interpolation=None)
+            settings.read(settings_path)
+            return settings.get("client", "server", fallback=None)
+        self.assertEqual(wait_until(server_saved, what="the server in settings.ini"),
+                         self.session.server.url)
+        # The main window, online with the new identity.
+        self.wait_online()
+        self.screenshot("first-run-done")
+
+        env = dict(os.environ, XDG_DATA_HOME=profile_dir_home)
+        whoami = subprocess.run([CLI, "--profile", "me", "whoami"], env=env,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(whoami.returncode, 0, whoami.stderr)
+        user_id = whoami.stdout.strip()
+        self.assertTrue(is_valid_id(user_id), f"not a Natter ID: {user_id!r}")
+
+        # It is the app's identity, not a new one: a peer's invitation to it
+        # reaches the window.
+        bob = self.session.client("bob")
+        bob.run("invite", user_id, "Hello Ada")
+        ui.find("push button", "Accept")
+
+
+class InvitationTest(GuiTestCase):
+    def test_accept_invitation_in_window(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.bob.run("invite", self.me.id, "Hi, it is Bob")
+        self.ui.find_text("Hi, it is Bob")
+        accept = self.ui.find("push button", "Accept")
+        self.ui.find("push button", "Decline")
+        self.screenshot("invitation-pending")
+
+        bob = self.bob.listen()
+        self.ui.press(accept)
+        answer = bob.wait_for(is_event("invitation-answer"), what="invitation-answer")
+        self.assertEqual(answer["invitation"]["status"], "accepted")
+        self.assertEqual(answer["invitation"]["to"], self.me.id)
+        self.ui.gone("push button", "Accept")
+        self.screenshot("invitation-accepted")
+
+    def test_invite_from_add_contact_dialog(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        bob = self.bob.listen("--auto-accept-invitations")
+        self.ui.press_button("Add contact")
+        entry = self.ui.find("text", "Natter ID or @handle")
+        self.ui.set_text(entry, self.bob.id)
+        dialog = self.app.windows()
+        self.screenshot("add-contact", dialog[-1] if len(dialog) > 1 else None)
+        self.ui.press_button("Send invitation")
+
+        invitation = bob.wait_for(is_event("invitation"), what="invitation")["invitation"]
+        self.assertEqual(invitation["from"], self.me.id)
+        bob.wait_for(is_event("invitation-accepted"), what="invitation accepted by bob")
+        self.ui.gone("push button", "Send invitation")
+
+
+class ReceiveTest(GuiTestCase):
+    def test_message_from_peer_appears(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Hello from the command line ✓")
+        self.ui.find_text("Hello from the command line ✓")
+        self.screenshot("received")
+
+
+class SendTest(GuiTestCase):
+    def test_typed_message_is_delivered(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Are you coming to lunch?")
+        self.ui.find_text("Are you coming to lunch?")
+
+        bob = self.bob.listen()
+        compose = self.ui.find("text", "Message")
+        self.ui.set_text(compose, "Yes, see you at noon")
+        self.ui.press_button("Send")
+        message = bob.wait_for(is_event("message", body="Yes, see you at noon"),
+                               what="the typed message at bob")
+        self.assertEqual(message["from"], self.me.id)
+
+        row = self.ui.ancestor(self.ui.find_text("Yes, see you at noon"), "list item")
+        self.assertIsNotNone(row, "the message has no row")
+
+        def status():
+            icons = self.ui.all("image", within=row, match=lambda n: n.name in STATUS_NAMES)
+            return icons[0].name if icons else None
+        wait_until(lambda: status() == "Delivered", what="the status icon saying Delivered")
+        self.screenshot("conversation")
+
+        history = self.me.history(self.bob.id)
+        sent = [m for m in history if m["body"] == "Yes, see you at noon"]
+        self.assertEqual(len(sent), 1)
+        self.assertEqual(sent[0]["direction"], "out")
+        self.assertEqual(sent[0]["status"], "delivered")
+
+
+class LongConversationTest(GuiTestCase):
+    def test_hundred_thousand_messages_open(self):
+        me = self.session.client("me", use_keyring=True)
+        profile_dir = os.path.join(me.env["XDG_DATA_HOME"], "natter", "profiles", "me")
+        seed_history(profile_dir, "Dana", LONG_CONVERSATION)
+        self.start_app(me)
+
+        self.open_conversation("Dana")
+        open_ms = self.app.wait_timing("conversation-open-ms")
+        # The newest message is at the bottom and in view.
+        last = f"#{LONG_CONVERSATION} "
+        self.ui.find("label", match=lambda n: text_of(n).startswith(last),
+                     what="the newest message")
+        self.screenshot("long-conversation")
+        print(f"# conversation of {LONG_CONVERSATION} messages opened in {open_ms:.0f} ms, "
+              f"app RSS {self.app.rss_kib() / 1024:.1f} MiB")
+
+
+def main():
+    program = unittest.main(exit=False, verbosity=2)
+    result = program.result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.testsRun > 0 and len(result.skipped) == result.testsRun:
+        for _, reason in result.skipped:
+            print(f"SKIP: {reason}")
+        sys.exit(77)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
