@@ -147,11 +147,16 @@ class Display:
         os.environ["XAUTHORITY"] = self.authority
 
     def screenshot(self, path, window=None):
-        """Saves the whole screen, or one X window, as PNG."""
+        """Saves what the screen shows as PNG: all of it, or the rectangle of
+        one X window (with whatever lies on top of it, such as a dialog)."""
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        subprocess.run(["import", "-display", self.name, "-window",
-                        str(window) if window is not None else "root", path],
-                       check=True, capture_output=True)
+        crop = []
+        geometry = window_geometry(window) if window is not None else None
+        if geometry is not None:
+            x, y, width, height = geometry
+            crop = ["-crop", f"{width}x{height}+{x}+{y}", "+repage"]
+        subprocess.run(["import", "-display", self.name, "-window", "root"] + crop + [path],
+                       check=True, capture_output=True, timeout=60)
         return path
 
     def stop(self):
@@ -285,6 +290,18 @@ class App:
             if geometry is not None:
                 found.append((geometry[2] * geometry[3], int(line)))
         return [window for _, window in sorted(found, reverse=True)]
+
+    def center_dialog(self):
+        """Moves the app's second-biggest window over the middle of its main one."""
+        windows = self.windows()
+        if len(windows) < 2:
+            raise AssertionError("the app shows no dialog")
+        main_x, main_y, main_width, main_height = window_geometry(windows[0])
+        _, _, width, height = window_geometry(windows[1])
+        x = main_x + max(0, (main_width - width) // 2)
+        y = main_y + max(0, (main_height - height) // 3)
+        subprocess.run(["xdotool", "windowmove", "--sync", str(windows[1]), str(x), str(y)],
+                       check=True, timeout=30)
 
     def stop(self):
         if self.process is None:
