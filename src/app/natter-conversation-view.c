@@ -74,7 +74,9 @@ struct _NatterConversationView
 
   gint64              open_time;
   gulong              open_paint_handler;
-  gboolean            trust_failed;
+
+  /* Contacts whose connection failed the key check, open or not */
+  GHashTable         *trust_failures;
 };
 
 G_DEFINE_FINAL_TYPE (NatterConversationView, natter_conversation_view, GTK_TYPE_BOX)
@@ -145,7 +147,7 @@ update_warning (NatterConversationView *self)
 {
   g_autofree char *text = NULL;
 
-  if (self->trust_failed)
+  if (self->contact_id != NULL && g_hash_table_contains (self->trust_failures, self->contact_id))
     text = g_strdup_printf (_("The connection to %s was not signed with their key: someone may "
                               "be listening in. Nothing was sent. Compare safety numbers."),
                             contact_name (self));
@@ -210,11 +212,9 @@ on_trust_failure (NatterClient *client,
 {
   NatterConversationView *self = user_data;
 
-  if (g_strcmp0 (contact_id, self->contact_id) != 0)
-    return;
-
-  self->trust_failed = TRUE;
-  update_warning (self);
+  g_hash_table_add (self->trust_failures, g_strdup (contact_id));
+  if (g_strcmp0 (contact_id, self->contact_id) == 0)
+    update_warning (self);
 }
 
 /* Typing */
@@ -675,7 +675,6 @@ close_conversation (NatterConversationView *self)
     g_signal_handlers_disconnect_by_data (self->contact, self);
   g_clear_object (&self->contact);
   g_clear_pointer (&self->contact_id, g_free);
-  self->trust_failed = FALSE;
 
   gtk_search_bar_set_search_mode (self->search_bar, FALSE);
   gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
@@ -746,6 +745,16 @@ natter_conversation_view_dispose (GObject *object)
 }
 
 static void
+natter_conversation_view_finalize (GObject *object)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (object);
+
+  g_clear_pointer (&self->trust_failures, g_hash_table_unref);
+
+  G_OBJECT_CLASS (natter_conversation_view_parent_class)->finalize (object);
+}
+
+static void
 natter_conversation_view_class_init (NatterConversationViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
@@ -754,6 +763,7 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   object_class->get_property = natter_conversation_view_get_property;
   object_class->set_property = natter_conversation_view_set_property;
   object_class->dispose = natter_conversation_view_dispose;
+  object_class->finalize = natter_conversation_view_finalize;
 
   properties[PROP_SHOW_BACK_BUTTON] =
     g_param_spec_boolean ("show-back-button", NULL, NULL, FALSE,
@@ -795,6 +805,8 @@ natter_conversation_view_init (NatterConversationView *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  self->trust_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
   g_signal_connect (factory, "setup", G_CALLBACK (on_setup_message_row), self);
   g_signal_connect (factory, "bind", G_CALLBACK (on_bind_message_row), self);
   g_signal_connect (factory, "unbind", G_CALLBACK (on_unbind_message_row), self);
@@ -835,6 +847,7 @@ natter_conversation_view_set_client (NatterConversationView *self,
   close_conversation (self);
   if (self->client != NULL)
     g_signal_handlers_disconnect_by_data (self->client, self);
+  g_hash_table_remove_all (self->trust_failures);
 
   g_set_object (&self->client, client);
 
