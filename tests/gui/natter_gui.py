@@ -80,6 +80,14 @@ def bus_launcher():
     return None
 
 
+def quiet_pyatspi():
+    """pyatspi calls libatspi functions that newer releases deprecate, and
+    gi's importer trips an ImportWarning: neither says anything about Natter.
+    (unittest resets the warning filters for each test, so this runs late.)"""
+    warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyatspi")
+    warnings.filterwarnings("ignore", category=ImportWarning)
+
+
 def missing_requirement():
     """Why the GUI cannot run here, or None when everything is in place."""
     if os.environ.get("NATTER_TEST_KEYRING") != "1":
@@ -93,6 +101,7 @@ def missing_requirement():
     if bus_launcher() is None:
         return "at-spi-bus-launcher is not installed (Debian package at-spi2-core)"
     try:
+        quiet_pyatspi()
         import pyatspi  # noqa: F401
     except ImportError:
         return f"pyatspi is not importable by {sys.executable} (Debian package python3-pyatspi)"
@@ -337,9 +346,7 @@ class Ui:
     """The app's accessible tree: find widgets by role and name, press, type."""
 
     def __init__(self, app):
-        # pyatspi calls libatspi functions that newer releases deprecate.
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="pyatspi")
-        warnings.filterwarnings("ignore", category=ImportWarning)
+        quiet_pyatspi()
         import pyatspi
         from gi.repository import GLib
 
@@ -505,18 +512,31 @@ class Ui:
         wait_until(lambda: text_of(node) == text, 10, f"the text {text!r} in {node.name!r}")
 
     def click(self, node):
-        """A real mouse click in the middle of an accessible (for what has no action)."""
+        """A real mouse click in the middle of an accessible of the main window
+        (for what has no action, such as the rows of a GtkListView)."""
         extents = node.queryComponent().getExtents(self.pyatspi.WINDOW_COORDS)
         window = self.app.windows()[0]
         x, y, _, _ = window_geometry(window)
         subprocess.run(["xdotool", "mousemove", "--sync", str(x + extents.x + extents.width // 2),
-                        str(y + extents.y + extents.height // 2), "click", "1"], check=True)
+                        str(y + extents.y + extents.height // 2), "click", "1"], check=True,
+                       timeout=30)
+
+    def _focus_main_window(self):
+        window = self.app.windows()[0]
+        subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], check=True,
+                       timeout=30)
 
     def key(self, *keys):
-        """Keyboard input to the app's main window."""
-        window = self.app.windows()[0]
-        subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], check=True)
-        subprocess.run(["xdotool", "key", "--clearmodifiers"] + list(keys), check=True)
+        """Key presses (xdotool names, such as Return) to the app's main window."""
+        self._focus_main_window()
+        subprocess.run(["xdotool", "key", "--clearmodifiers"] + list(keys), check=True,
+                       timeout=60)
+
+    def type(self, text):
+        """Types text on the keyboard into the focused widget of the main window."""
+        self._focus_main_window()
+        subprocess.run(["xdotool", "type", "--clearmodifiers", "--delay", "20", text],
+                       check=True, timeout=120)
 
 
 class Desktop:

@@ -200,17 +200,40 @@ class SendTest(GuiTestCase):
                                what="the typed message at bob")
         self.assertEqual(message["from"], self.me.id)
 
-        row = self.ui.ancestor(self.ui.find_text("Yes, see you at noon"), "list item")
-        self.assertIsNotNone(row, "the message has no row")
-
-        def status():
-            icons = self.ui.all("image", within=row, match=lambda n: n.name in STATUS_NAMES)
-            return icons[0].name if icons else None
-        wait_until(lambda: status() == "Delivered", what="the status icon saying Delivered")
+        self.wait_status("Yes, see you at noon", "Delivered")
         self.screenshot("conversation")
 
-        history = self.me.history(self.bob.id)
-        sent = [m for m in history if m["body"] == "Yes, see you at noon"]
+        self.assert_delivered_in_history("Yes, see you at noon")
+
+    def test_enter_sends_what_was_typed(self):
+        self.chat_with_bob()
+        bob = self.bob.listen()
+        self.ui.click(self.ui.find("text", "Message"))
+        self.ui.type("Typed on a real keyboard")
+        self.ui.key("Return")
+        bob.wait_for(is_event("message", body="Typed on a real keyboard"),
+                     what="the typed message at bob")
+        self.wait_status("Typed on a real keyboard", "Delivered")
+        self.screenshot("typed")
+        self.assert_delivered_in_history("Typed on a real keyboard")
+
+    def wait_status(self, body, status):
+        """Waits for the status icon of the message `body` to say `status`."""
+        row = self.ui.ancestor(self.ui.find_text(body), "list item")
+        self.assertIsNotNone(row, f"the message {body!r} has no row")
+        seen = []
+
+        def current():
+            icons = self.ui.all("image", within=row, match=lambda n: n.name in STATUS_NAMES)
+            seen.append(icons[0].name if icons else None)
+            return seen[-1] == status
+        try:
+            wait_until(current, what=f"the status icon saying {status}")
+        except AssertionError:
+            raise AssertionError(f"the status of {body!r} stayed {seen[-1]!r}, not {status!r}")
+
+    def assert_delivered_in_history(self, body):
+        sent = [m for m in self.me.history(self.bob.id) if m["body"] == body]
         self.assertEqual(len(sent), 1)
         self.assertEqual(sent[0]["direction"], "out")
         self.assertEqual(sent[0]["status"], "delivered")
