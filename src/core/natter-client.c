@@ -36,6 +36,7 @@ struct _NatterClient
   JsonArray       *ice_override;
   guint            connect_timeout_ms;
   gboolean         loopback;
+  gboolean         relay_only;
   gboolean         send_read_receipts;
   gboolean         send_typing;
 };
@@ -628,6 +629,7 @@ ensure_peer (NatterClient *self,
                                  self->loopback);
   if (self->connect_timeout_ms > 0)
     natter_peer_set_connect_timeout (entry->peer, self->connect_timeout_ms);
+  natter_peer_set_relay_only (entry->peer, self->relay_only);
 
   g_signal_connect_object (entry->peer, "signal-out", G_CALLBACK (on_signal_out), self, 0);
   g_signal_connect (entry->peer, "chat-opened", G_CALLBACK (on_chat_opened), entry);
@@ -1088,6 +1090,23 @@ natter_client_set_loopback (NatterClient *self,
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
   self->loopback = !!loopback;
+}
+
+/**
+ * natter_client_set_relay_only:
+ * @self: a #NatterClient
+ * @relay_only: whether connections may only go through a TURN relay
+ *
+ * Hides one's address from contacts at the cost of a relay in the path.
+ * Applies to connections made from now on.
+ */
+void
+natter_client_set_relay_only (NatterClient *self,
+                              gboolean      relay_only)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  self->relay_only = !!relay_only;
 }
 
 void

@@ -42,6 +42,8 @@ const char      *natter_client_get_user_id            (NatterClient         *sel
 
 void             natter_client_set_loopback           (NatterClient         *self,
                                                        gboolean              loopback);
+void             natter_client_set_relay_only         (NatterClient         *self,
+                                                       gboolean              relay_only);
 void             natter_client_set_connect_timeout    (NatterClient         *self,
                                                        guint                 timeout_ms);
 void             natter_client_set_send_read_receipts (NatterClient         *self,
