@@ -203,6 +203,7 @@ apply_settings (NatterApplication *self)
                                                                 "send-read-receipts"));
   natter_client_set_send_typing (self->client,
                                  g_settings_get_boolean (self->settings, "send-typing-indicators"));
+  natter_client_set_relay_only (self->client, g_settings_get_boolean (self->settings, "relay-only"));
   ice = ice_servers_from_settings (self->settings);
   natter_client_set_ice_servers_override (self->client, ice);
 }

@@ -21,6 +21,7 @@ struct _NatterPreferencesWindow
   AdwEntryRow         *server_row;
   AdwEntryRow         *stun_row;
   AdwEntryRow         *turn_row;
+  GtkSwitch           *relay_switch;
   GtkSwitch           *receipts_switch;
   GtkSwitch           *typing_switch;
   GtkSwitch           *background_switch;
@@ -137,6 +138,7 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, server_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, stun_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, turn_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, relay_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, receipts_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, typing_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_switch);
@@ -171,6 +173,7 @@ natter_preferences_window_new (NatterApplication *application)
       /* Without the schema only the profile's server can be changed. */
       gtk_widget_set_sensitive (GTK_WIDGET (self->stun_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->turn_row), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->relay_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->receipts_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->typing_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->background_switch), FALSE);
@@ -179,6 +182,7 @@ natter_preferences_window_new (NatterApplication *application)
 
   load_list (settings, "stun-servers", self->stun_row);
   load_list (settings, "turn-servers", self->turn_row);
+  g_settings_bind (settings, "relay-only", self->relay_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "send-read-receipts", self->receipts_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "send-typing-indicators", self->typing_switch, "active",
