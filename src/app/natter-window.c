@@ -57,6 +57,7 @@ struct _NatterWindow
   gint64                  retry_at;
   guint                   retry_tick;
   gulong                  first_frame_handler;
+  gboolean                first_frame_reported;
 };
 
 G_DEFINE_FINAL_TYPE (NatterWindow, natter_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -647,7 +648,6 @@ setup (NatterWindow *self)
   open_profile (self);
 }
 
-
 /* The store tells no one about messages marked read: refresh the badges. */
 static void
 mark_read (NatterWindow *self)
@@ -670,6 +670,7 @@ on_after_paint (GdkFrameClock *clock,
   NatterWindow *self = user_data;
 
   g_clear_signal_handler (&self->first_frame_handler, clock);
+  self->first_frame_reported = TRUE;
   natter_application_report_timing (self->application, "first-frame-ms",
                                      natter_application_get_start_time (self->application));
 }
@@ -681,7 +682,8 @@ natter_window_realize (GtkWidget *widget)
 
   GTK_WIDGET_CLASS (natter_window_parent_class)->realize (widget);
 
-  if (natter_application_get_report_timing (self->application) && self->first_frame_handler == 0)
+  if (natter_application_get_report_timing (self->application) && !self->first_frame_reported &&
+      self->first_frame_handler == 0)
     self->first_frame_handler = g_signal_connect (gtk_widget_get_frame_clock (widget),
                                                   "after-paint", G_CALLBACK (on_after_paint),
                                                   self);
