@@ -66,6 +66,8 @@ struct _NatterConversationView
   gboolean            loading_older;
   /* Opened, not yet shown at the newest message */
   gboolean            scroll_pending;
+  /* The item to bring into view, or G_MAXUINT for the newest one */
+  guint               scroll_target;
   guint               scroll_tick;
   guint               scroll_frames;
 
@@ -368,23 +370,27 @@ is_at_bottom (NatterConversationView *self)
 }
 
 static void
-scroll_to_bottom (NatterConversationView *self)
+scroll_to_target (NatterConversationView *self)
 {
   guint n_items;
+  guint position;
 
   if (self->conversation == NULL)
     return;
 
   n_items = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
-  if (n_items > 0)
-    gtk_widget_activate_action (GTK_WIDGET (self->messages_view), "list.scroll-to-item", "u",
-                                n_items - 1);
+  if (n_items == 0)
+    return;
+
+  position = MIN (self->scroll_target, n_items - 1);
+  gtk_widget_activate_action (GTK_WIDGET (self->messages_view), "list.scroll-to-item", "u",
+                              position);
 }
 
 /* Until the list has been laid out with the new rows, scrolling to an item
- * does nothing or stops short: retry on every frame until the newest
- * message is on screen. The first frames always scroll, since before the
- * next layout the adjustment still describes the old rows. */
+ * does nothing or stops short: retry on every frame until the item is on
+ * screen. The first frames always scroll, since before the next layout the
+ * adjustment still describes the old rows. */
 #define SCROLL_MIN_FRAMES 3
 #define SCROLL_MAX_FRAMES 600
 
@@ -395,14 +401,15 @@ on_scroll_tick (GtkWidget     *widget,
 {
   NatterConversationView *self = user_data;
   GtkAdjustment *adjustment = get_vadjustment (self);
+  gboolean to_bottom = self->scroll_target == G_MAXUINT;
 
   self->scroll_frames++;
   if (self->conversation != NULL && self->scroll_pending &&
       self->scroll_frames < SCROLL_MAX_FRAMES &&
       (self->scroll_frames < SCROLL_MIN_FRAMES || gtk_adjustment_get_upper (adjustment) <= 0 ||
-       !is_at_bottom (self)))
+       (to_bottom && !is_at_bottom (self))))
     {
-      scroll_to_bottom (self);
+      scroll_to_target (self);
       return G_SOURCE_CONTINUE;
     }
 
@@ -412,14 +419,22 @@ on_scroll_tick (GtkWidget     *widget,
 }
 
 static void
-start_scroll_to_bottom (NatterConversationView *self)
+start_scroll_to (NatterConversationView *self,
+                 guint                   position)
 {
   self->scroll_pending = TRUE;
+  self->scroll_target = position;
   self->scroll_frames = 0;
-  scroll_to_bottom (self);
+  scroll_to_target (self);
   if (self->scroll_tick == 0)
     self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self->messages_view),
                                                       on_scroll_tick, self, NULL);
+}
+
+static void
+start_scroll_to_bottom (NatterConversationView *self)
+{
+  start_scroll_to (self, G_MAXUINT);
 }
 
 static gboolean
@@ -584,17 +599,78 @@ on_history_search_changed (NatterConversationView *self)
       g_autofree char *when = g_date_time_format (time, "%x %H:%M");
       g_autofree char *subtitle = NULL;
       GtkWidget *row = adw_action_row_new ();
+      gint64 row_id = natter_message_get_row_id (hit->message);
 
       subtitle = g_strdup_printf ("%s — %s", natter_message_get_direction (hit->message) ==
                                              NATTER_MESSAGE_DIRECTION_OUT ? _("You") :
                                                                             contact_name (self),
                                   when);
+      gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
+      g_object_set_data_full (G_OBJECT (row), "natter-row-id", g_memdup2 (&row_id, sizeof row_id),
+                              g_free);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), TRUE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), hit->snippet_markup);
       adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 3);
       adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
       gtk_list_box_append (self->search_results, row);
     }
+}
+
+/* Finds a message by its row ID, loading older pages until it is there. */
+static gboolean
+find_message (NatterConversationView *self,
+              gint64                  row_id,
+              guint                  *position)
+{
+  GListModel *model = G_LIST_MODEL (self->conversation);
+  guint unscanned = g_list_model_get_n_items (model);
+
+  while (TRUE)
+    {
+      guint n_before;
+
+      /* Only the items prepended since the last look are new. */
+      for (guint i = 0; i < unscanned; i++)
+        {
+          g_autoptr(NatterMessage) message = g_list_model_get_item (model, i);
+
+          if (natter_message_get_row_id (message) == row_id)
+            {
+              *position = i;
+              return TRUE;
+            }
+        }
+
+      n_before = g_list_model_get_n_items (model);
+      if (!natter_conversation_get_has_older (self->conversation) ||
+          !natter_conversation_load_older (self->conversation))
+        return FALSE;
+
+      unscanned = g_list_model_get_n_items (model) - n_before;
+      if (unscanned == 0)
+        return FALSE;
+    }
+}
+
+static void
+on_search_result_activated (GtkListBox             *list,
+                            GtkListBoxRow          *row,
+                            NatterConversationView *self)
+{
+  const gint64 *row_id = g_object_get_data (G_OBJECT (row), "natter-row-id");
+  guint position;
+
+  if (row_id == NULL || self->conversation == NULL)
+    return;
+
+  if (!find_message (self, *row_id, &position))
+    {
+      show_toast (self, _("This message is no longer in the history"));
+      return;
+    }
+
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  start_scroll_to (self, position);
 }
 
 static void
@@ -824,6 +900,8 @@ natter_conversation_view_init (NatterConversationView *self)
   g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (on_adjustment_value_changed),
                             self);
 
+  g_signal_connect (self->search_results, "row-activated",
+                    G_CALLBACK (on_search_result_activated), self);
   g_signal_connect_swapped (self->search_bar, "notify::search-mode-enabled",
                             G_CALLBACK (on_search_mode), self);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->history_search_entry));
