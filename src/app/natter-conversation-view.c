@@ -170,6 +170,10 @@ update_title (NatterConversationView *self)
                                                                              "");
   update_subtitle (self);
   update_warning (self);
+
+  /* Nothing can be sent to a blocked contact: say so rather than fail. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->compose_view),
+                            self->contact == NULL || !natter_contact_get_blocked (self->contact));
 }
 
 static void
