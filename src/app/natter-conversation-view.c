@@ -43,6 +43,7 @@ struct _NatterConversationView
   AdwWindowTitle     *window_title;
   GtkButton          *details_button;
   GtkToggleButton    *search_button;
+  GtkBox             *call_box;
   GtkSearchBar       *search_bar;
   GtkSearchEntry     *history_search_entry;
   GtkRevealer        *warning_revealer;
@@ -856,6 +857,7 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, window_title);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, details_button);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, call_box);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_bar);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, history_search_entry);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, warning_revealer);
@@ -1053,4 +1055,18 @@ natter_conversation_view_start_search (NatterConversationView *self)
   gtk_search_bar_set_search_mode (self->search_bar, TRUE);
   gtk_widget_grab_focus (GTK_WIDGET (self->history_search_entry));
   return TRUE;
+}
+
+/**
+ * natter_conversation_view_get_call_box:
+ *
+ * Returns: (transfer none): the box at the end of the header bar where call
+ *   buttons go
+ */
+GtkBox *
+natter_conversation_view_get_call_box (NatterConversationView *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
+
+  return self->call_box;
 }

@@ -22,5 +22,6 @@ void        natter_conversation_view_open          (NatterConversationView *self
 const char *natter_conversation_view_get_contact_id (NatterConversationView *self);
 gboolean    natter_conversation_view_mark_read     (NatterConversationView *self);
 gboolean    natter_conversation_view_start_search  (NatterConversationView *self);
+GtkBox     *natter_conversation_view_get_call_box  (NatterConversationView *self);
 
 G_END_DECLS
