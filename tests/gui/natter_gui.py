@@ -514,12 +514,14 @@ class Ui:
     def click(self, node):
         """A real mouse click in the middle of an accessible of the main window
         (for what has no action, such as the rows of a GtkListView)."""
+        self._pointer_to(node)
+        subprocess.run(["xdotool", "click", "1"], check=True, timeout=30)
+
+    def _pointer_to(self, node):
         extents = node.queryComponent().getExtents(self.pyatspi.WINDOW_COORDS)
-        window = self.app.windows()[0]
-        x, y, _, _ = window_geometry(window)
+        x, y, _, _ = window_geometry(self.app.windows()[0])
         subprocess.run(["xdotool", "mousemove", "--sync", str(x + extents.x + extents.width // 2),
-                        str(y + extents.y + extents.height // 2), "click", "1"], check=True,
-                       timeout=30)
+                        str(y + extents.y + extents.height // 2)], check=True, timeout=30)
 
     def _focus_main_window(self):
         window = self.app.windows()[0]
@@ -552,7 +554,17 @@ class Desktop:
             desktop.start()
             cls._current = desktop
             atexit.register(desktop.stop)
+            signal.signal(signal.SIGTERM, cls._on_sigterm)
         return cls._current
+
+    @classmethod
+    def _on_sigterm(cls, number, frame):
+        """A timeout ends the tests with SIGTERM: stop every process all the same."""
+        for session in list(Session.open_sessions):
+            session.close(keep=True)
+        if cls._current is not None:
+            cls._current.stop()
+        os._exit(128 + number)
 
     def __init__(self):
         self.workdir = tempfile.mkdtemp(prefix="natter-gui-desktop-")
@@ -564,13 +576,18 @@ class Desktop:
         self.a11y.start()
 
     def stop(self):
+        if self.display is None:
+            return
         self.a11y.stop()
         self.display.stop()
+        self.display = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Session:
     """A fresh server and work folder on the shared desktop: one test's world."""
+
+    open_sessions = set()
 
     def __init__(self):
         self.workdir = Workdir()
@@ -581,6 +598,7 @@ class Session:
         self.apps = []
 
     def start(self):
+        Session.open_sessions.add(self)
         self.desktop = Desktop.get()
         self.display = self.desktop.display
         self.server.start()
@@ -597,6 +615,7 @@ class Session:
         return app
 
     def close(self, keep):
+        Session.open_sessions.discard(self)
         for app in self.apps:
             app.stop()
         for client in self.clients:

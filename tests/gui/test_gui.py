@@ -10,6 +10,7 @@ Exits 77 (skipped) with the reason when the GUI cannot run here.
 """
 
 import configparser
+import json
 import os
 import subprocess
 import sys
@@ -157,6 +158,23 @@ class InvitationTest(GuiTestCase):
         self.assertEqual(answer["invitation"]["to"], self.me.id)
         self.ui.gone("push button", "Accept")
         self.screenshot("invitation-accepted")
+
+    def test_decline_invitation_in_window(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        sent = self.bob.run("invite", self.me.id, "Remember me?", "--json")
+        invitation_id = json.loads(sent.stdout)["id"]
+        self.ui.find_text("Remember me?")
+        bob = self.bob.listen()
+        self.ui.press_button("Decline")
+        answer = bob.wait_for(is_event("invitation-answer"), what="invitation-answer")
+        self.assertEqual(answer["invitation"]["status"], "declined")
+        self.ui.gone("push button", "Accept")
+        self.assertEqual(answer["invitation"]["id"], invitation_id)
+        self.screenshot("invitation-declined")
+        # Answered: pending on neither side any more.
+        self.assertNotIn(invitation_id, self.bob.run("invitations").stdout)
+        self.ui.find("label", "No Contacts Yet")
 
     def test_invite_from_add_contact_dialog(self):
         self.me_and_bob(friends=False)
