@@ -117,12 +117,14 @@ class FirstRunTest(GuiTestCase):
 
         settings_path = os.path.join(app.profile_dir, "settings.ini")
 
-        def server_saved():
-            settings = configparser.ConfigParser(interpolation=None)
-            settings.read(settings_path)
-            return settings.get("client", "server", fallback=None)
-        self.assertEqual(wait_until(server_saved, what="the server in settings.ini"),
-                         self.session.server.url)
+        def settings():
+            parser = configparser.ConfigParser(interpolation=None)
+            parser.read(settings_path)
+            return parser
+        wait_until(lambda: settings().get("client", "server", fallback=None),
+                   what="the server in settings.ini")
+        self.assertEqual(settings().get("client", "server"), self.session.server.url)
+        self.assertEqual(settings().get("profile", "name", fallback=None), "Ada")
         # The main window, online with the new identity.
         self.wait_online()
         self.screenshot("first-run-done")
