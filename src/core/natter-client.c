@@ -74,6 +74,7 @@ enum {
   INVITATION_ANSWERED,
   ROOM_EVENT,
   TRUST_FAILURE,
+  CONVERSATION_READ,
   N_SIGNALS
 };
 
@@ -550,7 +551,8 @@ on_trust_failure (NatterPeer *peer,
 {
   PeerEntry *entry = user_data;
 
-  g_warning ("Refused the connection to %.8s: %s", entry->contact_id, reason);
+  /* Not a warning: it is what the check is for, and the UI shows it. */
+  g_message ("Refused the connection to %.8s: %s", entry->contact_id, reason);
   g_signal_emit (entry->client, signals[TRUST_FAILURE], 0, entry->contact_id);
 }
 
@@ -704,6 +706,20 @@ on_presence_changed (NatterSignaling *signaling,
   NatterClient *self = user_data;
 
   g_signal_emit (self, signals[PRESENCE_CHANGED], 0, user_id, online);
+
+  /* The contact left the server (not we): their app quit, so the peer
+   * connection is about to die too. Closing it now means nothing is sent
+   * into a dead channel; whatever is undelivered waits in the outbox. */
+  if (!online && natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_ONLINE)
+    {
+      PeerEntry *entry = g_hash_table_lookup (self->peers, user_id);
+
+      if (entry != NULL && entry->peer != NULL)
+        {
+          peer_entry_drop_peer (entry);
+          g_signal_emit (self, signals[PEER_STATE_CHANGED], 0, user_id, NATTER_PEER_STATE_CLOSED);
+        }
+    }
 
   if (online)
     {
@@ -1009,6 +1025,14 @@ natter_client_class_init (NatterClientClass *klass)
    */
   signals[TRUST_FAILURE] =
     g_signal_new ("trust-failure", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * NatterClient::conversation-read:
+   * @contact_id: the conversation whose messages were all marked read
+   */
+  signals[CONVERSATION_READ] =
+    g_signal_new ("conversation-read", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
@@ -1520,6 +1544,8 @@ natter_client_mark_read (NatterClient  *self,
 
   if (!natter_store_mark_conversation_read (self->store, contact_id, error))
     return FALSE;
+
+  g_signal_emit (self, signals[CONVERSATION_READ], 0, contact_id);
 
   entry = g_hash_table_lookup (self->peers, contact_id);
   if (self->send_read_receipts && ids->len > 0 && entry != NULL && entry->chat_open)
