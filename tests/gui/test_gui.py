@@ -159,6 +159,8 @@ class InvitationTest(GuiTestCase):
         self.assertEqual(answer["invitation"]["status"], "accepted")
         self.assertEqual(answer["invitation"]["to"], self.me.id)
         self.ui.gone("push button", "Accept")
+        # Bob is now a contact in the window.
+        wait_until(lambda: self.contact_rows(), what="bob in the contact list")
         self.screenshot("invitation-accepted")
 
     def test_decline_invitation_in_window(self):
@@ -176,7 +178,15 @@ class InvitationTest(GuiTestCase):
         self.screenshot("invitation-declined")
         # Answered: pending on neither side any more.
         self.assertNotIn(invitation_id, self.bob.run("invitations").stdout)
-        self.ui.find("label", "No Contacts Yet")
+        # ...and bob did not become a contact in the window.
+        self.assertEqual(self.contact_rows(), [])
+
+    def contact_rows(self):
+        """The rows of the contact list (shown or not: with no contacts, a
+        placeholder page hides the list)."""
+        contacts = self.ui.all("list", "Contacts", showing=False)
+        self.assertEqual(len(contacts), 1)
+        return self.ui.all("list item", within=contacts[0], showing=False)
 
     def test_invite_from_add_contact_dialog(self):
         self.me_and_bob(friends=False)
