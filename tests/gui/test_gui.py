@@ -43,9 +43,15 @@ class GuiTestCase(unittest.TestCase):
         outcome = getattr(self, "_outcome", None)
         result = getattr(outcome, "result", None)
         failed = bool(result and any(test is self for test, _ in result.errors + result.failures))
-        for app in self.session.apps:
-            if failed and app.process is not None:
-                print(f"# app log ({app.profile}):\n{app.log_tail()}")
+        if failed:
+            # What the screen showed when the test gave up.
+            try:
+                self.screenshot("failed-" + self.id().rsplit(".", 1)[-1])
+            except Exception as error:
+                print(f"# no screenshot of the failure: {error}")
+            for app in self.session.apps:
+                if app.process is not None:
+                    print(f"# app log ({app.profile}):\n{app.log_tail()}")
         self.session.close(keep=failed)
 
     def screenshot(self, name, window=None):
