@@ -25,6 +25,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 
 from validate_common import desktop_entry, parse_options, report
 
@@ -129,8 +130,10 @@ def flatpak_builder_problems(program, manifest):
     """What flatpak-builder --show-manifest says is wrong with the manifest."""
     # Its warnings go to stderr; never let them abort it (G_DEBUG=fatal-warnings).
     env = {k: v for k, v in os.environ.items() if k != 'G_DEBUG'}
-    result = subprocess.run([program, '--show-manifest', manifest],
-                            capture_output=True, text=True, env=env)
+    # It leaves a .flatpak-builder state folder where it runs: not in the tree.
+    with tempfile.TemporaryDirectory(prefix='natter-flatpak-') as scratch:
+        result = subprocess.run([program, '--show-manifest', os.path.abspath(manifest)],
+                                capture_output=True, text=True, env=env, cwd=scratch)
     lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
     if result.returncode != 0:
         return ['flatpak-builder cannot read it: ' + ' '.join(lines)]
