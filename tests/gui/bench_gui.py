@@ -93,6 +93,9 @@ def main():
         print(f"SKIP: {reason}")
         return 77
 
+    # Under Xvfb GTK's GL renderer draws with Mesa's software rasterizer,
+    # which weighs on memory; GSK_RENDERER=cairo gives the other figure.
+    print(f"{'renderer (GSK_RENDERER)':64} {os.environ.get('GSK_RENDERER', 'GTK default')}")
     session = Session()
     ok = False
     try:
