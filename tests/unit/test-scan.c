@@ -71,7 +71,7 @@ test_scan_declines (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (declined); i++)
     {
-      g_test_message ("declining %s", declined[i]);
+      g_test_message ("declining case %u", i);
       g_assert_false (scan (declined[i], &s));
     }
 }
