@@ -442,12 +442,17 @@ start_scroll_to_bottom (NatterConversationView *self)
   start_scroll_to (self, G_MAXUINT);
 }
 
+static void on_adjustment_value_changed (NatterConversationView *self);
+
 static gboolean
 on_older_loaded (gpointer user_data)
 {
   NatterConversationView *self = user_data;
 
   self->loading_older = FALSE;
+  /* Still at the top (the wheel does not move an adjustment that is at 0,
+   * so no value-changed would come): go on with the next page. */
+  on_adjustment_value_changed (self);
   return G_SOURCE_REMOVE;
 }
 

@@ -528,6 +528,15 @@ class Ui:
                         str(y + extents.y + extents.height // 2), "click", "1"],
                        check=True, timeout=30)
 
+    def scroll_up(self, node, clicks):
+        """Turns the mouse wheel up over a widget."""
+        extents = node.queryComponent().getExtents(self.pyatspi.WINDOW_COORDS)
+        x, y, _, _ = window_geometry(self.app.windows()[0])
+        subprocess.run(["xdotool", "mousemove", str(x + extents.x + extents.width // 2),
+                        str(y + extents.y + extents.height // 2),
+                        "click", "--repeat", str(clicks), "--delay", "30", "4"],
+                       check=True, timeout=30)
+
     def _focus_main_window(self):
         window = self.app.windows()[0]
         subprocess.run(["xdotool", "windowfocus", "--sync", str(window)], check=True,

@@ -292,6 +292,25 @@ class LongConversationTest(GuiTestCase):
         print(f"# conversation of {LONG_CONVERSATION} messages opened in {open_ms:.0f} ms, "
               f"app RSS {self.app.rss_kib() / 1024:.1f} MiB")
 
+        # Scrolling up with the wheel goes on past the first page: older
+        # pages keep loading. Message numbers below the first page's oldest
+        # (#{N - 99}) only exist once another page came in.
+        newest = self.ui.find("label", match=lambda n: text_of(n).startswith(last),
+                              what="the newest message")
+        first_page_oldest = LONG_CONVERSATION - 99
+
+        def older_than_first_page():
+            for node in self.ui.all("label"):
+                text = text_of(node)
+                if text.startswith("#") and text[1:].split(" ")[0].isdigit() and \
+                        int(text[1:].split(" ")[0]) < first_page_oldest:
+                    return True
+            self.ui.scroll_up(newest, 15)
+            return False
+
+        wait_until(older_than_first_page, what="older pages while scrolling up")
+        self.screenshot("long-conversation-scrolled")
+
 
 def main():
     program = unittest.main(exit=False, verbosity=2)
