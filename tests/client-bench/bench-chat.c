@@ -170,7 +170,7 @@ bench_round_trip (Bench *bench,
   g_print ("round trips: %u messages in %.2f s (%.0f messages/s, each stored on both sides)\n",
            count, (g_get_monotonic_time () - started) / 1e6,
            count / ((g_get_monotonic_time () - started) / 1e6));
-  print_percentiles ("message round trip (send → stored → delivered receipt stored)", samples);
+  print_percentiles ("message round trip (send -> stored -> delivered receipt stored)", samples);
 
   natter_client_stop (a);
   natter_client_stop (b);
@@ -223,7 +223,7 @@ bench_connection_setup (Bench *bench,
         ;
     }
 
-  print_percentiles ("connection setup (peer online → first queued message delivered)", samples);
+  print_percentiles ("connection setup (peer online -> first queued message delivered)", samples);
 }
 
 int
