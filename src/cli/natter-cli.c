@@ -216,13 +216,9 @@ open_identity (Cli *cli)
       cli->identity = natter_identity_load_from_keyring_finish (result, &error);
     }
 
+  /* The identity's errors already say what to do, --identity-file included. */
   if (cli->identity == NULL)
-    {
-      if (cli->identity_file == NULL)
-        return fail (cli, "%s %s", error->message,
-                     _("(Or keep the key in a file with --identity-file PATH.)"));
-      return fail (cli, "%s", error->message);
-    }
+    return fail (cli, "%s", error->message);
 
   return TRUE;
 }
