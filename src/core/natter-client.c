@@ -165,28 +165,9 @@ emit_status (NatterClient        *self,
   g_signal_emit (self, signals[MESSAGE_STATUS_CHANGED], 0, contact_id, message_id, status);
 }
 
-static int
-status_rank (NatterMessageStatus status)
-{
-  switch (status)
-    {
-    case NATTER_MESSAGE_STATUS_FAILED:
-      return 0;
-    case NATTER_MESSAGE_STATUS_QUEUED:
-      return 1;
-    case NATTER_MESSAGE_STATUS_SENT:
-      return 2;
-    case NATTER_MESSAGE_STATUS_DELIVERED:
-    case NATTER_MESSAGE_STATUS_RECEIVED:
-      return 3;
-    case NATTER_MESSAGE_STATUS_READ:
-      return 4;
-    default:
-      return 0;
-    }
-}
-
-/* Moves an outgoing message forward (queued → sent → delivered → read), never back. */
+/* Records a status an outgoing message reached. The store decides whether
+ * it is news (statuses only move forward: queued, sent, delivered, read) and
+ * updates the live object; a change is announced. */
 static void
 advance_status (NatterClient        *self,
                 const char          *contact_id,
@@ -195,23 +176,22 @@ advance_status (NatterClient        *self,
 {
   g_autoptr(NatterMessage) message = NULL;
   g_autoptr(GError) error = NULL;
+  NatterMessageStatus before;
 
   message = natter_store_get_message (self->store, contact_id, message_id, NULL);
   if (message == NULL || natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_OUT)
     return;
 
-  if (status_rank (natter_message_get_status (message)) >= status_rank (status) &&
-      natter_message_get_status (message) != NATTER_MESSAGE_STATUS_FAILED)
-    return;
-
+  before = natter_message_get_status (message);
   if (!natter_store_set_message_status (self->store, contact_id, message_id, status, &error))
     {
       g_warning ("Could not record a message status: %s", error->message);
       return;
     }
 
-  /* The store takes a delivered or read message out of the outbox itself. */
-  emit_status (self, contact_id, message_id, status);
+  /* The store also takes a delivered or read message out of the outbox. */
+  if (natter_message_get_status (message) != before)
+    emit_status (self, contact_id, message_id, status);
 }
 
 static gboolean
@@ -1524,24 +1504,18 @@ natter_client_mark_read (NatterClient  *self,
   if (messages == NULL)
     return FALSE;
 
+  /* Which messages the receipt names: those not read yet among the newest. */
   ids = g_ptr_array_new ();
-  for (guint i = 0; i < messages->len; i++)
+  for (guint i = 0; i < messages->len && ids->len < NATTER_RECEIPT_IDS_MAX; i++)
     {
       NatterMessage *message = g_ptr_array_index (messages, i);
 
-      if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN ||
-          natter_message_get_status (message) == NATTER_MESSAGE_STATUS_READ)
-        continue;
-
-      if (!natter_store_set_message_status (self->store, contact_id,
-                                            natter_message_get_id (message),
-                                            NATTER_MESSAGE_STATUS_READ, error))
-        return FALSE;
-
-      if (ids->len < NATTER_RECEIPT_IDS_MAX)
+      if (natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_IN &&
+          natter_message_get_status (message) != NATTER_MESSAGE_STATUS_READ)
         g_ptr_array_add (ids, (gpointer) natter_message_get_id (message));
     }
 
+  /* One transaction marks them all, and the store updates the live objects. */
   if (!natter_store_mark_conversation_read (self->store, contact_id, error))
     return FALSE;
 
