@@ -105,40 +105,6 @@ natter_schema_validate_member (JsonObject        *object,
       break;
 
     case M_USER_ARRAY:
-      if (JSON_NODE_HOLDS_ARRAY (node))
-        {
-          JsonArray *array = json_node_get_array (node);
-          guint n = json_array_get_length (array);
-
-          if (n > spec->max_length)
-            {
-              g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                           "The member '%s' lists more than %" G_GSIZE_FORMAT " users",
-                           spec->name, spec->max_length);
-              return FALSE;
-            }
-
-          for (guint i = 0; i < n; i++)
-            {
-              const char *user = natter_schema_get_string (json_array_get_element (array, i));
-
-              if (user == NULL)
-                {
-                  g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                               "The member '%s' must be an array of strings", spec->name);
-                  return FALSE;
-                }
-              if (!natter_user_id_is_valid (user))
-                {
-                  g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_USER,
-                               "Entry %u of '%s' is not a valid user ID", i, spec->name);
-                  return FALSE;
-                }
-            }
-          return TRUE;
-        }
-      break;
-
     case M_ID_ARRAY:
       if (JSON_NODE_HOLDS_ARRAY (node))
         {
@@ -155,12 +121,19 @@ natter_schema_validate_member (JsonObject        *object,
 
           for (guint i = 0; i < n; i++)
             {
-              const char *id = natter_schema_get_string (json_array_get_element (array, i));
+              const char *entry = natter_schema_get_string (json_array_get_element (array, i));
 
-              if (id == NULL || *id == '\0' || strlen (id) > 64)
+              if (entry == NULL ||
+                  (spec->kind == M_ID_ARRAY && (*entry == '\0' || strlen (entry) > 64)))
                 {
                   g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
                                "The member '%s' must be an array of short strings", spec->name);
+                  return FALSE;
+                }
+              if (spec->kind == M_USER_ARRAY && !natter_user_id_is_valid (entry))
+                {
+                  g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_USER,
+                               "Entry %u of '%s' is not a valid user ID", i, spec->name);
                   return FALSE;
                 }
             }
