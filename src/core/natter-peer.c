@@ -33,6 +33,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "natter-peer.h"
+#include "natter-peer-private.h"
 #include "natter-signature.h"
 
 #define FINGERPRINT_CONTEXT  "natter-dtls-v1"
@@ -46,6 +47,9 @@
 #define LINGER_POLL_MS       50
 #define LINGER_MAX_MS        10000
 #define DISCONNECT_GRACE_MS  5000
+/* Data channels the other side may open on one connection before it is
+ * dropped (each costs threads); those nobody here handles are closed at once. */
+#define REMOTE_CHANNELS_MAX  8
 
 enum {
   PROP_0,
@@ -90,6 +94,7 @@ typedef enum
   EVENT_ICE_CANDIDATE,
   EVENT_ICE_STATE,
   EVENT_DATA_CHANNEL,
+  EVENT_OTHER_CHANNEL,
   EVENT_CHAT_OPEN,
   EVENT_CHAT_CLOSE,
   EVENT_CHAT_MESSAGE,
@@ -139,6 +144,7 @@ struct _NatterPeer
   GSource              *timeout_source;
   GSource              *disconnect_source;
   GQueue                outgoing;
+  guint                 remote_channels;
 };
 
 G_DEFINE_FINAL_TYPE (NatterPeer, natter_peer, G_TYPE_OBJECT)
@@ -152,6 +158,8 @@ G_DEFINE_ENUM_TYPE (NatterPeerState, natter_peer_state,
 
 static void peer_fail (NatterPeer *self,
                        const char *reason);
+static void peer_fail_with_reason (NatterPeer *self,
+                                   const char *reason);
 
 /* Links and events */
 
@@ -448,7 +456,13 @@ on_data_channel (GstElement           *webrtc,
 
   g_object_get (channel, "label", &label, NULL);
   if (g_strcmp0 (label, NATTER_PEER_CHAT_LABEL) != 0)
-    return;
+    {
+      /* Nothing here handles it: closed on the main context, and counted */
+      event = peer_event_new (user_data, EVENT_OTHER_CHANNEL);
+      event->channel = g_object_ref (channel);
+      peer_event_post (event);
+      return;
+    }
 
   /* Connect here, on the streaming thread, so nothing that follows is missed */
   watch_chat_channel (channel, user_data);
@@ -471,6 +485,9 @@ on_bus_sync (GstBus     *bus,
       post_simple (user_data, EVENT_ERROR, 0, error != NULL ? error->message : "pipeline error");
     }
 
+  /* A dropped message is ours to free; each one holds the element that
+   * posted it (ICE, DTLS, SCTP) alive. */
+  gst_message_unref (message);
   return GST_BUS_DROP;
 }
 
@@ -700,6 +717,7 @@ attempt_clear (NatterPeer *self,
   self->remote_applying = FALSE;
   self->remote_set = FALSE;
   self->chat_open = FALSE;
+  self->remote_channels = 0;
   g_ptr_array_set_size (self->pending_candidates, 0);
   g_ptr_array_set_size (self->promises, 0);
   g_clear_pointer (&self->local_mids, g_strfreev);
@@ -1218,24 +1236,28 @@ chat_opened (NatterPeer *self)
 
 static void
 send_bye (NatterPeer *self,
-          const char *session)
+          const char *session,
+          const char *reason)
 {
   g_autoptr(JsonObject) payload = json_object_new ();
 
   json_object_set_string_member (payload, "type", "bye");
   json_object_set_string_member (payload, "session", session);
+  if (reason != NULL)
+    json_object_set_string_member (payload, "reason", reason);
   peer_emit_signal_out (self, payload);
 }
 
 static void
 peer_end (NatterPeer      *self,
           NatterPeerState  state,
-          gboolean         tell_remote)
+          gboolean         tell_remote,
+          const char      *reason)
 {
   g_object_ref (self);
 
   if (tell_remote && self->link != NULL && self->session_id != NULL)
-    send_bye (self, self->session_id);
+    send_bye (self, self->session_id, reason);
   attempt_clear (self, TRUE);
   peer_set_state (self, state);
 
@@ -1247,15 +1269,35 @@ peer_fail (NatterPeer *self,
            const char *reason)
 {
   g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
-  peer_end (self, NATTER_PEER_STATE_FAILED, TRUE);
+  peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, NULL);
+}
+
+/* Fails and tells the other side why, as a `reason` in the bye */
+static void
+peer_fail_with_reason (NatterPeer *self,
+                       const char *reason)
+{
+  g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
+  peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, reason);
 }
 
 static void
 peer_dispatch (NatterPeer *self,
                PeerEvent  *event)
 {
-  if (event->kind != EVENT_DATA_CHANNEL && event->channel != NULL && event->channel != self->chat)
+  if (event->kind != EVENT_DATA_CHANNEL && event->kind != EVENT_OTHER_CHANNEL &&
+      event->channel != NULL && event->channel != self->chat)
     return;
+
+  if ((event->kind == EVENT_DATA_CHANNEL || event->kind == EVENT_OTHER_CHANNEL) &&
+      ++self->remote_channels > REMOTE_CHANNELS_MAX)
+    {
+      g_message ("Peer %s opened more than %d data channels; disconnecting",
+                 short_id (self->remote_id), REMOTE_CHANNELS_MAX);
+      gst_webrtc_data_channel_close (event->channel);
+      peer_fail_with_reason (self, "too-many-channels");
+      return;
+    }
 
   switch (event->kind)
     {
@@ -1318,8 +1360,18 @@ peer_dispatch (NatterPeer *self,
         }
       break;
 
+    case EVENT_OTHER_CHANNEL:
+      g_debug ("Peer %s: closing a data channel nobody handles", short_id (self->remote_id));
+      gst_webrtc_data_channel_close (event->channel);
+      break;
+
     case EVENT_DATA_CHANNEL:
-      if (self->chat == NULL)
+      if (self->chat != NULL)
+        {
+          /* A second chat channel: only the first one counts */
+          gst_webrtc_data_channel_close (event->channel);
+        }
+      else
         {
           GstWebRTCDataChannelState ready_state;
 
@@ -1337,7 +1389,7 @@ peer_dispatch (NatterPeer *self,
 
     case EVENT_CHAT_CLOSE:
       g_debug ("Peer %s: chat channel closed", short_id (self->remote_id));
-      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
       break;
 
     case EVENT_CHAT_MESSAGE:
@@ -1406,7 +1458,7 @@ handle_description (NatterPeer *self,
     {
       /* Refuse: the offering side hears it at once instead of timing out */
       if (is_offer)
-        send_bye (self, session);
+        send_bye (self, session, NULL);
       peer_fail (self, "trust failure");
       return;
     }
@@ -1926,7 +1978,7 @@ natter_peer_close (NatterPeer *self)
 {
   g_return_if_fail (NATTER_IS_PEER (self));
 
-  peer_end (self, NATTER_PEER_STATE_CLOSED, TRUE);
+  peer_end (self, NATTER_PEER_STATE_CLOSED, TRUE, NULL);
 }
 
 /**
@@ -1955,7 +2007,15 @@ natter_peer_handle_signal (NatterPeer *self,
     {
       if (self->link != NULL && g_strcmp0 (get_string_member (payload, "session"),
                                            self->session_id) == 0)
-        peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+        {
+          const char *reason = get_string_member (payload, "reason");
+
+          /* A code from the other side, shown as one word; never as markup */
+          if (reason != NULL && g_str_equal (reason, "too-many-channels"))
+            g_message ("Peer %s ended the connection: this side opened too many data channels",
+                       short_id (self->remote_id));
+          peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
+        }
     }
   else if (type == NULL || g_str_equal (type, "candidate"))
     handle_candidate (self, payload);
@@ -2011,6 +2071,14 @@ natter_peer_send_text (NatterPeer  *self,
   flush_outgoing (self);
 
   return TRUE;
+}
+
+GstElement *
+_natter_peer_get_webrtcbin (NatterPeer *self)
+{
+  g_return_val_if_fail (NATTER_IS_PEER (self), NULL);
+
+  return self->webrtc;
 }
 
 /**
