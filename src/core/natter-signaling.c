@@ -32,6 +32,7 @@ struct _NatterSignaling
   NatterSignalingState     state;
   char                    *last_error;
   JsonArray               *ice_servers;
+  gsize                    max_frame_size;   /* as announced in hello */
 
   guint                    retry_source;
   guint                    retry_delay_ms;
@@ -127,6 +128,7 @@ send_frame (NatterSignaling  *self,
             GError          **error)
 {
   g_autofree char *text = NULL;
+  gsize length;
 
   if (self->ws == NULL ||
       soup_websocket_connection_get_state (self->ws) != SOUP_WEBSOCKET_STATE_OPEN)
@@ -136,7 +138,15 @@ send_frame (NatterSignaling  *self,
       return FALSE;
     }
 
-  text = natter_frame_to_string (frame, NULL);
+  text = natter_frame_to_string (frame, &length);
+  if (length > self->max_frame_size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   "The request is %" G_GSIZE_FORMAT " bytes long; the server takes at most %"
+                   G_GSIZE_FORMAT " bytes", length, self->max_frame_size);
+      return FALSE;
+    }
+
   soup_websocket_connection_send_text (self->ws, text);
   return TRUE;
 }
@@ -311,6 +321,11 @@ handle_hello (NatterSignaling *self,
   g_autofree char *signature = NULL;
   const char *user_id = natter_identity_get_user_id (self->identity);
   gsize length;
+
+  /* The server's own limit, within what this client accepts at all */
+  self->max_frame_size = CLAMP (natter_frame_get_int (frame, "max_frame_size",
+                                                      NATTER_FRAME_DEFAULT_MAX_SIZE),
+                                1024, MAX_INCOMING_SIZE);
 
   message = natter_auth_challenge_message (natter_frame_get_string (frame, "nonce"), user_id,
                                            &length);
@@ -726,6 +741,7 @@ static void
 natter_signaling_init (NatterSignaling *self)
 {
   self->session = soup_session_new_with_options ("timeout", 20, "idle-timeout", 60, NULL);
+  self->max_frame_size = NATTER_FRAME_DEFAULT_MAX_SIZE;
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, pending_free);
   self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);

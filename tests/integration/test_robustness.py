@@ -141,5 +141,68 @@ class ServerLossTest(RobustTestCase):
         self.assert_alive(bob)
 
 
+def stats(client):
+    """The envelope counts the last natter-cli of `client` reported on exit."""
+    with open(os.path.join(client.workdir, f"{client.name}.stderr"), errors="replace") as log:
+        lines = log.read().splitlines()
+    found = {}
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "natter-cli:" and parts[1].startswith("envelopes-"):
+            found[parts[1]] = int(parts[2])
+    return found
+
+
+class BurstTest(RobustTestCase):
+    COUNT = 2000
+
+    def test_burst_costs_one_envelope_a_message(self):
+        befriend(self.alice, self.bob)
+        self.bob.env["NATTER_REPORT_STATS"] = "1"
+        self.alice.env["NATTER_REPORT_STATS"] = "1"
+        bob = self.bob.listen()
+        lines = "".join(f"burst {i}\n" for i in range(self.COUNT))
+        started = time.monotonic()
+        result = subprocess.run(self.alice.args("send", self.bob.id, "-", "--timeout", "300"),
+                                env=self.alice.env, input=lines, capture_output=True,
+                                text=True, timeout=400)
+        self.alice.stderr.write(result.stderr.encode())
+        self.alice.stderr.flush()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        print(f"# {self.COUNT} messages delivered in {time.monotonic() - started:.1f} s")
+        bob.wait_for(is_event("message", body=f"burst {self.COUNT - 1}"))
+        self.bob.listeners.remove(bob)
+        bob.stop()
+
+        sent = stats(self.alice)["envelopes-sent"]
+        received = stats(self.bob)["envelopes-received"]
+        print(f"# envelopes: alice sent {sent}, bob received {received}")
+        # One message envelope each, and a few others (profile, typing):
+        # linear, not a resend of the whole outbox on every send.
+        self.assertGreaterEqual(sent, self.COUNT)
+        self.assertLess(sent, self.COUNT + 50)
+        self.assertLess(received, self.COUNT + 50)
+        bodies = [m["body"] for m in self.bob.history(self.alice.id)]
+        self.assertEqual(bodies, [f"burst {i}" for i in range(self.COUNT)][-1000:])
+
+
+class LengthTest(RobustTestCase):
+    def test_over_long_input_is_refused_at_once_with_the_limit(self):
+        befriend(self.alice, self.bob)
+        cases = [
+            (("invite", self.bob.id, "x" * 100_000), "500 bytes"),
+            (("send", self.bob.id, "y" * 40_000, "--no-wait"), "32768 bytes"),
+            (("profile", "--name", "n" * 100), "64 bytes"),
+            (("profile", "--bio", "b" * 1000), "280 bytes"),
+            (("register-handle", "h" * 100), "characters"),
+        ]
+        for args, limit in cases:
+            result = self.alice.run(*args, check=False, timeout=30)
+            self.assertNotEqual(result.returncode, 0, args[0])
+            self.assertIn(limit, result.stderr, args[0])
+        # Nothing of it was kept.
+        self.assertEqual(self.alice.history(self.bob.id), [])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
