@@ -13,7 +13,7 @@ typedef struct
 {
   NatterEnvelopeType type;
   const char        *name;
-  MemberSpec         members[5];
+  MemberSpec         members[6];
 } EnvelopeSpec;
 
 /* docs/peer.md describes each of these. */
@@ -40,6 +40,13 @@ static const EnvelopeSpec envelope_specs[] = {
   { NATTER_ENVELOPE_REFUSED, "refused", {
       { "id", M_STRING, TRUE, 64 },
       { "reason", M_STRING, TRUE, 32 } } },
+  { NATTER_ENVELOPE_BINDING, "binding", {
+      { "sender", M_USER, TRUE, 0 },
+      { "receiver", M_USER, TRUE, 0 },
+      { "session", M_STRING, TRUE, 64 },
+      { "sender_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
+      { "receiver_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
+      { "signature", M_STRING, TRUE, 88 } } },
 };
 
 /* Why a receiver did not keep a message; docs/peer.md. The storage ones
