@@ -28,6 +28,8 @@
 #include "natter-window.h"
 
 #define DEFAULT_PROFILE "default"
+/* The history's backup is renewed when it is older than this */
+#define BACKUP_MAX_AGE_S (60 * 60)
 
 enum {
   PROP_0,
@@ -58,6 +60,7 @@ struct _NatterApplication
 
   guint           sigint_source;
   guint           sigterm_source;
+  guint           backup_source;
 };
 
 G_DEFINE_FINAL_TYPE (NatterApplication, natter_application, ADW_TYPE_APPLICATION)
@@ -332,6 +335,137 @@ on_message_added (NatterClient  *client,
   g_application_send_notification (G_APPLICATION (self), notification_id, notification);
 }
 
+/* The history's health */
+
+static void
+show_notice (NatterApplication *self,
+             const char        *message,
+             const char        *button_label,
+             const char        *action_name)
+{
+  NatterWindow *window = get_main_window (self);
+
+  if (window != NULL)
+    natter_window_add_notice (window, message, button_label, action_name);
+}
+
+static void
+on_store_damaged (NatterStore *store,
+                  GParamSpec  *pspec,
+                  gpointer     user_data)
+{
+  if (natter_store_get_damaged (store))
+    show_notice (user_data,
+                 _("The history is damaged. Nothing more is written to it; restoring the last "
+                   "backup brings back what it held"),
+                 _("Restore Backup"), "app.restore-backup");
+}
+
+static void
+on_store_checked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(NatterApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (natter_store_check_finish (NATTER_STORE (source), result, &error))
+    {
+      if (!natter_store_backup_if_due (NATTER_STORE (source), BACKUP_MAX_AGE_S, &error))
+        g_warning ("Could not back up the history: %s", error->message);
+    }
+  else if (!g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
+    {
+      g_warning ("Could not check the history: %s", error->message);
+    }
+}
+
+static gboolean
+on_backup_timer (gpointer user_data)
+{
+  NatterApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->store != NULL && !natter_store_get_damaged (self->store) &&
+      !natter_store_get_read_only (self->store) &&
+      !natter_store_backup_if_due (self->store, BACKUP_MAX_AGE_S, &error))
+    g_warning ("Could not back up the history: %s", error->message);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_store_failed (NatterClient *client,
+                 const GError *error,
+                 gpointer      user_data)
+{
+  if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL))
+    show_notice (user_data,
+                 _("The disk is full: a message that came in could not be stored. Its sender "
+                   "keeps it and sends it again once there is free space"), NULL, NULL);
+  else
+    show_notice (user_data,
+                 _("A message that came in could not be stored. Its sender keeps it and sends "
+                   "it again later"), NULL, NULL);
+}
+
+static void
+on_message_refused (NatterClient *client,
+                    const char   *contact_id,
+                    const char   *message_id,
+                    const char   *reason,
+                    gpointer      user_data)
+{
+  if (g_str_equal (reason, "storage-full"))
+    show_notice (user_data,
+                 _("Your contact’s disk is full, so your message could not be stored there. It "
+                   "stays queued and goes out by itself when there is space again"), NULL, NULL);
+  else if (g_str_has_prefix (reason, "storage-"))
+    show_notice (user_data,
+                 _("Your contact’s device could not store your message. It stays queued and "
+                   "goes out again later"), NULL, NULL);
+  else
+    show_notice (user_data, _("Your contact’s device refused a message as malformed"), NULL, NULL);
+}
+
+static void
+open_store (NatterApplication  *self,
+            GError            **error)
+{
+  g_autofree char *store_path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+  /* A profile whose history was made once never gets a new empty one
+   * silently: a missing or empty file is damage. */
+  gboolean had_history = g_key_file_get_boolean (self->keyfile, "history", "created", NULL);
+  NatterStoreOpenFlags flags = NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL;
+
+  if (!had_history)
+    flags |= NATTER_STORE_OPEN_CREATE;
+
+  self->store = natter_store_open (store_path, flags, error);
+  if (self->store == NULL)
+    return;
+
+  if (!had_history)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      g_key_file_set_boolean (self->keyfile, "history", "created", TRUE);
+      if (!save_keyfile (self, &local_error))
+        g_warning ("Could not save the profile’s settings: %s", local_error->message);
+    }
+
+  g_signal_connect (self->store, "notify::damaged", G_CALLBACK (on_store_damaged), self);
+  if (natter_store_get_read_only (self->store))
+    show_notice (self, _("The disk is full: the history can be read, but nothing new can be "
+                         "stored until there is free space"), NULL, NULL);
+  else
+    /* In a thread: a large history does not hold up the window */
+    natter_store_check_async (self->store, NULL, on_store_checked, g_object_ref (self));
+
+  if (self->backup_source == 0)
+    self->backup_source = g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, self);
+}
+
 static void
 set_client (NatterApplication *self,
             NatterClient      *client)
@@ -353,6 +487,8 @@ set_client (NatterApplication *self,
       apply_settings (self);
       apply_profile (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
+      g_signal_connect (self->client, "store-failed", G_CALLBACK (on_store_failed), self);
+      g_signal_connect (self->client, "message-refused", G_CALLBACK (on_message_refused), self);
       natter_client_start (self->client);
     }
 
@@ -371,7 +507,6 @@ on_identity_loaded (GObject      *source,
   g_autoptr(NatterIdentity) identity = NULL;
   g_autoptr(NatterClient) client = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *store_path = NULL;
   g_autofree char *server = NULL;
 
   identity = natter_identity_load_from_keyring_finish (result, &error);
@@ -385,10 +520,12 @@ on_identity_loaded (GObject      *source,
 
   if (self->store == NULL)
     {
-      store_path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
-      self->store = natter_store_new (store_path, &error);
+      open_store (self, &error);
       if (self->store == NULL)
         {
+          if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
+            show_notice (self, _("The history is damaged or missing"), _("Restore Backup"),
+                         "app.restore-backup");
           g_task_return_new_error (task, error->domain, error->code,
                                    _("Cannot open the history: %s"), error->message);
           return;
@@ -491,7 +628,55 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+on_reopened (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  NatterApplication *self = NATTER_APPLICATION (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_application_open_finish (self, result, &error))
+    show_notice (self, error->message, NULL, NULL);
+}
+
+static void
+on_restore_backup (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *aside = NULL;
+
+  if (self->profile_dir == NULL)
+    return;
+
+  /* Nothing may hold the history while it is replaced */
+  set_client (self, NULL);
+  if (self->store != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->store, self);
+      natter_store_close (self->store);
+      g_clear_object (&self->store);
+    }
+
+  path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+  aside = natter_store_restore_backup (path, &error);
+  if (aside == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not restore the backup: %s"),
+                                                  error->message);
+
+      show_notice (self, message, NULL, NULL);
+    }
+
+  natter_application_open_async (self, NULL, NULL, NULL, on_reopened, NULL);
+}
+
 static const GActionEntry app_actions[] = {
+  { "restore-backup", on_restore_backup },
   { "open-conversation", on_open_conversation, "s" },
   { "preferences", on_preferences },
   { "about", on_about },
@@ -600,6 +785,7 @@ natter_application_shutdown (GApplication *application)
   NatterApplication *self = NATTER_APPLICATION (application);
 
   set_client (self, NULL);
+  g_clear_handle_id (&self->backup_source, g_source_remove);
   g_clear_handle_id (&self->sigint_source, g_source_remove);
   g_clear_handle_id (&self->sigterm_source, g_source_remove);
 

@@ -21,6 +21,8 @@
 
 #define ONLINE_TIMEOUT_S  20
 #define REQUEST_WAIT_S    20
+/* How old the history's backup may get before a command makes a new one */
+#define BACKUP_MAX_AGE_S  (60 * 60)
 
 typedef struct
 {
@@ -165,6 +167,7 @@ open_profile (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *known_server = NULL;
 
   if (cli->profile == NULL)
     cli->profile = g_strdup ("default");
@@ -186,7 +189,10 @@ open_profile (Cli *cli)
     return fail (cli, _("Cannot read %s: %s"), path, error->message);
   g_clear_error (&error);
 
-  if (cli->server != NULL)
+  known_server = g_key_file_get_string (cli->settings, "client", "server", NULL);
+
+  /* Written only when it changes: reading works on a full disk */
+  if (cli->server != NULL && g_strcmp0 (known_server, cli->server) != 0)
     {
       g_key_file_set_string (cli->settings, "client", "server", cli->server);
       if (!g_key_file_save_to_file (cli->settings, path, &error))
@@ -223,15 +229,45 @@ open_identity (Cli *cli)
   return TRUE;
 }
 
+static char *
+store_path (Cli *cli)
+{
+  return g_build_filename (cli->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+}
+
 static gboolean
 open_store (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = g_build_filename (cli->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+  g_autofree char *path = store_path (cli);
+  g_autofree char *settings = settings_path (cli);
+  /* A profile whose history was made once never gets a new empty one
+   * silently: a missing or empty file is damage. */
+  gboolean had_history = g_key_file_get_boolean (cli->settings, "history", "created", NULL);
+  NatterStoreOpenFlags flags = NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL;
 
-  cli->store = natter_store_new (path, &error);
+  if (!had_history)
+    flags |= NATTER_STORE_OPEN_CREATE;
+
+  cli->store = natter_store_open (path, flags, &error);
   if (cli->store == NULL)
     return fail (cli, _("Cannot open the history: %s"), error->message);
+
+  if (!had_history)
+    {
+      g_key_file_set_boolean (cli->settings, "history", "created", TRUE);
+      if (!g_key_file_save_to_file (cli->settings, settings, &error))
+        return fail (cli, _("Cannot save %s: %s"), settings, error->message);
+    }
+
+  if (natter_store_get_read_only (cli->store))
+    g_printerr (_("natter-cli: the disk is full: the history can be read, but nothing new can "
+                  "be stored until there is free space\n"));
+  else if (!natter_store_check (cli->store, &error))
+    g_printerr (_("natter-cli: %s. Nothing more is written to it; natter-cli restore-backup "
+                  "goes back to the last backup\n"), error->message);
+  else if (!natter_store_backup_if_due (cli->store, BACKUP_MAX_AGE_S, &error))
+    g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
 
   return TRUE;
 }
@@ -685,7 +721,8 @@ send_lines (Cli        *cli,
 
   g_signal_connect (cli->client, "message-status-changed", G_CALLBACK (on_lines_status),
                     waiting);
-  natter_client_start (cli->client);
+  if (!cli->no_wait)
+    natter_client_start (cli->client);
 
   while ((length = getline (&line, &size, stdin)) >= 0)
     {
@@ -704,6 +741,9 @@ send_lines (Cli        *cli,
       while (g_main_context_iteration (NULL, FALSE))
         ;
     }
+
+  if (cli->no_wait)
+    return TRUE;
 
   deadline = g_get_monotonic_time () + (gint64) cli->timeout_s * G_USEC_PER_SEC;
   while (!hash_table_is_empty (waiting, &empty) && g_get_monotonic_time () < deadline)
@@ -883,6 +923,21 @@ on_listen_store_failed (NatterClient *client,
 }
 
 static void
+on_listen_store_damaged (GObject    *store,
+                         GParamSpec *pspec,
+                         gpointer    user_data)
+{
+  g_autoptr(JsonObject) event = NULL;
+
+  if (!natter_store_get_damaged (NATTER_STORE (store)))
+    return;
+
+  event = event_new ("store-damaged");
+  json_object_set_string_member (event, "path", natter_store_get_path (NATTER_STORE (store)));
+  print_json (event);
+}
+
+static void
 on_listen_contact (NatterClient *client,
                    const char   *contact_id,
                    gpointer      user_data)
@@ -991,6 +1046,7 @@ connect_listeners (Cli *cli)
   g_signal_connect (cli->client, "room-event", G_CALLBACK (on_listen_room), cli);
   g_signal_connect (cli->client, "message-refused", G_CALLBACK (on_listen_refused), cli);
   g_signal_connect (cli->client, "store-failed", G_CALLBACK (on_listen_store_failed), cli);
+  g_signal_connect (cli->store, "notify::damaged", G_CALLBACK (on_listen_store_damaged), cli);
   g_signal_connect (natter_client_get_signaling (cli->client), "notify::state",
                     G_CALLBACK (on_listen_server_state), cli);
 }
@@ -1014,6 +1070,19 @@ run_forever (Cli *cli)
 }
 
 static gboolean
+on_backup_timer (gpointer user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_store_get_damaged (cli->store) && !natter_store_get_read_only (cli->store) &&
+      !natter_store_backup_if_due (cli->store, BACKUP_MAX_AGE_S, &error))
+    g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
 cmd_listen (Cli   *cli,
             char **args)
 {
@@ -1021,6 +1090,8 @@ cmd_listen (Cli   *cli,
     return FALSE;
 
   connect_listeners (cli);
+  on_listen_store_damaged (G_OBJECT (cli->store), NULL, cli);
+  g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, cli);
   natter_client_start (cli->client);
   run_forever (cli);
   return TRUE;
@@ -1360,6 +1431,43 @@ cmd_profile (Cli   *cli,
   return TRUE;
 }
 
+static gboolean
+cmd_backup (Cli   *cli,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!open_store (cli))
+    return FALSE;
+
+  if (!natter_store_backup (cli->store, &error))
+    return fail (cli, "%s", error->message);
+
+  g_print (_("Backed up the history to %s%s\n"), natter_store_get_path (cli->store),
+           NATTER_STORE_BACKUP_SUFFIX);
+  return TRUE;
+}
+
+static gboolean
+cmd_restore_backup (Cli   *cli,
+                    char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = store_path (cli);
+  g_autofree char *aside = NULL;
+
+  aside = natter_store_restore_backup (path, &error);
+  if (aside == NULL)
+    return fail (cli, _("Cannot restore the backup: %s"), error->message);
+
+  if (*aside != '\0')
+    g_print (_("Restored the history from its backup; the one it replaced is kept as %s\n"),
+             aside);
+  else
+    g_print (_("Restored the history from its backup\n"));
+  return TRUE;
+}
+
 typedef struct
 {
   const char *name;
@@ -1388,6 +1496,9 @@ static const Command commands[] = {
   { "unblock", cmd_unblock, TRUE, N_("Unblock a contact") },
   { "safety-number", cmd_safety_number, TRUE, N_("Print the number to compare with a contact") },
   { "room", cmd_room, TRUE, N_("join NAME: stay in a room; members NAME: list it") },
+  { "backup", cmd_backup, FALSE, N_("Back up the history now (commands also do it hourly)") },
+  { "restore-backup", cmd_restore_backup, FALSE,
+    N_("Put the last backup in place of a damaged history (which is kept)") },
 };
 
 static void

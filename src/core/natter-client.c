@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "natter-client.h"
@@ -1881,8 +1883,9 @@ natter_client_invite_async (NatterClient        *self,
   if (text != NULL && (strlen (text) > NATTER_INVITATION_TEXT_MAX || !g_utf8_validate (text, -1, NULL)))
     {
       g_task_return_new_error (task, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_MESSAGE,
-                               "An invitation's text is at most %d bytes of UTF-8 (this one has %"
-                               G_GSIZE_FORMAT ")", NATTER_INVITATION_TEXT_MAX, strlen (text));
+                               _("An invitation’s text is at most %d bytes of UTF-8 (this one "
+                                 "has %u)"), NATTER_INVITATION_TEXT_MAX,
+                               (guint) MIN (strlen (text), G_MAXUINT));
       return;
     }
 
