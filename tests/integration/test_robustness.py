@@ -385,5 +385,37 @@ class DiskFullTest(unittest.TestCase):
         alice.wait_for(is_event("receipt", id=refused["id"], status="delivered"), timeout=30)
 
 
+class SharedProfileTest(RobustTestCase):
+    def test_second_cli_hands_its_command_to_the_running_listen(self):
+        befriend(self.alice, self.bob)
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        mark = alice.mark()
+        # Commands of every kind, while alice's listen is online.
+        contacts = self.alice.run("contacts")
+        self.assertIn(self.bob.id, contacts.stdout)
+        self.assertIn("online", contacts.stdout)
+        self.alice.run("send", self.bob.id, "through the listener")
+        bob.wait_for(is_event("message", body="through the listener"))
+        history = self.alice.history(self.bob.id)
+        self.assertEqual([m["body"] for m in history], ["through the listener"])
+        self.assertEqual(history[0]["status"], "delivered")
+        result = self.alice.run("send", self.bob.id, "y" * 40_000, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("32768 bytes", result.stderr)
+        # The listener was never knocked offline and still takes messages.
+        alice.drain(1)
+        self.assertFalse([e for e in alice.events[mark:] if e.get("event") == "server"],
+                         "the listener lost the server")
+        self.bob.run("send", self.alice.id, "still listening?")
+        alice.wait_for(is_event("message", body="still listening?"), since=mark)
+
+    def test_second_listen_is_refused(self):
+        self.alice.listen()
+        result = self.alice.run("listen", check=False, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("another process is online", result.stderr)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
