@@ -24,6 +24,7 @@
 #include "natter-protocol.h"
 
 #include "natter-application.h"
+#include "natter-control.h"
 #include "natter-preferences-window.h"
 #include "natter-window.h"
 
@@ -61,6 +62,8 @@ struct _NatterApplication
   guint           sigint_source;
   guint           sigterm_source;
   guint           backup_source;
+  /* Other processes of this profile (natter-cli) hand their commands here */
+  NatterControl  *control;
 };
 
 G_DEFINE_FINAL_TYPE (NatterApplication, natter_application, ADW_TYPE_APPLICATION)
@@ -466,6 +469,136 @@ open_store (NatterApplication  *self,
     self->backup_source = g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, self);
 }
 
+/* Commands that natter-cli hands over while the app is online */
+
+typedef struct
+{
+  NatterControlCall *call;
+  char              *message_id;
+  guint              timeout_id;
+  gulong             handler;
+  NatterClient      *client;
+} SendWait;
+
+static void
+send_wait_done (SendWait *wait,
+                int       exit_code)
+{
+  if (exit_code != 0)
+    natter_control_call_print (wait->call, TRUE,
+                               _("natter-cli: not delivered in time; the message stays queued\n"));
+  natter_control_call_finish (wait->call, exit_code);
+  g_clear_handle_id (&wait->timeout_id, g_source_remove);
+  g_clear_signal_handler (&wait->handler, wait->client);
+  g_clear_object (&wait->client);
+  natter_control_call_unref (wait->call);
+  g_free (wait->message_id);
+  g_free (wait);
+}
+
+static void
+on_send_wait_status (NatterClient        *client,
+                     const char          *contact_id,
+                     const char          *message_id,
+                     NatterMessageStatus  status,
+                     gpointer             user_data)
+{
+  SendWait *wait = user_data;
+
+  if (g_strcmp0 (message_id, wait->message_id) == 0 &&
+      (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ))
+    send_wait_done (wait, 0);
+}
+
+static gboolean
+on_send_wait_timeout (gpointer user_data)
+{
+  SendWait *wait = user_data;
+
+  wait->timeout_id = 0;
+  send_wait_done (wait, 3);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+control_send (NatterApplication *self,
+              JsonObject        *request,
+              JsonArray         *args,
+              NatterControlCall *call)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contact_id = NULL;
+  g_autofree char *text = NULL;
+  SendWait *wait;
+
+  if (json_array_get_length (args) != 2 ||
+      g_strcmp0 (json_array_get_string_element (args, 1), "-") == 0)
+    {
+      natter_control_call_print (call, TRUE,
+                                 _("natter-cli: while Natter is open, send takes an ID and one "
+                                   "text\n"));
+      natter_control_call_finish (call, 2);
+      return;
+    }
+
+  contact_id = natter_user_id_normalize (json_array_get_string_element (args, 0), &error);
+  if (contact_id != NULL)
+    message = natter_client_send_message (self->client, contact_id,
+                                          json_array_get_string_element (args, 1), &error);
+  if (message == NULL)
+    {
+      text = g_strdup_printf ("natter-cli: %s\n", error->message);
+      natter_control_call_print (call, TRUE, text);
+      natter_control_call_finish (call, 1);
+      return;
+    }
+
+  if (json_object_get_boolean_member_with_default (request, "no_wait", FALSE))
+    {
+      natter_control_call_finish (call, 0);
+      return;
+    }
+
+  wait = g_new0 (SendWait, 1);
+  wait->call = natter_control_call_ref (call);
+  wait->message_id = g_strdup (natter_message_get_id (message));
+  wait->client = g_object_ref (self->client);
+  wait->handler = g_signal_connect (self->client, "message-status-changed",
+                                    G_CALLBACK (on_send_wait_status), wait);
+  wait->timeout_id = g_timeout_add_seconds (CLAMP (json_object_get_int_member_with_default (request,
+                                                                                           "timeout",
+                                                                                           60),
+                                                   1, 3600),
+                                            on_send_wait_timeout, wait);
+}
+
+static void
+on_control_request (NatterControl     *control,
+                    JsonObject        *request,
+                    NatterControlCall *call,
+                    gpointer           user_data)
+{
+  NatterApplication *self = user_data;
+  const char *command = json_object_get_string_member_with_default (request, "command", "");
+  JsonNode *args_node = json_object_get_member (request, "args");
+  JsonArray *args = args_node != NULL && JSON_NODE_HOLDS_ARRAY (args_node) ?
+                    json_node_get_array (args_node) : NULL;
+  g_autofree char *text = NULL;
+
+  if (g_str_equal (command, "send") && args != NULL && self->client != NULL)
+    {
+      control_send (self, request, args, call);
+    }
+  else
+    {
+      text = g_strdup_printf (_("natter-cli: “%s” is not available while Natter is open on this "
+                                "profile; use the window, or close Natter first\n"), command);
+      natter_control_call_print (call, TRUE, text);
+      natter_control_call_finish (call, 2);
+    }
+}
+
 static void
 set_client (NatterApplication *self,
             NatterClient      *client)
@@ -480,6 +613,8 @@ set_client (NatterApplication *self,
     }
 
   g_set_object (&self->client, client);
+  if (client == NULL)
+    g_clear_object (&self->control);
 
   if (self->client != NULL)
     {
@@ -487,6 +622,16 @@ set_client (NatterApplication *self,
       apply_settings (self);
       apply_profile (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
+      if (self->control == NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          self->control = natter_control_new (self->profile_dir, &error);
+          if (self->control != NULL)
+            g_signal_connect (self->control, "request", G_CALLBACK (on_control_request), self);
+          else
+            g_warning ("natter-cli cannot hand commands to Natter: %s", error->message);
+        }
       g_signal_connect (self->client, "store-failed", G_CALLBACK (on_store_failed), self);
       g_signal_connect (self->client, "message-refused", G_CALLBACK (on_message_refused), self);
       natter_client_start (self->client);
@@ -1167,6 +1312,15 @@ natter_application_open_async (NatterApplication   *self,
   if (self->client != NULL)
     {
       g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* Two processes online with one identity knock each other off the server */
+  if (natter_control_is_online (self->profile_dir))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                               _("natter-cli is online on this profile (natter-cli listen); "
+                                 "stop it to open Natter here"));
       return;
     }
 

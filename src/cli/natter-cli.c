@@ -1810,6 +1810,7 @@ forward_command (Cli         *cli,
   g_autoptr(JsonObject) request = json_object_new ();
   g_autoptr(GError) error = NULL;
   JsonArray *argv = json_array_new ();
+  JsonArray *args;
 
   /* Nothing is read from the standard input unless it goes there */
   if (!natter_control_is_online (cli->profile_dir))
@@ -1821,6 +1822,15 @@ forward_command (Cli         *cli,
   for (guint i = 0; original_args[i] != NULL; i++)
     json_array_add_string_element (argv, original_args[i]);
   json_object_set_array_member (request, "argv", argv);
+
+  /* The same parsed, for a process that is not natter-cli (the app) */
+  args = json_array_new ();
+  for (guint i = 1; rest[i] != NULL; i++)
+    json_array_add_string_element (args, rest[i]);
+  json_object_set_string_member (request, "command", rest[0]);
+  json_object_set_array_member (request, "args", args);
+  json_object_set_boolean_member (request, "no_wait", cli->no_wait);
+  json_object_set_int_member (request, "timeout", cli->timeout_s);
 
   if (g_str_equal (rest[0], "send") && g_strv_length (rest) >= 3 && g_str_equal (rest[2], "-"))
     {
@@ -1844,6 +1854,17 @@ forward_command (Cli         *cli,
     }
 
   return FALSE;
+}
+
+/* Commands that only read or change local files run here even while
+ * another process is online on the profile: they do not connect. */
+static gboolean
+stays_local (const char *name)
+{
+  const char *local[] = { "whoami", "profile", "history", "rename", "safety-number", "backup",
+                          NULL };
+
+  return g_strv_contains (local, name);
 }
 
 int
@@ -1889,7 +1910,7 @@ main (int   argc,
     {
       exit_code = cli.exit_code;
     }
-  else if (!needs_the_profile_alone (rest[0], rest + 1) &&
+  else if (!needs_the_profile_alone (rest[0], rest + 1) && !stays_local (rest[0]) &&
            forward_command (&cli, original_args, rest, &exit_code))
     {
       /* It ran in the process that is online on this profile */

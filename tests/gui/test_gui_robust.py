@@ -71,5 +71,36 @@ class ServerLossTest(GuiTestCase):
         self.lose_server(kill=True)
 
 
+class SharedProfileTest(GuiTestCase):
+    def test_cli_hands_its_command_to_the_open_app(self):
+        self.chat_with_bob()
+        bob = self.bob.listen()
+        sent = self.me.run("send", self.bob.id, "Sent by natter-cli while the app is open")
+        self.assertEqual(sent.returncode, 0)
+        bob.wait_for(is_event("message", body="Sent by natter-cli while the app is open"))
+        # It is the app's message: the open conversation shows it.
+        self.ui.find_text("Sent by natter-cli while the app is open")
+        self.screenshot("cli-through-app")
+
+        refused = self.me.run("contacts", check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("not available while Natter is open", refused.stderr)
+        second = self.me.run("listen", check=False, timeout=30)
+        self.assertEqual(second.returncode, 2)
+        self.assertIn("another process is online", second.stderr)
+
+        # The app never went offline.
+        self.assertIn("Connected", self.status_text())
+        self.app.check_running()
+        mark = bob.mark()
+        self.ui.set_text(self.ui.find("text", "Message"), "And from the window")
+        self.ui.press_button("Send")
+        bob.wait_for(is_event("message", body="And from the window"), since=mark)
+
+    def status_text(self):
+        status = self.ui.find("label", "Connection status")
+        return f"{status.name} {status.description}"
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
