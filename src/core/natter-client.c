@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "natter-client.h"
+#include "natter-client-private.h"
 #include "natter-protocol.h"
 
 /* How long a typing indicator lasts without a refresh. */
@@ -403,15 +404,13 @@ handle_refused_envelope (NatterClient *self,
   const char *reason = json_object_get_string_member (envelope, "reason");
   g_autoptr(NatterMessage) message = NULL;
 
-  message = natter_store_get_message (self->store, entry->contact_id, id, NULL);
-  if (message == NULL || natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_OUT)
-    return;
-
   g_message ("%.8s did not keep a message: %s", entry->contact_id, reason);
 
   /* A storage problem on their side passes: the message stays in the
    * outbox and goes again after the back-off. Anything else never will. */
-  if (!natter_envelope_refusal_is_temporary (reason))
+  message = natter_store_get_message (self->store, entry->contact_id, id, NULL);
+  if (message != NULL && natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT &&
+      !natter_envelope_refusal_is_temporary (reason))
     advance_status (self, entry->contact_id, id, NATTER_MESSAGE_STATUS_FAILED);
 
   g_signal_emit (self, signals[MESSAGE_REFUSED], 0, entry->contact_id, id, reason);
@@ -2127,4 +2126,25 @@ natter_client_get_envelopes_received (NatterClient *self)
   g_return_val_if_fail (NATTER_IS_CLIENT (self), 0);
 
   return self->envelopes_received;
+}
+
+gboolean
+_natter_client_send_envelope (NatterClient  *self,
+                              const char    *contact_id,
+                              const char    *text,
+                              GError       **error)
+{
+  PeerEntry *entry;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  entry = g_hash_table_lookup (self->peers, contact_id);
+  if (entry == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                           "Not connected to the contact");
+      return FALSE;
+    }
+
+  return send_envelope (entry, text, error);
 }
