@@ -359,8 +359,7 @@ on_store_damaged (NatterStore *store,
 {
   if (natter_store_get_damaged (store))
     show_notice (user_data,
-                 _("The history is damaged. Nothing more is written to it; restoring the last "
-                   "backup brings back what it held"),
+                 _("The history is damaged: nothing more is stored in it"),
                  _("Restore Backup"), "app.restore-backup");
 }
 
@@ -404,12 +403,10 @@ on_store_failed (NatterClient *client,
 {
   if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL))
     show_notice (user_data,
-                 _("The disk is full: a message that came in could not be stored. Its sender "
-                   "keeps it and sends it again once there is free space"), NULL, NULL);
+                 _("The disk is full: an incoming message waits with its sender"), NULL, NULL);
   else
     show_notice (user_data,
-                 _("A message that came in could not be stored. Its sender keeps it and sends "
-                   "it again later"), NULL, NULL);
+                 _("An incoming message could not be stored: it waits with its sender"), NULL, NULL);
 }
 
 static void
@@ -421,12 +418,10 @@ on_message_refused (NatterClient *client,
 {
   if (g_str_equal (reason, "storage-full"))
     show_notice (user_data,
-                 _("Your contact’s disk is full, so your message could not be stored there. It "
-                   "stays queued and goes out by itself when there is space again"), NULL, NULL);
+                 _("Your contact’s disk is full: your message waits and goes by itself"), NULL, NULL);
   else if (g_str_has_prefix (reason, "storage-"))
     show_notice (user_data,
-                 _("Your contact’s device could not store your message. It stays queued and "
-                   "goes out again later"), NULL, NULL);
+                 _("Your contact could not store your message: it waits and goes again"), NULL, NULL);
   else
     show_notice (user_data, _("Your contact’s device refused a message as malformed"), NULL, NULL);
 }
@@ -459,8 +454,7 @@ open_store (NatterApplication  *self,
 
   g_signal_connect (self->store, "notify::damaged", G_CALLBACK (on_store_damaged), self);
   if (natter_store_get_read_only (self->store))
-    show_notice (self, _("The disk is full: the history can be read, but nothing new can be "
-                         "stored until there is free space"), NULL, NULL);
+    show_notice (self, _("The disk is full: nothing new can be stored"), NULL, NULL);
   else
     /* In a thread: a large history does not hold up the window */
     natter_store_check_async (self->store, NULL, on_store_checked, g_object_ref (self));

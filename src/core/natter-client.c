@@ -339,7 +339,8 @@ refuse_message (NatterClient *self,
 
   if (natter_envelope_refusal_is_temporary (reason))
     {
-      g_warning ("Could not store an incoming message: %s", error->message);
+      /* Not a warning: it is the disk, not a bug, and the UI says so */
+      g_message ("Could not store an incoming message: %s", error->message);
       g_signal_emit (self, signals[STORE_FAILED], 0, error);
     }
   else

@@ -8,6 +8,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -100,6 +101,41 @@ class SharedProfileTest(GuiTestCase):
     def status_text(self):
         status = self.ui.find("label", "Connection status")
         return f"{status.name} {status.description}"
+
+
+class DiskFullTest(GuiTestCase):
+    def test_app_says_the_disk_is_full_and_gets_the_message_later(self):
+        home = os.path.join(self.session.workdir.path, "me-data")
+        os.makedirs(home)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs",
+                                  home], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs for a full disk (needs root): "
+                          + mounted.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", home])
+        self.chat_with_bob()
+        filler = os.path.join(home, "filler")
+        with open(filler, "wb", buffering=0) as f:
+            for chunk in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        f.write(b"\0" * chunk)
+                except OSError:
+                    pass
+
+        sender = subprocess.Popen(self.bob.args("send", self.me.id, "Arrives once there is room",
+                                                "--timeout", "120"),
+                                  env=self.bob.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        self.addCleanup(sender.kill)
+        self.ui.find_text("The disk is full: an incoming message waits with its sender")
+        self.screenshot("disk-full-notice")
+        self.app.check_running()
+
+        os.remove(filler)
+        self.ui.find_text("Arrives once there is room", timeout=120)
+        _, errors = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, errors)
 
 
 if __name__ == "__main__":
