@@ -178,11 +178,12 @@ class BurstTest(RobustTestCase):
         sent = stats(self.alice)["envelopes-sent"]
         received = stats(self.bob)["envelopes-received"]
         print(f"# envelopes: alice sent {sent}, bob received {received}")
-        # One message envelope each, and a few others (profile, typing):
-        # linear, not a resend of the whole outbox on every send.
+        # One message envelope each, and on a slow machine a resend of what
+        # was still unconfirmed when the back-off ran out: linear, where
+        # resending the outbox on every send took some 2,000,000.
         self.assertGreaterEqual(sent, self.COUNT)
-        self.assertLess(sent, self.COUNT + 50)
-        self.assertLess(received, self.COUNT + 50)
+        self.assertLess(sent, 2 * self.COUNT)
+        self.assertLess(received, 2 * self.COUNT)
         bodies = [m["body"] for m in self.bob.history(self.alice.id)]
         self.assertEqual(bodies, [f"burst {i}" for i in range(self.COUNT)][-1000:])
 
