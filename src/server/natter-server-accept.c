@@ -477,6 +477,10 @@ _natter_server_accept_dispose (NatterServer *self)
 {
   _natter_server_accept_stop (self);
 
+  /* The links live in the streams: unlink, never free them. */
+  while (self->unauthenticated.head != NULL)
+    dequeue (self, self->unauthenticated.head->data);
+
   if (self->streams != NULL)
     {
       GHashTableIter iter;
@@ -488,7 +492,6 @@ _natter_server_accept_dispose (NatterServer *self)
           g_signal_handlers_disconnect_by_data (stream, self);
           natter_server_stream_abort (stream);
         }
-      g_queue_clear (&self->unauthenticated);
       g_clear_pointer (&self->streams, g_hash_table_unref);
     }
   g_clear_pointer (&self->unauthenticated_by_address, g_hash_table_unref);

@@ -91,6 +91,22 @@ wire_size (gsize length)
   return length + 10;
 }
 
+/* Over the bound since @since (0: under it again); the server watches the
+ * connections that are over. */
+static void
+set_over_since (NatterServerConnection *self,
+                gint64                  since)
+{
+  if ((self->over_since == 0) == (since == 0))
+    return;
+
+  self->over_since = since;
+  if (since != 0)
+    g_hash_table_add (self->server->slow, self);
+  else
+    g_hash_table_remove (self->server->slow, self);
+}
+
 static gsize
 queued_bytes (NatterServerConnection *self)
 {
@@ -564,7 +580,7 @@ natter_server_connection_check_slow (NatterServerConnection *self,
 
   if (queued_bytes (self) <= self->limits->max_output / 2)
     {
-      self->over_since = 0;
+      set_over_since (self, 0);
       return FALSE;
     }
 
@@ -608,7 +624,7 @@ natter_server_connection_send_text (NatterServerConnection *self,
 
       self->server->frames_dropped_slow++;
       if (self->over_since == 0)
-        self->over_since = now;
+        set_over_since (self, now);
       natter_server_connection_check_slow (self, now);
       return FALSE;
     }
@@ -616,7 +632,7 @@ natter_server_connection_send_text (NatterServerConnection *self,
   soup_websocket_connection_send_text (self->websocket, text);
   self->handed += wire_size (length);
   if (self->over_since != 0 && queued_bytes (self) <= self->limits->max_output / 2)
-    self->over_since = 0;
+    set_over_since (self, 0);
 
   return TRUE;
 }
@@ -664,6 +680,7 @@ natter_server_connection_close (NatterServerConnection *self,
     return;
 
   hold = g_object_ref (self);
+  set_over_since (self, 0);
   self->closing = TRUE;
   if (code == NATTER_CLOSE_TOO_BIG)
     self->server->oversized_frame_closes++;

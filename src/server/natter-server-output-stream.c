@@ -106,21 +106,16 @@ natter_server_output_stream_is_writable (GPollableOutputStream *stream)
   return g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (self->base));
 }
 
+/* The base stream's own source: its callback gets the base stream rather
+ * than this one, which libsoup's WebSocket (its one user) never looks at. */
 static GSource *
 natter_server_output_stream_create_source (GPollableOutputStream *stream,
                                            GCancellable          *cancellable)
 {
   NatterServerOutputStream *self = (NatterServerOutputStream *) stream;
-  g_autoptr(GSource) base_source = NULL;
-  GSource *source;
 
-  /* The callback libsoup sets must get this stream, not the base. */
-  base_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base),
-                                                        NULL);
-  g_source_set_dummy_callback (base_source);
-  source = g_pollable_source_new_full (self, base_source, cancellable);
-
-  return source;
+  return g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (self->base),
+                                                 cancellable);
 }
 
 static gssize

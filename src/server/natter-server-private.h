@@ -46,6 +46,7 @@ struct _NatterServer
   GHashTable *users;         /* user ID (owned by the connection) -> connection */
   GHashTable *watchers;      /* user ID (owned) -> GHashTable set of connections */
   GHashTable *rooms;         /* name (owned by the NatterServerRoom) -> NatterServerRoom */
+  GHashTable *slow;          /* connections over their output bound (unowned) set */
   guint n_active;            /* connections not closing */
 
   gint64 started;            /* monotonic µs */
@@ -78,6 +79,7 @@ struct _NatterServer
   guint64 fd_exhausted;
   guint64 evicted;
   guint sweep_id;
+  guint slow_sweep_id;
   guint purge_id;
   gboolean shutting_down;
 };

@@ -49,7 +49,7 @@ struct _NatterServerStream
   gsize linger_bytes;
   guint linger_timeout_ms;
   GSource *linger_source;
-  guint linger_timeout_id;
+  GSource *linger_timeout;
   gboolean lingering;
   gboolean finished;
 };
@@ -71,7 +71,11 @@ finish (NatterServerStream *self)
       g_source_destroy (self->linger_source);
       g_clear_pointer (&self->linger_source, g_source_unref);
     }
-  g_clear_handle_id (&self->linger_timeout_id, g_source_remove);
+  if (self->linger_timeout != NULL)
+    {
+      g_source_destroy (self->linger_timeout);
+      g_clear_pointer (&self->linger_timeout, g_source_unref);
+    }
 
   /* For TLS this tries a close_notify on a socket shut down for writing,
    * which fails at once; the socket is closed either way. */
@@ -92,7 +96,7 @@ on_linger_timeout (gpointer user_data)
 {
   NatterServerStream *self = user_data;
 
-  self->linger_timeout_id = 0;
+  g_clear_pointer (&self->linger_timeout, g_source_unref);
   finish (self);
 
   return G_SOURCE_REMOVE;
@@ -151,7 +155,12 @@ begin_close (NatterServerStream *self)
   g_source_set_static_name (self->linger_source, "natter-server linger");
   g_source_attach (self->linger_source, g_main_context_get_thread_default ());
 
-  self->linger_timeout_id = g_timeout_add (self->linger_timeout_ms, on_linger_timeout, self);
+  /* The sources go to the context of the thread that closes: the one that
+   * serves the connection. */
+  self->linger_timeout = g_timeout_source_new (self->linger_timeout_ms);
+  g_source_set_callback (self->linger_timeout, on_linger_timeout, self, NULL);
+  g_source_set_static_name (self->linger_timeout, "natter-server linger timeout");
+  g_source_attach (self->linger_timeout, g_main_context_get_thread_default ());
 }
 
 static GInputStream *

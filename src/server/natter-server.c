@@ -536,7 +536,6 @@ on_sweep (gpointer user_data)
   gint64 silence = 2 * (gint64) self->limits.heartbeat_s * G_USEC_PER_SEC;
   gint64 deadline = g_get_monotonic_time () - silence;
   g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   gpointer connection;
 
@@ -548,18 +547,36 @@ on_sweep (gpointer user_data)
         g_ptr_array_add (dead, g_object_ref (connection));
     }
 
-  /* Clients over their output bound that nobody sends to any more. */
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &connection, NULL))
-    g_ptr_array_add (all, g_object_ref (connection));
-  for (guint i = 0; i < all->len; i++)
-    natter_server_connection_check_slow (all->pdata[i], g_get_monotonic_time ());
 
   if (dead->len > 0)
     g_info ("Closing %u connections that stopped answering", dead->len);
 
   for (guint i = 0; i < dead->len; i++)
     natter_server_connection_close (dead->pdata[i], NATTER_CLOSE_HEARTBEAT_TIMEOUT);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Closes the clients that stayed over their output bound, also when
+ * nothing more is sent to them. */
+static gboolean
+on_slow_sweep (gpointer user_data)
+{
+  NatterServer *self = user_data;
+  g_autoptr(GPtrArray) slow = NULL;
+  GHashTableIter iter;
+  gpointer connection;
+
+  if (g_hash_table_size (self->slow) == 0)
+    return G_SOURCE_CONTINUE;
+
+  slow = g_ptr_array_new_with_free_func (g_object_unref);
+  g_hash_table_iter_init (&iter, self->slow);
+  while (g_hash_table_iter_next (&iter, &connection, NULL))
+    g_ptr_array_add (slow, g_object_ref (connection));
+
+  for (guint i = 0; i < slow->len; i++)
+    natter_server_connection_check_slow (slow->pdata[i], g_get_monotonic_time ());
 
   return G_SOURCE_CONTINUE;
 }
@@ -754,6 +771,7 @@ natter_server_dispose (GObject *object)
   NatterServer *self = (NatterServer *) object;
 
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->slow_sweep_id, g_source_remove);
   g_clear_handle_id (&self->purge_id, g_source_remove);
 
   _natter_server_accept_dispose (self);
@@ -765,6 +783,7 @@ natter_server_dispose (GObject *object)
   g_clear_pointer (&self->watchers, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->slow, g_hash_table_unref);
 
   if (self->store != NULL)
     natter_server_store_close (self->store);
@@ -791,6 +810,7 @@ natter_server_init (NatterServer *self)
                                           (GDestroyNotify) g_hash_table_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) _natter_server_room_free);
+  self->slow = g_hash_table_new (NULL, NULL);
   self->started = g_get_monotonic_time ();
   _natter_server_accept_init (self);
 }
@@ -897,6 +917,8 @@ natter_server_listen (NatterServer  *self,
 
   sweep_ms = MAX (self->limits.heartbeat_s * 1000 / 2, 100);
   self->sweep_id = g_timeout_add (sweep_ms, on_sweep, self);
+  self->slow_sweep_id = g_timeout_add (MAX (self->limits.slow_timeout_s * 1000 / 4, 100),
+                                       on_slow_sweep, self);
   self->purge_id = g_timeout_add_seconds (PURGE_INTERVAL_S, on_purge, self);
   on_purge (self);
 
@@ -965,6 +987,7 @@ natter_server_shutdown (NatterServer *self)
   self->shutting_down = TRUE;
   _natter_server_accept_stop (self);
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->slow_sweep_id, g_source_remove);
   g_clear_handle_id (&self->purge_id, g_source_remove);
 
   open = g_ptr_array_new_with_free_func (g_object_unref);
