@@ -1406,14 +1406,15 @@ test_slow_reader (void)
   if (!natter_test_under_valgrind ())
     g_assert_cmpuint (rss_after, <, rss_full + 4096);
   told += natter_test_client_take_errors (sender, "peer-slow", "s");
-  told += natter_test_client_take_errors (sender, "peer-offline", "s");
-  g_assert_cmpuint (told, >=, 1024);
+  /* Once closed (on a slow machine, before all were sent), the reader is offline. */
+  g_assert_cmpuint (told + natter_test_client_take_errors (sender, "peer-offline", "s"), >=,
+                    1024);
 
   /* Closed for being slow, and counted. */
   wait_json_member (server, "/stats", "slow_reader_closes", 1);
   wait_json_member (server, "/health", "users", 1);
-  g_assert_cmpint (stat_of (server, "frames_dropped_slow"), >=, 1024);
-  g_assert_cmpint (rejected_count (server, "peer-slow"), >=, 1);
+  g_assert_cmpint (stat_of (server, "frames_dropped_slow"), >=, told);
+  g_assert_cmpint (rejected_count (server, "peer-slow"), ==, told);
 
   /* Reading at last, the reader finds the close frame with its reason. */
   g_assert_cmpuint (natter_test_raw_read_until_close (reader), ==, 4006);
@@ -1493,16 +1494,27 @@ test_per_address (void)
 static void
 test_fd_exhaustion (void)
 {
-  guint fd_limit = natter_test_under_valgrind () ? 128 : 64;
+  guint fd_limit = 64;
   g_autofree char *limit_text = g_strdup_printf ("%u", fd_limit);
-  g_autoptr(NatterTestServer) server = natter_test_server_new_with_fd_limit (
-    fd_limit, "--request-timeout", "3", "--max-unauthenticated-per-address", "100000", NULL);
-  g_autoptr(NatterTestClient) alice = natter_test_client_new_authenticated (server);
-  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (server);
+  g_autoptr(NatterTestServer) server = NULL;
+  g_autoptr(NatterTestClient) alice = NULL;
+  g_autoptr(NatterTestClient) bob = NULL;
   g_autoptr(NatterTestClient) carol = NULL;
   g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(JsonObject) health = NULL;
   g_autoptr(JsonObject) relayed = NULL;
+
+  if (natter_test_under_valgrind ())
+    {
+      g_test_skip ("valgrind keeps the top file descriptors for itself and resets connections "
+                   "the kernel accepts into them: the limit cannot be reached as without it");
+      return;
+    }
+
+  server = natter_test_server_new_with_fd_limit (
+    fd_limit, "--request-timeout", "3", "--max-unauthenticated-per-address", "100000", NULL);
+  alice = natter_test_client_new_authenticated (server);
+  bob = natter_test_client_new_authenticated (server);
 
   /* More connections than descriptors; they send nothing. */
   for (guint i = 0; i < fd_limit + 40; i++)
@@ -1629,7 +1641,19 @@ test_oversized_close_code (void)
       g_assert_cmpuint (natter_test_client_wait_closed (client), ==, 1009);
     }
 
-  wait_json_member (server, "/stats", "oversized_frame_closes", 10);
+  /* A client that writes all of it before it reads: the server reads on
+   * after its close frame instead of resetting the connection. */
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(GSocket) socket = natter_test_raw_connect (server, NULL, 0);
+      g_autofree char *user = natter_test_raw_authenticate (socket);
+
+      natter_test_raw_send_text (socket, frame);
+      g_assert_cmpuint (natter_test_raw_read_until_close (socket), ==, 1009);
+      g_assert_true (natter_test_raw_wait_eof (socket, natter_test_timeout_ms (5000)));
+    }
+
+  wait_json_member (server, "/stats", "oversized_frame_closes", 20);
 }
 
 /* ICE servers */
