@@ -73,7 +73,8 @@ natter_test_raw_send (GSocket    *socket,
     }
 }
 
-static void
+/* FALSE at end of file (or a reset). */
+static gboolean
 read_exactly (GSocket *socket,
               guint8  *buffer,
               gsize    length)
@@ -85,11 +86,16 @@ read_exactly (GSocket *socket,
       g_autoptr(GError) error = NULL;
       gssize n = g_socket_receive (socket, (char *) buffer + got, length - got, NULL, &error);
 
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CONNECTION_CLOSED) ||
+          g_error_matches (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE))
+        return FALSE;
       g_assert_no_error (error);
       if (n == 0)
-        g_error ("the server closed the connection early");
+        return FALSE;
       got += n;
     }
+
+  return TRUE;
 }
 
 /* Reads an HTTP response head (up to the empty line) byte by byte. */
@@ -102,7 +108,8 @@ natter_test_raw_read_head (GSocket *socket)
     {
       guint8 c;
 
-      read_exactly (socket, &c, 1);
+      if (!read_exactly (socket, &c, 1))
+        g_error ("the server closed the connection in the middle of a response");
       g_string_append_c (head, c);
       g_assert_cmpuint (head->len, <, 16384);
     }
@@ -207,7 +214,8 @@ natter_test_raw_send_text (GSocket    *socket,
     }
 }
 
-/* Reads one unfragmented frame from the server; returns its payload. */
+/* Reads one unfragmented frame from the server; returns its payload, or
+ * %NULL at the end of the connection. */
 char *
 natter_test_raw_read_frame (GSocket *socket,
                             guint   *opcode)
@@ -216,19 +224,22 @@ natter_test_raw_read_frame (GSocket *socket,
   guint64 length;
   char *payload;
 
-  read_exactly (socket, header, 2);
+  if (!read_exactly (socket, header, 2))
+    return NULL;
   *opcode = header[0] & 0x0f;
   g_assert_true (header[0] & 0x80);
   g_assert_false (header[1] & 0x80);
   length = header[1] & 0x7f;
   if (length == 126)
     {
-      read_exactly (socket, header, 2);
+      if (!read_exactly (socket, header, 2))
+        return NULL;
       length = (header[0] << 8) | header[1];
     }
   else if (length == 127)
     {
-      read_exactly (socket, header, 8);
+      if (!read_exactly (socket, header, 8))
+        return NULL;
       length = 0;
       for (guint i = 0; i < 8; i++)
         length = (length << 8) | header[i];
@@ -236,7 +247,11 @@ natter_test_raw_read_frame (GSocket *socket,
   g_assert_cmpuint (length, <, 16 * 1024 * 1024);
 
   payload = g_malloc (length + 1);
-  read_exactly (socket, (guint8 *) payload, length);
+  if (!read_exactly (socket, (guint8 *) payload, length))
+    {
+      g_free (payload);
+      return NULL;
+    }
   payload[length] = '\0';
 
   return payload;
@@ -253,6 +268,8 @@ read_json (GSocket    *socket,
   guint opcode;
 
   text = natter_test_raw_read_frame (socket, &opcode);
+  if (text == NULL)
+    g_error ("the server closed the connection before %s", type);
   g_assert_cmpuint (opcode, ==, 1);
   json_parser_load_from_data (parser, text, -1, &error);
   g_assert_no_error (error);
@@ -315,7 +332,8 @@ natter_test_raw_wait_eof (GSocket *socket,
   return FALSE;
 }
 
-/* Reads frames until the close frame and returns its code. */
+/* Reads frames until the close frame and returns its code; 1006 if the
+ * connection ended without one. */
 guint
 natter_test_raw_read_until_close (GSocket *socket)
 {
@@ -325,6 +343,8 @@ natter_test_raw_read_until_close (GSocket *socket)
       guint opcode;
 
       payload = natter_test_raw_read_frame (socket, &opcode);
+      if (payload == NULL)
+        return 1006;
       if (opcode == 8 && strlen (payload) < 2)
         return 1005;   /* no code */
       if (opcode == 8)
