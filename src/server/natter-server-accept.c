@@ -14,8 +14,9 @@
  *   has not become a WebSocket within `--request-timeout` is closed; each
  *   client address may hold `--max-unauthenticated-per-address` of them
  *   (more get `429`).
- * - When the process runs out of file descriptors, the oldest
- *   unauthenticated connection makes room for the new one; with none, one
+ * - When the process runs out of file descriptors, a closed connection
+ *   still waiting for its peer's end of file, or else the oldest
+ *   unauthenticated one, makes room for the new one; with none, one
  *   descriptor kept in reserve lets one connection in at a time for
  *   `/health`. The log says so once a minute.
  */
@@ -92,6 +93,18 @@ dequeue (NatterServer       *self,
 }
 
 static void
+on_stream_lingering (NatterServerStream *stream,
+                     gpointer            user_data)
+{
+  NatterServer *self = user_data;
+  NatterServerStreamAccount *account = natter_server_stream_get_account (stream);
+
+  /* Still counted against its address until its socket is closed. */
+  g_queue_push_tail_link (&self->lingering, &account->linger_link);
+  account->lingering = TRUE;
+}
+
+static void
 on_stream_finished (NatterServerStream *stream,
                     gpointer            user_data)
 {
@@ -99,6 +112,11 @@ on_stream_finished (NatterServerStream *stream,
   NatterServerStreamAccount *account = natter_server_stream_get_account (stream);
 
   dequeue (self, stream);
+  if (account->lingering)
+    {
+      g_queue_unlink (&self->lingering, &account->linger_link);
+      account->lingering = FALSE;
+    }
   if (account->overflow)
     {
       g_assert (self->n_overflow > 0);
@@ -227,6 +245,7 @@ take (NatterServer *self,
   stream = natter_server_stream_new (base, socket, address);
   account = natter_server_stream_get_account (stream);
   g_hash_table_add (self->streams, g_object_ref (stream));
+  g_signal_connect (stream, "lingering", G_CALLBACK (on_stream_lingering), self);
   g_signal_connect (stream, "finished", G_CALLBACK (on_stream_finished), self);
   self->accepted_total++;
 
@@ -296,15 +315,23 @@ log_fd_exhaustion (NatterServer *self)
   self->fd_log_next = now + FD_LOG_INTERVAL_US;
 }
 
-/* Frees one file descriptor for a new connection. Returns whether one was
- * freed and whether the next accept runs on the reserve. */
+/* Frees one file descriptor for a new connection: a closed one still
+ * waiting for its peer, or the oldest not authenticated. Returns whether
+ * one was freed and whether the next accept runs on the reserve. */
 static gboolean
 make_room (NatterServer *self,
            gboolean     *on_reserve)
 {
+  GList *closing = g_queue_peek_head_link (&self->lingering);
   GList *oldest = g_queue_peek_head_link (&self->unauthenticated);
 
   *on_reserve = FALSE;
+
+  if (closing != NULL)
+    {
+      natter_server_stream_abort (closing->data);
+      return TRUE;
+    }
 
   if (oldest != NULL)
     {
@@ -421,11 +448,12 @@ on_request_sweep (gpointer user_data)
         break;
 
       link = link->next;
-      if (account->upgraded)
-        continue;   /* the authentication timeout is its limit now */
+      if (account->upgraded || account->lingering)
+        continue;   /* the authentication timeout is its limit now, or its linger */
 
       self->request_timeouts++;
       dequeue (self, stream);
+      natter_server_stream_set_linger (stream, REFUSAL_LINGER_BYTES, REFUSAL_LINGER_MS);
       g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
     }
 
@@ -439,6 +467,7 @@ _natter_server_accept_init (NatterServer *self)
   self->unauthenticated_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                             NULL);
   g_queue_init (&self->unauthenticated);
+  g_queue_init (&self->lingering);
   self->reserve_fd = -1;
 }
 
@@ -480,6 +509,14 @@ _natter_server_accept_dispose (NatterServer *self)
   /* The links live in the streams: unlink, never free them. */
   while (self->unauthenticated.head != NULL)
     dequeue (self, self->unauthenticated.head->data);
+  while (self->lingering.head != NULL)
+    {
+      NatterServerStreamAccount *account =
+        natter_server_stream_get_account (self->lingering.head->data);
+
+      g_queue_unlink (&self->lingering, &account->linger_link);
+      account->lingering = FALSE;
+    }
 
   if (self->streams != NULL)
     {

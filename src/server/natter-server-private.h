@@ -68,6 +68,7 @@ struct _NatterServer
   guint request_sweep_id;
   GHashTable *streams;       /* NatterServerStream (owned) set: every open TCP connection */
   GQueue unauthenticated;    /* NatterServerStream, in accept order */
+  GQueue lingering;          /* NatterServerStream closed, waiting for the peer */
   GHashTable *unauthenticated_by_address;   /* address (owned) -> count */
   guint n_overflow;
   int reserve_fd;

@@ -29,6 +29,7 @@
 #define DISCARD_CHUNK             16384
 
 enum {
+  SIGNAL_LINGERING,
   SIGNAL_FINISHED,
   N_SIGNALS
 };
@@ -148,6 +149,7 @@ begin_close (NatterServerStream *self)
 
   self->lingering = TRUE;
   g_object_ref (self);
+  g_signal_emit (self, signals[SIGNAL_LINGERING], 0);
 
   self->linger_source = g_socket_create_source (self->socket, G_IO_IN | G_IO_HUP | G_IO_ERR,
                                                 NULL);
@@ -252,6 +254,16 @@ natter_server_stream_class_init (NatterServerStreamClass *klass)
   stream_class->close_finish = natter_server_stream_close_finish;
 
   /**
+   * NatterServerStream::lingering:
+   *
+   * The stream is closed for its user and waits for the peer's end of
+   * file; natter_server_stream_abort() ends that at once.
+   */
+  signals[SIGNAL_LINGERING] = g_signal_new ("lingering", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 0);
+
+  /**
    * NatterServerStream::finished:
    *
    * The socket is closed: after a close and its linger, or an abort.
@@ -265,6 +277,7 @@ static void
 natter_server_stream_init (NatterServerStream *self)
 {
   self->account.link.data = self;
+  self->account.linger_link.data = self;
   self->linger_bytes = DEFAULT_LINGER_BYTES;
   self->linger_timeout_ms = DEFAULT_LINGER_TIMEOUT_MS;
   self->accepted = g_get_monotonic_time ();

@@ -18,6 +18,8 @@ typedef struct
 {
   GList link;           /* in the queue of unauthenticated streams; data is the stream */
   gboolean queued;      /* link is in that queue */
+  GList linger_link;    /* in the queue of closing streams; data is the stream */
+  gboolean lingering;   /* linger_link is in that queue */
   gboolean upgraded;    /* a WebSocket now */
   gboolean overflow;    /* accepted past --max-connections: served HTTP only */
   gboolean reserve;     /* accepted on the file descriptor kept in reserve */
