@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_harness import RELAY, Client, Server, Workdir, befriend  # noqa: E402
+from natter_harness import Client, Relay, Server, Workdir, befriend, free_port  # noqa: E402
 
 
 def is_event(event, **members):
@@ -259,18 +259,43 @@ class GlareTest(NatterTestCase):
 
 
 class TrustTest(NatterTestCase):
-    def test_fingerprint_swapped_in_the_middle_is_refused(self):
-        self.befriend()
-        relay = subprocess.Popen([RELAY, self.server.url], stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL)
-        self.addCleanup(relay.wait)
-        self.addCleanup(relay.terminate)
-        port = int(relay.stdout.readline().decode().strip())
-        relay_url = f"ws://127.0.0.1:{port}/ws"
+    """A hostile server: natter-server with a relay in front that changes what it passes on.
 
-        # Both now talk to the server through the hostile relay.
-        self.alice.server_url = relay_url
-        self.bob.server_url = relay_url
+    The server takes sign-ins for the relay's name (it is configured with it as a public
+    name): the relay and the server behind it are one server run by the attacker.
+    """
+
+    def setUp(self):
+        self.workdir = Workdir()
+        self.relay_port = free_port()
+        server_port = free_port()
+        self.server = Server(self.workdir.path, extra_args=[
+            "--public-name", f"127.0.0.1:{server_port}",
+            "--public-name", f"127.0.0.1:{self.relay_port}"])
+        self.server.port = server_port
+        self.server.start()
+        self.addCleanup(self._cleanup)
+        relay_url = f"ws://127.0.0.1:{self.relay_port}/ws"
+        self.alice = Client(self.workdir.path, "alice", relay_url)
+        self.bob = Client(self.workdir.path, "bob", relay_url)
+        self.relay = None
+
+    def _cleanup(self):
+        super()._cleanup()
+        if self.relay is not None:
+            self.relay.stop()
+
+    def start_relay(self, *args):
+        self.relay = Relay(self.workdir.path, self.server.url, *args, port=self.relay_port)
+        return self.relay
+
+    def stop(self, client, listener):
+        listener.stop()
+        client.listeners.remove(listener)
+
+    def test_fingerprint_swapped_in_the_middle_is_refused(self):
+        self.start_relay("--mode", "swap")
+        self.befriend()
         self.alice.run("send", self.bob.id, "secret", "--no-wait")
         bob = self.bob.listen()
         alice = self.alice.listen()
@@ -282,9 +307,122 @@ class TrustTest(NatterTestCase):
         self.assertFalse(any(e.get("event") == "peer" and e.get("state") == "connected"
                              for e in alice.events + bob.events))
         self.assertEqual(self.bob.history(self.alice.id), [])
-        alice.stop()
-        self.alice.listeners.remove(alice)
+        self.stop(self.alice, alice)
         self.assertNotIn(self.alice.history(self.bob.id)[0]["status"], ("delivered", "read"))
+
+    def honest_message_first(self):
+        """Bob reaches Alice once before the relay is armed; the relay records it."""
+        alice = self.alice.listen()
+        self.bob.run("send", self.alice.id, "first")
+        alice.wait_for(is_event("message", body="first"))
+        self.stop(self.alice, alice)
+
+    def splice(self, *relay_args):
+        """Alice has two contacts, Bob and Mallory; Mallory colludes with the server."""
+        mallory = Client(self.workdir.path, "mallory", self.alice.server_url)
+        self.addCleanup(mallory.close)
+        relay = self.start_relay("--mode", "splice", "--alice", self.alice.id, "--bob", self.bob.id,
+                                 "--mallory-key", mallory.identity_file, *relay_args)
+        self.bob.run("profile", "--name", "Bob Builder")
+        self.befriend()
+        befriend(self.alice, mallory)
+        return mallory, relay
+
+    def assert_nothing_misrouted(self, mallory, alice_listener, alice_bodies):
+        # Nothing of Bob's reached Alice, under Mallory's name or any other.
+        self.assertFalse(any(e.get("event") == "message" and e.get("body") == "for Alice only"
+                             for e in alice_listener.drain(2)))
+        self.assertEqual(self.alice.history(mallory.id), [])
+        self.assertEqual([m["body"] for m in self.alice.history(self.bob.id)], alice_bodies)
+        contacts = [json.loads(line) for line in
+                    self.alice.run("contacts", "--json").stdout.splitlines() if line.strip()]
+        self.assertNotEqual(next(c for c in contacts if c["id"] == mallory.id).get("name"),
+                            "Bob Builder")
+        self.assertNotIn(self.bob.history(self.alice.id)[-1]["status"], ("delivered", "read"))
+
+    def test_splice_with_a_recorded_signature_is_refused(self):
+        mallory, relay = self.splice()
+        self.honest_message_first()
+        relay.arm()
+        self.bob.run("send", self.alice.id, "for Alice only", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        # Alice's answer reaches Bob with her signature of another session: refused.
+        failure = bob.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.alice.id)
+        self.assertTrue(relay.said("with a recorded signature"))
+        self.stop(self.bob, bob)
+        self.assert_nothing_misrouted(mallory, alice, ["first"])
+
+    def test_splice_past_the_sdp_signature_is_refused_by_the_binding(self):
+        # The relay also holds Alice's key, standing in for any gap in the SDP
+        # signature: the descriptions check out, and DTLS runs Bob <-> Alice.
+        mallory, relay = self.splice("--alice-key", self.alice.identity_file)
+        relay.arm()
+        self.bob.run("send", self.alice.id, "for Alice only", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        # Inside DTLS each side names whom it talks to: both refuse.
+        failure = alice.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], mallory.id)
+        failure = bob.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.alice.id)
+        self.assertFalse(any(e.get("event") == "peer" and e.get("state") == "connected"
+                             for e in alice.events + bob.events))
+        self.assertTrue(relay.said("signed afresh"))
+        self.stop(self.bob, bob)
+        self.assert_nothing_misrouted(mallory, alice, [])
+
+    def test_replayed_offer_is_refused(self):
+        relay = self.start_relay("--mode", "replay", "--bob", self.bob.id)
+        self.befriend()
+        self.honest_message_first()
+
+        # Bob's next offer carries the recorded description and signature of
+        # the first session: Alice refuses it.
+        relay.arm()
+        self.bob.run("send", self.alice.id, "second", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        failure = alice.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.bob.id)
+        self.assertFalse(any(e.get("event") == "message" for e in alice.drain(2)))
+        self.assertTrue(relay.said("replayed a recorded offer"))
+        self.stop(self.bob, bob)
+        self.assertEqual([m["body"] for m in self.alice.history(self.bob.id)], ["first"])
+
+
+    def test_client_answers_one_challenge(self):
+        relay = self.start_relay("--mode", "pass", "--hello-again")
+        listener = self.bob.listen()
+        listener.drain(2)
+        self.assertTrue(relay.said("sent the client a second challenge"))
+        self.assertFalse(relay.said("answered a second challenge"))
+
+
+class SignInRelayTest(NatterTestCase):
+    def test_forwarded_challenge_gets_the_victim_refused(self):
+        """Server A passes server B's challenge to a victim who signs in to A.
+
+        The victim's signature names A, so B refuses it, and what A wanted to do
+        with the victim's session on B (release the victim's handle) never happens.
+        """
+        self.bob.run("register-handle", "bob")
+        relay = Relay(self.workdir.path, self.server.url, "--mode", "pass", "--inject",
+                      '{"type":"handle-release","id":"x","handle":"bob"}')
+        self.addCleanup(relay.stop)
+        victim_url, self.bob.server_url = self.bob.server_url, relay.url
+        result = self.bob.run("lookup", "@bob", check=False)
+        self.bob.server_url = victim_url
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("did not accept", result.stderr)
+        self.assertFalse(relay.said("signed in as the victim"))
+
+        mallory = Client(self.workdir.path, "mallory", self.server.url)
+        self.addCleanup(mallory.close)
+        taken = mallory.run("register-handle", "bob", check=False)
+        self.assertNotEqual(taken.returncode, 0)
+        self.assertEqual(self.alice.run("lookup", "@bob").stdout.strip(), self.bob.id)
 
 
 class KeyringTest(NatterTestCase):
