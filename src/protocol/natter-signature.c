@@ -72,6 +72,43 @@ natter_secure_zero (void  *buffer,
 }
 
 /**
+ * natter_secure_alloc:
+ * @size: how many bytes
+ *
+ * Memory for a secret: guarded by inaccessible pages, kept out of swap and
+ * core dumps where the system allows. Free it with natter_secure_free(),
+ * which zeroes it.
+ *
+ * Returns: (transfer full): the memory, zeroed
+ */
+gpointer
+natter_secure_alloc (gsize size)
+{
+  gpointer memory;
+
+  ensure_init ();
+  memory = sodium_malloc (size);
+  if (memory == NULL)
+    g_error ("Could not allocate %" G_GSIZE_FORMAT " bytes of guarded memory", size);
+  sodium_memzero (memory, size);
+
+  return memory;
+}
+
+/**
+ * natter_secure_free:
+ * @memory: (nullable): from natter_secure_alloc()
+ *
+ * Zeroes and frees @memory.
+ */
+void
+natter_secure_free (gpointer memory)
+{
+  if (memory != NULL)
+    sodium_free (memory);
+}
+
+/**
  * natter_keypair_generate:
  * @public_key: (out caller-allocates): the new public key
  * @secret_key: (out caller-allocates): the new secret key

@@ -48,5 +48,7 @@ void      natter_random_bytes               (void         *buffer,
                                              gsize         length);
 void      natter_secure_zero                (void         *buffer,
                                              gsize         length);
+gpointer  natter_secure_alloc               (gsize         size);
+void      natter_secure_free                (gpointer      memory);
 
 G_END_DECLS

@@ -9,14 +9,23 @@ Run one test:  test_integration.py ChatTest.test_chat_both_ways
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from natter_harness import Client, Relay, Server, Workdir, befriend, free_port  # noqa: E402
+
+
+def png_header(width, height):
+    """The start of a PNG: signature and IHDR, which is all a header check reads."""
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr
+            + struct.pack(">I", zlib.crc32(ihdr)))
 
 
 def is_event(event, **members):
@@ -76,9 +85,27 @@ class InvitationTest(NatterTestCase):
         self.bob.run("register-handle", "bob")
         self.assertEqual(self.alice.run("lookup", "@bob").stdout.strip(), self.bob.id)
         bob = self.bob.listen("--auto-accept-invitations")
-        self.alice.run("invite", "@bob")
+
+        # The server's answer is held against what Alice expects: a different
+        # one sends nothing.
+        wrong = self.alice.run("invite", "@bob", "--expect", self.alice.id, check=False)
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertIn("not the expected", wrong.stderr)
+        self.assertFalse(any(e.get("event") == "invitation-accepted" for e in bob.drain(2)))
+        self.assertNotIn(self.bob.id, self.alice.run("contacts").stdout)
+
+        # The resolved ID and the safety number are shown before it is sent.
+        sent = self.alice.run("invite", "@bob", "--expect", self.bob.id).stdout
+        safety = self.alice.run("safety-number", self.bob.id).stdout.strip()
+        self.assertIn(f"@bob is {self.bob.id}", sent)
+        self.assertIn(safety, sent)
         bob.wait_for(is_event("invitation-accepted"))
         self.assertIn(self.alice.id, self.bob.run("contacts").stdout)
+
+        # Found through the server, so not verified.
+        contacts = [json.loads(line) for line in
+                    self.alice.run("contacts", "--json").stdout.splitlines() if line.strip()]
+        self.assertFalse(next(c for c in contacts if c["id"] == self.bob.id)["verified"])
 
 
 class ChatTest(NatterTestCase):
@@ -147,10 +174,45 @@ class ChatTest(NatterTestCase):
         self.assertNotIn(invitation_id, self.alice.run("invitations").stdout)
 
 
+class HostileTextTest(NatterTestCase):
+    """Names and bodies with markup, terminal escapes and raw control characters."""
+
+    NAME = "Ana\x1b]0;owned\x07<a href='https://evil.example/'>"
+    BODY = "\x1b]0;owned\x07 <a href=\"https://evil.example/\">click</a> \x1f\x1b[2J end"
+
+    def test_cli_output_stays_text_and_json(self):
+        self.alice.run("profile", "--name", self.NAME)
+        self.befriend()
+        bob = self.bob.listen()
+        self.alice.run("send", self.bob.id, self.BODY)
+        message = bob.wait_for(is_event("message", body=self.BODY))
+        self.assertEqual(message["from"], self.alice.id)
+        bob.wait_for(is_event("contact", contact=self.alice.id, name=self.NAME))
+        self.assertFalse([e for e in bob.events if e.get("event") == "unparsable"])
+        self.stop_listeners(self.bob)
+
+        # JSON lines: valid whatever the text holds, and the text comes back exactly
+        history = self.bob.history(self.alice.id)
+        self.assertEqual([m["body"] for m in history], [self.BODY])
+
+        # For a person: no control character reaches the terminal
+        for args in (("history", self.alice.id), ("contacts",), ("invitations",)):
+            out = self.bob.run(*args).stdout
+            self.assertFalse(any(ord(c) < 0x20 and c != "\n" for c in out), (args, out))
+            self.assertNotIn("\x7f", out)
+        self.assertIn("<a href=", self.bob.run("history", self.alice.id).stdout)
+        self.assertIn("]0;owned", self.bob.run("contacts").stdout)
+
+    def stop_listeners(self, client):
+        for listener in list(client.listeners):
+            listener.stop()
+            client.listeners.remove(listener)
+
+
 class ProfileTest(NatterTestCase):
     def test_profile_and_avatar_reach_the_contact(self):
         # A picture of ~200 KiB: several avatar envelopes on the wire.
-        picture = b"\x89PNG\r\n\x1a\n" + os.urandom(200 * 1024)
+        picture = png_header(64, 64) + os.urandom(200 * 1024)
         path = os.path.join(self.workdir.path, "alice.png")
         with open(path, "wb") as f:
             f.write(picture)
@@ -186,6 +248,14 @@ class ProfileTest(NatterTestCase):
         result = self.alice.run("profile", "--avatar", text, check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("PNG, JPEG or WebP", result.stderr)
+
+        # A few bytes that would decode to 40000 x 40000 pixels
+        bomb = os.path.join(self.workdir.path, "bomb.png")
+        with open(bomb, "wb") as f:
+            f.write(png_header(40000, 40000) + bytes(1024))
+        result = self.alice.run("profile", "--avatar", bomb, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("4096", result.stderr)
 
 
 class OfflineTest(NatterTestCase):
