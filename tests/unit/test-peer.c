@@ -17,7 +17,12 @@
 
 #include <glib/gstdio.h>
 
+#include <gst/sctp/sctpsendmeta.h>
+
 #include "natter-peer.h"
+#include "natter-peer-private.h"
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
 #include "natter-peer-trust-private.h"
 #include "natter-signature.h"
 #include "natter-turn.h"
@@ -663,6 +668,186 @@ test_peer_close (void)
   pair_clear (&pair);
 }
 
+static guint
+thread_count (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "\nThreads:");
+  g_assert_nonnull (line);
+  return (guint) g_ascii_strtoull (line + strlen ("\nThreads:"), NULL, 10);
+}
+
+static GstWebRTCDataChannel *
+open_channel (NatterPeer *peer,
+              const char *label)
+{
+  GstWebRTCDataChannel *channel = NULL;
+
+  g_signal_emit_by_name (_natter_peer_get_webrtcbin (peer), "create-data-channel", label, NULL,
+                         &channel);
+  g_assert_nonnull (channel);
+  return channel;
+}
+
+static gboolean
+channel_is_closed (GstWebRTCDataChannel *channel)
+{
+  GstWebRTCDataChannelState state;
+
+  g_object_get (channel, "ready-state", &state, NULL);
+  return state == GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+}
+
+/* Channels with labels nobody handles are closed at once; the chat goes on */
+static void
+test_peer_unknown_channels (void)
+{
+  Pair pair;
+  GstWebRTCDataChannel *channels[3];
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
+    {
+      g_autofree char *label = g_strdup_printf ("file-%u", i);
+
+      channels[i] = open_channel (pair.a.peer, label);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
+    {
+      WAIT_FOR (channel_is_closed (channels[i]));
+      g_object_unref (channels[i]);
+    }
+
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+static GstElement *
+find_element (GstElement *bin,
+              const char *factory_name)
+{
+  g_autoptr(GstIterator) iterator = gst_bin_iterate_recurse (GST_BIN (bin));
+  g_auto(GValue) item = G_VALUE_INIT;
+  GstElement *found = NULL;
+
+  while (found == NULL && gst_iterator_next (iterator, &item) == GST_ITERATOR_OK)
+    {
+      GstElement *element = g_value_get_object (&item);
+      GstElementFactory *factory = gst_element_get_factory (element);
+
+      if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), factory_name))
+        found = gst_object_ref (element);
+      g_value_reset (&item);
+    }
+
+  return found;
+}
+
+/* A text message with a NUL inside: webrtcbin would hand on only what comes
+ * before it, a valid envelope here that a strict receiver refuses as a
+ * whole. It is dropped; the connection and what follows are not. */
+static void
+test_peer_nul_in_text (void)
+{
+  static const char text[] =
+    "{\"type\":\"message\",\"id\":\"x\",\"ts\":1,\"body\":\"seen\"}\0 and the rest";
+  Pair pair;
+  g_autoptr(GstElement) sctpenc = NULL;
+  g_autoptr(GstIterator) pads = NULL;
+  g_auto(GValue) item = G_VALUE_INIT;
+  g_autoptr(GstPad) source = NULL;
+  GstBuffer *buffer;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  /* The chat channel is the only stream: push the raw message where its
+   * data channel would */
+  sctpenc = find_element (_natter_peer_get_webrtcbin (pair.a.peer), "sctpenc");
+  g_assert_nonnull (sctpenc);
+  pads = gst_element_iterate_sink_pads (sctpenc);
+  g_assert_cmpint (gst_iterator_next (pads, &item), ==, GST_ITERATOR_OK);
+  source = gst_pad_get_peer (g_value_get_object (&item));
+  g_assert_nonnull (source);
+
+  buffer = gst_buffer_new_memdup (text, sizeof text - 1);
+  gst_sctp_buffer_add_send_meta (buffer, 51, TRUE, GST_SCTP_SEND_META_PARTIAL_RELIABILITY_NONE, 0);
+  g_assert_cmpint (gst_pad_push (source, buffer), ==, GST_FLOW_OK);
+  send_ok (&pair.a, "after it");
+
+  WAIT_FOR (pair.b.messages->len > 0);
+  g_assert_cmpstr (g_ptr_array_index (pair.b.messages, 0), ==, "after it");
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+
+  pair_clear (&pair);
+}
+
+/* A contact that opens channel after channel is disconnected, with a reason,
+ * long before it costs many threads */
+static void
+test_peer_channel_flood (void)
+{
+  Pair pair;
+  guint threads_before;
+  guint threads_peak = 0;
+  guint opened = 0;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+  threads_before = thread_count ();
+
+  for (opened = 0; opened < 1000 && !has_ended (&pair.a) && !has_ended (&pair.b); opened++)
+    {
+      g_autofree char *label = g_strdup_printf ("flood-%u", opened);
+      g_autoptr(GstWebRTCDataChannel) channel = open_channel (pair.a.peer, label);
+
+      run_for (5);
+      threads_peak = MAX (threads_peak, thread_count ());
+    }
+
+  WAIT_FOR (has_ended (&pair.b));
+  g_assert_cmpint (natter_peer_get_state (pair.b.peer), ==, NATTER_PEER_STATE_FAILED);
+  WAIT_FOR (has_ended (&pair.a));
+  g_test_message ("disconnected after %u channels; threads %u before, at most %u during",
+                  opened, threads_before, threads_peak);
+  g_assert_cmpuint (opened, <, 100);
+  g_assert_cmpuint (threads_peak, <, threads_before + 100);
+
+  /* The contact may connect again */
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+/* Every bus message is freed: a closed connection lets go of its webrtcbin */
+static void
+test_peer_webrtcbin_freed (void)
+{
+  Pair pair;
+  GWeakRef webrtc;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+
+  g_weak_ref_init (&webrtc, _natter_peer_get_webrtcbin (pair.b.peer));
+  natter_peer_close (pair.b.peer);
+  WAIT_FOR (has_ended (&pair.a));
+  WAIT_FOR (({ g_autoptr(GObject) alive = g_weak_ref_get (&webrtc); alive == NULL; }));
+  g_weak_ref_clear (&webrtc);
+
+  pair_clear (&pair);
+}
+
 static gboolean
 tamper_drop_bye (Side       *from,
                  JsonObject *payload)
@@ -1090,6 +1275,10 @@ main (int   argc,
   g_test_add_func ("/natter/peer/timeout", test_peer_timeout);
   g_test_add_func ("/natter/peer/close", test_peer_close);
   g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
+  g_test_add_func ("/natter/peer/unknown-channels", test_peer_unknown_channels);
+  g_test_add_func ("/natter/peer/nul-in-text", test_peer_nul_in_text);
+  g_test_add_func ("/natter/peer/channel-flood", test_peer_channel_flood);
+  g_test_add_func ("/natter/peer/webrtcbin-freed", test_peer_webrtcbin_freed);
   g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
   g_test_add_func ("/natter/peer/duplicates", test_peer_duplicates);
   g_test_add_func ("/natter/peer/reconnect-after-crash", test_peer_reconnect_after_crash);
