@@ -167,6 +167,7 @@ handle_auth (NatterServer           *self,
 {
   const char *user = natter_frame_get_string (frame, "user");
   const char *signature = natter_frame_get_string (frame, "signature");
+  const char *server = natter_frame_get_string (frame, "server");
   const char *nonce = natter_server_connection_get_nonce (connection);
   NatterServerConnection *previous;
   g_autoptr(NatterFrame) reply = NULL;
@@ -182,9 +183,18 @@ handle_auth (NatterServer           *self,
       return;
     }
 
-  if (nonce != NULL && natter_user_id_is_valid (user))
+  /* A signature made for another server is refused before it is even
+   * checked: it may be our challenge, passed on to a victim by a hostile
+   * server that the victim dialled */
+  if (!_natter_server_name_is_own ((const char * const *) self->own_names,
+                                   natter_server_connection_get_local_address (connection),
+                                   server))
     {
-      challenge = natter_auth_challenge_message (nonce, user, &length);
+      g_info ("Refused a sign-in meant for another server");
+    }
+  else if (nonce != NULL && natter_user_id_is_valid (user))
+    {
+      challenge = natter_auth_challenge_message (nonce, user, server, &length);
       valid = natter_signature_verify_user (user, challenge, length, signature);
     }
   natter_server_connection_forget_nonce (connection);
@@ -740,6 +750,8 @@ on_websocket (SoupServer              *server,
     _natter_server_stream_upgraded (self, stream);
 
   connection = natter_server_connection_new (self, websocket, stream, &self->limits);
+  natter_server_connection_set_local_address (connection,
+                                              soup_server_message_get_local_address (message));
   g_hash_table_add (self->connections, connection);
   self->n_active++;
   self->connections_total++;
@@ -789,6 +801,7 @@ natter_server_dispose (GObject *object)
     natter_server_store_close (self->store);
   g_clear_object (&self->store);
   g_clear_object (&self->config);
+  g_clear_pointer (&self->own_names, g_strfreev);
 
   G_OBJECT_CLASS (natter_server_parent_class)->dispose (object);
 }
@@ -864,6 +877,9 @@ natter_server_new (NatterServerConfig  *config,
       if (certificate == NULL)
         return NULL;
     }
+
+  self->own_names = _natter_server_names_new (natter_server_config_get_public_names (config),
+                                              certificate);
 
   /* Connections come from our own listener (natter-server-accept.c), TLS
    * included. */

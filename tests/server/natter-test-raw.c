@@ -282,8 +282,11 @@ read_json (GSocket    *socket,
 
 /* Upgrades, authenticates with a fresh key and returns its user ID. */
 char *
-natter_test_raw_authenticate (GSocket *socket)
+natter_test_raw_authenticate (GSocket          *socket,
+                              NatterTestServer *server)
 {
+  g_autofree char *url = natter_test_server_get_uri (server, "/ws");
+  g_autofree char *server_name = natter_auth_server_name_from_url (url);
   guint8 public_key[NATTER_PUBLIC_KEY_SIZE];
   guint8 secret_key[NATTER_SECRET_KEY_SIZE];
   g_autoptr(JsonObject) hello = NULL;
@@ -298,10 +301,11 @@ natter_test_raw_authenticate (GSocket *socket)
   natter_test_raw_upgrade (socket);
   hello = read_json (socket, "hello");
   signature = natter_auth_challenge_sign (secret_key,
-                                          json_object_get_string_member (hello, "nonce"), user);
+                                          json_object_get_string_member (hello, "nonce"), user,
+                                          server_name);
   natter_secure_zero (secret_key, sizeof secret_key);
-  auth = g_strdup_printf ("{\"type\":\"auth\",\"id\":\"a\",\"user\":\"%s\",\"signature\":\"%s\"}",
-                          user, signature);
+  auth = g_strdup_printf ("{\"type\":\"auth\",\"id\":\"a\",\"user\":\"%s\",\"server\":\"%s\","
+                          "\"signature\":\"%s\"}", user, server_name, signature);
   natter_test_raw_send_text (socket, auth);
   auth_ok = read_json (socket, "auth-ok");
 

@@ -27,7 +27,8 @@ void      natter_test_raw_send_text      (GSocket          *socket,
                                           const char       *text);
 char     *natter_test_raw_read_frame     (GSocket          *socket,
                                           guint            *opcode);
-char     *natter_test_raw_authenticate   (GSocket          *socket);
+char     *natter_test_raw_authenticate   (GSocket          *socket,
+                                          NatterTestServer *server);
 gboolean  natter_test_raw_wait_eof       (GSocket          *socket,
                                           guint             timeout_ms);
 guint     natter_test_raw_read_until_close (GSocket        *socket);
