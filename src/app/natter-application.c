@@ -26,6 +26,7 @@
 #include "natter-application.h"
 #include "natter-control.h"
 #include "natter-preferences-window.h"
+#include "natter-text.h"
 #include "natter-window.h"
 
 #define DEFAULT_PROFILE "default"
@@ -300,6 +301,19 @@ notifications_available (NatterApplication *self)
          bus_has_name (bus, "ListActivatableNames", "org.freedesktop.Notifications");
 }
 
+/* Whether GLib sends notifications to a freedesktop server (no portal, no
+ * org.gtk.Notifications), which may read the body as markup */
+static gboolean
+notifications_read_markup (NatterApplication *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+
+  if (g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS) || bus == NULL)
+    return FALSE;
+
+  return !bus_has_name (bus, "NameHasOwner", "org.gtk.Notifications");
+}
+
 static void
 on_message_added (NatterClient  *client,
                   NatterMessage *message,
@@ -311,7 +325,8 @@ on_message_added (NatterClient  *client,
   g_autoptr(NatterContact) contact = NULL;
   g_autoptr(GNotification) notification = NULL;
   g_autofree char *notification_id = NULL;
-  const char *name = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *body = NULL;
 
   if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
     return;
@@ -327,11 +342,15 @@ on_message_added (NatterClient  *client,
     }
 
   contact = natter_store_get_contact (self->store, contact_id, NULL);
-  if (contact != NULL)
-    name = natter_contact_get_name (contact);
+  if (contact != NULL && natter_contact_get_name (contact) != NULL)
+    name = natter_text_one_line (natter_contact_get_name (contact));
 
+  /* Plain text: GLib sends the body to a freedesktop notification server
+   * as it is, and such a server may read it as markup */
+  body = natter_text_notification_body (natter_message_get_body (message),
+                                        notifications_read_markup (self));
   notification = g_notification_new (name != NULL ? name : _("New message"));
-  g_notification_set_body (notification, natter_message_get_body (message));
+  g_notification_set_body (notification, body);
   g_notification_set_default_action_and_target (notification, "app.open-conversation", "s",
                                                 contact_id);
   notification_id = g_strconcat ("message-", contact_id, NULL);

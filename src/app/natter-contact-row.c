@@ -15,6 +15,7 @@
 #include <adwaita.h>
 
 #include "natter-contact-row.h"
+#include "natter-text.h"
 
 struct _NatterContactRow
 {
@@ -23,6 +24,7 @@ struct _NatterContactRow
   AdwAvatar     *avatar;
   GtkImage      *presence_dot;
   GtkLabel      *name_label;
+  GtkLabel      *id_label;
   GtkLabel      *last_message_label;
   GtkLabel      *unread_badge;
 
@@ -48,6 +50,13 @@ natter_avatar_paintable_new (GBytes *avatar)
   if (avatar == NULL || g_bytes_get_size (avatar) == 0)
     return NULL;
 
+  /* Checked when it arrived; checked again here for pictures stored before */
+  if (!natter_client_validate_avatar (avatar, &error))
+    {
+      g_debug ("A profile picture was not shown: %s", error->message);
+      return NULL;
+    }
+
   texture = gdk_texture_new_from_bytes (avatar, &error);
   if (texture == NULL)
     g_debug ("A profile picture could not be decoded: %s", error->message);
@@ -58,12 +67,25 @@ natter_avatar_paintable_new (GBytes *avatar)
 static void
 update_name (NatterContactRow *self)
 {
-  const char *name = natter_contact_get_name (self->contact);
+  const char *user_id = natter_contact_get_user_id (self->contact);
+  g_autofree char *name = NULL;
+  g_autofree char *id_start = NULL;
 
-  if (name == NULL || *name == '\0')
-    name = natter_contact_get_user_id (self->contact);
+  if (natter_contact_get_name (self->contact) == NULL || *natter_contact_get_name (self->contact) == '\0')
+    {
+      gtk_label_set_text (self->name_label, user_id);
+      gtk_widget_set_visible (GTK_WIDGET (self->id_label), FALSE);
+      adw_avatar_set_text (self->avatar, user_id);
+      return;
+    }
 
+  /* A name is what the contact chose, and anyone can choose any name: the
+   * start of the ID, which no one can choose, tells two of the same apart */
+  name = natter_text_one_line (natter_contact_get_name (self->contact));
+  id_start = g_strndup (user_id, 8);
   gtk_label_set_text (self->name_label, name);
+  gtk_label_set_text (self->id_label, id_start);
+  gtk_widget_set_visible (GTK_WIDGET (self->id_label), TRUE);
   adw_avatar_set_text (self->avatar, name);
 }
 
@@ -134,6 +156,7 @@ natter_contact_row_class_init (NatterContactRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, avatar);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, presence_dot);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, name_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactRow, id_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, last_message_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, unread_badge);
 }

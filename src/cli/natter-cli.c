@@ -16,6 +16,8 @@
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 
+#include "natter-cli-output.h"
+#include "natter-json.h"
 #include "natter-client.h"
 #include "natter-control.h"
 #include "natter-protocol.h"
@@ -37,6 +39,7 @@ typedef struct
   gboolean      auto_accept;
   gboolean      mark_read;
   char         *search;
+  char         *expect;
   char         *name;
   char         *bio;
   char         *avatar;
@@ -90,16 +93,7 @@ fail (Cli        *cli,
 static void
 print_json (JsonObject *object)
 {
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_node_set_object (root, object);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-
-  g_print ("%s\n", text);
-  fflush (stdout);
+  natter_cli_print_json (object);
 }
 
 /* Events of listen go straight to its own standard output, also while it
@@ -107,11 +101,8 @@ print_json (JsonObject *object)
 static void
 print_event (JsonObject *event)
 {
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  g_autofree char *text = NULL;
+  g_autofree char *text = natter_json_object_to_string (event, NULL);
 
-  json_node_set_object (root, event);
-  text = json_to_string (root, FALSE);
   fputs (text, stdout);
   fputc ('\n', stdout);
   fflush (stdout);
@@ -458,6 +449,63 @@ cmd_whoami (Cli   *cli,
   return TRUE;
 }
 
+/* The server answers what a handle stands for: say what it answered, so
+ * that the person can check it, and hold it against --expect */
+static char *
+resolve_invitee (Cli        *cli,
+                 const char *target)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *resolved = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *safety = NULL;
+
+  if (target[0] == '@')
+    {
+      frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+      natter_frame_set_string (frame, "handle", target);
+      if ((reply = request (cli, frame)) == NULL)
+        return NULL;
+      resolved = g_strdup (natter_frame_get_string (reply, "user"));
+      safety = natter_identity_get_safety_number (cli->identity, resolved);
+      if (!cli->json)
+        {
+          g_autofree char *handle = natter_cli_printable (target);
+
+          g_print (_("%s is %s\nSafety number: %s\n"), handle, resolved, safety);
+        }
+    }
+  else
+    {
+      resolved = natter_user_id_normalize (target, &error);
+      if (resolved == NULL)
+        {
+          fail (cli, "%s", error->message);
+          return NULL;
+        }
+    }
+
+  if (cli->expect != NULL)
+    {
+      expected = natter_user_id_normalize (cli->expect, &error);
+      if (expected == NULL)
+        {
+          fail (cli, _("--expect: %s"), error->message);
+          return NULL;
+        }
+      if (!g_str_equal (expected, resolved))
+        {
+          fail (cli, _("%s is %s, not the expected %s; nothing was sent"), target, resolved,
+                expected);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&resolved);
+}
+
 static gboolean
 cmd_invite (Cli   *cli,
             char **args)
@@ -465,14 +513,20 @@ cmd_invite (Cli   *cli,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(JsonObject) invitation = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *invitee = NULL;
 
   if (args[0] == NULL)
-    return fail (cli, _("Usage: natter-cli invite ID|@HANDLE [TEXT]"));
+    return fail (cli, _("Usage: natter-cli invite ID|@HANDLE [TEXT] [--expect ID]"));
 
   if (!go_online (cli))
     return FALSE;
 
-  natter_client_invite_async (cli->client, args[0], args[1], NULL, on_async_done, cli);
+  invitee = resolve_invitee (cli, args[0]);
+  if (invitee == NULL)
+    return FALSE;
+
+  /* The resolved ID, not the handle: what was shown is what is invited */
+  natter_client_invite_async (cli->client, invitee, args[1], NULL, on_async_done, cli);
   result = wait_async (cli);
   if (result == NULL)
     return fail (cli, _("The server did not answer"));
@@ -500,13 +554,18 @@ print_invitation_list (JsonArray  *list,
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *invitation = json_array_get_object_element (list, i);
+      g_autofree char *id = NULL;
+      g_autofree char *who = NULL;
+      g_autofree char *text = NULL;
 
       if (invitation == NULL)
         continue;
-      g_print ("  %s  %s  %s\n",
-               json_object_get_string_member_with_default (invitation, "id", ""),
-               json_object_get_string_member_with_default (invitation, who_member, ""),
-               json_object_get_string_member_with_default (invitation, "text", ""));
+      id = natter_cli_printable (json_object_get_string_member_with_default (invitation, "id", ""));
+      who = natter_cli_printable (json_object_get_string_member_with_default (invitation,
+                                                                              who_member, ""));
+      text = natter_cli_printable (json_object_get_string_member_with_default (invitation,
+                                                                               "text", ""));
+      g_print ("  %s  %s  %s\n", id, who, text);
     }
 }
 
@@ -514,20 +573,32 @@ static gboolean
 cmd_invitations (Cli   *cli,
                  char **args)
 {
-  g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_INVITATIONS);
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) listing = NULL;
+  g_autoptr(GError) error = NULL;
 
-  if (!go_online (cli) || (reply = request (cli, frame)) == NULL)
+  if (!go_online (cli))
     return FALSE;
+
+  natter_client_list_invitations_async (cli->client, NULL, on_async_done, cli);
+  result = wait_async (cli);
+  if (result == NULL)
+    return fail (cli, _("The server did not answer"));
+
+  listing = natter_client_list_invitations_finish (cli->client, result, &error);
+  if (listing == NULL)
+    return fail (cli, "%s", error->message);
 
   if (cli->json)
     {
-      print_json (natter_frame_get_object (reply));
+      print_json (listing);
       return TRUE;
     }
 
-  print_invitation_list (natter_frame_get_array (reply, "incoming"), _("Incoming:"), "from");
-  print_invitation_list (natter_frame_get_array (reply, "outgoing"), _("Outgoing:"), "to");
+  print_invitation_list (json_object_get_array_member (listing, "incoming"), _("Incoming:"),
+                         "from");
+  print_invitation_list (json_object_get_array_member (listing, "outgoing"), _("Outgoing:"),
+                         "to");
   return TRUE;
 }
 
@@ -645,8 +716,9 @@ cmd_contacts (Cli   *cli,
         }
       else
         {
-          g_print ("%s  %-8s  %s%s\n", id, is_online ? _("online") : _("offline"),
-                   natter_contact_get_name (contact) != NULL ? natter_contact_get_name (contact) : "",
+          g_autofree char *name = natter_cli_printable (natter_contact_get_name (contact));
+
+          g_print ("%s  %-8s  %s%s\n", id, is_online ? _("online") : _("offline"), name,
                    natter_contact_get_blocked (contact) ? _(" (blocked)") : "");
         }
     }
@@ -1261,10 +1333,11 @@ cmd_history (Cli   *cli,
         {
           g_autoptr(GDateTime) time =
             g_date_time_new_from_unix_local (natter_message_get_timestamp (message) / G_USEC_PER_SEC);
-          g_autofree char *stamp = g_date_time_format (time, "%Y-%m-%d %H:%M");
+          g_autofree char *stamp = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M")
+                                                : g_strdup ("-");
+          g_autofree char *body = natter_cli_printable (natter_message_get_body (message));
 
-          g_print ("%s %s %s  [%s]\n", stamp, outgoing ? ">" : "<",
-                   natter_message_get_body (message),
+          g_print ("%s %s %s  [%s]\n", stamp, outgoing ? ">" : "<", body,
                    natter_message_status_to_string (natter_message_get_status (message)));
         }
     }
@@ -1615,6 +1688,9 @@ option_context_new (Cli     *cli,
       N_("history: at most this many messages (default 50)"), "N" },
     { "search", 0, 0, G_OPTION_ARG_STRING, &cli->search,
       N_("history: only messages matching TEXT"), N_("TEXT") },
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &cli->expect,
+      N_("invite: send nothing unless the contact is this ID (what @HANDLE resolves to)"),
+      N_("ID") },
     { "auto-accept-invitations", 0, 0, G_OPTION_ARG_NONE, &cli->auto_accept,
       N_("listen: accept every invitation"), NULL },
     { "name", 0, 0, G_OPTION_ARG_STRING, &cli->name,

@@ -12,6 +12,7 @@
 
 #include "natter-client.h"
 #include "natter-client-private.h"
+#include "natter-image.h"
 #include "natter-protocol.h"
 
 /* How long a typing indicator lasts without a refresh. */
@@ -363,12 +364,14 @@ handle_message_envelope (NatterClient *self,
   const char *ids[] = { id, NULL };
   gboolean is_new = FALSE;
   gint64 sent_ms = json_object_get_int_member (envelope, "ts");
+  gint64 now_us = g_get_real_time ();
   gint64 sent_us;
 
   /* The wire carries milliseconds; the store keeps microseconds. A clock
-   * that is far off is not trusted. */
-  if (sent_ms <= 0 || sent_ms > G_MAXINT64 / 1000)
-    sent_us = g_get_real_time ();
+   * that is far off is not trusted: a time before 2000 or more than a day
+   * ahead of ours becomes the time of receipt (docs/peer.md). */
+  if (sent_ms < NATTER_MESSAGE_TS_MIN_MS || sent_ms > now_us / 1000 + NATTER_MESSAGE_TS_AHEAD_MS)
+    sent_us = now_us;
   else
     sent_us = sent_ms * 1000;
 
@@ -518,6 +521,13 @@ handle_avatar_envelope (NatterClient *self,
   if ((gint64) g_bytes_get_size (avatar) != size || g_ascii_strcasecmp (actual, sha256) != 0)
     {
       g_warning ("Dropped an avatar from %.8s that does not match its checksum", entry->contact_id);
+      return;
+    }
+
+  /* The same checks as for our own, before it is stored or decoded */
+  if (!natter_client_validate_avatar (avatar, &error))
+    {
+      g_message ("Dropped an avatar from %.8s: %s", entry->contact_id, error->message);
       return;
     }
 
@@ -1340,28 +1350,25 @@ natter_client_set_profile (NatterClient *self,
       send_profile (self, entry);
 }
 
-static gboolean
-is_supported_image (GBytes *bytes)
-{
-  gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
-
-  return (size > 8 && memcmp (data, "\x89PNG\r\n\x1a\n", 8) == 0) ||
-         (size > 3 && memcmp (data, "\xff\xd8\xff", 3) == 0) ||
-         (size > 12 && memcmp (data, "RIFF", 4) == 0 && memcmp (data + 8, "WEBP", 4) == 0);
-}
-
 /**
  * natter_client_validate_avatar:
  * @avatar: a picture
  * @error: a #GError
  *
+ * Checks our own picture before it is sent and a contact's before it is
+ * stored or decoded: the format and size in pixels are read from the header
+ * alone, so that nothing is decoded to find out.
+ *
  * Returns: %TRUE if @avatar is a PNG, JPEG or WebP picture of at most 256 KiB
+ *   and %NATTER_AVATAR_MAX_PIXELS pixels a side
  */
 gboolean
 natter_client_validate_avatar (GBytes  *avatar,
                                GError **error)
 {
+  guint width;
+  guint height;
+
   g_return_val_if_fail (avatar != NULL, FALSE);
 
   if (g_bytes_get_size (avatar) > NATTER_AVATAR_MAX_SIZE)
@@ -1371,10 +1378,19 @@ natter_client_validate_avatar (GBytes  *avatar,
       return FALSE;
     }
 
-  if (!is_supported_image (avatar))
+  if (natter_image_read_header (avatar, &width, &height) == NATTER_IMAGE_UNKNOWN)
     {
       g_set_error_literal (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_AVATAR,
                            "A profile picture is a PNG, JPEG or WebP image");
+      return FALSE;
+    }
+
+  if (width == 0 || height == 0 || width > NATTER_AVATAR_MAX_PIXELS ||
+      height > NATTER_AVATAR_MAX_PIXELS)
+    {
+      g_set_error (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_AVATAR,
+                   "A profile picture is at most %d × %d pixels (this one says %u × %u)",
+                   NATTER_AVATAR_MAX_PIXELS, NATTER_AVATAR_MAX_PIXELS, width, height);
       return FALSE;
     }
 
@@ -1850,6 +1866,82 @@ on_handle_looked_up (GObject      *source,
   send_invite (g_steal_pointer (&task));
 }
 
+static void
+on_lookup_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(NatterFrame) reply = NULL;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_strdup (natter_frame_get_string (reply, "user")), g_free);
+}
+
+/**
+ * natter_client_lookup_handle_async:
+ * @self: a #NatterClient
+ * @handle: `@name` or `name`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the server's answer
+ * @user_data: data for @callback
+ *
+ * Asks the server whose `@handle` this is. The server answers it, so the
+ * answer is only as good as the server: show it, with the safety number,
+ * before adding the contact (then invite the ID, not the handle).
+ */
+void
+natter_client_lookup_handle_async (NatterClient        *self,
+                                   const char          *handle,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(NatterFrame) lookup = NULL;
+  g_autofree char *normalized = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (handle != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_client_lookup_handle_async);
+
+  normalized = natter_handle_normalize (handle, &error);
+  if (normalized == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  lookup = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+  natter_frame_set_string (lookup, "handle", normalized);
+  natter_signaling_request_async (self->signaling, lookup, cancellable, on_lookup_done,
+                                  g_steal_pointer (&task));
+}
+
+/**
+ * natter_client_lookup_handle_finish:
+ *
+ * Returns: (transfer full): the user ID the server gave for the handle, or
+ *   %NULL with @error set (%NATTER_PROTOCOL_ERROR_NOT_FOUND for no one)
+ */
+char *
+natter_client_lookup_handle_finish (NatterClient  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /**
  * natter_client_invite_async:
  * @self: a #NatterClient
@@ -2000,29 +2092,24 @@ on_invitations_listed (GObject      *source,
   g_autoptr(GTask) task = user_data;
   NatterClient *self = g_task_get_source_object (task);
   AnswerData *data = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(JsonObject) listing = NULL;
   g_autoptr(NatterFrame) answer = NULL;
   GCancellable *cancellable;
   JsonArray *incoming;
   GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
+  listing = natter_client_list_invitations_finish (self, result, &error);
+  if (listing == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
 
-  incoming = natter_frame_get_array (reply, "incoming");
+  incoming = json_object_get_array_member (listing, "incoming");
   for (guint i = 0; i < json_array_get_length (incoming); i++)
     {
-      JsonNode *node = json_array_get_element (incoming, i);
-      JsonObject *invitation;
+      JsonObject *invitation = json_array_get_object_element (incoming, i);
 
-      if (!JSON_NODE_HOLDS_OBJECT (node))
-        continue;
-
-      invitation = json_node_get_object (node);
       if (g_strcmp0 (json_object_get_string_member_with_default (invitation, "id", NULL),
                      data->invitation_id) == 0 &&
           natter_user_id_is_valid (json_object_get_string_member_with_default (invitation,
@@ -2042,6 +2129,126 @@ on_invitations_listed (GObject      *source,
   cancellable = g_task_get_cancellable (task);
   natter_signaling_request_async (self->signaling, answer, cancellable,
                                   on_answer_sent, g_steal_pointer (&task));
+}
+
+/* The server sends the invitations listing in pages; this many pages of
+ * at least one invitation each is more than any server keeps. */
+#define INVITATION_PAGES_MAX 10000
+
+static void request_invitations_page (GTask      *task,
+                                      const char *after);
+
+static void
+append_invitation_objects (JsonArray *to,
+                           JsonArray *from)
+{
+  for (guint i = 0; from != NULL && i < json_array_get_length (from); i++)
+    {
+      JsonNode *node = json_array_get_element (from, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        json_array_add_element (to, json_node_copy (node));
+    }
+}
+
+static void
+on_invitations_page (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  JsonObject *listing = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) reply = NULL;
+  const char *next;
+  gint64 pages;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  append_invitation_objects (json_object_get_array_member (listing, "incoming"),
+                             natter_frame_get_array (reply, "incoming"));
+  append_invitation_objects (json_object_get_array_member (listing, "outgoing"),
+                             natter_frame_get_array (reply, "outgoing"));
+
+  pages = json_object_get_int_member (listing, "pages") + 1;
+  json_object_set_int_member (listing, "pages", pages);
+  next = natter_frame_get_string (reply, "next");
+  if (next != NULL && pages < INVITATION_PAGES_MAX)
+    {
+      request_invitations_page (g_steal_pointer (&task), next);
+      return;
+    }
+
+  json_object_remove_member (listing, "pages");
+  g_task_return_pointer (task, json_object_ref (listing), (GDestroyNotify) json_object_unref);
+}
+
+static void
+request_invitations_page (GTask      *task,
+                          const char *after)
+{
+  NatterClient *self = g_task_get_source_object (task);
+  g_autoptr(NatterFrame) list = natter_frame_new (NATTER_FRAME_INVITATIONS);
+
+  if (after != NULL)
+    natter_frame_set_string (list, "after", after);
+  natter_signaling_request_async (self->signaling, list, g_task_get_cancellable (task),
+                                  on_invitations_page, task);
+}
+
+/**
+ * natter_client_list_invitations_async:
+ * @self: a #NatterClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the whole listing
+ * @user_data: data for @callback
+ *
+ * Asks the server for the pending invitations, page after page.
+ */
+void
+natter_client_list_invitations_async (NatterClient        *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  GTask *task;
+  JsonObject *listing;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_client_list_invitations_async);
+  listing = json_object_new ();
+  json_object_set_array_member (listing, "incoming", json_array_new ());
+  json_object_set_array_member (listing, "outgoing", json_array_new ());
+  json_object_set_int_member (listing, "pages", 0);
+  g_task_set_task_data (task, listing, (GDestroyNotify) json_object_unref);
+
+  request_invitations_page (task, NULL);
+}
+
+/**
+ * natter_client_list_invitations_finish:
+ * @self: a #NatterClient
+ * @result: the result
+ * @error: a #GError
+ *
+ * Returns: (transfer full): an object with the arrays `incoming` and
+ *   `outgoing` of invitation objects (docs/protocol.md)
+ */
+JsonObject *
+natter_client_list_invitations_finish (NatterClient  *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -2064,7 +2271,6 @@ natter_client_answer_invitation_async (NatterClient        *self,
                                        gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(NatterFrame) list = NULL;
   AnswerData *data;
 
   g_return_if_fail (NATTER_IS_CLIENT (self));
@@ -2077,9 +2283,8 @@ natter_client_answer_invitation_async (NatterClient        *self,
   data->accept = !!accept;
   g_task_set_task_data (task, data, answer_data_free);
 
-  list = natter_frame_new (NATTER_FRAME_INVITATIONS);
-  natter_signaling_request_async (self->signaling, list, cancellable, on_invitations_listed,
-                                  g_steal_pointer (&task));
+  natter_client_list_invitations_async (self, cancellable, on_invitations_listed,
+                                        g_steal_pointer (&task));
 }
 
 /**

@@ -26,6 +26,9 @@ typedef enum
   NATTER_CLIENT_ERROR_INVALID_AVATAR,
 } NatterClientError;
 
+/* Profile pictures are at most this many pixels wide and high */
+#define NATTER_AVATAR_MAX_PIXELS 4096
+
 #define NATTER_TYPE_CLIENT (natter_client_get_type ())
 
 G_DECLARE_FINAL_TYPE (NatterClient, natter_client, NATTER, CLIENT, GObject)
@@ -97,6 +100,14 @@ gboolean         natter_client_set_blocked            (NatterClient         *sel
                                                        gboolean              blocked,
                                                        GError              **error);
 
+void             natter_client_lookup_handle_async    (NatterClient         *self,
+                                                       const char           *handle,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char            *natter_client_lookup_handle_finish   (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
 void             natter_client_invite_async           (NatterClient         *self,
                                                        const char           *id_or_handle,
                                                        const char           *text,
@@ -106,6 +117,13 @@ void             natter_client_invite_async           (NatterClient         *sel
 JsonObject      *natter_client_invite_finish          (NatterClient         *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
+void             natter_client_list_invitations_async   (NatterClient       *self,
+                                                         GCancellable       *cancellable,
+                                                         GAsyncReadyCallback callback,
+                                                         gpointer            user_data);
+JsonObject      *natter_client_list_invitations_finish  (NatterClient       *self,
+                                                         GAsyncResult       *result,
+                                                         GError            **error);
 void             natter_client_answer_invitation_async  (NatterClient       *self,
                                                          const char         *invitation_id,
                                                          gboolean            accept,

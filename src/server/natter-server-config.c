@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "natter-server-config.h"
+#include "natter-signature.h"
 
 #define KEY_FILE_GROUP "server"
 
@@ -38,6 +39,7 @@ struct _NatterServerConfig
   gboolean print_port;
   char *tls_certificate;
   char *tls_key;
+  char **public_names;
   char *data_dir;
   char **stun;
   char **turn;
@@ -50,6 +52,11 @@ struct _NatterServerConfig
   int auth_timeout;
   int heartbeat_interval;
   int invitation_ttl;
+  int request_timeout;
+  int max_unauthenticated_per_address;
+  int max_output_buffer;
+  int slow_reader_timeout;
+  int max_invitations_per_recipient;
   gboolean verbose;
 };
 
@@ -79,6 +86,10 @@ static const OptionSpec option_specs[] = {
     "PEM certificate (chain) file; with --tls-key the server speaks wss:// and https://", "FILE" },
   { "tls-key", OPT_PATH, FIELD (tls_key), TRUE,
     "PEM private key file for --tls-certificate", "FILE" },
+  { "public-name", OPT_STRV, FIELD (public_names), TRUE,
+    "A name clients reach this server by, as in their URL: HOST or HOST:PORT (repeatable). "
+    "Sign-ins are accepted only for these names, the names in the TLS certificate, or, "
+    "with neither, the address and port the server listens on", "NAME" },
   { "data-dir", OPT_PATH, FIELD (data_dir), TRUE,
     "Directory for the database of invitations and handles "
     "(default: the user data directory/natter-server)", "DIR" },
@@ -93,7 +104,21 @@ static const OptionSpec option_specs[] = {
   { "turn-ttl", OPT_INT, FIELD (turn_ttl), TRUE,
     "Lifetime of issued TURN credentials in seconds (default 86400)", "SECONDS" },
   { "max-connections", OPT_INT, FIELD (max_connections), TRUE,
-    "Maximum number of open WebSocket connections (default 20000)", "N" },
+    "Maximum number of open WebSocket connections; all TCP connections together may exceed "
+    "it by 16, kept for plain HTTP such as /health (default 20000)", "N" },
+  { "max-unauthenticated-per-address", OPT_INT, FIELD (max_unauthenticated_per_address), TRUE,
+    "Connections one client IP address may hold before they authenticate (default 256)", "N" },
+  { "request-timeout", OPT_INT, FIELD (request_timeout), TRUE,
+    "Seconds a new connection has to send its HTTP request and become a WebSocket "
+    "(default 10)", "SECONDS" },
+  { "max-output-buffer", OPT_INT, FIELD (max_output_buffer), TRUE,
+    "Bytes the server holds for a client that does not read; more frames to it are dropped "
+    "and their senders told peer-slow (default 1048576)", "BYTES" },
+  { "slow-reader-timeout", OPT_INT, FIELD (slow_reader_timeout), TRUE,
+    "Seconds a client may stay over --max-output-buffer before it is closed (default 10)",
+    "SECONDS" },
+  { "max-invitations-per-recipient", OPT_INT, FIELD (max_invitations_per_recipient), TRUE,
+    "Pending invitations one user may have waiting (default 100)", "N" },
   { "max-frame-size", OPT_INT, FIELD (max_frame_size), TRUE,
     "Largest accepted frame in bytes, at most 1048576 (default 65536)", "BYTES" },
   { "rate-burst", OPT_INT, FIELD (rate_burst), TRUE,
@@ -221,6 +246,8 @@ apply_defaults (NatterServerConfig *self)
     self->data_dir = g_build_filename (g_get_user_data_dir (), "natter-server", NULL);
   if (self->stun == NULL)
     self->stun = g_new0 (char *, 1);
+  if (self->public_names == NULL)
+    self->public_names = g_new0 (char *, 1);
   if (self->turn == NULL)
     self->turn = g_new0 (char *, 1);
   if (self->turn_ttl == UNSET_INT)
@@ -239,6 +266,16 @@ apply_defaults (NatterServerConfig *self)
     self->heartbeat_interval = NATTER_SERVER_DEFAULT_HEARTBEAT;
   if (self->invitation_ttl == UNSET_INT)
     self->invitation_ttl = NATTER_SERVER_DEFAULT_INVITATION_TTL;
+  if (self->request_timeout == UNSET_INT)
+    self->request_timeout = NATTER_SERVER_DEFAULT_REQUEST_TIMEOUT;
+  if (self->max_unauthenticated_per_address == UNSET_INT)
+    self->max_unauthenticated_per_address = NATTER_SERVER_DEFAULT_UNAUTHENTICATED_PER_ADDRESS;
+  if (self->max_output_buffer == UNSET_INT)
+    self->max_output_buffer = NATTER_SERVER_DEFAULT_MAX_OUTPUT_BUFFER;
+  if (self->slow_reader_timeout == UNSET_INT)
+    self->slow_reader_timeout = NATTER_SERVER_DEFAULT_SLOW_READER_TIMEOUT;
+  if (self->max_invitations_per_recipient == UNSET_INT)
+    self->max_invitations_per_recipient = NATTER_SERVER_DEFAULT_INVITATIONS_PER_RECIPIENT;
 }
 
 static gboolean
@@ -276,6 +313,20 @@ validate (NatterServerConfig  *self,
       return FALSE;
     }
 
+  for (guint i = 0; self->public_names[i] != NULL; i++)
+    {
+      g_autofree char *host = NULL;
+      guint port;
+
+      if (!natter_auth_server_name_split (self->public_names[i], &host, &port))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--public-name must be a host name or address with an optional :PORT, "
+                       "not “%s”", self->public_names[i]);
+          return FALSE;
+        }
+    }
+
   if (!(self->rate_per_s > 0.0 && self->rate_per_s <= 1e6))
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -291,7 +342,15 @@ validate (NatterServerConfig  *self,
          check_range ("rate-burst", self->rate_burst, 1, 1000000, error) &&
          check_range ("auth-timeout", self->auth_timeout, 1, 3600, error) &&
          check_range ("heartbeat-interval", self->heartbeat_interval, 1, 3600, error) &&
-         check_range ("invitation-ttl", self->invitation_ttl, 1, 365 * 24 * 3600, error);
+         check_range ("invitation-ttl", self->invitation_ttl, 1, 365 * 24 * 3600, error) &&
+         check_range ("request-timeout", self->request_timeout, 1, 3600, error) &&
+         check_range ("max-unauthenticated-per-address", self->max_unauthenticated_per_address,
+                      1, 1000000, error) &&
+         check_range ("max-output-buffer", self->max_output_buffer, 4096, 1024 * 1024 * 1024,
+                      error) &&
+         check_range ("slow-reader-timeout", self->slow_reader_timeout, 1, 3600, error) &&
+         check_range ("max-invitations-per-recipient", self->max_invitations_per_recipient, 1,
+                      100000, error);
 }
 
 static void
@@ -305,6 +364,7 @@ natter_server_config_finalize (GObject *object)
   g_clear_pointer (&self->tls_key, g_free);
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->stun, g_strfreev);
+  g_clear_pointer (&self->public_names, g_strfreev);
   g_clear_pointer (&self->turn, g_strfreev);
   if (self->turn_secret != NULL)
     memset (self->turn_secret, 0, strlen (self->turn_secret));
@@ -333,6 +393,11 @@ natter_server_config_init (NatterServerConfig *self)
   self->auth_timeout = UNSET_INT;
   self->heartbeat_interval = UNSET_INT;
   self->invitation_ttl = UNSET_INT;
+  self->request_timeout = UNSET_INT;
+  self->max_unauthenticated_per_address = UNSET_INT;
+  self->max_output_buffer = UNSET_INT;
+  self->slow_reader_timeout = UNSET_INT;
+  self->max_invitations_per_recipient = UNSET_INT;
 }
 
 NatterServerConfig *
@@ -521,6 +586,13 @@ natter_server_config_get_data_dir (NatterServerConfig *self)
 }
 
 const char * const *
+natter_server_config_get_public_names (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), NULL);
+  return (const char * const *) self->public_names;
+}
+
+const char * const *
 natter_server_config_get_stun (NatterServerConfig *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), NULL);
@@ -602,4 +674,44 @@ natter_server_config_get_verbose (NatterServerConfig *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), FALSE);
   return self->verbose;
+}
+
+guint
+natter_server_config_get_request_timeout (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->request_timeout;
+}
+
+guint
+natter_server_config_get_max_unauthenticated_per_address (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_unauthenticated_per_address;
+}
+
+guint
+natter_server_config_get_max_output_buffer (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_output_buffer;
+}
+
+guint
+natter_server_config_get_slow_reader_timeout (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->slow_reader_timeout;
+}
+
+guint
+natter_server_config_get_max_invitations_per_recipient (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_invitations_per_recipient;
 }

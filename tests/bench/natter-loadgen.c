@@ -1030,12 +1030,13 @@ conn_send_auth (Conn        *c,
       return;
     }
 
-  signature = natter_auth_challenge_sign (c->secret_key, nonce, c->user_id);
+  signature = natter_auth_challenge_sign (c->secret_key, nonce, c->user_id, c->lg->host_port);
   natter_secure_zero (c->secret_key, sizeof c->secret_key);
 
   auth = natter_frame_new (NATTER_FRAME_AUTH);
   natter_frame_set_id (auth, "1");
   natter_frame_set_string (auth, "user", c->user_id);
+  natter_frame_set_string (auth, "server", c->lg->host_port);
   natter_frame_set_string (auth, "signature", signature);
   text = natter_frame_to_string (auth, &length);
 
@@ -1356,6 +1357,9 @@ start_server (LoadGen  *lg,
   g_ptr_array_add (argv, g_strdup ("--print-port"));
   g_ptr_array_add (argv, g_strdup_printf ("--data-dir=%s", lg->data_dir));
   g_ptr_array_add (argv, g_strdup_printf ("--max-connections=%d", lg->n_connections + 64));
+  /* Every client comes from 127.0.0.1: let all handshakes in flight through. */
+  g_ptr_array_add (argv, g_strdup_printf ("--max-unauthenticated-per-address=%d",
+                                          lg->concurrency + 64));
   g_ptr_array_add (argv, g_strdup_printf ("--rate-burst=%d", lg->server_rate));
   g_ptr_array_add (argv, g_strdup_printf ("--rate-per-s=%d", lg->server_rate));
   for (guint i = 0; lg->server_args != NULL && lg->server_args[i] != NULL; i++)

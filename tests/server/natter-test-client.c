@@ -199,6 +199,39 @@ natter_test_client_expect_error (NatterTestClient *self,
   assert_error (frame, code, ref);
 }
 
+/* Removes the queued error frames with this code (and ref, unless NULL)
+ * and returns how many there were; waits for nothing. */
+guint
+natter_test_client_take_errors (NatterTestClient *self,
+                                const char       *code,
+                                const char       *ref)
+{
+  guint n = 0;
+  GList *l = NULL;
+
+  g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), 0);
+
+  l = self->frames.head;
+  while (l != NULL)
+    {
+      JsonObject *frame = l->data;
+      GList *next = l->next;
+
+      if (g_str_equal (frame_type (frame), "error") &&
+          g_strcmp0 (json_object_get_string_member_with_default (frame, "code", NULL), code) == 0 &&
+          (ref == NULL ||
+           g_strcmp0 (json_object_get_string_member_with_default (frame, "ref", NULL), ref) == 0))
+        {
+          json_object_unref (frame);
+          g_queue_delete_link (&self->frames, l);
+          n++;
+        }
+      l = next;
+    }
+
+  return n;
+}
+
 /* Lets ms pass and asserts that no frame of type (any frame if NULL)
  * arrived or was queued. */
 void
@@ -453,6 +486,7 @@ natter_test_client_connect (NatterTestClient *self)
 JsonObject *
 natter_test_client_authenticate (NatterTestClient *self)
 {
+  g_autofree char *server = NULL;
   g_autofree char *signature = NULL;
   JsonObject *auth_ok;
 
@@ -461,9 +495,11 @@ natter_test_client_authenticate (NatterTestClient *self)
   if (self->connection == NULL)
     json_object_unref (natter_test_client_connect (self));
 
-  signature = natter_auth_challenge_sign (self->secret_key, self->nonce, self->user);
+  server = natter_test_client_get_server_name (self);
+  signature = natter_auth_challenge_sign (self->secret_key, self->nonce, self->user, server);
   auth_ok = natter_test_client_request (self, "{'type':'auth','id':'auth','user':'%s',"
-                                        "'signature':'%s'}", self->user, signature);
+                                        "'server':'%s','signature':'%s'}", self->user, server,
+                                        signature);
   g_assert_cmpstr (frame_type (auth_ok), ==, "auth-ok");
   g_assert_cmpstr (json_object_get_string_member_with_default (auth_ok, "user", NULL), ==,
                    self->user);
@@ -512,6 +548,23 @@ natter_test_client_get_secret_key (NatterTestClient *self)
   g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), NULL);
 
   return self->secret_key;
+}
+
+/**
+ * natter_test_client_get_server_name:
+ *
+ * Returns: (transfer full): the server this client dials, as it signs it in
+ *   `auth`
+ */
+char *
+natter_test_client_get_server_name (NatterTestClient *self)
+{
+  g_autofree char *url = NULL;
+
+  g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), NULL);
+
+  url = natter_test_server_get_uri (self->server, "/ws");
+  return natter_auth_server_name_from_url (url);
 }
 
 const char *

@@ -26,6 +26,7 @@ NatterTestClient *natter_test_client_new_connected     (NatterTestServer  *serve
 const char       *natter_test_client_get_user          (NatterTestClient  *self);
 const guint8     *natter_test_client_get_secret_key    (NatterTestClient  *self);
 const char       *natter_test_client_get_nonce         (NatterTestClient  *self);
+char             *natter_test_client_get_server_name   (NatterTestClient  *self);
 
 gboolean          natter_test_client_open              (NatterTestClient  *self,
                                                         gboolean           accept_certificate,
@@ -55,6 +56,9 @@ JsonObject       *natter_test_client_wait              (NatterTestClient  *self,
 JsonObject       *natter_test_client_wait_ref          (NatterTestClient  *self,
                                                         const char        *ref);
 void              natter_test_client_expect_error      (NatterTestClient  *self,
+                                                        const char        *code,
+                                                        const char        *ref);
+guint             natter_test_client_take_errors       (NatterTestClient  *self,
                                                         const char        *code,
                                                         const char        *ref);
 void              natter_test_client_assert_no_frame   (NatterTestClient  *self,
