@@ -54,7 +54,7 @@ static const char *const migrations[] = {
   "  avatar BLOB CHECK (avatar IS NULL OR length(avatar) <= 262144),"
   "  verified INTEGER NOT NULL DEFAULT 0,"
   "  blocked INTEGER NOT NULL DEFAULT 0,"
-  "  key_changed INTEGER NOT NULL DEFAULT 0,"
+  "  key_changed INTEGER NOT NULL DEFAULT 0," /* unused: a contact's ID is its key */
   "  added_at INTEGER NOT NULL,"
   "  updated_at INTEGER NOT NULL"
   ");"
@@ -144,7 +144,7 @@ G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NATTER_STORE_SCHEMA_VERSION);
 
 #define CONTACT_COLUMNS \
   "c.user_id, c.display_name, c.alias, c.bio, c.avatar, c.verified, c.blocked, " \
-  "c.key_changed, c.added_at, c.updated_at"
+  "c.added_at, c.updated_at"
 
 enum {
   PROP_0,
@@ -573,7 +573,6 @@ typedef struct
   gint64  updated_time;
   gboolean verified;
   gboolean blocked;
-  gboolean key_changed;
 } ContactRow;
 
 static void
@@ -602,9 +601,8 @@ contact_row_read (sqlite3_stmt *stmt)
     row->avatar = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
   row->verified = sqlite3_column_int (stmt, 5);
   row->blocked = sqlite3_column_int (stmt, 6);
-  row->key_changed = sqlite3_column_int (stmt, 7);
-  row->added_time = sqlite3_column_int64 (stmt, 8);
-  row->updated_time = sqlite3_column_int64 (stmt, 9);
+  row->added_time = sqlite3_column_int64 (stmt, 7);
+  row->updated_time = sqlite3_column_int64 (stmt, 8);
   return row;
 }
 
@@ -630,7 +628,6 @@ store_contact_from_row (NatterStore *self,
   natter_contact_set_avatar (contact, row->avatar);
   natter_contact_set_verified (contact, row->verified);
   natter_contact_set_blocked (contact, row->blocked);
-  natter_contact_set_key_changed (contact, row->key_changed);
   natter_contact_set_added_time (contact, row->added_time);
   natter_contact_set_updated_time (contact, row->updated_time);
   g_object_thaw_notify (G_OBJECT (contact));
@@ -1290,8 +1287,8 @@ store_update_contact_row (NatterStore  *self,
  * natter_store_update_contact:
  * @contact: a contact whose properties were changed
  *
- * Saves the display name, alias, bio, avatar and the verified, blocked and
- * key-changed flags of @contact.
+ * Saves the display name, alias, bio, avatar and the verified and blocked
+ * flags of @contact.
  */
 gboolean
 natter_store_update_contact (NatterStore    *self,
@@ -1313,9 +1310,9 @@ natter_store_update_contact (NatterStore    *self,
 
   return store_update_contact_row (self, natter_contact_get_user_id (contact), error,
                                    "UPDATE contacts SET display_name = ?2, alias = ?3, bio = ?4, "
-                                   "avatar = ?5, verified = ?6, blocked = ?7, key_changed = ?8, "
-                                   "updated_at = ?9 WHERE user_id = ?1",
-                                   "ttttbiiii",
+                                   "avatar = ?5, verified = ?6, blocked = ?7, "
+                                   "updated_at = ?8 WHERE user_id = ?1",
+                                   "ttttbiii",
                                    natter_contact_get_user_id (contact),
                                    natter_contact_get_display_name (contact),
                                    natter_contact_get_alias (contact),
@@ -1323,7 +1320,6 @@ natter_store_update_contact (NatterStore    *self,
                                    avatar,
                                    (gint64) natter_contact_get_verified (contact),
                                    (gint64) natter_contact_get_blocked (contact),
-                                   (gint64) natter_contact_get_key_changed (contact),
                                    g_get_real_time ());
 }
 
@@ -1356,22 +1352,13 @@ typedef enum
 {
   CONTACT_FLAG_BLOCKED,
   CONTACT_FLAG_VERIFIED,
-  CONTACT_FLAG_KEY_CHANGED,
 } ContactFlag;
 
 static const char *const contact_flag_sql[] = {
   [CONTACT_FLAG_BLOCKED] =
     "UPDATE contacts SET blocked = ?2, updated_at = ?3 WHERE user_id = ?1",
-  /* Verifying clears the key-changed flag. */
   [CONTACT_FLAG_VERIFIED] =
-    "UPDATE contacts SET verified = ?2, "
-    "key_changed = CASE WHEN ?2 THEN 0 ELSE key_changed END, "
-    "updated_at = ?3 WHERE user_id = ?1",
-  /* A changed key withdraws verification. */
-  [CONTACT_FLAG_KEY_CHANGED] =
-    "UPDATE contacts SET key_changed = ?2, "
-    "verified = CASE WHEN ?2 THEN 0 ELSE verified END, "
-    "updated_at = ?3 WHERE user_id = ?1",
+    "UPDATE contacts SET verified = ?2, updated_at = ?3 WHERE user_id = ?1",
 };
 
 static gboolean
@@ -1399,8 +1386,7 @@ natter_store_set_contact_blocked (NatterStore  *self,
 /**
  * natter_store_set_contact_verified:
  *
- * Records that the user compared safety numbers with the contact. Verifying
- * also clears the key-changed flag.
+ * Records that the user compared safety numbers with the contact.
  */
 gboolean
 natter_store_set_contact_verified (NatterStore  *self,
@@ -1411,23 +1397,6 @@ natter_store_set_contact_verified (NatterStore  *self,
   g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
 
   return store_set_contact_flag (self, user_id, CONTACT_FLAG_VERIFIED, verified, error);
-}
-
-/**
- * natter_store_set_contact_key_changed:
- *
- * Records that the contact presented a key that does not match the one
- * known. Setting the flag also withdraws verification.
- */
-gboolean
-natter_store_set_contact_key_changed (NatterStore  *self,
-                                      const char   *user_id,
-                                      gboolean      key_changed,
-                                      GError      **error)
-{
-  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
-
-  return store_set_contact_flag (self, user_id, CONTACT_FLAG_KEY_CHANGED, key_changed, error);
 }
 
 /**

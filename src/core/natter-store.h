@@ -96,10 +96,6 @@ gboolean        natter_store_set_contact_verified   (NatterStore            *sel
                                                      const char             *user_id,
                                                      gboolean                verified,
                                                      GError                **error);
-gboolean        natter_store_set_contact_key_changed (NatterStore           *self,
-                                                     const char             *user_id,
-                                                     gboolean                key_changed,
-                                                     GError                **error);
 gboolean        natter_store_remove_contact         (NatterStore            *self,
                                                      const char             *user_id,
                                                      GError                **error);
