@@ -303,6 +303,26 @@ class BrowserHostileTest(BrowserTestCase):
         self.assertEqual(page["name"], "Good")
         self.assertEqual(page["avatar_bytes"], len(good))
 
+    def test_timestamps_out_of_range_are_not_believed(self):
+        cli = self.connected()
+        before = int(time.time() * 1000)
+        for n, ts in enumerate((253402300800000, 0, -5, 9007199254740991)):
+            self.page.command("raw", text=json.dumps({"type": "message", "id": f"ts-{n}",
+                                                      "ts": ts, "body": f"clock {n}"}))
+        self.page.command("message", body="clock right")
+        cli.wait_for(lambda e: e.get("event") == "message" and e.get("body") == "clock right",
+                     what="the last message")
+        after = int(time.time() * 1000)
+        history = self.history()
+        self.assertEqual(len(history), 5)
+        for message in history:
+            # The time of receipt instead
+            self.assertGreaterEqual(message["ts"], before, message)
+            self.assertLessEqual(message["ts"], after, message)
+        plain = self.cli.run("history", self.page.id)
+        self.assertEqual(plain.stderr.count("CRITICAL"), 0, plain.stderr)
+        self.assertEqual(len(plain.stdout.splitlines()), 5)
+
     def test_hostile_name_and_body(self):
         cli = self.connected()
         name = "<a href='https://evil.example/'>Ana</a>\x1b]0;owned\x07"
