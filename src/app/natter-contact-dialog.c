@@ -51,14 +51,16 @@ update (NatterContactDialog *self)
   const char *bio = natter_contact_get_bio (self->contact);
   const char *alias = natter_contact_get_alias (self->contact);
   g_autoptr(GdkPaintable) picture = NULL;
+  g_autofree char *initials = NULL;
 
   if (name == NULL || *name == '\0')
     name = natter_contact_get_user_id (self->contact);
+  initials = natter_avatar_initials_source (name);
 
   self->updating = TRUE;
 
   gtk_label_set_text (self->name_label, name);
-  adw_avatar_set_text (self->avatar, name);
+  adw_avatar_set_text (self->avatar, initials);
   picture = natter_avatar_paintable_new (natter_contact_get_avatar (self->contact));
   adw_avatar_set_custom_image (self->avatar, picture);
   gtk_label_set_text (self->bio_label, bio != NULL ? bio : "");

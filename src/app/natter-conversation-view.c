@@ -3,7 +3,10 @@
  * The messages are a GtkListView over the core's NatterConversation. The
  * view sticks to the newest message while the user is at the bottom, and
  * loads older pages when the user scrolls to the top, keeping what is on
- * screen in place. Enter sends; Shift+Enter starts a new line.
+ * screen in place. A conversation with unread messages opens at the first
+ * of them, under a "New messages" divider; scrolled up, a button jumps back
+ * to the newest message and counts what arrived meanwhile. Enter sends;
+ * Shift+Enter starts a new line.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -52,9 +55,13 @@ struct _NatterConversationView
   GtkStack           *messages_stack;
   GtkScrolledWindow  *scrolled_window;
   GtkListView        *messages_view;
+  GtkRevealer        *jump_revealer;
+  GtkLabel           *jump_count_label;
   GtkListBox         *search_results;
   GtkRevealer        *typing_revealer;
   GtkLabel           *typing_label;
+  GtkBox             *attach_box;
+  GtkLabel           *compose_placeholder;
   GtkTextView        *compose_view;
   GtkButton          *send_button;
 
@@ -74,6 +81,11 @@ struct _NatterConversationView
 
   gboolean            typing_sent;
   guint               typing_timeout;
+
+  /* The first message that was unread when the conversation opened */
+  char               *first_unread_id;
+  /* Messages that arrived while the user was scrolled up */
+  guint               unseen_count;
 
   gint64              open_time;
   gulong              open_paint_handler;
@@ -175,6 +187,16 @@ update_title (NatterConversationView *self)
   /* Nothing can be sent to a blocked contact: say so rather than fail. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->compose_view),
                             self->contact == NULL || !natter_contact_get_blocked (self->contact));
+
+  if (self->contact_id != NULL)
+    {
+      /* Translators: the placeholder of the compose box; %s is the contact */
+      g_autofree char *placeholder = g_strdup_printf (_("Message %s…"), contact_name (self));
+
+      gtk_label_set_text (self->compose_placeholder, placeholder);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->compose_view),
+                                      GTK_ACCESSIBLE_PROPERTY_PLACEHOLDER, placeholder, -1);
+    }
 }
 
 static void
@@ -277,6 +299,7 @@ on_compose_changed (NatterConversationView *self)
   gboolean empty = *stripped == '\0';
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), !empty && self->contact_id != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->compose_placeholder), *text == '\0');
 
   if (self->client == NULL || self->contact_id == NULL)
     return;
@@ -321,6 +344,14 @@ send_compose_text (NatterConversationView *self)
   stop_typing (self);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
   natter_client_connect_to (self->client, self->contact_id);
+}
+
+static void
+on_emoji_clicked (NatterConversationView *self)
+{
+  /* The text view's own chooser, as Ctrl+. opens it, at the cursor. */
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+  g_signal_emit_by_name (self->compose_view, "insert-emoji");
 }
 
 static void
@@ -396,6 +427,8 @@ scroll_to_target (NatterConversationView *self)
  * does nothing or stops short: retry on every frame until the item is on
  * screen. The first frames always scroll, since before the next layout the
  * adjustment still describes the old rows. */
+static void update_jump_button (NatterConversationView *self);
+
 #define SCROLL_MIN_FRAMES 3
 #define SCROLL_MAX_FRAMES 600
 
@@ -420,6 +453,7 @@ on_scroll_tick (GtkWidget     *widget,
 
   self->scroll_pending = FALSE;
   self->scroll_tick = 0;
+  update_jump_button (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -440,6 +474,45 @@ static void
 start_scroll_to_bottom (NatterConversationView *self)
 {
   start_scroll_to (self, G_MAXUINT);
+}
+
+static void
+update_jump_button (NatterConversationView *self)
+{
+  gboolean at_bottom = self->conversation == NULL || is_at_bottom (self);
+
+  if (at_bottom)
+    self->unseen_count = 0;
+
+  gtk_revealer_set_reveal_child (self->jump_revealer, !at_bottom && !self->scroll_pending);
+  gtk_widget_set_visible (GTK_WIDGET (self->jump_count_label), self->unseen_count > 0);
+  if (self->unseen_count > 0)
+    {
+      g_autofree char *count = g_strdup_printf ("%u", self->unseen_count);
+      g_autofree char *label = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                             "%u new message, jump to it",
+                                                             "%u new messages, jump to the newest",
+                                                             self->unseen_count),
+                                                self->unseen_count);
+
+      gtk_label_set_text (self->jump_count_label, count);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_revealer_get_child (self->jump_revealer)),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+    }
+  else
+    {
+      gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_revealer_get_child (self->jump_revealer)),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Jump to the newest message"), -1);
+    }
+}
+
+static void
+on_jump_clicked (NatterConversationView *self)
+{
+  self->unseen_count = 0;
+  start_scroll_to_bottom (self);
+  update_jump_button (self);
 }
 
 static void on_adjustment_value_changed (NatterConversationView *self);
@@ -464,6 +537,7 @@ on_adjustment_value_changed (NatterConversationView *self)
   if (self->conversation == NULL)
     return;
 
+  update_jump_button (self);
   if (self->scroll_pending || self->loading_older)
     return;
 
@@ -495,7 +569,10 @@ bind_message_row (NatterConversationView *self,
     previous = g_list_model_get_item (G_LIST_MODEL (self->conversation), position - 1);
 
   natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), self->client,
-                           gtk_list_item_get_item (item), previous);
+                           gtk_list_item_get_item (item), previous, contact_name (self),
+                           self->first_unread_id != NULL &&
+                           g_strcmp0 (natter_message_get_id (gtk_list_item_get_item (item)),
+                                      self->first_unread_id) == 0);
 }
 
 /* Older messages arrive above: a row's day header depends on the row above. */
@@ -532,7 +609,8 @@ on_unbind_message_row (GtkSignalListItemFactory *factory,
                        GtkListItem              *item,
                        gpointer                  user_data)
 {
-  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL, NULL);
+  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL, NULL,
+                           NULL, FALSE);
 }
 
 static void
@@ -553,7 +631,14 @@ on_messages_changed (GListModel             *model,
   last = g_list_model_get_item (model, position + added - 1);
   if (is_at_bottom (self) ||
       natter_message_get_direction (last) == NATTER_MESSAGE_DIRECTION_OUT)
-    start_scroll_to_bottom (self);
+    {
+      start_scroll_to_bottom (self);
+    }
+  else
+    {
+      self->unseen_count += added;
+      update_jump_button (self);
+    }
   g_object_unref (last);
 
   /* It is seen if the window is active. */
@@ -705,6 +790,150 @@ on_details_clicked (NatterConversationView *self)
                                                              self->contact_id)));
 }
 
+/* The messages' menus */
+
+static NatterMessage *
+lookup_message (NatterConversationView *self,
+                GVariant               *parameter)
+{
+  const char *message_id = g_variant_get_string (parameter, NULL);
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return NULL;
+
+  return natter_store_get_message (natter_client_get_store (self->client), self->contact_id,
+                                   message_id, NULL);
+}
+
+static void
+on_delete_response (AdwMessageDialog *dialog,
+                    const char       *response,
+                    gpointer          user_data)
+{
+  NatterConversationView *self = user_data;
+  const char *message_id = g_object_get_data (G_OBJECT (dialog), "natter-message-id");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_equal (response, "delete") || self->client == NULL || self->contact_id == NULL)
+    return;
+
+  if (!natter_client_delete_message (self->client, self->contact_id, message_id, &error))
+    {
+      g_autofree char *why = g_strdup_printf (_("Could not delete the message: %s"),
+                                              error->message);
+
+      show_toast (self, why);
+    }
+}
+
+static void
+delete_message_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterMessage) message = lookup_message (self, parameter);
+  g_autofree char *body = NULL;
+  AdwMessageDialog *dialog;
+
+  if (message == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  body = g_strdup_printf (_("The message is deleted from this computer only. %s keeps their "
+                            "copy."), contact_name (self));
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
+                                                       _("Delete Message?"), body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "delete", _("_Delete"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "delete", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), "natter-message-id",
+                          g_strdup (natter_message_get_id (message)), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static char *
+format_when (gint64 timestamp)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (timestamp / G_USEC_PER_SEC);
+
+  /* Translators: a full date and time in the message details; see strftime(3) */
+  return g_date_time_format (time, _("%x %H:%M:%S"));
+}
+
+static void
+message_details_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterMessage) message = lookup_message (self, parameter);
+  g_autoptr(GString) body = g_string_new (NULL);
+  g_autofree char *sent = NULL;
+  AdwMessageDialog *dialog;
+
+  if (message == NULL)
+    return;
+
+  sent = format_when (natter_message_get_timestamp (message));
+  if (natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT)
+    {
+      g_string_append_printf (body, _("Sent: %s"), sent);
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body, _("Status: %s"),
+                              natter_message_row_status_label (natter_message_get_status (message)));
+    }
+  else
+    {
+      g_autofree char *received = format_when (natter_message_get_received_timestamp (message));
+
+      g_string_append_printf (body, _("From: %s"), contact_name (self));
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body, _("Sent: %s"), sent);
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body, _("Received: %s"), received);
+    }
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
+                                                       _("Message Details"), body->str));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The Menu key (and Shift+F10) opens the menu of the focused message. */
+static gboolean
+on_messages_key_pressed (GtkEventControllerKey *controller,
+                         guint                  keyval,
+                         guint                  keycode,
+                         GdkModifierType        state,
+                         gpointer               user_data)
+{
+  NatterConversationView *self = user_data;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (keyval != GDK_KEY_Menu &&
+      !(keyval == GDK_KEY_F10 && (state & GDK_MODIFIER_MASK) == GDK_SHIFT_MASK))
+    return GDK_EVENT_PROPAGATE;
+
+  for (GtkWidget *widget = focus; widget != NULL && widget != GTK_WIDGET (self->messages_view);
+       widget = gtk_widget_get_parent (widget))
+    {
+      GtkWidget *child = gtk_widget_get_first_child (widget);
+
+      if (NATTER_IS_MESSAGE_ROW (widget) || (child != NULL && NATTER_IS_MESSAGE_ROW (child)))
+        {
+          natter_message_row_popup_menu (NATTER_MESSAGE_ROW (NATTER_IS_MESSAGE_ROW (widget) ?
+                                                             widget : child));
+          return GDK_EVENT_STOP;
+        }
+    }
+
+  return GDK_EVENT_PROPAGATE;
+}
+
 /* Timing */
 
 static void
@@ -761,6 +990,9 @@ close_conversation (NatterConversationView *self)
     g_signal_handlers_disconnect_by_data (self->contact, self);
   g_clear_object (&self->contact);
   g_clear_pointer (&self->contact_id, g_free);
+  g_clear_pointer (&self->first_unread_id, g_free);
+  self->unseen_count = 0;
+  gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
 
   gtk_search_bar_set_search_mode (self->search_bar, FALSE);
   gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
@@ -871,12 +1103,23 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, messages_stack);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, scrolled_window);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, messages_view);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_revealer);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_count_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, attach_box);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_placeholder);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_results);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_revealer);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_label);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_view);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, send_button);
   gtk_widget_class_bind_template_callback (widget_class, on_send_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_emoji_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_jump_clicked);
+
+  gtk_widget_class_install_action (widget_class, "conversation.delete-message", "s",
+                                   delete_message_action);
+  gtk_widget_class_install_action (widget_class, "conversation.message-details", "s",
+                                   message_details_action);
   gtk_widget_class_bind_template_callback (widget_class, on_details_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_history_search_changed);
 
@@ -907,6 +1150,10 @@ natter_conversation_view_init (NatterConversationView *self)
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->compose_view), "changed",
                             G_CALLBACK (on_compose_changed), self);
 
+  keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_messages_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->messages_view), keys);
+
   adjustment = get_vadjustment (self);
   g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (on_adjustment_value_changed),
                             self);
@@ -918,6 +1165,29 @@ natter_conversation_view_init (NatterConversationView *self)
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->history_search_entry));
 
   gtk_stack_set_visible_child_name (self->view_stack, "empty");
+}
+
+/* The position of the oldest unread message of the loaded page, or
+ * G_MAXUINT (the newest message) when all are read. */
+static guint
+find_first_unread (NatterConversationView *self)
+{
+  GListModel *model = G_LIST_MODEL (self->conversation);
+  guint n_items = g_list_model_get_n_items (model);
+  guint first = G_MAXUINT;
+
+  for (guint i = n_items; i > 0; i--)
+    {
+      g_autoptr(NatterMessage) message = g_list_model_get_item (model, i - 1);
+
+      if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
+        continue;
+      if (natter_message_get_status (message) != NATTER_MESSAGE_STATUS_RECEIVED)
+        break;
+      first = i - 1;
+    }
+
+  return first;
 }
 
 /**
@@ -960,6 +1230,7 @@ natter_conversation_view_open (NatterConversationView *self,
                                const char             *contact_id)
 {
   g_autoptr(GtkNoSelection) selection = NULL;
+  guint first_unread;
 
   g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
   g_return_if_fail (contact_id != NULL);
@@ -982,6 +1253,16 @@ natter_conversation_view_open (NatterConversationView *self,
   g_signal_connect_after (self->conversation, "items-changed", G_CALLBACK (on_messages_changed),
                           self);
 
+  /* Remembered before the window marks the conversation read. */
+  first_unread = find_first_unread (self);
+  if (first_unread != G_MAXUINT)
+    {
+      g_autoptr(NatterMessage) message = g_list_model_get_item (G_LIST_MODEL (self->conversation),
+                                                                first_unread);
+
+      self->first_unread_id = g_strdup (natter_message_get_id (message));
+    }
+
   self->loading_older = FALSE;
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->conversation)));
   gtk_list_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
@@ -992,8 +1273,9 @@ natter_conversation_view_open (NatterConversationView *self,
   gtk_stack_set_visible_child_name (self->view_stack, "conversation");
   update_title (self);
   on_typing_notify (self);
+  on_compose_changed (self);
 
-  start_scroll_to_bottom (self);
+  start_scroll_to (self, first_unread);
 
   natter_client_connect_to (self->client, contact_id);
   gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
@@ -1074,4 +1356,18 @@ natter_conversation_view_get_call_box (NatterConversationView *self)
   g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
 
   return self->call_box;
+}
+
+/**
+ * natter_conversation_view_get_attach_box:
+ *
+ * Returns: (transfer none): the box at the start of the compose bar where
+ *   the attach button goes
+ */
+GtkBox *
+natter_conversation_view_get_attach_box (NatterConversationView *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
+
+  return self->attach_box;
 }

@@ -75,6 +75,7 @@ enum {
   ROOM_EVENT,
   TRUST_FAILURE,
   CONVERSATION_READ,
+  MESSAGE_DELETED,
   N_SIGNALS
 };
 
@@ -1014,6 +1015,15 @@ natter_client_class_init (NatterClientClass *klass)
   signals[CONVERSATION_READ] =
     g_signal_new ("conversation-read", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * NatterClient::message-deleted:
+   * @contact_id: the conversation
+   * @message_id: the message deleted from this history
+   */
+  signals[MESSAGE_DELETED] =
+    g_signal_new ("message-deleted", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -1475,6 +1485,32 @@ natter_client_send_typing (NatterClient *self,
 
   text = natter_envelope_new_typing (active, NULL);
   send_envelope (entry, text, NULL);
+}
+
+/**
+ * natter_client_delete_message:
+ * @message_id: the message
+ *
+ * Deletes a message from this history only; nothing is sent to the
+ * contact. Emits NatterClient::message-deleted.
+ *
+ * Returns: %TRUE if the message is gone
+ */
+gboolean
+natter_client_delete_message (NatterClient  *self,
+                              const char    *contact_id,
+                              const char    *message_id,
+                              GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+  g_return_val_if_fail (message_id != NULL, FALSE);
+
+  if (!natter_store_delete_message (self->store, contact_id, message_id, error))
+    return FALSE;
+
+  g_signal_emit (self, signals[MESSAGE_DELETED], 0, contact_id, message_id);
+  return TRUE;
 }
 
 /**

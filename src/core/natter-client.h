@@ -81,6 +81,10 @@ gboolean         natter_client_retry_message          (NatterClient         *sel
                                                        const char           *contact_id,
                                                        const char           *message_id,
                                                        GError              **error);
+gboolean         natter_client_delete_message         (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *message_id,
+                                                       GError              **error);
 void             natter_client_send_typing            (NatterClient         *self,
                                                        const char           *contact_id,
                                                        gboolean              active);

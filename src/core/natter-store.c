@@ -1909,6 +1909,69 @@ natter_store_get_last_message (NatterStore  *self,
   return message_from_row (self, stmt, 0, user_id);
 }
 
+/**
+ * natter_store_delete_message:
+ * @message_id: the message's UUID
+ *
+ * Deletes one message from this history only (the contact keeps theirs):
+ * its text leaves the search index, it leaves the outbox, an unread one no
+ * longer counts, and the conversation's last message becomes the one
+ * before it.
+ *
+ * Returns: %TRUE if the message is gone, %FALSE with @error set
+ *   (NATTER_STORE_ERROR_NOT_FOUND if there was no such message)
+ */
+gboolean
+natter_store_delete_message (NatterStore  *self,
+                             const char   *user_id,
+                             const char   *message_id,
+                             GError      **error)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autofree char *key = NULL;
+  gint64 conversation_id;
+  gint64 row_id;
+  gboolean unread;
+
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!store_find_conversation (self, user_id, NULL, &conversation_id, error))
+    return FALSE;
+
+  message = natter_store_get_message (self, user_id, message_id, error);
+  if (message == NULL)
+    return FALSE;
+
+  row_id = natter_message_get_row_id (message);
+  unread = natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_IN &&
+           natter_message_get_status (message) == NATTER_MESSAGE_STATUS_RECEIVED;
+
+  if (!store_begin (self, error))
+    return FALSE;
+
+  if ((unread &&
+       !store_exec (self, "delete the message", error,
+                    "UPDATE conversations SET unread_count = MAX (unread_count - 1, 0) "
+                    "WHERE id = ?", "i", conversation_id)) ||
+      !store_exec (self, "delete the message", error,
+                   "DELETE FROM messages WHERE id = ?", "i", row_id) ||
+      !store_exec (self, "delete the message", error,
+                   "UPDATE conversations SET last_message_id = "
+                   "(SELECT MAX (id) FROM messages WHERE conversation_id = ?) "
+                   "WHERE id = ? AND last_message_id IS NULL",
+                   "ii", conversation_id, conversation_id) ||
+      !store_commit (self, error))
+    {
+      store_rollback (self);
+      return FALSE;
+    }
+
+  key = message_key (row_id);
+  store_live_remove (self, key);
+  return TRUE;
+}
+
 /* Public API: outbox */
 
 /**

@@ -136,6 +136,10 @@ gint64          natter_store_count_messages         (NatterStore            *sel
 NatterMessage  *natter_store_get_last_message       (NatterStore            *self,
                                                      const char             *user_id,
                                                      GError                **error);
+gboolean        natter_store_delete_message         (NatterStore            *self,
+                                                     const char             *user_id,
+                                                     const char             *message_id,
+                                                     GError                **error);
 
 /* Outbox */
 GPtrArray      *natter_store_list_outbox            (NatterStore            *self,

@@ -510,13 +510,23 @@ class Ui:
         self.press(button)
         return button
 
+    def press_response(self, label, timeout=EVENT_TIMEOUT):
+        """Presses a response button of a message dialog. (libadwaita 1.2
+        names them "_Label Label": the mnemonic, then the label.)"""
+        button = self.find("push button", timeout=timeout,
+                           match=lambda n: n.name in (label, f"_{label} {label}")
+                           or (n.name.endswith(" " + label) and "_" in n.name),
+                           what=f"the dialog's {label!r} button")
+        self.press(button)
+        return button
+
     def set_text(self, node, text):
         """Replaces the text of an entry or text view through AT-SPI."""
         if not node.queryEditableText().setTextContents(text):
             raise AssertionError(f"the app refused text in {node.name!r}")
         wait_until(lambda: text_of(node) == text, 10, f"the text {text!r} in {node.name!r}")
 
-    def click(self, node):
+    def click(self, node, button=1):
         """A real mouse click in the middle of an accessible of the main window
         (for what has no action, such as the rows of a GtkListView)."""
         extents = node.queryComponent().getExtents(self.pyatspi.WINDOW_COORDS)
@@ -525,8 +535,19 @@ class Ui:
         # (No --sync: it waits for a motion that never comes when the
         # pointer already is there.)
         subprocess.run(["xdotool", "mousemove", str(x + extents.x + extents.width // 2),
-                        str(y + extents.y + extents.height // 2), "click", "1"],
+                        str(y + extents.y + extents.height // 2), "click", str(button)],
                        check=True, timeout=30)
+
+    def right_click(self, node):
+        """A real right click in the middle of an accessible of the main window."""
+        self.click(node, button=3)
+
+    def menu_item(self, name):
+        """Activates the showing menu item `name` (of a popover menu)."""
+        item = self.find("menu item", name,
+                         match=lambda n: n.getState().contains(self.pyatspi.STATE_SENSITIVE))
+        self.press(item)
+        return item
 
     def scroll_up(self, node, clicks):
         """Turns the mouse wheel up over a widget."""

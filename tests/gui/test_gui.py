@@ -12,6 +12,7 @@ Exits 77 (skipped) with the reason when the GUI cannot run here.
 import configparser
 import json
 import os
+import re
 import subprocess
 import sys
 import unittest
@@ -273,6 +274,154 @@ class SendTest(GuiTestCase):
         self.assertEqual(len(sent), 1)
         self.assertEqual(sent[0]["direction"], "out")
         self.assertEqual(sent[0]["status"], "delivered")
+
+
+def install_uri_handler(data_home, log_path):
+    """A stand-in web browser for the app's profile: a desktop file that
+    handles http: and https: and writes each address it is given to `log_path`."""
+    applications = os.path.join(data_home, "applications")
+    os.makedirs(applications, exist_ok=True)
+    script = os.path.join(data_home, "natter-test-browser")
+    with open(script, "w") as handler:
+        handler.write(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log_path}"\n')
+    os.chmod(script, 0o755)
+    with open(os.path.join(applications, "natter-test-browser.desktop"), "w") as desktop:
+        desktop.write("[Desktop Entry]\nType=Application\nName=Test Browser\n"
+                      f"Exec={script} %u\n"
+                      "MimeType=x-scheme-handler/http;x-scheme-handler/https;\n")
+    with open(os.path.join(applications, "mimeapps.list"), "w") as mimeapps:
+        mimeapps.write("[Default Applications]\n"
+                       "x-scheme-handler/http=natter-test-browser.desktop\n"
+                       "x-scheme-handler/https=natter-test-browser.desktop\n")
+
+
+class MessageTest(GuiTestCase):
+    """What one does with a message in the conversation."""
+
+    def test_link_opens_in_browser(self):
+        self.me_and_bob()
+        opened = os.path.join(self.session.workdir.path, "opened-uris")
+        install_uri_handler(self.me.env["XDG_DATA_HOME"], opened)
+        self.start_app(self.me)
+        self.open_conversation("Bob")
+        link = "https://example.org/natter?q=1&r=2"
+        self.bob.run("send", self.me.id, link)
+        label = self.ui.find_text(link)
+        self.screenshot("link")
+        self.ui.click(label)
+        def opened_uris():
+            if not os.path.exists(opened):
+                return None
+            with open(opened) as log:
+                return log.read().split()
+        self.assertEqual(wait_until(opened_uris, what="the stand-in browser opening the link"),
+                         [link])
+
+    def test_markup_stays_text(self):
+        self.chat_with_bob()
+        text = "<b>not bold</b> & <a href='file:///etc/passwd'>x</a>"
+        self.bob.run("send", self.me.id, text)
+        self.ui.find_text(text)
+
+    def test_copy_text_from_menu(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Copy me, see www.example.org.")
+        label = self.ui.find_text("Copy me, see www.example.org.")
+        self.ui.right_click(label)
+        self.ui.find("menu item", "Copy Link")
+        self.screenshot("message-menu")
+        self.ui.menu_item("Copy Text")
+        self.ui.gone("menu item", "Copy Text")
+        compose = self.ui.find("text", "Message")
+        self.ui.click(compose)
+        self.ui.key("ctrl+v")
+        wait_until(lambda: text_of(compose) == "Copy me, see www.example.org.",
+                   what="the copied text pasted into the compose box")
+
+        # Copy Link takes the address alone.
+        self.ui.set_text(compose, "")
+        self.ui.right_click(label)
+        self.ui.menu_item("Copy Link")
+        self.ui.click(compose)
+        self.ui.key("ctrl+v")
+        wait_until(lambda: text_of(compose) == "https://www.example.org",
+                   what="the copied link pasted into the compose box")
+
+    def test_menu_key_opens_menu(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Reach me from the keyboard")
+        label = self.ui.find_text("Reach me from the keyboard")
+        row = self.ui.ancestor(label, "list item")
+        self.ui.click(self.ui.find("text", "Message"))
+        # Shift+Tab from the compose box reaches the newest message.
+        self.ui.key("shift+Tab")
+        wait_until(lambda: row.getState().contains(self.ui.pyatspi.STATE_FOCUSED)
+                   or any(n.getState().contains(self.ui.pyatspi.STATE_FOCUSED)
+                          for n in self.ui.all(within=row)),
+                   what="the newest message focused")
+        self.ui.key("Menu")
+        self.ui.find("menu item", "Copy Text")
+        self.ui.key("Escape")
+        self.ui.gone("menu item", "Copy Text")
+
+    def test_delete_for_me_survives_restart(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Keep this one")
+        self.bob.run("send", self.me.id, "Delete this one")
+        label = self.ui.find_text("Delete this one")
+        self.ui.right_click(label)
+        self.ui.menu_item("Delete for Me")
+        self.ui.press_response("Delete")
+        self.ui.gone("label", "Delete this one")
+        self.ui.find_text("Keep this one")
+        self.screenshot("message-deleted")
+
+        self.app.stop()
+        bodies = [m["body"] for m in self.me.history(self.bob.id)]
+        self.assertIn("Keep this one", bodies)
+        self.assertNotIn("Delete this one", bodies)
+
+        self.app.start()
+        self.ui = Ui(self.app)
+        self.wait_online()
+        self.open_conversation("Bob")
+        self.ui.find_text("Keep this one")
+        self.assertEqual([n for n in self.ui.texts() if n == "Delete this one"], [])
+
+    def test_accessible_names_on_rows(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Read me aloud")
+        self.ui.find_text("Read me aloud")
+        named = self.ui.find(match=lambda n: n.name.startswith("Bob: Read me aloud, "),
+                             what="a message row named after sender and text")
+        self.assertRegex(named.name, r"^Bob: Read me aloud, \d\d:\d\d$")
+
+        compose = self.ui.find("text", "Message")
+        self.ui.set_text(compose, "And me")
+        self.ui.press_button("Send")
+        self.ui.find(match=lambda n: re.match(r"^You: And me, \d\d:\d\d, (Queued|Sent|Delivered|Read)$",
+                                              n.name or ""),
+                     what="our own message row named with its status")
+        self.ui.find(match=lambda n: re.match(r"^Bob, (Online|Offline)$", n.name or ""),
+                     what="the contact row named with its presence")
+
+    def test_new_messages_divider(self):
+        self.me_and_bob()
+        self.me.run("rename", self.bob.id, "Bob")
+        self.start_app(self.me)
+        self.bob.run("send", self.me.id, "First unread")
+        self.bob.run("send", self.me.id, "Second unread")
+        self.ui.find(match=lambda n: re.match(r"^Bob, (Online|Offline), 2 unread messages$",
+                                              n.name or ""),
+                     what="the contact row counting two unread messages")
+        self.open_conversation("Bob")
+        divider = self.ui.find_text("New messages")
+        first = self.ui.find_text("First unread")
+        rows = self.ui.all("list item", within=self.ui.find("list", "Messages"))
+        divider_row = self.ui.ancestor(divider, "list item")
+        self.assertEqual(divider_row, self.ui.ancestor(first, "list item"))
+        self.assertIn(divider_row, rows)
+        self.screenshot("new-messages")
 
 
 class LongConversationTest(GuiTestCase):
