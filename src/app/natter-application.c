@@ -25,6 +25,7 @@
 
 #include "natter-application.h"
 #include "natter-preferences-window.h"
+#include "natter-user-id-text.h"
 #include "natter-window.h"
 
 #define DEFAULT_PROFILE "default"
@@ -590,6 +591,31 @@ natter_application_activate (GApplication *application)
   show_window (NATTER_APPLICATION (application));
 }
 
+/* natter: links (the desktop file registers the scheme) */
+static void
+natter_application_open (GApplication  *application,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  NatterApplication *self = NATTER_APPLICATION (application);
+
+  show_window (self);
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *uri = g_file_get_uri (files[i]);
+      g_autofree char *user_id = natter_user_id_text_from_uri (uri);
+
+      if (user_id == NULL)
+        {
+          natter_window_add_toast (get_main_window (self),
+                                   _("That link does not hold a valid Natter ID"));
+          continue;
+        }
+      natter_window_add_contact (get_main_window (self), user_id);
+    }
+}
+
 static void
 natter_application_shutdown (GApplication *application)
 {
@@ -661,6 +687,7 @@ natter_application_class_init (NatterApplicationClass *klass)
   app_class->handle_local_options = natter_application_handle_local_options;
   app_class->startup = natter_application_startup;
   app_class->activate = natter_application_activate;
+  app_class->open = natter_application_open;
   app_class->shutdown = natter_application_shutdown;
 
   properties[PROP_CLIENT] =
@@ -694,7 +721,7 @@ natter_application_new (void)
 {
   return g_object_new (NATTER_TYPE_APPLICATION,
                        "application-id", APPLICATION_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/natter/Natter",
                        NULL);
 }

@@ -156,6 +156,12 @@ update_presence (NatterContactRow *self)
   gboolean online = row_online (self);
   const char *state = online ? _("Online") : _("Offline");
 
+  /* Someone who has not accepted our invitation cannot be reached yet,
+   * online or not. */
+  gtk_widget_set_visible (dot, self->client == NULL ||
+                               !natter_client_is_invitation_pending (self->client,
+                                                                     natter_contact_get_user_id (self->contact)));
+
   if (online)
     gtk_widget_add_css_class (dot, "online");
   else
@@ -238,6 +244,10 @@ update_history (NatterContactRow *self)
     {
       gtk_label_set_text (self->last_message_label, _("Blocked"));
     }
+  else if (natter_client_is_invitation_pending (self->client, natter_contact_get_user_id (contact)))
+    {
+      gtk_label_set_text (self->last_message_label, _("Invited, waiting for an answer"));
+    }
   else
     {
       gtk_label_set_text (self->last_message_label, _("No messages yet"));
@@ -265,7 +275,10 @@ on_conversation_changed (NatterContactRow *self,
                          const char       *contact_id)
 {
   if (self->contact != NULL && g_strcmp0 (contact_id, natter_contact_get_user_id (self->contact)) == 0)
-    update_history (self);
+    {
+      update_presence (self);
+      update_history (self);
+    }
 }
 
 static void
@@ -345,6 +358,9 @@ natter_contact_row_bind (NatterContactRow *self,
   g_signal_connect_swapped (client, "message-deleted", G_CALLBACK (on_conversation_changed), self);
   g_signal_connect_swapped (client, "conversation-read", G_CALLBACK (on_conversation_changed),
                             self);
+  g_signal_connect_swapped (client, "conversation-cleared", G_CALLBACK (on_conversation_changed),
+                            self);
+  g_signal_connect_swapped (client, "contact-changed", G_CALLBACK (on_conversation_changed), self);
   update_name (self);
   update_avatar (self);
   update_presence (self);

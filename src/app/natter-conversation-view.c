@@ -44,7 +44,7 @@ struct _NatterConversationView
 
   /* Template widgets */
   AdwWindowTitle     *window_title;
-  GtkButton          *details_button;
+  GtkMenuButton      *menu_button;
   GtkToggleButton    *search_button;
   GtkBox             *call_box;
   GtkSearchBar       *search_bar;
@@ -60,6 +60,9 @@ struct _NatterConversationView
   GtkListBox         *search_results;
   GtkRevealer        *typing_revealer;
   GtkLabel           *typing_label;
+  GtkWidget          *compose_bar;
+  GtkWidget          *blocked_bar;
+  GtkLabel           *blocked_label;
   GtkBox             *attach_box;
   GtkLabel           *compose_placeholder;
   GtkTextView        *compose_view;
@@ -131,6 +134,16 @@ update_subtitle (NatterConversationView *self)
       return;
     }
 
+  if (natter_client_is_invitation_pending (self->client, self->contact_id))
+    {
+      /* Translators: the subtitle of a conversation with someone we invited */
+      subtitle = g_strdup_printf (_("Waiting for %s to accept your invitation"),
+                                  contact_name (self));
+      adw_window_title_set_subtitle (self->window_title, subtitle);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->window_title), subtitle);
+      return;
+    }
+
   state = natter_client_get_peer_state (self->client, self->contact_id);
   switch (state)
     {
@@ -179,14 +192,27 @@ update_warning (NatterConversationView *self)
 static void
 update_title (NatterConversationView *self)
 {
+  gboolean blocked;
+
   adw_window_title_set_title (self->window_title, self->contact_id != NULL ? contact_name (self) :
                                                                              "");
   update_subtitle (self);
   update_warning (self);
 
   /* Nothing can be sent to a blocked contact: say so rather than fail. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->compose_view),
-                            self->contact == NULL || !natter_contact_get_blocked (self->contact));
+  blocked = self->contact != NULL && natter_contact_get_blocked (self->contact);
+  gtk_widget_set_visible (self->compose_bar, !blocked);
+  gtk_widget_set_visible (self->blocked_bar, blocked);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "conversation.block",
+                                 self->contact != NULL && !blocked);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "conversation.unblock", blocked);
+  if (blocked)
+    {
+      /* Translators: replaces the compose box; %s is the contact */
+      g_autofree char *text = g_strdup_printf (_("You blocked %s."), contact_name (self));
+
+      gtk_label_set_text (self->blocked_label, text);
+    }
 
   if (self->contact_id != NULL)
     {
@@ -232,6 +258,27 @@ on_presence_changed (NatterClient *client,
   /* They came online: open the chat now so queued messages go out. */
   if (online && natter_client_get_peer_state (client, contact_id) != NATTER_PEER_STATE_CONNECTED)
     natter_client_connect_to (client, contact_id);
+}
+
+static void close_conversation (NatterConversationView *self);
+
+/* Blocked, unblocked, invited, answered, or removed. */
+static void
+on_contact_changed (NatterClient *client,
+                    const char   *contact_id,
+                    gpointer      user_data)
+{
+  NatterConversationView *self = user_data;
+  g_autoptr(NatterContact) contact = NULL;
+
+  if (g_strcmp0 (contact_id, self->contact_id) != 0)
+    return;
+
+  contact = natter_store_get_contact (natter_client_get_store (client), contact_id, NULL);
+  if (contact == NULL)
+    close_conversation (self);
+  else
+    update_title (self);
 }
 
 static void
@@ -805,25 +852,57 @@ lookup_message (NatterConversationView *self,
                                    message_id, NULL);
 }
 
+typedef gboolean (*ConfirmedFunc) (NatterClient  *client,
+                                   const char    *contact_id,
+                                   const char    *message_id,
+                                   GError       **error);
+
 static void
-on_delete_response (AdwMessageDialog *dialog,
-                    const char       *response,
-                    gpointer          user_data)
+on_confirm_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          user_data)
 {
   NatterConversationView *self = user_data;
+  ConfirmedFunc func = g_object_get_data (G_OBJECT (dialog), "natter-confirmed");
+  const char *contact_id = g_object_get_data (G_OBJECT (dialog), "natter-contact-id");
   const char *message_id = g_object_get_data (G_OBJECT (dialog), "natter-message-id");
   g_autoptr(GError) error = NULL;
 
-  if (!g_str_equal (response, "delete") || self->client == NULL || self->contact_id == NULL)
+  if (!g_str_equal (response, "confirm") || self->client == NULL)
     return;
 
-  if (!natter_client_delete_message (self->client, self->contact_id, message_id, &error))
+  if (!func (self->client, contact_id, message_id, &error))
     {
-      g_autofree char *why = g_strdup_printf (_("Could not delete the message: %s"),
-                                              error->message);
+      /* Translators: %s says why */
+      g_autofree char *why = g_strdup_printf (_("That did not work: %s"), error->message);
 
       show_toast (self, why);
     }
+}
+
+/* Asks before doing what cannot be undone; @func runs on the answer "yes". */
+static void
+confirm (NatterConversationView *self,
+         const char             *heading,
+         const char             *body,
+         const char             *verb,
+         ConfirmedFunc           func,
+         const char             *message_id)
+{
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                                       heading, body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "confirm", verb, NULL);
+  adw_message_dialog_set_response_appearance (dialog, "confirm", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_object_set_data (G_OBJECT (dialog), "natter-confirmed", func);
+  g_object_set_data_full (G_OBJECT (dialog), "natter-contact-id", g_strdup (self->contact_id),
+                          g_free);
+  g_object_set_data_full (G_OBJECT (dialog), "natter-message-id", g_strdup (message_id), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_confirm_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -834,7 +913,6 @@ delete_message_action (GtkWidget  *widget,
   NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
   g_autoptr(NatterMessage) message = lookup_message (self, parameter);
   g_autofree char *body = NULL;
-  AdwMessageDialog *dialog;
 
   if (message == NULL)
     return;
@@ -842,16 +920,115 @@ delete_message_action (GtkWidget  *widget,
   /* Translators: %s is the contact */
   body = g_strdup_printf (_("The message is deleted from this computer only. %s keeps their "
                             "copy."), contact_name (self));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
-                                                       _("Delete Message?"), body));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "delete", _("_Delete"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "delete", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_object_set_data_full (G_OBJECT (dialog), "natter-message-id",
-                          g_strdup (natter_message_get_id (message)), g_free);
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_delete_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  confirm (self, _("Delete Message?"), body, _("_Delete"), natter_client_delete_message,
+           natter_message_get_id (message));
+}
+
+/* The conversation's menu */
+
+static gboolean
+block_contact (NatterClient  *client,
+               const char    *contact_id,
+               const char    *unused,
+               GError       **error)
+{
+  return natter_client_set_blocked (client, contact_id, TRUE, error);
+}
+
+static gboolean
+clear_conversation (NatterClient  *client,
+                    const char    *contact_id,
+                    const char    *unused,
+                    GError       **error)
+{
+  return natter_client_clear_conversation (client, contact_id, error);
+}
+
+static gboolean
+remove_contact (NatterClient  *client,
+                const char    *contact_id,
+                const char    *unused,
+                GError       **error)
+{
+  return natter_client_remove_contact (client, contact_id, error);
+}
+
+static void
+block_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autofree char *heading = NULL;
+
+  if (self->contact_id == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  heading = g_strdup_printf (_("Block %s?"), contact_name (self));
+  confirm (self, heading,
+           _("They can no longer connect to you, message you or invite you, and are not told. "
+             "The conversation stays."), _("_Block"), block_contact, NULL);
+}
+
+static void
+unblock_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  if (!natter_client_set_blocked (self->client, self->contact_id, FALSE, &error))
+    show_toast (self, error->message);
+}
+
+static void
+delete_conversation_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autofree char *body = NULL;
+
+  if (self->contact_id == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  body = g_strdup_printf (_("Every message with %s is deleted from this computer. %s stays a "
+                            "contact and keeps their copy."), contact_name (self),
+                          contact_name (self));
+  confirm (self, _("Delete Conversation?"), body, _("_Delete"), clear_conversation, NULL);
+}
+
+static void
+remove_contact_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+
+  if (self->contact_id == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  heading = g_strdup_printf (_("Remove %s?"), contact_name (self));
+  body = g_strdup_printf (_("%s and your conversation are deleted from this computer. They can "
+                            "invite you again."), contact_name (self));
+  confirm (self, heading, body, _("_Remove"), remove_contact, NULL);
+}
+
+static void
+details_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  on_details_clicked (NATTER_CONVERSATION_VIEW (widget));
 }
 
 static char *
@@ -998,7 +1175,7 @@ close_conversation (NatterConversationView *self)
   gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
   gtk_revealer_set_reveal_child (self->warning_revealer, FALSE);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->details_button), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), FALSE);
   adw_window_title_set_title (self->window_title, "");
   adw_window_title_set_subtitle (self->window_title, "");
@@ -1092,7 +1269,7 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/natter/Natter/ui/natter-conversation-view.ui");
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, window_title);
-  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, details_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, menu_button);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_button);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, call_box);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_bar);
@@ -1106,6 +1283,9 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_revealer);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_count_label);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, attach_box);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_bar);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, blocked_bar);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, blocked_label);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_placeholder);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_results);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_revealer);
@@ -1120,6 +1300,13 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
                                    delete_message_action);
   gtk_widget_class_install_action (widget_class, "conversation.message-details", "s",
                                    message_details_action);
+  gtk_widget_class_install_action (widget_class, "conversation.details", NULL, details_action);
+  gtk_widget_class_install_action (widget_class, "conversation.block", NULL, block_action);
+  gtk_widget_class_install_action (widget_class, "conversation.unblock", NULL, unblock_action);
+  gtk_widget_class_install_action (widget_class, "conversation.delete-conversation", NULL,
+                                   delete_conversation_action);
+  gtk_widget_class_install_action (widget_class, "conversation.remove-contact", NULL,
+                                   remove_contact_action);
   gtk_widget_class_bind_template_callback (widget_class, on_details_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_history_search_changed);
 
@@ -1216,6 +1403,7 @@ natter_conversation_view_set_client (NatterConversationView *self,
   g_signal_connect (client, "peer-state-changed", G_CALLBACK (on_peer_state_changed), self);
   g_signal_connect (client, "presence-changed", G_CALLBACK (on_presence_changed), self);
   g_signal_connect (client, "trust-failure", G_CALLBACK (on_trust_failure), self);
+  g_signal_connect (client, "contact-changed", G_CALLBACK (on_contact_changed), self);
 }
 
 /**
@@ -1267,7 +1455,7 @@ natter_conversation_view_open (NatterConversationView *self,
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->conversation)));
   gtk_list_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->details_button), TRUE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), FALSE);
   gtk_stack_set_visible_child_name (self->view_stack, "conversation");
@@ -1277,7 +1465,9 @@ natter_conversation_view_open (NatterConversationView *self,
 
   start_scroll_to (self, first_unread);
 
-  natter_client_connect_to (self->client, contact_id);
+  /* Someone who has not accepted our invitation would not answer. */
+  if (!natter_client_is_invitation_pending (self->client, contact_id))
+    natter_client_connect_to (self->client, contact_id);
   gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
   report_open_time (self);
 }

@@ -50,6 +50,8 @@ struct _NatterWindow
   GtkFilterListModel     *filtered;
   GtkStringFilter        *filter;
   GCancellable           *cancellable;
+  /* The ID of a natter: link to show once the profile is open */
+  char                   *pending_add_contact;
 
   /* Invitation ID -> GtkListBoxRow */
   GHashTable             *invitations;
@@ -384,6 +386,9 @@ on_contact_activated (GtkListView *view,
 
 /* The client */
 
+static void show_add_contact_for (NatterWindow *self,
+                                  const char   *user_id);
+
 static void
 set_client (NatterWindow *self,
             NatterClient *client)
@@ -427,6 +432,14 @@ set_client (NatterWindow *self,
   on_signaling_state (self);
 
   gtk_stack_set_visible_child_name (self->stack, "main");
+
+  /* A natter: link that came before the profile was open */
+  if (self->pending_add_contact != NULL)
+    {
+      g_autofree char *user_id = g_steal_pointer (&self->pending_add_contact);
+
+      show_add_contact_for (self, user_id);
+    }
 }
 
 static void
@@ -554,6 +567,16 @@ add_contact_action (GtkWidget  *widget,
 
   gtk_window_present (GTK_WINDOW (natter_add_contact_dialog_new (GTK_WINDOW (self),
                                                                  self->client)));
+}
+
+static void
+show_add_contact_for (NatterWindow *self,
+                      const char   *user_id)
+{
+  NatterAddContactDialog *dialog = natter_add_contact_dialog_new (GTK_WINDOW (self), self->client);
+
+  natter_add_contact_dialog_set_user_id (dialog, user_id);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -747,6 +770,7 @@ natter_window_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->filter);
+  g_clear_pointer (&self->pending_add_contact, g_free);
   g_clear_pointer (&self->invitations, g_hash_table_unref);
 
   G_OBJECT_CLASS (natter_window_parent_class)->finalize (object);
@@ -867,4 +891,36 @@ natter_window_add_toast (NatterWindow *self,
   g_return_if_fail (NATTER_IS_WINDOW (self));
 
   adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+/**
+ * natter_window_add_contact:
+ * @user_id: a valid Natter ID, as from a `natter:` link
+ *
+ * Opens the add-contact dialog with @user_id filled in, or the
+ * conversation if @user_id is a contact already.
+ */
+void
+natter_window_add_contact (NatterWindow *self,
+                           const char   *user_id)
+{
+  g_autoptr(NatterContact) contact = NULL;
+
+  g_return_if_fail (NATTER_IS_WINDOW (self));
+  g_return_if_fail (user_id != NULL);
+
+  if (self->client == NULL)
+    {
+      g_free (self->pending_add_contact);
+      self->pending_add_contact = g_strdup (user_id);
+      return;
+    }
+
+  contact = natter_store_get_contact (natter_client_get_store (self->client), user_id, NULL);
+  if (contact != NULL)
+    natter_window_open_conversation (self, user_id);
+  else if (g_strcmp0 (user_id, natter_client_get_user_id (self->client)) == 0)
+    natter_window_add_toast (self, _("That link is to your own Natter ID"));
+  else
+    show_add_contact_for (self, user_id);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "natter-client.h"
+#include "natter-pending-invitations.h"
 #include "natter-protocol.h"
 
 /* How long a typing indicator lasts without a refresh. */
@@ -28,6 +29,7 @@ struct _NatterClient
   char            *server_url;
 
   GHashTable      *peers;        /* contact id -> PeerEntry */
+  NatterPendingInvitations *pending_invitations;
 
   char            *profile_name;
   char            *profile_bio;
@@ -76,6 +78,7 @@ enum {
   TRUST_FAILURE,
   CONVERSATION_READ,
   MESSAGE_DELETED,
+  CONVERSATION_CLEARED,
   N_SIGNALS
 };
 
@@ -785,6 +788,8 @@ on_frame_received (NatterSignaling *signaling,
 
         if (g_str_equal (status, "declined") && to != NULL)
           g_debug ("%.8s declined an invitation", to);
+        if (to != NULL)
+          natter_pending_invitations_answered (self->pending_invitations, to);
         g_signal_emit (self, signals[INVITATION_ANSWERED], 0, invitation);
         if (g_str_equal (status, "accepted") && to != NULL)
           flush_outbox (self, to);
@@ -823,6 +828,13 @@ update_subscriptions (NatterClient *self)
 }
 
 static void
+on_pending_invitation_changed (NatterClient *self,
+                               const char   *user_id)
+{
+  g_signal_emit (self, signals[CONTACT_CHANGED], 0, user_id);
+}
+
+static void
 natter_client_constructed (GObject *object)
 {
   NatterClient *self = NATTER_CLIENT (object);
@@ -834,6 +846,10 @@ natter_client_constructed (GObject *object)
   g_signal_connect (self->signaling, "signal-received", G_CALLBACK (on_signal_received), self);
   g_signal_connect (self->signaling, "signal-failed", G_CALLBACK (on_signal_failed), self);
   g_signal_connect (self->signaling, "frame-received", G_CALLBACK (on_frame_received), self);
+
+  self->pending_invitations = natter_pending_invitations_new (self->signaling);
+  g_signal_connect_swapped (self->pending_invitations, "changed",
+                            G_CALLBACK (on_pending_invitation_changed), self);
 }
 
 static void
@@ -896,6 +912,9 @@ natter_client_dispose (GObject *object)
   NatterClient *self = NATTER_CLIENT (object);
 
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  if (self->pending_invitations != NULL)
+    g_signal_handlers_disconnect_by_data (self->pending_invitations, self);
+  g_clear_object (&self->pending_invitations);
   if (self->signaling != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->signaling, self);
@@ -1024,6 +1043,14 @@ natter_client_class_init (NatterClientClass *klass)
   signals[MESSAGE_DELETED] =
     g_signal_new ("message-deleted", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * NatterClient::conversation-cleared:
+   * @contact_id: the conversation whose messages were all deleted here
+   */
+  signals[CONVERSATION_CLEARED] =
+    g_signal_new ("conversation-cleared", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -1488,6 +1515,22 @@ natter_client_send_typing (NatterClient *self,
 }
 
 /**
+ * natter_client_is_invitation_pending:
+ * @contact_id: a contact
+ *
+ * Returns: whether we invited @contact_id and they have not answered yet
+ *   (NatterClient::contact-changed says when this changes)
+ */
+gboolean
+natter_client_is_invitation_pending (NatterClient *self,
+                                     const char   *contact_id)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  return natter_pending_invitations_contains (self->pending_invitations, contact_id);
+}
+
+/**
  * natter_client_delete_message:
  * @message_id: the message
  *
@@ -1639,6 +1682,55 @@ natter_client_set_blocked (NatterClient  *self,
   return TRUE;
 }
 
+/**
+ * natter_client_remove_contact:
+ *
+ * Removes the contact and their conversation from this computer, and
+ * closes any connection to them. They can invite you again.
+ *
+ * Returns: %TRUE if the contact is gone
+ */
+gboolean
+natter_client_remove_contact (NatterClient  *self,
+                              const char    *contact_id,
+                              GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  if (!natter_store_remove_contact (self->store, contact_id, error))
+    return FALSE;
+
+  g_hash_table_remove (self->peers, contact_id);
+  update_subscriptions (self);
+  g_signal_emit (self, signals[CONVERSATION_CLEARED], 0, contact_id);
+  g_signal_emit (self, signals[CONTACT_CHANGED], 0, contact_id);
+  return TRUE;
+}
+
+/**
+ * natter_client_clear_conversation:
+ *
+ * Deletes every message of the conversation from this computer; the
+ * contact keeps theirs. Emits NatterClient::conversation-cleared.
+ *
+ * Returns: %TRUE if the conversation is empty now
+ */
+gboolean
+natter_client_clear_conversation (NatterClient  *self,
+                                  const char    *contact_id,
+                                  GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  if (!natter_store_clear_conversation (self->store, contact_id, error))
+    return FALSE;
+
+  g_signal_emit (self, signals[CONVERSATION_CLEARED], 0, contact_id);
+  return TRUE;
+}
+
 /* Invitations */
 
 typedef struct
@@ -1684,6 +1776,7 @@ on_invite_sent (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
+  natter_pending_invitations_add (self->pending_invitations, data->to);
 
   g_task_return_pointer (task,
                          json_object_ref (natter_frame_get_object_member (reply, "invitation")),

@@ -69,6 +69,8 @@ NatterPeerState  natter_client_get_peer_state         (NatterClient         *sel
                                                        const char           *contact_id);
 gboolean         natter_client_is_contact_online      (NatterClient         *self,
                                                        const char           *contact_id);
+gboolean         natter_client_is_invitation_pending  (NatterClient         *self,
+                                                       const char           *contact_id);
 
 void             natter_client_connect_to             (NatterClient         *self,
                                                        const char           *contact_id);
@@ -99,6 +101,12 @@ NatterContact   *natter_client_add_contact            (NatterClient         *sel
 gboolean         natter_client_set_blocked            (NatterClient         *self,
                                                        const char           *contact_id,
                                                        gboolean              blocked,
+                                                       GError              **error);
+gboolean         natter_client_remove_contact         (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GError              **error);
+gboolean         natter_client_clear_conversation     (NatterClient         *self,
+                                                       const char           *contact_id,
                                                        GError              **error);
 
 void             natter_client_invite_async           (NatterClient         *self,

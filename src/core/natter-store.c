@@ -1972,6 +1972,45 @@ natter_store_delete_message (NatterStore  *self,
   return TRUE;
 }
 
+/**
+ * natter_store_clear_conversation:
+ *
+ * Deletes every message of the conversation from this history (the contact
+ * stays): the search index and the outbox lose them too, and nothing is
+ * unread any more.
+ *
+ * Returns: %TRUE if the conversation is empty now
+ */
+gboolean
+natter_store_clear_conversation (NatterStore  *self,
+                                 const char   *user_id,
+                                 GError      **error)
+{
+  gint64 conversation_id;
+
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!store_find_conversation (self, user_id, NULL, &conversation_id, error) ||
+      !store_begin (self, error))
+    return FALSE;
+
+  if (!store_exec (self, "delete the conversation", error,
+                   "DELETE FROM messages WHERE conversation_id = ?", "i", conversation_id) ||
+      !store_exec (self, "delete the conversation", error,
+                   "UPDATE conversations SET unread_count = 0, last_message_id = NULL "
+                   "WHERE id = ?", "i", conversation_id) ||
+      !store_commit (self, error))
+    {
+      store_rollback (self);
+      return FALSE;
+    }
+
+  /* Give the space back; failing to is no reason to report an error. */
+  sqlite3_exec (self->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
+  return TRUE;
+}
+
 /* Public API: outbox */
 
 /**

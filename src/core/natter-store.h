@@ -140,6 +140,9 @@ gboolean        natter_store_delete_message         (NatterStore            *sel
                                                      const char             *user_id,
                                                      const char             *message_id,
                                                      GError                **error);
+gboolean        natter_store_clear_conversation     (NatterStore            *self,
+                                                     const char             *user_id,
+                                                     GError                **error);
 
 /* Outbox */
 GPtrArray      *natter_store_list_outbox            (NatterStore            *self,

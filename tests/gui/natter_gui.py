@@ -213,7 +213,7 @@ class App:
     def profile_dir(self):
         return os.path.join(self.data_home, "natter", "profiles", self.profile)
 
-    def start(self, *extra_args):
+    def _env(self):
         env = dict(os.environ)
         env.update({
             "XDG_DATA_HOME": self.data_home,
@@ -233,6 +233,10 @@ class App:
         if os.path.exists(os.path.join(schemas, "gschemas.compiled")):
             env["GSETTINGS_SCHEMA_DIR"] = schemas
         env.pop("NO_AT_BRIDGE", None)
+        return env
+
+    def start(self, *extra_args):
+        env = self._env()
         self.timings = []
         self._queue = queue.Queue()
         log = open(self.log_path, "ab")
@@ -250,6 +254,15 @@ class App:
             match = self.TIMING.match(raw.decode(errors="replace").strip())
             if match:
                 self._queue.put((match.group(1), float(match.group(2))))
+
+    def run_again(self, *args):
+        """Starts the app a second time for the same profile, as the desktop
+        does to open a link: it hands `args` to the running one and exits."""
+        result = subprocess.run([APP, "--profile", self.profile] + list(args), env=self._env(),
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError(f"the second app exited with {result.returncode}: "
+                                 f"{result.stderr.strip()}")
 
     def wait_timing(self, name, timeout=EVENT_TIMEOUT):
         """The next figure NAME the app printed, in ms."""

@@ -424,6 +424,102 @@ class MessageTest(GuiTestCase):
         self.screenshot("new-messages")
 
 
+class ContactTest(GuiTestCase):
+    """Blocking, removing and waiting for an answer."""
+
+    def conversation_menu(self, item):
+        self.ui.click(self.ui.find(name="Conversation Menu"))
+        self.ui.menu_item(item)
+
+    def test_block_asks_then_shows_banner(self):
+        self.chat_with_bob()
+        self.conversation_menu("Block Contact…")
+        self.ui.find("dialog", "Block Bob?")
+        self.app.center_dialog()
+        self.screenshot("block-confirm")
+        # Cancel changes nothing.
+        self.ui.press_response("Cancel")
+        self.ui.gone("dialog", "Block Bob?")
+        self.ui.find("text", "Message")
+
+        self.conversation_menu("Block Contact…")
+        self.ui.press_response("Block")
+        self.ui.find_text("You blocked Bob.")
+        self.ui.gone("text", "Message")
+        self.screenshot("blocked")
+
+        self.ui.press_button("Unblock")
+        self.ui.find("text", "Message")
+        self.ui.gone("label", "You blocked Bob.")
+
+    def test_delete_conversation_and_remove_contact(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Soon gone")
+        self.ui.find_text("Soon gone")
+        self.conversation_menu("Delete Conversation…")
+        self.ui.press_response("Delete")
+        self.ui.gone("label", "Soon gone")
+        self.ui.find_text("No messages yet")
+
+        self.conversation_menu("Remove Contact…")
+        self.ui.find("dialog", "Remove Bob?")
+        self.ui.press_response("Remove")
+        self.ui.find_text("No Conversation Selected")
+        contacts = self.ui.all("list", "Contacts", showing=False)
+        wait_until(lambda: not self.ui.all("list item", within=contacts[0], showing=False),
+                   what="the contact list without bob")
+        self.app.stop()
+        self.assertNotIn(self.bob.id, self.me.run("contacts").stdout)
+
+    def test_sent_invitation_waits_for_answer(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        bob = self.bob.listen()
+        self.ui.press_button("Add contact")
+        self.ui.set_text(self.ui.find("text", "Natter ID or @handle"), self.bob.id)
+        self.ui.press_button("Send invitation")
+        invitation = bob.wait_for(is_event("invitation"), what="invitation")["invitation"]
+        self.ui.gone("push button", "Send invitation")
+
+        self.ui.find_text("Invited, waiting for an answer")
+        # Someone without a name yet shows as the start of their ID.
+        self.open_conversation(self.bob.id[:12])
+        waiting = self.ui.find("label", match=lambda n: text_of(n).startswith("Waiting for ")
+                               and text_of(n).endswith(" to accept your invitation"),
+                               what="the waiting subtitle")
+        self.assertNotIn("Connecting", self.ui.texts())
+        self.screenshot("invitation-waiting")
+
+        bob.stop()
+        self.bob.run("accept", invitation["id"])
+        wait_until(lambda: not text_of(waiting).startswith("Waiting for "),
+                   what="the subtitle after bob accepted")
+        self.ui.gone("label", "Invited, waiting for an answer")
+
+
+class LinkTest(GuiTestCase):
+    def test_natter_link_opens_add_contact(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.app.run_again("natter:" + self.bob.id)
+        entry = self.ui.find("text", "Natter ID or @handle")
+        wait_until(lambda: text_of(entry) == self.bob.id, what="the ID from the link")
+        self.ui.find_text("Your Natter ID")
+        own = self.ui.find("label", match=lambda n: text_of(n).replace(" ", "") == self.me.id,
+                           what="our own ID in the dialog")
+        # Our own ID in groups of four, so it wraps between groups.
+        self.assertEqual(text_of(own).replace(" ", ""), self.me.id)
+        self.assertTrue(all(len(group) == 4 for group in text_of(own).split(" ")[:-1]))
+        self.app.center_dialog()
+        self.screenshot("add-contact-from-link")
+        self.ui.press_button("Cancel")
+        self.ui.gone("text", "Natter ID or @handle")
+
+        # A link that holds no valid ID says so.
+        self.app.run_again("natter:not-an-id")
+        self.ui.find_text("That link does not hold a valid Natter ID")
+
+
 class LongConversationTest(GuiTestCase):
     def test_hundred_thousand_messages_open(self):
         me = self.session.client("me", use_keyring=True)
