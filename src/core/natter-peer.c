@@ -15,11 +15,15 @@
  * reference to the peer, so events of an abandoned attempt, or of a peer that
  * has gone away, are dropped.
  *
- * Trust: every offer and answer carries a signature by the sender's identity
- * key over its DTLS fingerprints; the receiver checks it against the key in
- * the contact's user ID before applying the SDP, and once DTLS is up checks
+ * Trust (natter-peer-trust.c): every offer and answer carries a signature by
+ * the sender's identity key over sender, receiver, session, DTLS fingerprints
+ * and ICE credentials; the receiver checks it against the key in the
+ * contact's user ID before applying the SDP. Once DTLS is up, the peer checks
  * that the certificate the other side presented has the signed fingerprint
- * (webrtcbin itself does not compare the two).
+ * (webrtcbin itself does not compare the two), then sends its binding
+ * statement as the first message on the chat channel and waits for the
+ * other side's. Only when that checks out is the peer connected; until then
+ * nothing received counts.
  */
 #define G_LOG_DOMAIN "natter-peer"
 
@@ -33,9 +37,9 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "natter-peer.h"
+#include "natter-peer-trust-private.h"
 #include "natter-signature.h"
 
-#define FINGERPRINT_CONTEXT  "natter-dtls-v1"
 #define SESSION_ID_MAX       64
 #define PENDING_CANDIDATES_MAX 200
 /* Pace sends: stop writing while more than this is buffered, resume when
@@ -46,6 +50,9 @@
 #define LINGER_POLL_MS       50
 #define LINGER_MAX_MS        10000
 #define DISCONNECT_GRACE_MS  5000
+/* How long a "bye" that arrives while we wait for the other side's binding
+ * statement waits for that statement, which travels the other way */
+#define BYE_GRACE_MS         2000
 
 enum {
   PROP_0,
@@ -130,7 +137,11 @@ struct _NatterPeer
   gboolean              have_local_offer;
   gboolean              remote_applying;
   gboolean              remote_set;
-  gboolean              chat_open;
+  gboolean              chat_ready;   /* DTLS up, certificate checked, our binding sent */
+  gboolean              chat_open;    /* and their binding verified: established */
+  char                 *early_message;
+  char                 *local_fingerprint;
+  char                 *remote_fingerprint;
   GPtrArray            *pending_candidates;
   GPtrArray            *promises;
   GStrv                 local_mids;
@@ -138,6 +149,7 @@ struct _NatterPeer
   char                 *remote_fingerprints;
   GSource              *timeout_source;
   GSource              *disconnect_source;
+  GSource              *bye_source;
   GQueue                outgoing;
 };
 
@@ -152,6 +164,9 @@ G_DEFINE_ENUM_TYPE (NatterPeerState, natter_peer_state,
 
 static void peer_fail (NatterPeer *self,
                        const char *reason);
+static void peer_end  (NatterPeer      *self,
+                       NatterPeerState  state,
+                       gboolean         tell_remote);
 
 /* Links and events */
 
@@ -530,28 +545,6 @@ session_id_new (void)
   return g_string_free (text, FALSE);
 }
 
-/* The values of all a=fingerprint lines, in order, joined by "\n" */
-static char *
-sdp_fingerprint_values (const char *sdp)
-{
-  g_auto(GStrv) lines = g_strsplit (sdp, "\n", -1);
-  GString *values = NULL;
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      if (!g_str_has_prefix (lines[i], "a=fingerprint:"))
-        continue;
-
-      if (values == NULL)
-        values = g_string_new (NULL);
-      else
-        g_string_append_c (values, '\n');
-      g_string_append (values, g_strstrip (lines[i] + strlen ("a=fingerprint:")));
-    }
-
-  return values != NULL ? g_string_free (values, FALSE) : NULL;
-}
-
 static const char *
 state_nick (NatterPeerState state)
 {
@@ -653,6 +646,7 @@ attempt_clear (NatterPeer *self,
 {
   clear_source (&self->timeout_source);
   clear_source (&self->disconnect_source);
+  clear_source (&self->bye_source);
 
   for (guint i = 0; i < self->promises->len; i++)
     {
@@ -669,7 +663,7 @@ attempt_clear (NatterPeer *self,
 
       gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
 
-      if (graceful && self->chat != NULL && self->chat_open)
+      if (graceful && self->chat != NULL && (self->chat_ready || self->chat_open))
         {
           g_autoptr(GSource) source = g_timeout_source_new (LINGER_POLL_MS);
           Linger *linger = g_new0 (Linger, 1);
@@ -699,7 +693,11 @@ attempt_clear (NatterPeer *self,
   self->have_local_offer = FALSE;
   self->remote_applying = FALSE;
   self->remote_set = FALSE;
+  self->chat_ready = FALSE;
   self->chat_open = FALSE;
+  g_clear_pointer (&self->early_message, g_free);
+  g_clear_pointer (&self->local_fingerprint, g_free);
+  g_clear_pointer (&self->remote_fingerprint, g_free);
   g_ptr_array_set_size (self->pending_candidates, 0);
   g_ptr_array_set_size (self->promises, 0);
   g_clear_pointer (&self->local_mids, g_strfreev);
@@ -726,6 +724,17 @@ on_disconnect_timeout (gpointer user_data)
 
   g_clear_pointer (&self->disconnect_source, g_source_unref);
   peer_fail (self, "ICE disconnected");
+
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_bye_timeout (gpointer user_data)
+{
+  NatterPeer *self = user_data;
+
+  g_clear_pointer (&self->bye_source, g_source_unref);
+  peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
 
   return G_SOURCE_REMOVE;
 }
@@ -979,22 +988,17 @@ description_payload (NatterPeer                  *self,
                      GstWebRTCSessionDescription *description)
 {
   g_autofree char *sdp = gst_sdp_message_as_text (description->sdp);
-  g_autofree char *message = NULL;
   g_autofree char *signature = NULL;
   JsonObject *payload = json_object_new ();
 
-  message = natter_peer_fingerprint_message (natter_identity_get_user_id (self->identity),
-                                             self->remote_id, sdp);
+  signature = _natter_peer_sign_sdp (self->identity, self->remote_id, self->session_id, sdp);
 
   json_object_set_string_member (payload, "type",
                                  description->type == GST_WEBRTC_SDP_TYPE_OFFER ? "offer" : "answer");
   json_object_set_string_member (payload, "sdp", sdp);
   json_object_set_string_member (payload, "session", self->session_id);
-  if (message != NULL)
-    {
-      signature = natter_identity_sign (self->identity, message, strlen (message));
-      json_object_set_string_member (payload, "fingerprint_sig", signature);
-    }
+  if (signature != NULL)
+    json_object_set_string_member (payload, NATTER_PEER_SDP_SIGNATURE, signature);
 
   return payload;
 }
@@ -1054,121 +1058,6 @@ add_remote_candidate (NatterPeer *self,
   g_signal_emit_by_name (self->webrtc, "add-ice-candidate", (guint) index, candidate);
 }
 
-static gboolean
-verify_description (NatterPeer *self,
-                    const char *sdp,
-                    const char *signature)
-{
-  g_autofree char *message = NULL;
-
-  message = natter_peer_fingerprint_message (self->remote_id,
-                                             natter_identity_get_user_id (self->identity), sdp);
-  if (message == NULL)
-    {
-      g_signal_emit (self, signals[TRUST_FAILURE], 0, "The description has no DTLS fingerprint");
-      return FALSE;
-    }
-
-  if (signature == NULL)
-    {
-      g_signal_emit (self, signals[TRUST_FAILURE], 0, "The DTLS fingerprint is not signed");
-      return FALSE;
-    }
-
-  if (!natter_signature_verify (self->remote_key, message, strlen (message), signature))
-    {
-      g_signal_emit (self, signals[TRUST_FAILURE], 0,
-                     "The DTLS fingerprint signature does not match the contact's key");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static char *
-certificate_fingerprint (const char    *pem,
-                         GChecksumType  type)
-{
-  const char *begin = pem != NULL ? strstr (pem, "-----BEGIN CERTIFICATE-----") : NULL;
-  const char *end;
-  g_autofree char *body = NULL;
-  g_autofree guint8 *der = NULL;
-  g_autoptr(GChecksum) checksum = NULL;
-  guint8 digest[64];
-  gsize der_length = 0;
-  gsize digest_length = sizeof digest;
-  GString *text;
-
-  if (begin == NULL)
-    return NULL;
-  begin += strlen ("-----BEGIN CERTIFICATE-----");
-  end = strstr (begin, "-----END CERTIFICATE-----");
-  if (end == NULL)
-    return NULL;
-
-  body = g_strndup (begin, end - begin);
-  der = g_base64_decode (g_strstrip (body), &der_length);
-  if (der_length == 0)
-    return NULL;
-
-  checksum = g_checksum_new (type);
-  g_checksum_update (checksum, der, der_length);
-  g_checksum_get_digest (checksum, digest, &digest_length);
-
-  text = g_string_new (NULL);
-  for (gsize i = 0; i < digest_length; i++)
-    g_string_append_printf (text, i == 0 ? "%02X" : ":%02X", digest[i]);
-
-  return g_string_free (text, FALSE);
-}
-
-/* Once DTLS is up: the certificate the other side presented must have one
- * of the fingerprints that it signed. */
-static gboolean
-verify_remote_certificate (NatterPeer *self)
-{
-  g_autoptr(GObject) sctp = NULL;
-  g_autoptr(GObject) dtls = NULL;
-  g_autofree char *pem = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  g_object_get (self->webrtc, "sctp-transport", &sctp, NULL);
-  if (sctp != NULL)
-    g_object_get (sctp, "transport", &dtls, NULL);
-  if (dtls != NULL)
-    g_object_get (dtls, "remote-certificate", &pem, NULL);
-
-  if (pem == NULL || self->remote_fingerprints == NULL)
-    return FALSE;
-
-  lines = g_strsplit (self->remote_fingerprints, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_autofree char *algorithm = NULL;
-      g_autofree char *actual = NULL;
-      const char *value = strchr (lines[i], ' ');
-      GChecksumType type;
-
-      if (value == NULL)
-        continue;
-      algorithm = g_ascii_strdown (lines[i], value - lines[i]);
-      if (g_str_equal (algorithm, "sha-256"))
-        type = G_CHECKSUM_SHA256;
-      else if (g_str_equal (algorithm, "sha-384"))
-        type = G_CHECKSUM_SHA384;
-      else if (g_str_equal (algorithm, "sha-512"))
-        type = G_CHECKSUM_SHA512;
-      else
-        continue;
-
-      actual = certificate_fingerprint (pem, type);
-      if (actual != NULL && g_ascii_strcasecmp (actual, g_strstrip ((char *) value + 1)) == 0)
-        return TRUE;
-    }
-
-  return FALSE;
-}
-
 static void
 flush_outgoing (NatterPeer *self)
 {
@@ -1193,19 +1082,40 @@ flush_outgoing (NatterPeer *self)
 }
 
 static void
-chat_opened (NatterPeer *self)
+trust_fail (NatterPeer *self,
+            const char *reason)
 {
-  if (self->chat_open)
-    return;
+  g_signal_emit (self, signals[TRUST_FAILURE], 0, reason);
+  peer_fail (self, "trust failure");
+}
 
-  if (!verify_remote_certificate (self))
+/* The other side's binding statement: until it checks out, nothing on the
+ * connection counts */
+static void
+handle_binding (NatterPeer *self,
+                const char *text)
+{
+  const char *reason = NULL;
+
+  g_assert (self->chat_ready && !self->chat_open);
+
+  if (!_natter_peer_binding_verify (text, self->remote_key, self->remote_id,
+                                    natter_identity_get_user_id (self->identity),
+                                    self->session_id, self->remote_fingerprint,
+                                    self->local_fingerprint, &reason))
     {
-      g_signal_emit (self, signals[TRUST_FAILURE], 0,
-                     "The DTLS certificate does not match the signed fingerprint");
-      peer_fail (self, "trust failure");
+      trust_fail (self, reason);
       return;
     }
 
+  if (self->bye_source != NULL)
+    {
+      /* They proved who they are, and left: they refused us */
+      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+      return;
+    }
+
+  g_debug ("Peer %s: the binding statement checks out", short_id (self->remote_id));
   self->chat_open = TRUE;
   clear_source (&self->timeout_source);
   peer_set_state (self, NATTER_PEER_STATE_CONNECTED);
@@ -1214,6 +1124,56 @@ chat_opened (NatterPeer *self)
 
   g_signal_emit (self, signals[CHAT_OPENED], 0);
   flush_outgoing (self);
+}
+
+/* DTLS is up and the chat channel open: check the certificate against the
+ * signed SDP, then state who we are over this very DTLS session */
+static void
+chat_opened (NatterPeer *self)
+{
+  g_autofree char *local_pem = NULL;
+  g_autofree char *remote_pem = NULL;
+  g_autofree char *local_hex = NULL;
+  g_autofree char *remote_hex = NULL;
+  g_autofree char *statement = NULL;
+  g_autofree char *early = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->chat_ready || self->chat_open)
+    return;
+
+  if (!_natter_peer_dtls_certificates (self->webrtc, &local_pem, &remote_pem) ||
+      !_natter_peer_certificate_matches (remote_pem, self->remote_fingerprints))
+    {
+      trust_fail (self, "The DTLS certificate does not match the signed fingerprint");
+      return;
+    }
+
+  local_hex = _natter_peer_certificate_fingerprint (local_pem, G_CHECKSUM_SHA256);
+  remote_hex = _natter_peer_certificate_fingerprint (remote_pem, G_CHECKSUM_SHA256);
+  if (local_hex == NULL || remote_hex == NULL)
+    {
+      trust_fail (self, "A DTLS certificate could not be read");
+      return;
+    }
+
+  self->local_fingerprint = g_strconcat ("sha-256 ", local_hex, NULL);
+  self->remote_fingerprint = g_strconcat ("sha-256 ", remote_hex, NULL);
+  statement = _natter_peer_binding_new (self->identity, self->remote_id, self->session_id,
+                                        self->local_fingerprint, self->remote_fingerprint);
+  if (!gst_webrtc_data_channel_send_string_full (self->chat, statement, &error))
+    {
+      g_debug ("Peer %s: sending the binding failed: %s", short_id (self->remote_id),
+               error->message);
+      peer_fail (self, "send failed");
+      return;
+    }
+
+  self->chat_ready = TRUE;
+
+  early = g_steal_pointer (&self->early_message);
+  if (early != NULL)
+    handle_binding (self, early);
 }
 
 static void
@@ -1343,6 +1303,12 @@ peer_dispatch (NatterPeer *self,
     case EVENT_CHAT_MESSAGE:
       if (self->chat_open)
         g_signal_emit (self, signals[CHAT_MESSAGE], 0, event->text);
+      else if (self->chat_ready)
+        handle_binding (self, event->text);
+      else if (self->early_message == NULL)
+        self->early_message = g_strdup (event->text); /* checked once we are ready */
+      else
+        trust_fail (self, "The other side spoke before the binding was checked");
       break;
 
     case EVENT_BUFFERED_LOW:
@@ -1366,7 +1332,8 @@ handle_description (NatterPeer *self,
 {
   const char *sdp_text = get_string_member (payload, "sdp");
   const char *session = get_string_member (payload, "session");
-  const char *signature = get_string_member (payload, "fingerprint_sig");
+  const char *signature = get_string_member (payload, NATTER_PEER_SDP_SIGNATURE);
+  const char *reason = NULL;
   g_autoptr(GstSDPMessage) sdp = NULL;
   GstWebRTCSessionDescription *description;
 
@@ -1402,8 +1369,11 @@ handle_description (NatterPeer *self,
       return;
     }
 
-  if (!verify_description (self, sdp_text, signature))
+  if (!_natter_peer_verify_sdp (self->remote_key, self->remote_id,
+                                natter_identity_get_user_id (self->identity), session, sdp_text,
+                                signature, &reason))
     {
+      g_signal_emit (self, signals[TRUST_FAILURE], 0, reason);
       /* Refuse: the offering side hears it at once instead of timing out */
       if (is_offer)
         send_bye (self, session);
@@ -1426,7 +1396,7 @@ handle_description (NatterPeer *self,
     }
 
   g_free (self->remote_fingerprints);
-  self->remote_fingerprints = sdp_fingerprint_values (sdp_text);
+  self->remote_fingerprints = _natter_peer_sdp_fingerprints (sdp_text);
   g_strfreev (self->remote_mids);
   self->remote_mids = sdp_media_mids (sdp);
 
@@ -1684,9 +1654,11 @@ natter_peer_class_init (NatterPeerClass *klass)
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
 
-  /* The remote side could not prove it holds the contact's key: a missing or
-   * wrong fingerprint signature, or a DTLS certificate other than the signed
-   * one. The connection is refused. The argument is an English reason. */
+  /* The remote side could not prove it holds the contact's key, or that it
+   * is talking to us over this connection: a missing or wrong SDP signature,
+   * a DTLS certificate other than the signed one, or a binding statement
+   * that does not check out. The connection is refused. The argument is an
+   * English reason, for the logs. */
   signals[TRUST_FAILURE] =
     g_signal_new ("trust-failure",
                   G_TYPE_FROM_CLASS (klass),
@@ -1953,9 +1925,23 @@ natter_peer_handle_signal (NatterPeer *self,
     handle_description (self, payload, FALSE);
   else if (g_strcmp0 (type, "bye") == 0)
     {
-      if (self->link != NULL && g_strcmp0 (get_string_member (payload, "session"),
-                                           self->session_id) == 0)
-        peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+      gboolean current = self->link != NULL &&
+                         g_strcmp0 (get_string_member (payload, "session"), self->session_id) == 0;
+
+      if (!current)
+        g_debug ("Peer %s: ignoring a stale bye", short_id (self->remote_id));
+      else if (self->chat_ready && !self->chat_open)
+        {
+          /* Their binding statement may still be on its way over DTLS: a
+           * side that refused ours sends it first, and if it does not
+           * check out, this is a trust failure here too. */
+          if (self->bye_source == NULL)
+            self->bye_source = timeout_source_new (self, BYE_GRACE_MS, on_bye_timeout);
+        }
+      else
+        {
+          peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+        }
     }
   else if (type == NULL || g_str_equal (type, "candidate"))
     handle_candidate (self, payload);
@@ -2011,35 +1997,6 @@ natter_peer_send_text (NatterPeer  *self,
   flush_outgoing (self);
 
   return TRUE;
-}
-
-/**
- * natter_peer_fingerprint_message:
- * @sender_id: who signs
- * @receiver_id: for whom
- * @sdp: the offer or answer
- *
- * Returns: (nullable): the text that a fingerprint signature covers:
- * "natter-dtls-v1\n" sender "\n" receiver "\n" and then the values of all
- * a=fingerprint lines of @sdp in order, joined by "\n"; %NULL if @sdp has
- * none.
- */
-char *
-natter_peer_fingerprint_message (const char *sender_id,
-                                 const char *receiver_id,
-                                 const char *sdp)
-{
-  g_autofree char *values = NULL;
-
-  g_return_val_if_fail (sender_id != NULL, NULL);
-  g_return_val_if_fail (receiver_id != NULL, NULL);
-  g_return_val_if_fail (sdp != NULL, NULL);
-
-  values = sdp_fingerprint_values (sdp);
-  if (values == NULL)
-    return NULL;
-
-  return g_strconcat (FINGERPRINT_CONTEXT "\n", sender_id, "\n", receiver_id, "\n", values, NULL);
 }
 
 /**

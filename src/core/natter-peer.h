@@ -64,9 +64,6 @@ gboolean         natter_peer_send_text               (NatterPeer      *self,
                                                       GError         **error);
 
 /* Helpers, public so that docs/peer.md and the tests can rely on them. */
-char            *natter_peer_fingerprint_message     (const char      *sender_id,
-                                                      const char      *receiver_id,
-                                                      const char      *sdp);
 void             natter_peer_ice_servers_to_uris     (JsonArray       *ice_servers,
                                                       char           **stun_uri,
                                                       GStrv           *turn_uris);

@@ -13,7 +13,7 @@ typedef struct
 {
   NatterEnvelopeType type;
   const char        *name;
-  MemberSpec         members[5];
+  MemberSpec         members[6];
 } EnvelopeSpec;
 
 /* docs/peer.md describes each of these. */
@@ -37,6 +37,13 @@ static const EnvelopeSpec envelope_specs[] = {
       { "index", M_INT, TRUE, 0 },
       { "count", M_INT, TRUE, 0 },
       { "data", M_STRING, TRUE, 4 * ((NATTER_AVATAR_CHUNK_SIZE + 2) / 3) } } },
+  { NATTER_ENVELOPE_BINDING, "binding", {
+      { "sender", M_USER, TRUE, 0 },
+      { "receiver", M_USER, TRUE, 0 },
+      { "session", M_STRING, TRUE, 64 },
+      { "sender_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
+      { "receiver_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
+      { "signature", M_STRING, TRUE, 88 } } },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (envelope_specs) == NATTER_ENVELOPE_N_TYPES - 1);

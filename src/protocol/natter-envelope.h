@@ -19,6 +19,8 @@ G_BEGIN_DECLS
 #define NATTER_AVATAR_MAX_SIZE        (256 * 1024)
 /* Raw bytes per avatar envelope; base64 makes 43,692 characters of it */
 #define NATTER_AVATAR_CHUNK_SIZE      (32 * 1024)
+/* "sha-256 " and 32 bytes as hex pairs joined by ':' */
+#define NATTER_FINGERPRINT_MAX        (8 + 32 * 3 - 1)
 
 typedef enum
 {
@@ -28,6 +30,7 @@ typedef enum
   NATTER_ENVELOPE_TYPING,
   NATTER_ENVELOPE_PROFILE,
   NATTER_ENVELOPE_AVATAR,
+  NATTER_ENVELOPE_BINDING,
   NATTER_ENVELOPE_N_TYPES
 } NatterEnvelopeType;
 

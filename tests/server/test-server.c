@@ -341,7 +341,7 @@ test_hello (void)
   g_autofree guchar *nonce = NULL;
   gsize nonce_length = 0;
 
-  g_assert_cmpint (INT (hello, "version"), ==, 1);
+  g_assert_cmpint (INT (hello, "version"), ==, NATTER_PROTOCOL_VERSION);
   g_assert_cmpint (INT (hello, "max_frame_size"), ==, 65536);
   g_assert_cmpint (INT (hello, "auth_timeout_s"), ==, 10);
   g_assert_true (g_str_has_prefix (STR (hello, "server"), "natter-server"));

@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "natter-peer.h"
+#include "natter-peer-trust-private.h"
 #include "natter-signature.h"
 #include "natter-turn.h"
 
@@ -412,7 +413,7 @@ tamper_signature (Side       *from,
       /* A real signature by the right key, over something else */
       g_autofree char *signature = natter_identity_sign (from->identity, "other", 5);
 
-      json_object_set_string_member (payload, "fingerprint_sig", signature);
+      json_object_set_string_member (payload, NATTER_PEER_SDP_SIGNATURE, signature);
     }
 
   return TRUE;
@@ -452,7 +453,7 @@ tamper_drop_answer_signature (Side       *from,
                               JsonObject *payload)
 {
   if (payload_is (payload, "answer"))
-    json_object_remove_member (payload, "fingerprint_sig");
+    json_object_remove_member (payload, NATTER_PEER_SDP_SIGNATURE);
 
   return TRUE;
 }
@@ -466,18 +467,92 @@ tamper_fingerprint_resigned (Side       *from,
   if (payload_is (payload, "offer"))
     {
       g_autofree char *sdp = replace_fingerprint (json_object_get_string_member (payload, "sdp"));
-      g_autofree char *message = NULL;
       g_autofree char *signature = NULL;
 
-      message = natter_peer_fingerprint_message (natter_identity_get_user_id (from->identity),
-                                                 natter_identity_get_user_id (from->other->identity),
-                                                 sdp);
-      signature = natter_identity_sign (from->identity, message, strlen (message));
+      signature = _natter_peer_sign_sdp (from->identity,
+                                         natter_identity_get_user_id (from->other->identity),
+                                         json_object_get_string_member (payload, "session"), sdp);
       json_object_set_string_member (payload, "sdp", sdp);
-      json_object_set_string_member (payload, "fingerprint_sig", signature);
+      json_object_set_string_member (payload, NATTER_PEER_SDP_SIGNATURE, signature);
     }
 
   return TRUE;
+}
+
+/* The splice: a hostile server that holds the key of Mallory, a contact of
+ * Alice, joins Bob (who wants Alice) to Alice (who believes she is talking to
+ * Mallory). Here the attacker gets past the SDP signatures (it re-signs Bob's
+ * descriptions as Mallory's and, as if it had a recording, Alice's as meant
+ * for Bob): the binding inside DTLS must still refuse on both sides. */
+static NatterIdentity *mallory;
+
+/* Signs a description again, by @signer for @from's other side */
+static void
+resign (JsonObject     *payload,
+        NatterIdentity *signer,
+        Side           *from)
+{
+  g_autofree char *signature = NULL;
+
+  if (!payload_is (payload, "offer") && !payload_is (payload, "answer"))
+    return;
+
+  signature = _natter_peer_sign_sdp (signer, natter_identity_get_user_id (from->other->identity),
+                                     json_object_get_string_member (payload, "session"),
+                                     json_object_get_string_member (payload, "sdp"));
+  json_object_set_string_member (payload, NATTER_PEER_SDP_SIGNATURE, signature);
+}
+
+static gboolean
+tamper_splice_as_mallory (Side       *from,
+                          JsonObject *payload)
+{
+  resign (payload, mallory, from);
+  return TRUE;
+}
+
+static gboolean
+tamper_splice_for_bob (Side       *from,
+                       JsonObject *payload)
+{
+  resign (payload, from->identity, from);
+  return TRUE;
+}
+
+static void
+test_peer_trust_splice (void)
+{
+  guint8 seed[32];
+  Pair pair;
+  Side *alice = &pair.a;
+  Side *bob = &pair.b;
+
+  memset (seed, 0x33, sizeof seed);
+  mallory = natter_identity_new_from_seed (seed);
+
+  memset (&pair, 0, sizeof pair);
+  side_init (alice, bob, 0x11);
+  side_init (bob, alice, 0x22);
+  side_new_peer (bob, NULL);
+  /* Alice's peer is for Mallory; the server routes it to Bob */
+  alice->peer = natter_peer_new (alice->identity, natter_identity_get_user_id (mallory), NULL, TRUE);
+  g_signal_connect (alice->peer, "signal-out", G_CALLBACK (on_signal_out), alice);
+  g_signal_connect (alice->peer, "chat-opened", G_CALLBACK (on_chat_opened), alice);
+  g_signal_connect (alice->peer, "chat-message", G_CALLBACK (on_chat_message), alice);
+  g_signal_connect (alice->peer, "trust-failure", G_CALLBACK (on_trust_failure), alice);
+  bob->tamper = tamper_splice_as_mallory;
+  alice->tamper = tamper_splice_for_bob;
+
+  natter_peer_connect (bob->peer);
+  WAIT_FOR (alice->trust_failures > 0 && bob->trust_failures > 0 &&
+            has_ended (alice) && has_ended (bob));
+  g_assert_cmpint (natter_peer_get_state (alice->peer), ==, NATTER_PEER_STATE_FAILED);
+  g_assert_cmpint (natter_peer_get_state (bob->peer), ==, NATTER_PEER_STATE_FAILED);
+  g_assert_cmpuint (alice->chat_opened + bob->chat_opened, ==, 0);
+  g_assert_cmpuint (alice->messages->len + bob->messages->len, ==, 0);
+
+  pair_clear (&pair);
+  g_assert_finalize_object (g_steal_pointer (&mallory));
 }
 
 static void
@@ -965,21 +1040,6 @@ test_peer_relay_only_without_turn (void)
 }
 
 static void
-test_peer_fingerprint_message (void)
-{
-  const char *sdp =
-    "v=0\r\n"
-    "a=fingerprint:sha-256 AA:BB\r\n"
-    "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n"
-    "a=fingerprint:sha-256 CC:DD\r\n";
-  g_autofree char *message = natter_peer_fingerprint_message ("alice", "bob", sdp);
-  g_autofree char *none = natter_peer_fingerprint_message ("alice", "bob", "v=0\r\n");
-
-  g_assert_cmpstr (message, ==, "natter-dtls-v1\nalice\nbob\nsha-256 AA:BB\nsha-256 CC:DD");
-  g_assert_null (none);
-}
-
-static void
 test_peer_ice_servers (void)
 {
   g_autoptr(JsonNode) node = NULL;
@@ -1018,7 +1078,6 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/natter/peer/fingerprint-message", test_peer_fingerprint_message);
   g_test_add_func ("/natter/peer/ice-servers", test_peer_ice_servers);
   g_test_add_func ("/natter/peer/chat", test_peer_chat);
   g_test_add_func ("/natter/peer/message-size", test_peer_message_size);
@@ -1027,6 +1086,7 @@ main (int   argc,
   g_test_add_func ("/natter/peer/trust/swapped-fingerprint", test_peer_trust_swapped_fingerprint);
   g_test_add_func ("/natter/peer/trust/missing-signature", test_peer_trust_missing_signature);
   g_test_add_func ("/natter/peer/trust/certificate", test_peer_trust_certificate);
+  g_test_add_func ("/natter/peer/trust/splice", test_peer_trust_splice);
   g_test_add_func ("/natter/peer/timeout", test_peer_timeout);
   g_test_add_func ("/natter/peer/close", test_peer_close);
   g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
