@@ -295,6 +295,12 @@ notifications_available (NatterApplication *self)
          bus_has_name (bus, "ListActivatableNames", "org.freedesktop.Notifications");
 }
 
+static char *
+message_notification_id (const char *contact_id)
+{
+  return g_strconcat ("message-", contact_id, NULL);
+}
+
 static void
 on_message_added (NatterClient  *client,
                   NatterMessage *message,
@@ -326,11 +332,36 @@ on_message_added (NatterClient  *client,
     name = natter_contact_get_name (contact);
 
   notification = g_notification_new (name != NULL ? name : _("New message"));
-  g_notification_set_body (notification, natter_message_get_body (message));
+  /* The text only where the user wants it on screen */
+  if (self->settings == NULL || g_settings_get_boolean (self->settings, "notification-preview"))
+    g_notification_set_body (notification, natter_message_get_body (message));
+  else
+    g_notification_set_body (notification, _("New message"));
+  if (contact != NULL && natter_contact_get_avatar (contact) != NULL)
+    {
+      g_autoptr(GIcon) avatar = g_bytes_icon_new (natter_contact_get_avatar (contact));
+
+      g_notification_set_icon (notification, avatar);
+    }
   g_notification_set_default_action_and_target (notification, "app.open-conversation", "s",
                                                 contact_id);
-  notification_id = g_strconcat ("message-", contact_id, NULL);
+  g_notification_add_button_with_target (notification, _("Mark as Read"), "app.mark-read", "s",
+                                         contact_id);
+  g_notification_add_button_with_target (notification, _("Open"), "app.open-conversation", "s",
+                                         contact_id);
+  notification_id = message_notification_id (contact_id);
   g_application_send_notification (G_APPLICATION (self), notification_id, notification);
+}
+
+/* Read here or elsewhere: the notification has said what it had to. */
+static void
+on_conversation_read (NatterClient *client,
+                      const char   *contact_id,
+                      gpointer      user_data)
+{
+  g_autofree char *notification_id = message_notification_id (contact_id);
+
+  g_application_withdraw_notification (G_APPLICATION (user_data), notification_id);
 }
 
 static void
@@ -354,6 +385,8 @@ set_client (NatterApplication *self,
       apply_settings (self);
       apply_profile (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
+      g_signal_connect (self->client, "conversation-read", G_CALLBACK (on_conversation_read),
+                        self);
       natter_client_start (self->client);
     }
 
@@ -460,6 +493,8 @@ on_about (GSimpleAction *action,
                         "version", PACKAGE_VERSION,
                         "comments", _("Chat and call directly, computer to computer"),
                         "developers", developers,
+                        "website", "https://github.com/natter/natter",
+                        "issue-url", "https://github.com/natter/natter/issues",
                         "license-type", GTK_LICENSE_GPL_3_0,
                         "translator-credits", _("translator-credits"),
                         NULL);
@@ -492,8 +527,25 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* A notification's Mark as Read: read without opening the window. */
+static void
+on_mark_read (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL)
+    return;
+
+  if (!natter_client_mark_read (self->client, g_variant_get_string (parameter, NULL), &error))
+    g_warning ("Could not mark the conversation read: %s", error->message);
+}
+
 static const GActionEntry app_actions[] = {
   { "open-conversation", on_open_conversation, "s" },
+  { "mark-read", on_mark_read, "s" },
   { "preferences", on_preferences },
   { "about", on_about },
   { "quit", on_quit },

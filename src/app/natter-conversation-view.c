@@ -60,6 +60,8 @@ struct _NatterConversationView
   GtkListBox         *search_results;
   GtkRevealer        *typing_revealer;
   GtkLabel           *typing_label;
+  GtkRevealer        *reply_revealer;
+  GtkLabel           *reply_label;
   GtkWidget          *compose_bar;
   GtkWidget          *blocked_bar;
   GtkLabel           *blocked_label;
@@ -89,6 +91,13 @@ struct _NatterConversationView
   char               *first_unread_id;
   /* Messages that arrived while the user was scrolled up */
   guint               unseen_count;
+
+  /* The message the next one sent answers */
+  char               *reply_to_id;
+  /* The message to focus and highlight once it is scrolled into view */
+  char               *focus_id;
+  guint               highlight_timeout;
+  GtkWidget          *highlighted;
 
   gint64              open_time;
   gulong              open_paint_handler;
@@ -141,6 +150,16 @@ update_subtitle (NatterConversationView *self)
                                   contact_name (self));
       adw_window_title_set_subtitle (self->window_title, subtitle);
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->window_title), subtitle);
+      return;
+    }
+
+  /* Our own connection is down: say nothing about theirs. */
+  if (natter_signaling_get_state (natter_client_get_signaling (self->client)) !=
+      NATTER_SIGNALING_STATE_ONLINE &&
+      natter_client_get_peer_state (self->client, self->contact_id) != NATTER_PEER_STATE_CONNECTED)
+    {
+      adw_window_title_set_subtitle (self->window_title,
+                                     _("You’re offline — messages wait until you are back"));
       return;
     }
 
@@ -366,6 +385,61 @@ on_compose_changed (NatterConversationView *self)
   self->typing_timeout = g_timeout_add_seconds (TYPING_IDLE_SECONDS, on_typing_timeout, self);
 }
 
+/* Replying */
+
+static void
+cancel_reply (NatterConversationView *self)
+{
+  g_clear_pointer (&self->reply_to_id, g_free);
+  gtk_revealer_set_reveal_child (self->reply_revealer, FALSE);
+  /* Hidden too, so that screen readers do not read what is not there. */
+  gtk_widget_set_visible (GTK_WIDGET (self->reply_revealer), FALSE);
+}
+
+static void
+reply_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  const char *message_id = g_variant_get_string (parameter, NULL);
+  g_autoptr(NatterMessage) message = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  message = natter_store_get_message (natter_client_get_store (self->client), self->contact_id,
+                                      message_id, NULL);
+  if (message == NULL)
+    return;
+
+  line = g_strdup (natter_message_get_body (message));
+  g_strdelimit (line, "\r\n", ' ');
+  /* Translators: above the compose box; who wrote the message answered, and its text */
+  text = g_strdup_printf (_("Replying to %s: %s"),
+                          natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT ?
+                          _("yourself") : contact_name (self), line);
+  gtk_label_set_text (self->reply_label, text);
+  g_free (self->reply_to_id);
+  self->reply_to_id = g_strdup (message_id);
+  gtk_widget_set_visible (GTK_WIDGET (self->reply_revealer), TRUE);
+  gtk_revealer_set_reveal_child (self->reply_revealer, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+}
+
+static void
+cancel_reply_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+
+  cancel_reply (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+}
+
 /* Sending */
 
 static void
@@ -379,7 +453,8 @@ send_compose_text (NatterConversationView *self)
   if (self->client == NULL || self->contact_id == NULL || *stripped == '\0')
     return;
 
-  message = natter_client_send_message (self->client, self->contact_id, stripped, &error);
+  message = natter_client_send_reply (self->client, self->contact_id, stripped,
+                                      self->reply_to_id, &error);
   if (message == NULL)
     {
       g_autofree char *why = g_strdup_printf (_("Could not send: %s"), error->message);
@@ -389,6 +464,7 @@ send_compose_text (NatterConversationView *self)
     }
 
   stop_typing (self);
+  cancel_reply (self);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
   natter_client_connect_to (self->client, self->contact_id);
 }
@@ -416,6 +492,12 @@ on_compose_key_pressed (GtkEventControllerKey *controller,
                         gpointer               user_data)
 {
   NatterConversationView *self = user_data;
+
+  if (keyval == GDK_KEY_Escape && self->reply_to_id != NULL)
+    {
+      cancel_reply (self);
+      return GDK_EVENT_STOP;
+    }
 
   if (keyval != GDK_KEY_Return && keyval != GDK_KEY_KP_Enter && keyval != GDK_KEY_ISO_Enter)
     return GDK_EVENT_PROPAGATE;
@@ -476,6 +558,49 @@ scroll_to_target (NatterConversationView *self)
  * adjustment still describes the old rows. */
 static void update_jump_button (NatterConversationView *self);
 
+static gboolean
+on_highlight_timeout (gpointer user_data)
+{
+  NatterConversationView *self = user_data;
+
+  self->highlight_timeout = 0;
+  if (self->highlighted != NULL)
+    gtk_widget_remove_css_class (self->highlighted, "highlighted");
+  g_clear_weak_pointer (&self->highlighted);
+  return G_SOURCE_REMOVE;
+}
+
+/* The row of the message the view jumped to gets the focus and, for a
+ * moment, a highlight, so the eye finds it. */
+static void
+focus_target (NatterConversationView *self)
+{
+  g_autofree char *focus_id = g_steal_pointer (&self->focus_id);
+
+  if (focus_id == NULL)
+    return;
+
+  for (GtkWidget *item = gtk_widget_get_first_child (GTK_WIDGET (self->messages_view));
+       item != NULL; item = gtk_widget_get_next_sibling (item))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (item);
+      NatterMessage *message;
+
+      if (row == NULL || !NATTER_IS_MESSAGE_ROW (row))
+        continue;
+      message = natter_message_row_get_message (NATTER_MESSAGE_ROW (row));
+      if (message == NULL || g_strcmp0 (natter_message_get_id (message), focus_id) != 0)
+        continue;
+
+      on_highlight_timeout (self);
+      gtk_widget_grab_focus (row);
+      gtk_widget_add_css_class (row, "highlighted");
+      g_set_weak_pointer (&self->highlighted, row);
+      self->highlight_timeout = g_timeout_add_seconds (2, on_highlight_timeout, self);
+      return;
+    }
+}
+
 #define SCROLL_MIN_FRAMES 3
 #define SCROLL_MAX_FRAMES 600
 
@@ -501,6 +626,7 @@ on_scroll_tick (GtkWidget     *widget,
   self->scroll_pending = FALSE;
   self->scroll_tick = 0;
   update_jump_button (self);
+  focus_target (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -741,15 +867,14 @@ on_history_search_changed (NatterConversationView *self)
       g_autofree char *when = g_date_time_format (time, "%x %H:%M");
       g_autofree char *subtitle = NULL;
       GtkWidget *row = adw_action_row_new ();
-      gint64 row_id = natter_message_get_row_id (hit->message);
 
       subtitle = g_strdup_printf ("%s — %s", natter_message_get_direction (hit->message) ==
                                              NATTER_MESSAGE_DIRECTION_OUT ? _("You") :
                                                                             contact_name (self),
                                   when);
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-      g_object_set_data_full (G_OBJECT (row), "natter-row-id", g_memdup2 (&row_id, sizeof row_id),
-                              g_free);
+      g_object_set_data_full (G_OBJECT (row), "natter-message", g_object_ref (hit->message),
+                              g_object_unref);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), TRUE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), hit->snippet_markup);
       adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 3);
@@ -794,25 +919,62 @@ find_message (NatterConversationView *self,
     }
 }
 
+/* Scrolls to a message, loading older pages as needed, then focuses and
+ * highlights it. */
 static void
-on_search_result_activated (GtkListBox             *list,
-                            GtkListBoxRow          *row,
-                            NatterConversationView *self)
+jump_to_message (NatterConversationView *self,
+                 NatterMessage          *message)
 {
-  const gint64 *row_id = g_object_get_data (G_OBJECT (row), "natter-row-id");
   guint position;
 
-  if (row_id == NULL || self->conversation == NULL)
+  if (self->conversation == NULL)
     return;
 
-  if (!find_message (self, *row_id, &position))
+  if (!find_message (self, natter_message_get_row_id (message), &position))
     {
       show_toast (self, _("This message is no longer in the history"));
       return;
     }
 
-  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  g_free (self->focus_id);
+  self->focus_id = g_strdup (natter_message_get_id (message));
   start_scroll_to (self, position);
+}
+
+static void
+on_search_result_activated (GtkListBox             *list,
+                            GtkListBoxRow          *row,
+                            NatterConversationView *self)
+{
+  NatterMessage *message = g_object_get_data (G_OBJECT (row), "natter-message");
+
+  if (message == NULL)
+    return;
+
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  jump_to_message (self, message);
+}
+
+static void
+jump_to_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterMessage) message = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  message = natter_store_get_message (natter_client_get_store (self->client), self->contact_id,
+                                      g_variant_get_string (parameter, NULL), NULL);
+  if (message == NULL)
+    {
+      show_toast (self, _("This message is no longer in the history"));
+      return;
+    }
+
+  jump_to_message (self, message);
 }
 
 static void
@@ -1168,6 +1330,8 @@ close_conversation (NatterConversationView *self)
   g_clear_object (&self->contact);
   g_clear_pointer (&self->contact_id, g_free);
   g_clear_pointer (&self->first_unread_id, g_free);
+  g_clear_pointer (&self->focus_id, g_free);
+  cancel_reply (self);
   self->unseen_count = 0;
   gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
 
@@ -1233,6 +1397,8 @@ natter_conversation_view_dispose (GObject *object)
 
   natter_conversation_view_set_client (self, NULL);
   g_clear_handle_id (&self->typing_timeout, g_source_remove);
+  g_clear_handle_id (&self->highlight_timeout, g_source_remove);
+  g_clear_weak_pointer (&self->highlighted);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_CONVERSATION_VIEW);
 
@@ -1283,6 +1449,8 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_revealer);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_count_label);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, attach_box);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, reply_revealer);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, reply_label);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_bar);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, blocked_bar);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, blocked_label);
@@ -1301,6 +1469,10 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_install_action (widget_class, "conversation.message-details", "s",
                                    message_details_action);
   gtk_widget_class_install_action (widget_class, "conversation.details", NULL, details_action);
+  gtk_widget_class_install_action (widget_class, "conversation.reply", "s", reply_action);
+  gtk_widget_class_install_action (widget_class, "conversation.cancel-reply", NULL,
+                                   cancel_reply_action);
+  gtk_widget_class_install_action (widget_class, "conversation.jump-to", "s", jump_to_action);
   gtk_widget_class_install_action (widget_class, "conversation.block", NULL, block_action);
   gtk_widget_class_install_action (widget_class, "conversation.unblock", NULL, unblock_action);
   gtk_widget_class_install_action (widget_class, "conversation.delete-conversation", NULL,
@@ -1392,7 +1564,10 @@ natter_conversation_view_set_client (NatterConversationView *self,
 
   close_conversation (self);
   if (self->client != NULL)
-    g_signal_handlers_disconnect_by_data (self->client, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->client, self);
+      g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
+    }
   g_hash_table_remove_all (self->trust_failures);
 
   g_set_object (&self->client, client);
@@ -1404,6 +1579,8 @@ natter_conversation_view_set_client (NatterConversationView *self,
   g_signal_connect (client, "presence-changed", G_CALLBACK (on_presence_changed), self);
   g_signal_connect (client, "trust-failure", G_CALLBACK (on_trust_failure), self);
   g_signal_connect (client, "contact-changed", G_CALLBACK (on_contact_changed), self);
+  g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",
+                            G_CALLBACK (update_subtitle), self);
 }
 
 /**

@@ -38,6 +38,8 @@ struct _NatterMessageRow
 
   GtkLabel      *day_label;
   GtkBox        *bubble;
+  GtkButton     *quote_button;
+  GtkLabel      *quote_label;
   AdwBin        *content_slot;
   GtkButton     *retry_button;
   GtkLabel      *time_label;
@@ -256,6 +258,54 @@ message_time (NatterMessage *message)
   return g_date_time_new_from_unix_local (natter_message_get_timestamp (message) / G_USEC_PER_SEC);
 }
 
+/* A reply shows the start of the message it answers; clicking it goes there. */
+static void
+update_quote (NatterMessageRow *self)
+{
+  const char *reply_to = natter_message_get_reply_to (self->message);
+  g_autoptr(NatterMessage) original = NULL;
+  g_autofree char *text = NULL;
+
+  gtk_widget_set_visible (GTK_WIDGET (self->quote_button), reply_to != NULL);
+  if (reply_to == NULL)
+    return;
+
+  if (self->client != NULL)
+    original = natter_store_get_message (natter_client_get_store (self->client),
+                                         natter_message_get_contact_id (self->message),
+                                         reply_to, NULL);
+  if (original == NULL)
+    {
+      text = g_strdup (_("A message that is not in this history"));
+    }
+  else
+    {
+      g_autofree char *line = g_strdup (natter_message_get_body (original));
+      gboolean mine = natter_message_get_direction (original) == NATTER_MESSAGE_DIRECTION_OUT;
+
+      g_strdelimit (line, "\r\n", ' ');
+      /* Translators: the quote above a reply: who wrote the original, and its text */
+      text = g_strdup_printf (_("%s: %s"), mine ? _("You") :
+                                          (self->sender_name != NULL ? self->sender_name : ""),
+                              line);
+    }
+
+  gtk_label_set_text (self->quote_label, text);
+  /* Translators: what a screen reader says for the quote above a reply */
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->quote_button),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Replying to"),
+                                  GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text, -1);
+}
+
+static void
+on_quote_clicked (NatterMessageRow *self)
+{
+  const char *reply_to = self->message != NULL ? natter_message_get_reply_to (self->message) : NULL;
+
+  if (reply_to != NULL)
+    gtk_widget_activate_action (GTK_WIDGET (self), "conversation.jump-to", "s", reply_to);
+}
+
 static void
 on_retry_clicked (NatterMessageRow *self)
 {
@@ -281,6 +331,7 @@ message_menu_model (void)
 
   g_menu_append (copy, _("_Copy Text"), "message.copy-text");
   g_menu_append (copy, _("Copy _Link"), "message.copy-link");
+  g_menu_append (act, _("_Reply"), "message.reply");
   g_menu_append (act, _("Re_try"), "message.retry");
   g_menu_append (other, _("_Details"), "message.details");
   g_menu_append (other, _("_Delete for Me"), "message.delete");
@@ -377,7 +428,9 @@ forward_action (GtkWidget  *widget,
   if (self->message == NULL)
     return;
 
-  if (g_str_equal (action_name, "message.delete"))
+  if (g_str_equal (action_name, "message.reply"))
+    target = "conversation.reply";
+  else if (g_str_equal (action_name, "message.delete"))
     target = "conversation.delete-message";
   else if (g_str_equal (action_name, "message.details"))
     target = "conversation.message-details";
@@ -420,16 +473,20 @@ natter_message_row_class_init (NatterMessageRowClass *klass)
                                                "/io/github/natter/Natter/ui/natter-message-row.ui");
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, day_label);
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, bubble);
+  gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, quote_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, quote_label);
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, content_slot);
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, retry_button);
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, time_label);
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, status_image);
   gtk_widget_class_bind_template_child (widget_class, NatterMessageRow, new_divider);
   gtk_widget_class_bind_template_callback (widget_class, on_retry_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_quote_clicked);
   gtk_widget_class_set_css_name (widget_class, "messagerow");
 
   gtk_widget_class_install_action (widget_class, "message.copy-text", NULL, copy_text_action);
   gtk_widget_class_install_action (widget_class, "message.copy-link", NULL, copy_link_action);
+  gtk_widget_class_install_action (widget_class, "message.reply", NULL, forward_action);
   gtk_widget_class_install_action (widget_class, "message.retry", NULL, retry_action);
   gtk_widget_class_install_action (widget_class, "message.details", NULL, forward_action);
   gtk_widget_class_install_action (widget_class, "message.delete", NULL, forward_action);
@@ -520,6 +577,7 @@ natter_message_row_bind (NatterMessageRow *self,
     gtk_widget_set_halign (GTK_WIDGET (self->menu), outgoing ? GTK_ALIGN_END : GTK_ALIGN_START);
 
   update_content (self);
+  update_quote (self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "message.copy-link", self->link != NULL);
 
   time = message_time (message);

@@ -303,6 +303,11 @@ handle_message_envelope (NatterClient *self,
   gboolean is_new = FALSE;
   gint64 sent_ms = json_object_get_int_member (envelope, "ts");
   gint64 sent_us;
+  /* Optional. A reference that cannot be one is dropped, not the message. */
+  const char *reply_to = json_object_get_string_member_with_default (envelope, "reply_to", NULL);
+
+  if (reply_to != NULL && (*reply_to == '\0' || strlen (reply_to) > 64))
+    reply_to = NULL;
 
   /* The wire carries milliseconds; the store keeps microseconds. A clock
    * that is far off is not trusted. */
@@ -312,9 +317,9 @@ handle_message_envelope (NatterClient *self,
     sent_us = sent_ms * 1000;
 
   /* Stored before it is acknowledged: a crash after this loses nothing. */
-  message = natter_store_insert_incoming (self->store, entry->contact_id, id,
-                                          json_object_get_string_member (envelope, "body"),
-                                          sent_us, &is_new, &error);
+  message = natter_store_insert_incoming_reply (self->store, entry->contact_id, id,
+                                                json_object_get_string_member (envelope, "body"),
+                                                sent_us, reply_to, &is_new, &error);
   if (message == NULL)
     {
       g_warning ("Could not store an incoming message: %s", error->message);
@@ -669,7 +674,8 @@ flush_outbox (NatterClient *self,
 
       text = natter_envelope_new_message (natter_message_get_id (message),
                                           natter_message_get_timestamp (message) / 1000,
-                                          natter_message_get_body (message), NULL);
+                                          natter_message_get_body (message),
+                                          natter_message_get_reply_to (message), NULL);
       if (!send_envelope (entry, text, &send_error))
         {
           g_debug ("Sending stopped: %s", send_error->message);
@@ -1426,6 +1432,26 @@ natter_client_send_message (NatterClient  *self,
                             const char    *body,
                             GError       **error)
 {
+  return natter_client_send_reply (self, contact_id, body, NULL, error);
+}
+
+/**
+ * natter_client_send_reply:
+ * @reply_to: (nullable): the ID of the message of this conversation that
+ *   @body answers
+ *
+ * Like natter_client_send_message(); the contact sees the message as an
+ * answer to @reply_to (the `reply_to` member of docs/peer.md).
+ *
+ * Returns: (transfer full): the queued message, or %NULL with @error set
+ */
+NatterMessage *
+natter_client_send_reply (NatterClient  *self,
+                          const char    *contact_id,
+                          const char    *body,
+                          const char    *reply_to,
+                          GError       **error)
+{
   g_autoptr(NatterMessage) message = NULL;
 
   g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
@@ -1443,7 +1469,7 @@ natter_client_send_message (NatterClient  *self,
     }
 
   /* The store comes first: what the user wrote survives a crash. */
-  message = natter_store_append_outgoing (self->store, contact_id, body, error);
+  message = natter_store_append_reply (self->store, contact_id, body, reply_to, error);
   if (message == NULL)
     return NULL;
 

@@ -79,6 +79,11 @@ NatterMessage   *natter_client_send_message           (NatterClient         *sel
                                                        const char           *contact_id,
                                                        const char           *body,
                                                        GError              **error);
+NatterMessage   *natter_client_send_reply             (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *body,
+                                                       const char           *reply_to,
+                                                       GError              **error);
 gboolean         natter_client_retry_message          (NatterClient         *self,
                                                        const char           *contact_id,
                                                        const char           *message_id,

@@ -13,6 +13,7 @@ import configparser
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import unittest
@@ -99,8 +100,13 @@ class GuiTestCase(unittest.TestCase):
         seen = []
 
         def online():
-            status = self.ui.find("label", "Connection status")
-            seen.append((text_of(status), status.description))
+            # Online, the status bar hides (it speaks only of trouble); the
+            # window's description always says how it is connected.
+            windows = self.ui.all("frame", within=self.ui._root())
+            if not windows:
+                self.app.check_running()
+                return False
+            seen.append(tuple(w.description for w in windows))
             return "Connected" in seen[-1]
         try:
             wait_until(online, what="the app online", interval=0.5)
@@ -118,6 +124,18 @@ class FirstRunTest(GuiTestCase):
         name = ui.find("text", "Display name")
         server = ui.find("text", "Server address")
         ui.set_text(name, "Ada")
+
+        # An address where nothing answers is caught before going on.
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            nobody = f"ws://127.0.0.1:{unused.getsockname()[1]}/ws"
+        ui.set_text(server, nobody)
+        ui.press_button("Continue")
+        refused = ui.find("label", match=lambda n: text_of(n).startswith(f"Can’t reach {nobody}: "),
+                          what="the unreachable server explained")
+        self.assertIn("refused", text_of(refused).lower())
+        self.screenshot("first-run-unreachable")
+
         ui.set_text(server, self.session.server.url)
         self.screenshot("first-run")
         ui.press_button("Continue")
@@ -422,6 +440,43 @@ class MessageTest(GuiTestCase):
         self.assertEqual(divider_row, self.ui.ancestor(first, "list item"))
         self.assertIn(divider_row, rows)
         self.screenshot("new-messages")
+
+
+class ReplyTest(GuiTestCase):
+    def test_reply_quotes_and_jumps(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Lunch at noon?")
+        question_id = [m["id"] for m in self.bob.history(self.me.id)
+                       if m["body"] == "Lunch at noon?"][0]
+        bob = self.bob.listen()
+        self.ui.right_click(self.ui.find_text("Lunch at noon?"))
+        self.ui.menu_item("Reply")
+        self.ui.find_text("Replying to Bob: Lunch at noon?")
+        compose = self.ui.find("text", "Message")
+        self.ui.set_text(compose, "Yes, at noon")
+        self.screenshot("replying")
+        self.ui.press_button("Send")
+
+        # The other side gets the reply with the ID of what it answers.
+        answer = bob.wait_for(is_event("message", body="Yes, at noon"), what="the reply at bob")
+        self.assertEqual(answer.get("reply_to"), question_id)
+        self.ui.gone("label", "Replying to Bob: Lunch at noon?")
+        self.ui.find_text("Bob: Lunch at noon?")
+        bob.stop()
+
+        # A reply from bob quotes our message; the quote leads to it.
+        self.bob.run("send", self.me.id, "Great, see you", "--reply-to", answer["id"])
+        great = self.ui.ancestor(self.ui.find_text("Great, see you"), "list item")
+        quote = self.ui.find("push button", "Replying to", within=great)
+        self.assertEqual(quote.description, "You: Yes, at noon")
+        self.screenshot("reply-received")
+        self.ui.press(quote)
+
+        def ours_focused():
+            return any(n.getState().contains(self.ui.pyatspi.STATE_FOCUSED)
+                       for n in self.ui.all(match=lambda n: (n.name or "").startswith(
+                           "You: Yes, at noon, ")))
+        wait_until(ours_focused, what="the quoted message focused after the jump")
 
 
 class ContactTest(GuiTestCase):
