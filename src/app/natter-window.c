@@ -458,9 +458,15 @@ on_application_client (NatterWindow *self)
 
 /* Opening the profile */
 
+/* What to do about an error in the app's words. For a missing or locked
+ * keyring these replace the core's message, which says the same for
+ * natter-cli (--identity-file included); other messages keep their detail. */
 static const char *
-explain_error (const GError *error)
+explain_error (const GError *error,
+               gboolean     *replaces_message)
 {
+  *replaces_message = TRUE;
+
   if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_NO_SECRET_SERVICE))
     return _("Natter keeps your identity key in the keyring, but no keyring service is running. "
              "Install and start GNOME Keyring (or another Secret Service), then try again.");
@@ -468,6 +474,8 @@ explain_error (const GError *error)
   if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_LOCKED))
     return _("Your keyring is locked. Unlock it (for example in Passwords and Keys), "
              "then try again.");
+
+  *replaces_message = FALSE;
 
   if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_FAILED))
     return _("Natter keeps your identity key in the keyring. Check that your keyring (such as "
@@ -481,11 +489,16 @@ show_open_error (NatterWindow *self,
                  const GError *error,
                  gboolean      first_run)
 {
-  const char *hint = explain_error (error);
+  gboolean replaces_message;
+  const char *hint = explain_error (error, &replaces_message);
   g_autofree char *text = NULL;
 
-  text = hint != NULL ? g_strdup_printf ("%s\n\n%s", error->message, hint) :
-                        g_strdup (error->message);
+  if (hint == NULL)
+    text = g_strdup (error->message);
+  else if (replaces_message)
+    text = g_strdup (hint);
+  else
+    text = g_strdup_printf ("%s\n\n%s", error->message, hint);
 
   if (first_run)
     {

@@ -590,8 +590,16 @@ cmd_register_handle (Cli   *cli,
   g_autoptr(NatterFrame) frame = NULL;
   g_autoptr(NatterFrame) reply = NULL;
 
+  g_autofree char *handle = NULL;
+  g_autoptr(GError) error = NULL;
+
   if (args[0] == NULL)
     return fail (cli, _("Usage: natter-cli register-handle NAME"));
+
+  /* Checked here, with the limits in the error, before going online */
+  handle = natter_handle_normalize (args[0], &error);
+  if (handle == NULL)
+    return fail (cli, "%s", error->message);
 
   if (!go_online (cli))
     return FALSE;
@@ -642,6 +650,77 @@ on_send_status (NatterClient        *client,
     *delivered = TRUE;
 }
 
+static void
+on_lines_status (NatterClient        *client,
+                 const char          *contact_id,
+                 const char          *message_id,
+                 NatterMessageStatus  status,
+                 gpointer             user_data)
+{
+  GHashTable *waiting = user_data;
+
+  if (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ)
+    g_hash_table_remove (waiting, message_id);
+}
+
+static gboolean
+hash_table_is_empty (GHashTable *table,
+                     gboolean   *empty)
+{
+  return *empty = g_hash_table_size (table) == 0;
+}
+
+/* `send CONTACT -`: every line of the standard input is a message, sent on
+ * one connection as it is read; waits until all are delivered. */
+static gboolean
+send_lines (Cli        *cli,
+            const char *contact_id)
+{
+  g_autoptr(GHashTable) waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = NULL;
+  gboolean empty = FALSE;
+  size_t size = 0;
+  ssize_t length;
+  gint64 deadline;
+
+  g_signal_connect (cli->client, "message-status-changed", G_CALLBACK (on_lines_status),
+                    waiting);
+  natter_client_start (cli->client);
+
+  while ((length = getline (&line, &size, stdin)) >= 0)
+    {
+      g_autoptr(NatterMessage) message = NULL;
+
+      if (length > 0 && line[length - 1] == '\n')
+        line[--length] = '\0';
+      if (length == 0)
+        continue;
+
+      message = natter_client_send_message (cli->client, contact_id, line, &error);
+      if (message == NULL)
+        return fail (cli, "%s", error->message);
+      g_hash_table_add (waiting, g_strdup (natter_message_get_id (message)));
+      /* Let the connection come up and carry what is queued */
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+
+  deadline = g_get_monotonic_time () + (gint64) cli->timeout_s * G_USEC_PER_SEC;
+  while (!hash_table_is_empty (waiting, &empty) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+
+  if (!empty)
+    {
+      cli->exit_code = 3;
+      g_printerr (_("natter-cli: %u messages not delivered within %d s; they stay queued\n"),
+                  g_hash_table_size (waiting), cli->timeout_s);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 static gboolean
 cmd_send (Cli   *cli,
           char **args)
@@ -652,10 +731,13 @@ cmd_send (Cli   *cli,
   gboolean delivered = FALSE;
 
   if (args[0] == NULL || args[1] == NULL)
-    return fail (cli, _("Usage: natter-cli send CONTACT TEXT"));
+    return fail (cli, _("Usage: natter-cli send CONTACT TEXT|-"));
 
   if (!open_client (cli) || (contact_id = resolve_contact (cli, args[0])) == NULL)
     return FALSE;
+
+  if (g_str_equal (args[1], "-"))
+    return send_lines (cli, contact_id);
 
   g_object_set_data (G_OBJECT (cli->client), "natter-cli", cli);
   g_signal_connect (cli->client, "message-status-changed", G_CALLBACK (on_send_status),
@@ -775,6 +857,35 @@ on_listen_trust_failure (NatterClient *client,
 }
 
 static void
+on_listen_refused (NatterClient *client,
+                   const char   *contact_id,
+                   const char   *message_id,
+                   const char   *reason,
+                   gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("refused");
+
+  json_object_set_string_member (event, "contact", contact_id);
+  json_object_set_string_member (event, "id", message_id);
+  json_object_set_string_member (event, "reason", reason);
+  print_json (event);
+}
+
+static void
+on_listen_store_failed (NatterClient *client,
+                        const GError *error,
+                        gpointer      user_data)
+{
+  g_autoptr(JsonObject) event = event_new ("store-failed");
+
+  json_object_set_boolean_member (event, "disk_full",
+                                  g_error_matches (error, NATTER_STORE_ERROR,
+                                                   NATTER_STORE_ERROR_DISK_FULL));
+  json_object_set_string_member (event, "error", error->message);
+  print_json (event);
+}
+
+static void
 on_listen_contact (NatterClient *client,
                    const char   *contact_id,
                    gpointer      user_data)
@@ -881,6 +992,8 @@ connect_listeners (Cli *cli)
   g_signal_connect (cli->client, "invitation-answered", G_CALLBACK (on_listen_invitation_answer),
                     cli);
   g_signal_connect (cli->client, "room-event", G_CALLBACK (on_listen_room), cli);
+  g_signal_connect (cli->client, "message-refused", G_CALLBACK (on_listen_refused), cli);
+  g_signal_connect (cli->client, "store-failed", G_CALLBACK (on_listen_store_failed), cli);
   g_signal_connect (natter_client_get_signaling (cli->client), "notify::state",
                     G_CALLBACK (on_listen_server_state), cli);
 }
@@ -1286,6 +1399,12 @@ static const Command commands[] = {
 static void
 cli_clear (Cli *cli)
 {
+  if (cli->client != NULL && g_getenv ("NATTER_REPORT_STATS") != NULL)
+    g_printerr ("natter-cli: envelopes-sent %" G_GUINT64_FORMAT "\n"
+                "natter-cli: envelopes-received %" G_GUINT64_FORMAT "\n",
+                natter_client_get_envelopes_sent (cli->client),
+                natter_client_get_envelopes_received (cli->client));
+
   if (cli->client != NULL)
     {
       natter_client_stop (cli->client);

@@ -18,6 +18,10 @@
 #define PEER_RETRY_BASE_MS  1000
 #define PEER_RETRY_CAP_MS   30000
 #define READ_RECEIPT_WINDOW 200
+/* Sending again what was sent on this connection but not confirmed: after
+ * this back-off (doubling, capped), never on every new send. */
+#define RESEND_BASE_MS      5000
+#define RESEND_CAP_MS       60000
 
 struct _NatterClient
 {
@@ -41,6 +45,9 @@ struct _NatterClient
   gboolean         relay_only;
   gboolean         send_read_receipts;
   gboolean         send_typing;
+
+  guint64          envelopes_sent;
+  guint64          envelopes_received;
 };
 
 typedef struct
@@ -52,6 +59,10 @@ typedef struct
   guint         retry_source;
   guint         attempts;
   guint         typing_source;
+  /* Messages sent on the current connection and not confirmed yet */
+  GHashTable   *sent_ids;
+  guint         resend_source;
+  guint         resend_attempts;
   /* An avatar on its way in */
   char         *avatar_sha256;
   GPtrArray    *avatar_chunks;   /* GBytes, NULL where missing */
@@ -79,6 +90,8 @@ enum {
   CONVERSATION_READ,
   MESSAGE_DELETED,
   CONVERSATION_CLEARED,
+  MESSAGE_REFUSED,
+  STORE_FAILED,
   N_SIGNALS
 };
 
@@ -90,6 +103,9 @@ G_DEFINE_QUARK (natter-client-error-quark, natter_client_error)
 
 static void flush_outbox (NatterClient *self,
                           const char   *contact_id);
+static gboolean send_one_message (NatterClient  *self,
+                                  PeerEntry     *entry,
+                                  NatterMessage *message);
 
 static gboolean
 close_peer_idle (gpointer data)
@@ -111,6 +127,9 @@ peer_entry_drop_peer (PeerEntry *entry)
   g_idle_add_full (G_PRIORITY_DEFAULT, close_peer_idle, g_steal_pointer (&entry->peer),
                    g_object_unref);
   entry->chat_open = FALSE;
+  /* The next connection sends everything undelivered again */
+  g_hash_table_remove_all (entry->sent_ids);
+  g_clear_handle_id (&entry->resend_source, g_source_remove);
 }
 
 static void
@@ -121,6 +140,7 @@ peer_entry_free (gpointer data)
   g_clear_handle_id (&entry->retry_source, g_source_remove);
   g_clear_handle_id (&entry->typing_source, g_source_remove);
   peer_entry_drop_peer (entry);
+  g_clear_pointer (&entry->sent_ids, g_hash_table_unref);
   g_clear_pointer (&entry->avatar_chunks, g_ptr_array_unref);
   g_free (entry->avatar_sha256);
   g_free (entry->contact_id);
@@ -138,6 +158,7 @@ get_entry (NatterClient *self,
       entry = g_new0 (PeerEntry, 1);
       entry->client = self;
       entry->contact_id = g_strdup (contact_id);
+      entry->sent_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       g_hash_table_insert (self->peers, entry->contact_id, entry);
     }
 
@@ -210,7 +231,11 @@ send_envelope (PeerEntry   *entry,
       return FALSE;
     }
 
-  return natter_peer_send_text (entry->peer, text, error);
+  if (!natter_peer_send_text (entry->peer, text, error))
+    return FALSE;
+
+  entry->client->envelopes_sent++;
+  return TRUE;
 }
 
 static void
@@ -291,6 +316,42 @@ on_typing_expired (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Tells the sender why a message was not kept, so that it stops resending it
+ * (or tries again later, for a storage problem) and can show why. */
+static void
+refuse_message (NatterClient *self,
+                PeerEntry    *entry,
+                JsonObject   *envelope,
+                const GError *error)
+{
+  const char *id = json_object_get_string_member (envelope, "id");
+  const char *body = json_object_get_string_member (envelope, "body");
+  g_autofree char *text = NULL;
+  const char *reason;
+
+  if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_INVALID))
+    reason = (*id == '\0' || *body == '\0') ? "invalid" : "id-taken";
+  else if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL))
+    reason = "storage-full";
+  else if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
+    reason = "storage-damaged";
+  else
+    reason = "storage-failed";
+
+  if (natter_envelope_refusal_is_temporary (reason))
+    {
+      g_warning ("Could not store an incoming message: %s", error->message);
+      g_signal_emit (self, signals[STORE_FAILED], 0, error);
+    }
+  else
+    {
+      g_message ("Refused a message from %.8s: %s", entry->contact_id, reason);
+    }
+
+  text = natter_envelope_new_refused (id, reason, NULL);
+  send_envelope (entry, text, NULL);
+}
+
 static void
 handle_message_envelope (NatterClient *self,
                          PeerEntry    *entry,
@@ -322,7 +383,7 @@ handle_message_envelope (NatterClient *self,
                                                 sent_us, reply_to, &is_new, &error);
   if (message == NULL)
     {
-      g_warning ("Could not store an incoming message: %s", error->message);
+      refuse_message (self, entry, envelope, error);
       return;
     }
 
@@ -341,6 +402,29 @@ handle_message_envelope (NatterClient *self,
 }
 
 static void
+handle_refused_envelope (NatterClient *self,
+                         PeerEntry    *entry,
+                         JsonObject   *envelope)
+{
+  const char *id = json_object_get_string_member (envelope, "id");
+  const char *reason = json_object_get_string_member (envelope, "reason");
+  g_autoptr(NatterMessage) message = NULL;
+
+  message = natter_store_get_message (self->store, entry->contact_id, id, NULL);
+  if (message == NULL || natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_OUT)
+    return;
+
+  g_message ("%.8s did not keep a message: %s", entry->contact_id, reason);
+
+  /* A storage problem on their side passes: the message stays in the
+   * outbox and goes again after the back-off. Anything else never will. */
+  if (!natter_envelope_refusal_is_temporary (reason))
+    advance_status (self, entry->contact_id, id, NATTER_MESSAGE_STATUS_FAILED);
+
+  g_signal_emit (self, signals[MESSAGE_REFUSED], 0, entry->contact_id, id, reason);
+}
+
+static void
 handle_receipt_envelope (NatterClient *self,
                          PeerEntry    *entry,
                          JsonObject   *envelope)
@@ -352,6 +436,9 @@ handle_receipt_envelope (NatterClient *self,
 
   for (guint i = 0; i < json_array_get_length (ids); i++)
     advance_status (self, entry->contact_id, json_array_get_string_element (ids, i), status);
+
+  /* The contact takes messages again */
+  entry->resend_attempts = 0;
 }
 
 static void
@@ -463,6 +550,7 @@ on_chat_message (NatterPeer *peer,
   g_autoptr(GError) error = NULL;
   NatterEnvelopeType type;
 
+  self->envelopes_received++;
   envelope = natter_envelope_parse (text, strlen (text), &type, &error);
   if (envelope == NULL)
     {
@@ -494,6 +582,10 @@ on_chat_message (NatterPeer *peer,
 
     case NATTER_ENVELOPE_AVATAR:
       handle_avatar_envelope (self, entry, envelope);
+      break;
+
+    case NATTER_ENVELOPE_REFUSED:
+      handle_refused_envelope (self, entry, envelope);
       break;
 
     default:
@@ -634,6 +726,51 @@ ensure_peer (NatterClient *self,
   return entry;
 }
 
+static gboolean
+on_resend_timeout (gpointer user_data)
+{
+  PeerEntry *entry = user_data;
+
+  entry->resend_source = 0;
+  entry->resend_attempts++;
+  g_hash_table_remove_all (entry->sent_ids);
+  flush_outbox (entry->client, entry->contact_id);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Sends one outgoing message on the open chat channel, once. */
+static gboolean
+send_one_message (NatterClient  *self,
+                  PeerEntry     *entry,
+                  NatterMessage *message)
+{
+  g_autofree char *text = NULL;
+  g_autoptr(GError) error = NULL;
+  guint delay;
+
+  text = natter_envelope_new_message (natter_message_get_id (message),
+                                      natter_message_get_timestamp (message) / 1000,
+                                      natter_message_get_body (message),
+                                      natter_message_get_reply_to (message), NULL);
+  if (!send_envelope (entry, text, &error))
+    {
+      g_debug ("Sending stopped: %s", error->message);
+      return FALSE;
+    }
+
+  g_hash_table_add (entry->sent_ids, g_strdup (natter_message_get_id (message)));
+  if (entry->resend_source == 0)
+    {
+      delay = MIN (RESEND_CAP_MS, RESEND_BASE_MS << MIN (entry->resend_attempts, 4));
+      entry->resend_source = g_timeout_add (delay, on_resend_timeout, entry);
+    }
+
+  advance_status (self, entry->contact_id, natter_message_get_id (message),
+                  NATTER_MESSAGE_STATUS_SENT);
+  return TRUE;
+}
+
 static void
 flush_outbox (NatterClient *self,
               const char   *contact_id)
@@ -661,29 +798,19 @@ flush_outbox (NatterClient *self,
       return;
     }
 
-  /* In order; anything not yet confirmed is sent again after a reconnect
-   * and the receiver drops duplicates by id. */
+  /* In order, each once per connection; anything not yet confirmed is sent
+   * again after a reconnect or the resend back-off, and the receiver drops
+   * duplicates by id. */
   for (guint i = 0; i < outbox->len; i++)
     {
       NatterMessage *message = g_ptr_array_index (outbox, i);
-      g_autofree char *text = NULL;
-      g_autoptr(GError) send_error = NULL;
 
-      if (natter_message_get_status (message) == NATTER_MESSAGE_STATUS_FAILED)
+      if (natter_message_get_status (message) == NATTER_MESSAGE_STATUS_FAILED ||
+          g_hash_table_contains (entry->sent_ids, natter_message_get_id (message)))
         continue;
 
-      text = natter_envelope_new_message (natter_message_get_id (message),
-                                          natter_message_get_timestamp (message) / 1000,
-                                          natter_message_get_body (message),
-                                          natter_message_get_reply_to (message), NULL);
-      if (!send_envelope (entry, text, &send_error))
-        {
-          g_debug ("Sending stopped: %s", send_error->message);
-          return;
-        }
-
-      advance_status (self, contact_id, natter_message_get_id (message),
-                      NATTER_MESSAGE_STATUS_SENT);
+      if (!send_one_message (self, entry, message))
+        return;
     }
 }
 
@@ -1057,6 +1184,28 @@ natter_client_class_init (NatterClientClass *klass)
   signals[CONVERSATION_CLEARED] =
     g_signal_new ("conversation-cleared", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * NatterClient::message-refused:
+   * @contact_id: the conversation
+   * @message_id: an outgoing message the contact did not keep
+   * @reason: the contact's reason, one of docs/peer.md's refusal reasons;
+   *   for the storage ones the message stays queued and goes again later,
+   *   otherwise it is now failed
+   */
+  signals[MESSAGE_REFUSED] =
+    g_signal_new ("message-refused", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * NatterClient::store-failed:
+   * @error: why the history could not take what a contact sent (a full
+   *   disk is %NATTER_STORE_ERROR_DISK_FULL); the contact was told and will
+   *   send it again later
+   */
+  signals[STORE_FAILED] =
+    g_signal_new ("store-failed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
 
 static void
@@ -1453,6 +1602,7 @@ natter_client_send_reply (NatterClient  *self,
                           GError       **error)
 {
   g_autoptr(NatterMessage) message = NULL;
+  PeerEntry *entry;
 
   g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
   g_return_val_if_fail (contact_id != NULL, NULL);
@@ -1474,7 +1624,14 @@ natter_client_send_reply (NatterClient  *self,
     return NULL;
 
   g_signal_emit (self, signals[MESSAGE_ADDED], 0, message);
-  flush_outbox (self, contact_id);
+
+  /* On an open connection everything older went out already: only the new
+   * message goes, so a burst costs one envelope a message. */
+  entry = g_hash_table_lookup (self->peers, contact_id);
+  if (entry != NULL && entry->chat_open)
+    send_one_message (self, entry, message);
+  else
+    flush_outbox (self, contact_id);
 
   return g_steal_pointer (&message);
 }
@@ -1874,6 +2031,16 @@ natter_client_invite_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_invite_async);
+
+  /* Said at once, rather than after the server's refusal finds no request */
+  if (text != NULL && (strlen (text) > NATTER_INVITATION_TEXT_MAX || !g_utf8_validate (text, -1, NULL)))
+    {
+      g_task_return_new_error (task, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_MESSAGE,
+                               "An invitation's text is at most %d bytes of UTF-8 (this one has %"
+                               G_GSIZE_FORMAT ")", NATTER_INVITATION_TEXT_MAX, strlen (text));
+      return;
+    }
+
   data = g_new0 (InviteData, 1);
   data->text = g_strdup (text);
   g_task_set_task_data (task, data, invite_data_free);
@@ -2083,4 +2250,33 @@ natter_client_answer_invitation_finish (NatterClient  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * natter_client_get_envelopes_sent:
+ * @self: a #NatterClient
+ *
+ * Returns: how many chat envelopes this client has sent, for figures and
+ *   tests of what goes on the wire
+ */
+guint64
+natter_client_get_envelopes_sent (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), 0);
+
+  return self->envelopes_sent;
+}
+
+/**
+ * natter_client_get_envelopes_received:
+ * @self: a #NatterClient
+ *
+ * Returns: how many chat envelopes this client has received
+ */
+guint64
+natter_client_get_envelopes_received (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), 0);
+
+  return self->envelopes_received;
 }

@@ -133,4 +133,7 @@ JsonObject      *natter_client_answer_invitation_finish (NatterClient       *sel
                                                          GAsyncResult       *result,
                                                          GError            **error);
 
+guint64          natter_client_get_envelopes_sent     (NatterClient         *self);
+guint64          natter_client_get_envelopes_received (NatterClient         *self);
+
 G_END_DECLS

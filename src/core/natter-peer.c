@@ -37,6 +37,7 @@
 #include <gst/webrtc/webrtc.h>
 
 #include "natter-peer.h"
+#include "natter-peer-private.h"
 #include "natter-peer-trust-private.h"
 #include "natter-signature.h"
 
@@ -50,6 +51,9 @@
 #define LINGER_POLL_MS       50
 #define LINGER_MAX_MS        10000
 #define DISCONNECT_GRACE_MS  5000
+/* Data channels the other side may open on one connection before it is
+ * dropped (each costs threads); those nobody here handles are closed at once. */
+#define REMOTE_CHANNELS_MAX  8
 /* How long a "bye" that arrives while we wait for the other side's binding
  * statement waits for that statement, which travels the other way */
 #define BYE_GRACE_MS         2000
@@ -97,6 +101,7 @@ typedef enum
   EVENT_ICE_CANDIDATE,
   EVENT_ICE_STATE,
   EVENT_DATA_CHANNEL,
+  EVENT_OTHER_CHANNEL,
   EVENT_CHAT_OPEN,
   EVENT_CHAT_CLOSE,
   EVENT_CHAT_MESSAGE,
@@ -151,6 +156,7 @@ struct _NatterPeer
   GSource              *disconnect_source;
   GSource              *bye_source;
   GQueue                outgoing;
+  guint                 remote_channels;
 };
 
 G_DEFINE_FINAL_TYPE (NatterPeer, natter_peer, G_TYPE_OBJECT)
@@ -164,9 +170,12 @@ G_DEFINE_ENUM_TYPE (NatterPeerState, natter_peer_state,
 
 static void peer_fail (NatterPeer *self,
                        const char *reason);
+static void peer_fail_with_reason (NatterPeer *self,
+                                   const char *reason);
 static void peer_end  (NatterPeer      *self,
                        NatterPeerState  state,
-                       gboolean         tell_remote);
+                       gboolean         tell_remote,
+                       const char      *reason);
 
 /* Links and events */
 
@@ -463,7 +472,13 @@ on_data_channel (GstElement           *webrtc,
 
   g_object_get (channel, "label", &label, NULL);
   if (g_strcmp0 (label, NATTER_PEER_CHAT_LABEL) != 0)
-    return;
+    {
+      /* Nothing here handles it: closed on the main context, and counted */
+      event = peer_event_new (user_data, EVENT_OTHER_CHANNEL);
+      event->channel = g_object_ref (channel);
+      peer_event_post (event);
+      return;
+    }
 
   /* Connect here, on the streaming thread, so nothing that follows is missed */
   watch_chat_channel (channel, user_data);
@@ -486,6 +501,9 @@ on_bus_sync (GstBus     *bus,
       post_simple (user_data, EVENT_ERROR, 0, error != NULL ? error->message : "pipeline error");
     }
 
+  /* A dropped message is ours to free; each one holds the element that
+   * posted it (ICE, DTLS, SCTP) alive. */
+  gst_message_unref (message);
   return GST_BUS_DROP;
 }
 
@@ -695,6 +713,7 @@ attempt_clear (NatterPeer *self,
   self->remote_set = FALSE;
   self->chat_ready = FALSE;
   self->chat_open = FALSE;
+  self->remote_channels = 0;
   g_clear_pointer (&self->early_message, g_free);
   g_clear_pointer (&self->local_fingerprint, g_free);
   g_clear_pointer (&self->remote_fingerprint, g_free);
@@ -734,7 +753,7 @@ on_bye_timeout (gpointer user_data)
   NatterPeer *self = user_data;
 
   g_clear_pointer (&self->bye_source, g_source_unref);
-  peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+  peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
 
   return G_SOURCE_REMOVE;
 }
@@ -1111,7 +1130,7 @@ handle_binding (NatterPeer *self,
   if (self->bye_source != NULL)
     {
       /* They proved who they are, and left: they refused us */
-      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
       return;
     }
 
@@ -1178,24 +1197,28 @@ chat_opened (NatterPeer *self)
 
 static void
 send_bye (NatterPeer *self,
-          const char *session)
+          const char *session,
+          const char *reason)
 {
   g_autoptr(JsonObject) payload = json_object_new ();
 
   json_object_set_string_member (payload, "type", "bye");
   json_object_set_string_member (payload, "session", session);
+  if (reason != NULL)
+    json_object_set_string_member (payload, "reason", reason);
   peer_emit_signal_out (self, payload);
 }
 
 static void
 peer_end (NatterPeer      *self,
           NatterPeerState  state,
-          gboolean         tell_remote)
+          gboolean         tell_remote,
+          const char      *reason)
 {
   g_object_ref (self);
 
   if (tell_remote && self->link != NULL && self->session_id != NULL)
-    send_bye (self, self->session_id);
+    send_bye (self, self->session_id, reason);
   attempt_clear (self, TRUE);
   peer_set_state (self, state);
 
@@ -1207,15 +1230,35 @@ peer_fail (NatterPeer *self,
            const char *reason)
 {
   g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
-  peer_end (self, NATTER_PEER_STATE_FAILED, TRUE);
+  peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, NULL);
+}
+
+/* Fails and tells the other side why, as a `reason` in the bye */
+static void
+peer_fail_with_reason (NatterPeer *self,
+                       const char *reason)
+{
+  g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
+  peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, reason);
 }
 
 static void
 peer_dispatch (NatterPeer *self,
                PeerEvent  *event)
 {
-  if (event->kind != EVENT_DATA_CHANNEL && event->channel != NULL && event->channel != self->chat)
+  if (event->kind != EVENT_DATA_CHANNEL && event->kind != EVENT_OTHER_CHANNEL &&
+      event->channel != NULL && event->channel != self->chat)
     return;
+
+  if ((event->kind == EVENT_DATA_CHANNEL || event->kind == EVENT_OTHER_CHANNEL) &&
+      ++self->remote_channels > REMOTE_CHANNELS_MAX)
+    {
+      g_message ("Peer %s opened more than %d data channels; disconnecting",
+                 short_id (self->remote_id), REMOTE_CHANNELS_MAX);
+      gst_webrtc_data_channel_close (event->channel);
+      peer_fail_with_reason (self, "too-many-channels");
+      return;
+    }
 
   switch (event->kind)
     {
@@ -1278,8 +1321,18 @@ peer_dispatch (NatterPeer *self,
         }
       break;
 
+    case EVENT_OTHER_CHANNEL:
+      g_debug ("Peer %s: closing a data channel nobody handles", short_id (self->remote_id));
+      gst_webrtc_data_channel_close (event->channel);
+      break;
+
     case EVENT_DATA_CHANNEL:
-      if (self->chat == NULL)
+      if (self->chat != NULL)
+        {
+          /* A second chat channel: only the first one counts */
+          gst_webrtc_data_channel_close (event->channel);
+        }
+      else
         {
           GstWebRTCDataChannelState ready_state;
 
@@ -1297,7 +1350,7 @@ peer_dispatch (NatterPeer *self,
 
     case EVENT_CHAT_CLOSE:
       g_debug ("Peer %s: chat channel closed", short_id (self->remote_id));
-      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+      peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
       break;
 
     case EVENT_CHAT_MESSAGE:
@@ -1376,7 +1429,7 @@ handle_description (NatterPeer *self,
       g_signal_emit (self, signals[TRUST_FAILURE], 0, reason);
       /* Refuse: the offering side hears it at once instead of timing out */
       if (is_offer)
-        send_bye (self, session);
+        send_bye (self, session, NULL);
       peer_fail (self, "trust failure");
       return;
     }
@@ -1898,7 +1951,7 @@ natter_peer_close (NatterPeer *self)
 {
   g_return_if_fail (NATTER_IS_PEER (self));
 
-  peer_end (self, NATTER_PEER_STATE_CLOSED, TRUE);
+  peer_end (self, NATTER_PEER_STATE_CLOSED, TRUE, NULL);
 }
 
 /**
@@ -1940,7 +1993,13 @@ natter_peer_handle_signal (NatterPeer *self,
         }
       else
         {
-          peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE);
+          const char *reason = get_string_member (payload, "reason");
+
+          /* A code from the other side, shown as one word; never as markup */
+          if (reason != NULL && g_str_equal (reason, "too-many-channels"))
+            g_message ("Peer %s ended the connection: this side opened too many data channels",
+                       short_id (self->remote_id));
+          peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
         }
     }
   else if (type == NULL || g_str_equal (type, "candidate"))
@@ -1997,6 +2056,14 @@ natter_peer_send_text (NatterPeer  *self,
   flush_outgoing (self);
 
   return TRUE;
+}
+
+GstElement *
+_natter_peer_get_webrtcbin (NatterPeer *self)
+{
+  g_return_val_if_fail (NATTER_IS_PEER (self), NULL);
+
+  return self->webrtc;
 }
 
 /**

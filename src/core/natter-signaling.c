@@ -32,6 +32,7 @@ struct _NatterSignaling
   NatterSignalingState     state;
   char                    *last_error;
   JsonArray               *ice_servers;
+  gsize                    max_frame_size;   /* as announced in hello */
 
   guint                    retry_source;
   guint                    retry_delay_ms;
@@ -118,17 +119,34 @@ set_last_error (NatterSignaling *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAST_ERROR]);
 }
 
+/* Fails with G_IO_ERROR_NOT_CONNECTED when there is no open connection:
+ * none yet, or one that is closing (the server said goodbye, and the
+ * "closed" signal has not come yet). */
 static gboolean
-send_frame (NatterSignaling *self,
-            NatterFrame     *frame)
+send_frame (NatterSignaling  *self,
+            NatterFrame      *frame,
+            GError          **error)
 {
   g_autofree char *text = NULL;
+  gsize length;
 
   if (self->ws == NULL ||
       soup_websocket_connection_get_state (self->ws) != SOUP_WEBSOCKET_STATE_OPEN)
-    return FALSE;
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                           "Not connected to the server");
+      return FALSE;
+    }
 
-  text = natter_frame_to_string (frame, NULL);
+  text = natter_frame_to_string (frame, &length);
+  if (length > self->max_frame_size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+                   "The request is %" G_GSIZE_FORMAT " bytes long; the server takes at most %"
+                   G_GSIZE_FORMAT " bytes", length, self->max_frame_size);
+      return FALSE;
+    }
+
   soup_websocket_connection_send_text (self->ws, text);
   return TRUE;
 }
@@ -267,7 +285,7 @@ send_subscriptions (NatterSignaling *self,
     json_array_add_string_element (array, user);
   natter_frame_take_array (frame, "users", array);
 
-  send_frame (self, frame);
+  send_frame (self, frame, NULL);
 }
 
 static void
@@ -304,6 +322,11 @@ handle_hello (NatterSignaling *self,
   const char *user_id = natter_identity_get_user_id (self->identity);
   gsize length;
 
+  /* The server's own limit, within what this client accepts at all */
+  self->max_frame_size = CLAMP (natter_frame_get_int (frame, "max_frame_size",
+                                                      NATTER_FRAME_DEFAULT_MAX_SIZE),
+                                1024, MAX_INCOMING_SIZE);
+
   message = natter_auth_challenge_message (natter_frame_get_string (frame, "nonce"), user_id,
                                            &length);
   signature = natter_identity_sign (self->identity, message, length);
@@ -312,7 +335,7 @@ handle_hello (NatterSignaling *self,
   natter_frame_set_id (auth, "auth");
   natter_frame_set_string (auth, "user", user_id);
   natter_frame_set_string (auth, "signature", signature);
-  send_frame (self, auth);
+  send_frame (self, auth, NULL);
 }
 
 static void
@@ -718,6 +741,7 @@ static void
 natter_signaling_init (NatterSignaling *self)
 {
   self->session = soup_session_new_with_options ("timeout", 20, "idle-timeout", 60, NULL);
+  self->max_frame_size = NATTER_FRAME_DEFAULT_MAX_SIZE;
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, pending_free);
   self->subscriptions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->online = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -950,7 +974,7 @@ natter_signaling_send_signal (NatterSignaling  *self,
   natter_frame_set_string (frame, "to", to);
   natter_frame_take_object_member (frame, "payload", json_object_ref (payload));
 
-  return send_frame (self, frame);
+  return send_frame (self, frame, error);
 }
 
 static gboolean
@@ -986,6 +1010,8 @@ natter_signaling_request_async (NatterSignaling     *self,
                                 gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *id = NULL;
   Pending *entry;
 
   g_return_if_fail (NATTER_IS_SIGNALING (self));
@@ -1002,15 +1028,20 @@ natter_signaling_request_async (NatterSignaling     *self,
       return;
     }
 
+  id = g_strdup_printf ("r%" G_GUINT64_FORMAT, ++self->next_request);
+  natter_frame_set_id (request, id);
+  if (!send_frame (self, request, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
   entry = g_new0 (Pending, 1);
   entry->self = self;
-  entry->id = g_strdup_printf ("r%" G_GUINT64_FORMAT, ++self->next_request);
+  entry->id = g_steal_pointer (&id);
   entry->task = g_object_ref (task);
   entry->timeout_id = g_timeout_add_seconds (REQUEST_TIMEOUT_S, on_request_timeout, entry);
   g_hash_table_insert (self->pending, entry->id, entry);
-
-  natter_frame_set_id (request, entry->id);
-  send_frame (self, request);
 }
 
 /**

@@ -38,6 +38,9 @@ static const EnvelopeSpec envelope_specs[] = {
       { "index", M_INT, TRUE, 0 },
       { "count", M_INT, TRUE, 0 },
       { "data", M_STRING, TRUE, 4 * ((NATTER_AVATAR_CHUNK_SIZE + 2) / 3) } } },
+  { NATTER_ENVELOPE_REFUSED, "refused", {
+      { "id", M_STRING, TRUE, 64 },
+      { "reason", M_STRING, TRUE, 32 } } },
   { NATTER_ENVELOPE_BINDING, "binding", {
       { "sender", M_USER, TRUE, 0 },
       { "receiver", M_USER, TRUE, 0 },
@@ -45,6 +48,12 @@ static const EnvelopeSpec envelope_specs[] = {
       { "sender_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
       { "receiver_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
       { "signature", M_STRING, TRUE, 88 } } },
+};
+
+/* Why a receiver did not keep a message; docs/peer.md. The storage ones
+ * pass: the sender keeps the message and tries again later. */
+static const char *const refusal_reasons[] = {
+  "invalid", "id-taken", "storage-full", "storage-damaged", "storage-failed", NULL
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (envelope_specs) == NATTER_ENVELOPE_N_TYPES - 1);
@@ -132,6 +141,14 @@ natter_envelope_parse (const char          *data,
                                "A receipt's status is 'delivered' or 'read'");
           return NULL;
         }
+    }
+
+  if (spec->type == NATTER_ENVELOPE_REFUSED &&
+      !g_strv_contains (refusal_reasons, json_object_get_string_member (object, "reason")))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A refusal's reason is unknown");
+      return NULL;
     }
 
   if (spec->type == NATTER_ENVELOPE_AVATAR)
@@ -239,4 +256,41 @@ natter_envelope_new_typing (gboolean  active,
   json_object_set_boolean_member (envelope, "active", active);
 
   return natter_envelope_to_string (envelope, length);
+}
+
+/**
+ * natter_envelope_new_refused:
+ * @id: the refused message's id, as it came (may be empty)
+ * @reason: one of the reasons in docs/peer.md
+ * @length: (out) (optional): the length of the text
+ *
+ * Returns: (transfer full): a `refused` envelope
+ */
+char *
+natter_envelope_new_refused (const char *id,
+                             const char *reason,
+                             gsize      *length)
+{
+  g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_REFUSED);
+
+  g_return_val_if_fail (id != NULL, NULL);
+  g_return_val_if_fail (g_strv_contains (refusal_reasons, reason), NULL);
+
+  json_object_set_string_member (envelope, "id", id);
+  json_object_set_string_member (envelope, "reason", reason);
+
+  return natter_envelope_to_string (envelope, length);
+}
+
+/**
+ * natter_envelope_refusal_is_temporary:
+ * @reason: a refusal's reason
+ *
+ * Returns: %TRUE if the receiver may take the message later (its storage
+ *   failed), %FALSE if it never will
+ */
+gboolean
+natter_envelope_refusal_is_temporary (const char *reason)
+{
+  return g_str_has_prefix (reason, "storage-");
 }

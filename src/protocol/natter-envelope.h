@@ -30,6 +30,7 @@ typedef enum
   NATTER_ENVELOPE_TYPING,
   NATTER_ENVELOPE_PROFILE,
   NATTER_ENVELOPE_AVATAR,
+  NATTER_ENVELOPE_REFUSED,
   NATTER_ENVELOPE_BINDING,
   NATTER_ENVELOPE_N_TYPES
 } NatterEnvelopeType;
@@ -54,5 +55,9 @@ char               *natter_envelope_new_receipt    (const char * const  *ids,
                                                     gsize               *length);
 char               *natter_envelope_new_typing     (gboolean             active,
                                                     gsize               *length);
+char               *natter_envelope_new_refused    (const char          *id,
+                                                    const char          *reason,
+                                                    gsize               *length);
+gboolean            natter_envelope_refusal_is_temporary (const char    *reason);
 
 G_END_DECLS

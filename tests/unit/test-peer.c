@@ -18,6 +18,9 @@
 #include <glib/gstdio.h>
 
 #include "natter-peer.h"
+#include "natter-peer-private.h"
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
 #include "natter-peer-trust-private.h"
 #include "natter-signature.h"
 #include "natter-turn.h"
@@ -663,6 +666,126 @@ test_peer_close (void)
   pair_clear (&pair);
 }
 
+static guint
+thread_count (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "\nThreads:");
+  g_assert_nonnull (line);
+  return (guint) g_ascii_strtoull (line + strlen ("\nThreads:"), NULL, 10);
+}
+
+static GstWebRTCDataChannel *
+open_channel (NatterPeer *peer,
+              const char *label)
+{
+  GstWebRTCDataChannel *channel = NULL;
+
+  g_signal_emit_by_name (_natter_peer_get_webrtcbin (peer), "create-data-channel", label, NULL,
+                         &channel);
+  g_assert_nonnull (channel);
+  return channel;
+}
+
+static gboolean
+channel_is_closed (GstWebRTCDataChannel *channel)
+{
+  GstWebRTCDataChannelState state;
+
+  g_object_get (channel, "ready-state", &state, NULL);
+  return state == GST_WEBRTC_DATA_CHANNEL_STATE_CLOSED;
+}
+
+/* Channels with labels nobody handles are closed at once; the chat goes on */
+static void
+test_peer_unknown_channels (void)
+{
+  Pair pair;
+  GstWebRTCDataChannel *channels[3];
+
+  pair_init (&pair);
+  connect_pair (&pair);
+
+  for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
+    {
+      g_autofree char *label = g_strdup_printf ("file-%u", i);
+
+      channels[i] = open_channel (pair.a.peer, label);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
+    {
+      WAIT_FOR (channel_is_closed (channels[i]));
+      g_object_unref (channels[i]);
+    }
+
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+/* A contact that opens channel after channel is disconnected, with a reason,
+ * long before it costs many threads */
+static void
+test_peer_channel_flood (void)
+{
+  Pair pair;
+  guint threads_before;
+  guint threads_peak = 0;
+  guint opened = 0;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+  threads_before = thread_count ();
+
+  for (opened = 0; opened < 1000 && !has_ended (&pair.a) && !has_ended (&pair.b); opened++)
+    {
+      g_autofree char *label = g_strdup_printf ("flood-%u", opened);
+      g_autoptr(GstWebRTCDataChannel) channel = open_channel (pair.a.peer, label);
+
+      run_for (5);
+      threads_peak = MAX (threads_peak, thread_count ());
+    }
+
+  WAIT_FOR (has_ended (&pair.b));
+  g_assert_cmpint (natter_peer_get_state (pair.b.peer), ==, NATTER_PEER_STATE_FAILED);
+  WAIT_FOR (has_ended (&pair.a));
+  g_test_message ("disconnected after %u channels; threads %u before, at most %u during",
+                  opened, threads_before, threads_peak);
+  g_assert_cmpuint (opened, <, 100);
+  g_assert_cmpuint (threads_peak, <, threads_before + 100);
+
+  /* The contact may connect again */
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+
+  pair_clear (&pair);
+}
+
+/* Every bus message is freed: a closed connection lets go of its webrtcbin */
+static void
+test_peer_webrtcbin_freed (void)
+{
+  Pair pair;
+  GWeakRef webrtc;
+
+  pair_init (&pair);
+  connect_pair (&pair);
+  exchange_both_ways (&pair);
+
+  g_weak_ref_init (&webrtc, _natter_peer_get_webrtcbin (pair.b.peer));
+  natter_peer_close (pair.b.peer);
+  WAIT_FOR (has_ended (&pair.a));
+  WAIT_FOR (({ g_autoptr(GObject) alive = g_weak_ref_get (&webrtc); alive == NULL; }));
+  g_weak_ref_clear (&webrtc);
+
+  pair_clear (&pair);
+}
+
 static gboolean
 tamper_drop_bye (Side       *from,
                  JsonObject *payload)
@@ -1090,6 +1213,9 @@ main (int   argc,
   g_test_add_func ("/natter/peer/timeout", test_peer_timeout);
   g_test_add_func ("/natter/peer/close", test_peer_close);
   g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
+  g_test_add_func ("/natter/peer/unknown-channels", test_peer_unknown_channels);
+  g_test_add_func ("/natter/peer/channel-flood", test_peer_channel_flood);
+  g_test_add_func ("/natter/peer/webrtcbin-freed", test_peer_webrtcbin_freed);
   g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
   g_test_add_func ("/natter/peer/duplicates", test_peer_duplicates);
   g_test_add_func ("/natter/peer/reconnect-after-crash", test_peer_reconnect_after_crash);
