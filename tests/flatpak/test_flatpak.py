@@ -37,8 +37,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "gui"))
 
 from natter_gui import (  # noqa: E402
-    BUILD_DIR, CLI, EVENT_TIMEOUT, Client, Display, Server, Ui, AccessibilityBus, bus_launcher,
-    text_of, wait_until, window_geometry)
+    BUILD_DIR, CLI, EVENT_TIMEOUT, AccessibilityBus, Client, Display, Server, Ui, bus_launcher,
+    stop_process, text_of, wait_until, window_geometry)
 
 SOURCE_DIR = os.environ.get("NATTER_SOURCE_DIR",
                             os.path.abspath(os.path.join(HERE, "..", "..")))
@@ -359,11 +359,16 @@ class FlatpakTest(unittest.TestCase):
     def test_first_run_launched_from_the_desktop_file(self):
         workdir = os.path.join(self.home.root, "session")
         os.makedirs(workdir)
-        env = dict(self.home.env)
+        # The display outlives the session, so that what ends the app at
+        # the end is the session bus that started it, not a lost display.
+        display = Display(workdir)
+        display.start()
+        self.addCleanup(display.stop)
+        env = dict(self.home.env, DISPLAY=display.name, XAUTHORITY=display.authority)
         env["NATTER_FLATPAK_SESSION"] = workdir
-        # On a desktop the session has the same: a message exchanged on one
-        # machine needs the app to offer 127.0.0.1 (no command line to say
-        # --loopback when the desktop starts it).
+        # A test's addition: a message exchanged on one machine needs the app
+        # to offer 127.0.0.1, and no command line can say --loopback to an
+        # app that the desktop starts.
         env["NATTER_LOOPBACK"] = "1"
         started = time.monotonic()
         session = subprocess.run(["dbus-run-session", "--", sys.executable,
@@ -374,12 +379,14 @@ class FlatpakTest(unittest.TestCase):
         self.assertEqual(session.returncode, 0,
                          f"the session failed:\n{session.stderr[-6000:]}")
 
-        # The app ended with the session that launched it.
+        # The app ended with the session bus that launched it.
         with open(os.path.join(workdir, "app-pids.json")) as f:
             seen = json.load(f)
         self.assertTrue(seen, "the session saw no process of the app")
+        ended = time.monotonic()
         wait_until(lambda: not sandbox_processes(self.home.path), 30,
                    "the app's processes ending with its session")
+        log(f"the app ended {time.monotonic() - ended:.1f} s after its session")
 
         # Both messages are in the app's own store, in the sandbox's data folder.
         with open(os.path.join(workdir, "result.json")) as f:
@@ -457,16 +464,6 @@ def screenshot(display, name):
     return path
 
 
-def stop(process):
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def first_run_page(ui, name, server_url):
     ui.set_text(ui.find("text", "Display name", timeout=90), name)
     ui.set_text(ui.find("text", "Server address"), server_url)
@@ -496,7 +493,7 @@ def check_without_secret_service(display, server):
         if text.count("GNOME Keyring") != 1 or "No Secret Service is running" in text:
             raise AssertionError(f"the keyring error says it more than once:\n{text}")
     finally:
-        stop(app)
+        stop_process(app)
         wait_until(lambda: not sandbox_processes(), 30, "the first app ending")
     shutil.rmtree(os.path.join(os.environ["HOME"], ".var", "app", APP_ID), ignore_errors=True)
 
@@ -517,12 +514,11 @@ def session():
     """The desktop session: keyring, display, AT-SPI, server, app and peer."""
     workdir = os.environ["NATTER_FLATPAK_SESSION"]
     keyring = start_keyring(workdir)
+    # The display of the test, which started before this session.
     display = Display(workdir)
-    display.start()
+    display.name = os.environ["DISPLAY"]
     a11y = AccessibilityBus(workdir)
     a11y.start()
-    # What the bus starts (the app) gets the display, as on a desktop.
-    run(["dbus-update-activation-environment", "DISPLAY", "XAUTHORITY"])
     server = Server(workdir)
     server.start()
     bob = Client(workdir, "bob", server.url)
@@ -594,9 +590,12 @@ def session():
         bob.close()
         server.close()
         a11y.stop()
-        display.stop()
-        stop(keyring)
-    # The session ends here, and with it the bus that launched the app.
+        display.log.close()
+        stop_process(keyring)
+    # The app still runs: what ends it is the end of this session, and with
+    # it of the bus that launched it.
+    if not sandbox_processes():
+        raise AssertionError("the app ended before its session did")
 
 
 def main():
