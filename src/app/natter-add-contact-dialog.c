@@ -3,6 +3,10 @@
  * Mistakes are explained beside the entry: a mistyped ID (its checksum does
  * not match), an unknown handle, or a server that cannot be reached.
  *
+ * A handle is answered by the server, which could answer anything: the
+ * dialog first shows the ID and the safety number it stands for, and only a
+ * second click invites that ID. The contact starts unverified.
+ *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #define G_LOG_DOMAIN "natter-add-contact-dialog"
@@ -24,10 +28,13 @@ struct _NatterAddContactDialog
   GtkEntry     *note_entry;
   GtkLabel     *error_label;
   GtkLabel     *own_id_label;
+  GtkLabel     *resolved_label;
   GtkButton    *send_button;
 
   NatterClient *client;
   GCancellable *cancellable;
+  char         *resolved_handle;  /* what was looked up */
+  char         *resolved_id;      /* and what the server answered */
 };
 
 G_DEFINE_FINAL_TYPE (NatterAddContactDialog, natter_add_contact_dialog, ADW_TYPE_WINDOW)
@@ -55,11 +62,21 @@ set_busy (NatterAddContactDialog *self,
 }
 
 static void
+clear_resolved (NatterAddContactDialog *self)
+{
+  g_clear_pointer (&self->resolved_handle, g_free);
+  g_clear_pointer (&self->resolved_id, g_free);
+  gtk_widget_set_visible (GTK_WIDGET (self->resolved_label), FALSE);
+  gtk_button_set_label (self->send_button, _("Send invitation"));
+}
+
+static void
 on_id_changed (NatterAddContactDialog *self)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->id_entry));
   g_autofree char *stripped = g_strstrip (g_strdup (text));
 
+  clear_resolved (self);
   set_error (self, NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), *stripped != '\0');
 }
@@ -123,6 +140,52 @@ on_invited (GObject      *source,
 }
 
 static void
+on_looked_up (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(NatterAddContactDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user_id = NULL;
+  g_autofree char *safety = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *target = NULL;
+
+  user_id = natter_client_lookup_handle_finish (NATTER_CLIENT (source), result, &error);
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  set_busy (self, FALSE);
+  target = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->id_entry))));
+  if (user_id == NULL)
+    {
+      g_autofree char *message = explain_error (error, target);
+
+      set_error (self, message);
+      gtk_widget_grab_focus (GTK_WIDGET (self->id_entry));
+      return;
+    }
+
+  if (g_str_equal (user_id, natter_client_get_user_id (self->client)))
+    {
+      set_error (self, _("That handle is your own."));
+      return;
+    }
+
+  safety = natter_identity_get_safety_number (natter_client_get_identity (self->client), user_id);
+  /* Translators: the first %s is a @handle, the second a Natter ID */
+  text = g_strdup_printf (_("The server says %s is\n%s\n\nSafety number: %s\n\nCompare the "
+                            "safety number with this person before you trust the contact."),
+                          target, user_id, safety);
+  gtk_label_set_text (self->resolved_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->resolved_label), TRUE);
+  gtk_button_set_label (self->send_button, _("Invite this ID"));
+
+  self->resolved_handle = g_steal_pointer (&target);
+  self->resolved_id = g_steal_pointer (&user_id);
+}
+
+static void
 on_send_clicked (NatterAddContactDialog *self)
 {
   g_autofree char *target = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->id_entry))));
@@ -155,8 +218,18 @@ on_send_clicked (NatterAddContactDialog *self)
 
   set_error (self, NULL);
   set_busy (self, TRUE);
-  natter_client_invite_async (self->client, target, note, self->cancellable, on_invited,
-                              g_object_ref (self));
+
+  if (target[0] == '@' && g_strcmp0 (self->resolved_handle, target) != 0)
+    {
+      /* First say whom the handle stands for */
+      natter_client_lookup_handle_async (self->client, target, self->cancellable, on_looked_up,
+                                         g_object_ref (self));
+      return;
+    }
+
+  /* The ID that was shown, not the handle again */
+  natter_client_invite_async (self->client, target[0] == '@' ? self->resolved_id : target, note,
+                              self->cancellable, on_invited, g_object_ref (self));
 }
 
 static void
@@ -185,6 +258,8 @@ natter_add_contact_dialog_finalize (GObject *object)
   NatterAddContactDialog *self = NATTER_ADD_CONTACT_DIALOG (object);
 
   g_clear_object (&self->cancellable);
+  g_free (self->resolved_handle);
+  g_free (self->resolved_id);
 
   G_OBJECT_CLASS (natter_add_contact_dialog_parent_class)->finalize (object);
 }
@@ -204,6 +279,7 @@ natter_add_contact_dialog_class_init (NatterAddContactDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, note_entry);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, error_label);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, own_id_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, resolved_label);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, send_button);
   gtk_widget_class_bind_template_callback (widget_class, on_id_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_send_clicked);

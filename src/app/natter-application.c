@@ -25,6 +25,7 @@
 
 #include "natter-application.h"
 #include "natter-preferences-window.h"
+#include "natter-text.h"
 #include "natter-user-id-text.h"
 #include "natter-window.h"
 
@@ -301,6 +302,19 @@ message_notification_id (const char *contact_id)
   return g_strconcat ("message-", contact_id, NULL);
 }
 
+/* Whether GLib sends notifications to a freedesktop server (no portal, no
+ * org.gtk.Notifications), which may read the body as markup */
+static gboolean
+notifications_read_markup (NatterApplication *self)
+{
+  GDBusConnection *bus = g_application_get_dbus_connection (G_APPLICATION (self));
+
+  if (g_file_test ("/.flatpak-info", G_FILE_TEST_EXISTS) || bus == NULL)
+    return FALSE;
+
+  return !bus_has_name (bus, "NameHasOwner", "org.gtk.Notifications");
+}
+
 static void
 on_message_added (NatterClient  *client,
                   NatterMessage *message,
@@ -312,7 +326,8 @@ on_message_added (NatterClient  *client,
   g_autoptr(NatterContact) contact = NULL;
   g_autoptr(GNotification) notification = NULL;
   g_autofree char *notification_id = NULL;
-  const char *name = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *body = NULL;
 
   if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
     return;
@@ -328,13 +343,17 @@ on_message_added (NatterClient  *client,
     }
 
   contact = natter_store_get_contact (self->store, contact_id, NULL);
-  if (contact != NULL)
-    name = natter_contact_get_name (contact);
+  if (contact != NULL && natter_contact_get_name (contact) != NULL)
+    name = natter_text_one_line (natter_contact_get_name (contact));
 
+  /* Plain text: GLib sends the body to a freedesktop notification server
+   * as it is, and such a server may read it as markup */
+  body = natter_text_notification_body (natter_message_get_body (message),
+                                        notifications_read_markup (self));
   notification = g_notification_new (name != NULL ? name : _("New message"));
   /* The text only where the user wants it on screen */
   if (self->settings == NULL || g_settings_get_boolean (self->settings, "notification-preview"))
-    g_notification_set_body (notification, natter_message_get_body (message));
+    g_notification_set_body (notification, body);
   else
     g_notification_set_body (notification, _("New message"));
   if (contact != NULL && natter_contact_get_avatar (contact) != NULL)

@@ -15,6 +15,7 @@
 #include <adwaita.h>
 
 #include "natter-contact-row.h"
+#include "natter-text.h"
 
 struct _NatterContactRow
 {
@@ -23,6 +24,7 @@ struct _NatterContactRow
   AdwAvatar     *avatar;
   GtkImage      *presence_dot;
   GtkLabel      *name_label;
+  GtkLabel      *id_label;
   GtkLabel      *last_message_label;
   GtkLabel      *time_label;
   GtkLabel      *unread_badge;
@@ -48,6 +50,13 @@ natter_avatar_paintable_new (GBytes *avatar)
 
   if (avatar == NULL || g_bytes_get_size (avatar) == 0)
     return NULL;
+
+  /* Checked when it arrived; checked again here for pictures stored before */
+  if (!natter_client_validate_avatar (avatar, &error))
+    {
+      g_debug ("A profile picture was not shown: %s", error->message);
+      return NULL;
+    }
 
   texture = gdk_texture_new_from_bytes (avatar, &error);
   if (texture == NULL)
@@ -116,6 +125,7 @@ update_accessible_label (NatterContactRow *self)
   guint unread = self->client != NULL ?
                  natter_store_get_unread_count (natter_client_get_store (self->client),
                                                 natter_contact_get_user_id (self->contact)) : 0;
+  g_autofree char *name = natter_text_one_line (row_name (self));
   g_autofree char *unread_text = NULL;
   g_autofree char *label = NULL;
 
@@ -124,8 +134,7 @@ update_accessible_label (NatterContactRow *self)
                                                 "%u unread messages", unread), unread);
   /* Translators: a contact in the sidebar as a screen reader says it:
    * name, "Online" or "Offline", then the unread count if any */
-  label = g_strdup_printf (_("%s, %s%s%s"), row_name (self),
-                           row_online (self) ? _("Online") : _("Offline"),
+  label = g_strdup_printf (_("%s, %s%s%s"), name, row_online (self) ? _("Online") : _("Offline"),
                            unread_text != NULL ? ", " : "", unread_text != NULL ? unread_text : "");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }
@@ -133,10 +142,28 @@ update_accessible_label (NatterContactRow *self)
 static void
 update_name (NatterContactRow *self)
 {
-  const char *name = row_name (self);
-  g_autofree char *initials = natter_avatar_initials_source (name);
+  const char *user_id = natter_contact_get_user_id (self->contact);
+  const char *chosen = natter_contact_get_name (self->contact);
+  g_autofree char *name = NULL;
+  g_autofree char *id_start = NULL;
+  g_autofree char *initials = NULL;
 
+  if (chosen == NULL || *chosen == '\0')
+    {
+      gtk_label_set_text (self->name_label, user_id);
+      gtk_widget_set_visible (GTK_WIDGET (self->id_label), FALSE);
+      adw_avatar_set_text (self->avatar, user_id);
+      return;
+    }
+
+  /* A name is what the contact chose, and anyone can choose any name: the
+   * start of the ID, which no one can choose, tells two of the same apart */
+  name = natter_text_one_line (chosen);
+  id_start = g_strndup (user_id, 8);
+  initials = natter_avatar_initials_source (name);
   gtk_label_set_text (self->name_label, name);
+  gtk_label_set_text (self->id_label, id_start);
+  gtk_widget_set_visible (GTK_WIDGET (self->id_label), TRUE);
   adw_avatar_set_text (self->avatar, initials);
 }
 
@@ -222,13 +249,10 @@ update_history (NatterContactRow *self)
   if (last != NULL)
     {
       g_autofree char *when = format_last_time (natter_message_get_timestamp (last));
+      /* One line of preview */
+      g_autofree char *line = natter_text_one_line (natter_message_get_body (last));
 
       gtk_label_set_text (self->time_label, when);
-
-      g_autofree char *line = g_strdup (natter_message_get_body (last));
-
-      /* One line of preview */
-      g_strdelimit (line, "\r\n", ' ');
       if (natter_message_get_direction (last) == NATTER_MESSAGE_DIRECTION_OUT)
         {
           g_autofree char *mine = g_strdup_printf (_("You: %s"), line);
@@ -312,6 +336,7 @@ natter_contact_row_class_init (NatterContactRowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, avatar);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, presence_dot);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, name_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactRow, id_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, last_message_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, time_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactRow, unread_badge);

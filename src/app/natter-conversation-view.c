@@ -866,6 +866,7 @@ on_history_search_changed (NatterConversationView *self)
         natter_message_get_timestamp (hit->message) / G_USEC_PER_SEC);
       g_autofree char *when = g_date_time_format (time, "%x %H:%M");
       g_autofree char *subtitle = NULL;
+      g_autofree char *subtitle_markup = NULL;
       GtkWidget *row = adw_action_row_new ();
 
       subtitle = g_strdup_printf ("%s — %s", natter_message_get_direction (hit->message) ==
@@ -875,10 +876,13 @@ on_history_search_changed (NatterConversationView *self)
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
       g_object_set_data_full (G_OBJECT (row), "natter-message", g_object_ref (hit->message),
                               g_object_unref);
+      /* The row reads its title and subtitle as markup: the snippet is
+       * escaped by the store, the subtitle (a contact's name) here */
+      subtitle_markup = g_markup_escape_text (subtitle, -1);
       adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), TRUE);
       adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), hit->snippet_markup);
       adw_action_row_set_title_lines (ADW_ACTION_ROW (row), 3);
-      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+      adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle_markup);
       gtk_list_box_append (self->search_results, row);
     }
 }

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 #include <glib-unix.h>
 
+#include "natter-cli-output.h"
 #include "natter-client.h"
 #include "natter-protocol.h"
 
@@ -35,6 +36,7 @@ typedef struct
   gboolean      mark_read;
   char         *search;
   char         *reply_to;
+  char         *expect;
   char         *name;
   char         *bio;
   char         *avatar;
@@ -80,16 +82,7 @@ fail (Cli        *cli,
 static void
 print_json (JsonObject *object)
 {
-  g_autoptr(JsonNode) root = json_node_new (JSON_NODE_OBJECT);
-  g_autoptr(JsonGenerator) generator = json_generator_new ();
-  g_autofree char *text = NULL;
-
-  json_node_set_object (root, object);
-  json_generator_set_root (generator, root);
-  text = json_generator_to_data (generator, NULL);
-
-  g_print ("%s\n", text);
-  fflush (stdout);
+  natter_cli_print_json (object);
 }
 
 static JsonObject *
@@ -387,6 +380,63 @@ cmd_whoami (Cli   *cli,
   return TRUE;
 }
 
+/* The server answers what a handle stands for: say what it answered, so
+ * that the person can check it, and hold it against --expect */
+static char *
+resolve_invitee (Cli        *cli,
+                 const char *target)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *resolved = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *safety = NULL;
+
+  if (target[0] == '@')
+    {
+      frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+      natter_frame_set_string (frame, "handle", target);
+      if ((reply = request (cli, frame)) == NULL)
+        return NULL;
+      resolved = g_strdup (natter_frame_get_string (reply, "user"));
+      safety = natter_identity_get_safety_number (cli->identity, resolved);
+      if (!cli->json)
+        {
+          g_autofree char *handle = natter_cli_printable (target);
+
+          g_print (_("%s is %s\nSafety number: %s\n"), handle, resolved, safety);
+        }
+    }
+  else
+    {
+      resolved = natter_user_id_normalize (target, &error);
+      if (resolved == NULL)
+        {
+          fail (cli, "%s", error->message);
+          return NULL;
+        }
+    }
+
+  if (cli->expect != NULL)
+    {
+      expected = natter_user_id_normalize (cli->expect, &error);
+      if (expected == NULL)
+        {
+          fail (cli, _("--expect: %s"), error->message);
+          return NULL;
+        }
+      if (!g_str_equal (expected, resolved))
+        {
+          fail (cli, _("%s is %s, not the expected %s; nothing was sent"), target, resolved,
+                expected);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&resolved);
+}
+
 static gboolean
 cmd_invite (Cli   *cli,
             char **args)
@@ -394,14 +444,20 @@ cmd_invite (Cli   *cli,
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(JsonObject) invitation = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *invitee = NULL;
 
   if (args[0] == NULL)
-    return fail (cli, _("Usage: natter-cli invite ID|@HANDLE [TEXT]"));
+    return fail (cli, _("Usage: natter-cli invite ID|@HANDLE [TEXT] [--expect ID]"));
 
   if (!go_online (cli))
     return FALSE;
 
-  natter_client_invite_async (cli->client, args[0], args[1], NULL, on_async_done, cli);
+  invitee = resolve_invitee (cli, args[0]);
+  if (invitee == NULL)
+    return FALSE;
+
+  /* The resolved ID, not the handle: what was shown is what is invited */
+  natter_client_invite_async (cli->client, invitee, args[1], NULL, on_async_done, cli);
   result = wait_async (cli);
   if (result == NULL)
     return fail (cli, _("The server did not answer"));
@@ -429,13 +485,18 @@ print_invitation_list (JsonArray  *list,
   for (guint i = 0; i < json_array_get_length (list); i++)
     {
       JsonObject *invitation = json_array_get_object_element (list, i);
+      g_autofree char *id = NULL;
+      g_autofree char *who = NULL;
+      g_autofree char *text = NULL;
 
       if (invitation == NULL)
         continue;
-      g_print ("  %s  %s  %s\n",
-               json_object_get_string_member_with_default (invitation, "id", ""),
-               json_object_get_string_member_with_default (invitation, who_member, ""),
-               json_object_get_string_member_with_default (invitation, "text", ""));
+      id = natter_cli_printable (json_object_get_string_member_with_default (invitation, "id", ""));
+      who = natter_cli_printable (json_object_get_string_member_with_default (invitation,
+                                                                              who_member, ""));
+      text = natter_cli_printable (json_object_get_string_member_with_default (invitation,
+                                                                               "text", ""));
+      g_print ("  %s  %s  %s\n", id, who, text);
     }
 }
 
@@ -574,8 +635,9 @@ cmd_contacts (Cli   *cli,
         }
       else
         {
-          g_print ("%s  %-8s  %s%s\n", id, is_online ? _("online") : _("offline"),
-                   natter_contact_get_name (contact) != NULL ? natter_contact_get_name (contact) : "",
+          g_autofree char *name = natter_cli_printable (natter_contact_get_name (contact));
+
+          g_print ("%s  %-8s  %s%s\n", id, is_online ? _("online") : _("offline"), name,
                    natter_contact_get_blocked (contact) ? _(" (blocked)") : "");
         }
     }
@@ -1145,10 +1207,11 @@ cmd_history (Cli   *cli,
         {
           g_autoptr(GDateTime) time =
             g_date_time_new_from_unix_local (natter_message_get_timestamp (message) / G_USEC_PER_SEC);
-          g_autofree char *stamp = g_date_time_format (time, "%Y-%m-%d %H:%M");
+          g_autofree char *stamp = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M")
+                                                : g_strdup ("-");
+          g_autofree char *body = natter_cli_printable (natter_message_get_body (message));
 
-          g_print ("%s %s %s  [%s]\n", stamp, outgoing ? ">" : "<",
-                   natter_message_get_body (message),
+          g_print ("%s %s %s  [%s]\n", stamp, outgoing ? ">" : "<", body,
                    natter_message_status_to_string (natter_message_get_status (message)));
         }
     }
@@ -1458,6 +1521,9 @@ main (int   argc,
       N_("history: at most this many messages (default 50)"), "N" },
     { "search", 0, 0, G_OPTION_ARG_STRING, &cli.search,
       N_("history: only messages matching TEXT"), N_("TEXT") },
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &cli.expect,
+      N_("invite: send nothing unless the contact is this ID (what @HANDLE resolves to)"),
+      N_("ID") },
     { "auto-accept-invitations", 0, 0, G_OPTION_ARG_NONE, &cli.auto_accept,
       N_("listen: accept every invitation"), NULL },
     { "name", 0, 0, G_OPTION_ARG_STRING, &cli.name,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "natter-client.h"
+#include "natter-image.h"
 #include "natter-pending-invitations.h"
 #include "natter-protocol.h"
 
@@ -363,6 +364,7 @@ handle_message_envelope (NatterClient *self,
   const char *ids[] = { id, NULL };
   gboolean is_new = FALSE;
   gint64 sent_ms = json_object_get_int_member (envelope, "ts");
+  gint64 now_us = g_get_real_time ();
   gint64 sent_us;
   /* Optional. A reference that cannot be one is dropped, not the message. */
   const char *reply_to = json_object_get_string_member_with_default (envelope, "reply_to", NULL);
@@ -371,9 +373,10 @@ handle_message_envelope (NatterClient *self,
     reply_to = NULL;
 
   /* The wire carries milliseconds; the store keeps microseconds. A clock
-   * that is far off is not trusted. */
-  if (sent_ms <= 0 || sent_ms > G_MAXINT64 / 1000)
-    sent_us = g_get_real_time ();
+   * that is far off is not trusted: a time before 2000 or more than a day
+   * ahead of ours becomes the time of receipt (docs/peer.md). */
+  if (sent_ms < NATTER_MESSAGE_TS_MIN_MS || sent_ms > now_us / 1000 + NATTER_MESSAGE_TS_AHEAD_MS)
+    sent_us = now_us;
   else
     sent_us = sent_ms * 1000;
 
@@ -525,6 +528,13 @@ handle_avatar_envelope (NatterClient *self,
   if ((gint64) g_bytes_get_size (avatar) != size || g_ascii_strcasecmp (actual, sha256) != 0)
     {
       g_warning ("Dropped an avatar from %.8s that does not match its checksum", entry->contact_id);
+      return;
+    }
+
+  /* The same checks as for our own, before it is stored or decoded */
+  if (!natter_client_validate_avatar (avatar, &error))
+    {
+      g_message ("Dropped an avatar from %.8s: %s", entry->contact_id, error->message);
       return;
     }
 
@@ -1381,28 +1391,25 @@ natter_client_set_profile (NatterClient *self,
       send_profile (self, entry);
 }
 
-static gboolean
-is_supported_image (GBytes *bytes)
-{
-  gsize size;
-  const guint8 *data = g_bytes_get_data (bytes, &size);
-
-  return (size > 8 && memcmp (data, "\x89PNG\r\n\x1a\n", 8) == 0) ||
-         (size > 3 && memcmp (data, "\xff\xd8\xff", 3) == 0) ||
-         (size > 12 && memcmp (data, "RIFF", 4) == 0 && memcmp (data + 8, "WEBP", 4) == 0);
-}
-
 /**
  * natter_client_validate_avatar:
  * @avatar: a picture
  * @error: a #GError
  *
+ * Checks our own picture before it is sent and a contact's before it is
+ * stored or decoded: the format and size in pixels are read from the header
+ * alone, so that nothing is decoded to find out.
+ *
  * Returns: %TRUE if @avatar is a PNG, JPEG or WebP picture of at most 256 KiB
+ *   and %NATTER_AVATAR_MAX_PIXELS pixels a side
  */
 gboolean
 natter_client_validate_avatar (GBytes  *avatar,
                                GError **error)
 {
+  guint width;
+  guint height;
+
   g_return_val_if_fail (avatar != NULL, FALSE);
 
   if (g_bytes_get_size (avatar) > NATTER_AVATAR_MAX_SIZE)
@@ -1412,10 +1419,19 @@ natter_client_validate_avatar (GBytes  *avatar,
       return FALSE;
     }
 
-  if (!is_supported_image (avatar))
+  if (natter_image_read_header (avatar, &width, &height) == NATTER_IMAGE_UNKNOWN)
     {
       g_set_error_literal (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_AVATAR,
                            "A profile picture is a PNG, JPEG or WebP image");
+      return FALSE;
+    }
+
+  if (width == 0 || height == 0 || width > NATTER_AVATAR_MAX_PIXELS ||
+      height > NATTER_AVATAR_MAX_PIXELS)
+    {
+      g_set_error (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_AVATAR,
+                   "A profile picture is at most %d × %d pixels (this one says %u × %u)",
+                   NATTER_AVATAR_MAX_PIXELS, NATTER_AVATAR_MAX_PIXELS, width, height);
       return FALSE;
     }
 
@@ -2001,6 +2017,82 @@ on_handle_looked_up (GObject      *source,
   g_free (data->to);
   data->to = g_strdup (natter_frame_get_string (reply, "user"));
   send_invite (g_steal_pointer (&task));
+}
+
+static void
+on_lookup_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(NatterFrame) reply = NULL;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, g_strdup (natter_frame_get_string (reply, "user")), g_free);
+}
+
+/**
+ * natter_client_lookup_handle_async:
+ * @self: a #NatterClient
+ * @handle: `@name` or `name`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the server's answer
+ * @user_data: data for @callback
+ *
+ * Asks the server whose `@handle` this is. The server answers it, so the
+ * answer is only as good as the server: show it, with the safety number,
+ * before adding the contact (then invite the ID, not the handle).
+ */
+void
+natter_client_lookup_handle_async (NatterClient        *self,
+                                   const char          *handle,
+                                   GCancellable        *cancellable,
+                                   GAsyncReadyCallback  callback,
+                                   gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(NatterFrame) lookup = NULL;
+  g_autofree char *normalized = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (handle != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_client_lookup_handle_async);
+
+  normalized = natter_handle_normalize (handle, &error);
+  if (normalized == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  lookup = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+  natter_frame_set_string (lookup, "handle", normalized);
+  natter_signaling_request_async (self->signaling, lookup, cancellable, on_lookup_done,
+                                  g_steal_pointer (&task));
+}
+
+/**
+ * natter_client_lookup_handle_finish:
+ *
+ * Returns: (transfer full): the user ID the server gave for the handle, or
+ *   %NULL with @error set (%NATTER_PROTOCOL_ERROR_NOT_FOUND for no one)
+ */
+char *
+natter_client_lookup_handle_finish (NatterClient  *self,
+                                    GAsyncResult  *result,
+                                    GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

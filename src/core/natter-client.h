@@ -26,6 +26,9 @@ typedef enum
   NATTER_CLIENT_ERROR_INVALID_AVATAR,
 } NatterClientError;
 
+/* Profile pictures are at most this many pixels wide and high */
+#define NATTER_AVATAR_MAX_PIXELS 4096
+
 #define NATTER_TYPE_CLIENT (natter_client_get_type ())
 
 G_DECLARE_FINAL_TYPE (NatterClient, natter_client, NATTER, CLIENT, GObject)
@@ -114,6 +117,14 @@ gboolean         natter_client_clear_conversation     (NatterClient         *sel
                                                        const char           *contact_id,
                                                        GError              **error);
 
+void             natter_client_lookup_handle_async    (NatterClient         *self,
+                                                       const char           *handle,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char            *natter_client_lookup_handle_finish   (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
 void             natter_client_invite_async           (NatterClient         *self,
                                                        const char           *id_or_handle,
                                                        const char           *text,

@@ -51,7 +51,7 @@ struct _NatterIdentity
   GObject parent_instance;
 
   guint8  public_key[NATTER_PUBLIC_KEY_SIZE];
-  guint8  secret_key[NATTER_SECRET_KEY_SIZE];
+  guint8 *secret_key; /* natter_secure_alloc(): guarded, not swapped */
   char   *user_id;
 };
 
@@ -94,6 +94,7 @@ natter_identity_new_for_keys (const guint8 public_key[NATTER_PUBLIC_KEY_SIZE],
   NatterIdentity *self = g_object_new (NATTER_TYPE_IDENTITY, NULL);
 
   memcpy (self->public_key, public_key, NATTER_PUBLIC_KEY_SIZE);
+  self->secret_key = natter_secure_alloc (NATTER_SECRET_KEY_SIZE);
   memcpy (self->secret_key, secret_key, NATTER_SECRET_KEY_SIZE);
   self->user_id = natter_user_id_from_public_key (self->public_key);
 
@@ -315,6 +316,14 @@ read_key_file (int          fd,
       return NULL;
     }
 
+  if (st.st_uid != geteuid ())
+    {
+      g_set_error (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_INSECURE_FILE,
+                   _("The identity key file %s belongs to another user. Only a key file of "
+                     "your own can be your identity"), display_name);
+      return NULL;
+    }
+
   if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
     {
       g_set_error (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_INSECURE_FILE,
@@ -358,16 +367,38 @@ read_key_file (int          fd,
   return identity;
 }
 
+static gboolean
+write_all (int         fd,
+           const char *data,
+           gsize       length)
+{
+  while (length > 0)
+    {
+      gssize n = write (fd, data, length);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return FALSE;
+      data += n;
+      length -= n;
+    }
+
+  return TRUE;
+}
+
 static NatterIdentity *
 create_key_file (const char  *path,
                  const char  *display_name,
                  GError     **error)
 {
   g_autoptr(NatterIdentity) identity = natter_identity_new_ephemeral ();
-  g_autoptr(GError) local_error = NULL;
   g_autofree char *directory = g_path_get_dirname (path);
+  g_autofree char *temporary = NULL;
   char *text;
   gboolean ok;
+  int saved_errno;
+  int fd;
 
   if (g_mkdir_with_parents (directory, 0700) != 0)
     {
@@ -380,24 +411,45 @@ create_key_file (const char  *path,
       return NULL;
     }
 
-  /* Written to a temporary file created with mode 0600, then renamed into
-   * place: the key is never readable by others, not even for a moment, and a
-   * crash leaves either no file or a complete one. */
+  /* Written to a temporary file created with mode 0600, then linked into
+   * place: the key is never readable by others, not even for a moment, a
+   * crash leaves either no file or a complete one, and a file that another
+   * process created in the meantime is never replaced (link() does not
+   * overwrite): that one is read instead, so both use the same identity. */
+  temporary = g_build_filename (directory, ".natter-key-XXXXXX", NULL);
   text = key_text_serialize (identity);
-  ok = g_file_set_contents_full (path, text, -1,
-                                 G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
-                                 0600, &local_error);
+  fd = g_mkstemp_full (temporary, O_RDWR | O_CLOEXEC, 0600);
+  ok = fd >= 0;
+  if (ok)
+    ok = write_all (fd, text, strlen (text)) && fsync (fd) == 0;
+  saved_errno = errno;
   secure_free_text (text);
+  if (fd >= 0)
+    close (fd);
+
+  if (ok && link (temporary, path) != 0)
+    {
+      saved_errno = errno;
+      ok = FALSE;
+    }
+  if (fd >= 0)
+    g_unlink (temporary);
+
+  if (!ok && saved_errno == EEXIST)
+    {
+      g_debug ("Another process created the identity key file first; using that one");
+      return natter_identity_load_from_file (path, FALSE, error);
+    }
 
   if (!ok)
     {
       g_set_error (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_FAILED,
                    _("Could not write the identity key file %s: %s"),
-                   display_name, local_error->message);
+                   display_name, g_strerror (saved_errno));
       return NULL;
     }
 
-  g_debug ("Created a new identity %s in a key file", identity->user_id);
+  g_debug ("Created a new identity %.8s in a key file", identity->user_id);
 
   return g_steal_pointer (&identity);
 }
@@ -663,7 +715,7 @@ natter_identity_finalize (GObject *object)
 {
   NatterIdentity *self = (NatterIdentity *) object;
 
-  natter_secure_zero (self->secret_key, sizeof self->secret_key);
+  g_clear_pointer (&self->secret_key, natter_secure_free);
   g_clear_pointer (&self->user_id, g_free);
 
   G_OBJECT_CLASS (natter_identity_parent_class)->finalize (object);

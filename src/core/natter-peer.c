@@ -35,6 +35,9 @@
 #include <gst/sdp/sdp.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
+#ifdef NATTER_HAVE_GST_SCTP
+#include <gst/sctp/sctpreceivemeta.h>
+#endif
 
 #include "natter-peer.h"
 #include "natter-peer-private.h"
@@ -106,6 +109,7 @@ typedef enum
   EVENT_CHAT_CLOSE,
   EVENT_CHAT_MESSAGE,
   EVENT_BUFFERED_LOW,
+  EVENT_DROPPED_TEXT,
   EVENT_ERROR,
 } PeerEventKind;
 
@@ -487,6 +491,59 @@ on_data_channel (GstElement           *webrtc,
   event->channel = g_object_ref (channel);
   peer_event_post (event);
 }
+
+#ifdef NATTER_HAVE_GST_SCTP
+/* The WebRTC data channel PPID of a text message (RFC 8831) */
+#define PPID_STRING 51
+
+/* webrtcbin hands a text message on as a C string, so whatever follows a
+ * NUL byte would never be seen, nor checked as JSON: a message that a strict
+ * receiver refuses could pass here. Every text message is looked at whole as
+ * it leaves sctpdec, and one holding a NUL is dropped. */
+static GstPadProbeReturn
+on_sctp_buffer (GstPad          *pad,
+                GstPadProbeInfo *info,
+                gpointer         user_data)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstSctpReceiveMeta *meta = buffer != NULL ? gst_sctp_buffer_get_receive_meta (buffer) : NULL;
+  GstMapInfo map;
+  gboolean has_nul;
+
+  if (meta == NULL || meta->ppid != PPID_STRING || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+
+  has_nul = memchr (map.data, '\0', map.size) != NULL;
+  gst_buffer_unmap (buffer, &map);
+  if (!has_nul)
+    return GST_PAD_PROBE_OK;
+
+  post_simple (user_data, EVENT_DROPPED_TEXT, 0, NULL);
+  return GST_PAD_PROBE_DROP;
+}
+
+static void
+on_sctpdec_pad_added (GstElement *element,
+                      GstPad     *pad,
+                      gpointer    user_data)
+{
+  if (GST_PAD_IS_SRC (pad))
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_sctp_buffer,
+                       peer_link_ref (user_data), (GDestroyNotify) peer_link_unref);
+}
+
+static void
+on_deep_element_added (GstBin     *bin,
+                       GstBin     *sub_bin,
+                       GstElement *element,
+                       gpointer    user_data)
+{
+  GstElementFactory *factory = gst_element_get_factory (element);
+
+  if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), "sctpdec"))
+    connect_link (element, "pad-added", G_CALLBACK (on_sctpdec_pad_added), user_data);
+}
+#endif
 
 static GstBusSyncReply
 on_bus_sync (GstBus     *bus,
@@ -987,6 +1044,10 @@ attempt_start (NatterPeer *self)
         g_debug ("Could not add the loopback address to the ICE agent");
     }
 
+#ifdef NATTER_HAVE_GST_SCTP
+  connect_link (self->pipeline, "deep-element-added", G_CALLBACK (on_deep_element_added),
+                self->link);
+#endif
   connect_link (self->webrtc, "on-ice-candidate", G_CALLBACK (on_ice_candidate), self->link);
   connect_link (self->webrtc, "on-negotiation-needed", G_CALLBACK (on_negotiation_needed), self->link);
   connect_link (self->webrtc, "on-data-channel", G_CALLBACK (on_data_channel), self->link);
@@ -1366,6 +1427,11 @@ peer_dispatch (NatterPeer *self,
 
     case EVENT_BUFFERED_LOW:
       flush_outgoing (self);
+      break;
+
+    case EVENT_DROPPED_TEXT:
+      g_message ("Peer %s: dropped a text message that holds a NUL byte",
+                 short_id (self->remote_id));
       break;
 
     case EVENT_ERROR:

@@ -38,6 +38,7 @@ struct _NatterSignaling
   guint                    retry_delay_ms;
   guint                    attempt;
   gboolean                 started;
+  gboolean                 challenge_answered; /* on the current connection */
 
   GHashTable              *pending;        /* id -> Pending */
   guint64                  next_request;
@@ -317,10 +318,35 @@ handle_hello (NatterSignaling *self,
               NatterFrame     *frame)
 {
   g_autoptr(NatterFrame) auth = NULL;
+  g_autofree char *server = NULL;
   g_autofree char *message = NULL;
   g_autofree char *signature = NULL;
   const char *user_id = natter_identity_get_user_id (self->identity);
   gsize length;
+
+  /* One challenge per connection, and only before it is authenticated: a
+   * server that asks again may be passing on another server's challenge. */
+  if (self->challenge_answered)
+    {
+      g_message ("The server sent a second challenge on one connection; not answering it");
+      return;
+    }
+  self->challenge_answered = TRUE;
+
+  if (natter_frame_get_int (frame, "version", 0) != NATTER_PROTOCOL_VERSION)
+    {
+      set_last_error (self, "The server speaks another version of the protocol");
+      return;
+    }
+
+  /* The signature names the server we dialled, so that no other server can
+   * use it to log in as us */
+  server = natter_auth_server_name_from_url (self->url);
+  if (server == NULL)
+    {
+      set_last_error (self, "The server address is not a valid ws:// or wss:// URL");
+      return;
+    }
 
   /* The server's own limit, within what this client accepts at all */
   self->max_frame_size = CLAMP (natter_frame_get_int (frame, "max_frame_size",
@@ -328,12 +354,13 @@ handle_hello (NatterSignaling *self,
                                 1024, MAX_INCOMING_SIZE);
 
   message = natter_auth_challenge_message (natter_frame_get_string (frame, "nonce"), user_id,
-                                           &length);
+                                           server, &length);
   signature = natter_identity_sign (self->identity, message, length);
 
   auth = natter_frame_new (NATTER_FRAME_AUTH);
   natter_frame_set_id (auth, "auth");
   natter_frame_set_string (auth, "user", user_id);
+  natter_frame_set_string (auth, "server", server);
   natter_frame_set_string (auth, "signature", signature);
   send_frame (self, auth, NULL);
 }
@@ -535,6 +562,7 @@ on_connected (GObject      *source,
 
   g_clear_object (&self->connect_cancellable);
   self->ws = ws;
+  self->challenge_answered = FALSE;
   g_object_set (ws, "max-incoming-payload-size", (guint64) MAX_INCOMING_SIZE, NULL);
   g_signal_connect (ws, "message", G_CALLBACK (on_ws_message), self);
   g_signal_connect (ws, "closed", G_CALLBACK (on_ws_closed), self);

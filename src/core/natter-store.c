@@ -2252,7 +2252,11 @@ search_text_to_query (const char *text)
   return query->len > 0 ? g_string_free (g_steal_pointer (&query), FALSE) : NULL;
 }
 
-/* FTS5's snippet() marks matches with \1 ... \2; make plain and markup forms. */
+#define SNIPPET_OPEN  "\xff"
+#define SNIPPET_CLOSE "\xfe"
+
+/* FTS5's snippet() marks matches with the bytes 0xff ... 0xfe, which never
+ * occur in UTF-8 and so never in a body; make plain and markup forms. */
 static void
 search_hit_set_snippet (NatterStoreSearchHit *hit,
                         const char           *marked)
@@ -2263,7 +2267,7 @@ search_hit_set_snippet (NatterStoreSearchHit *hit,
 
   while (*p != '\0')
     {
-      const char *end = strpbrk (p, "\1\2");
+      const char *end = strpbrk (p, SNIPPET_OPEN SNIPPET_CLOSE);
       gsize len = end != NULL ? (gsize) (end - p) : strlen (p);
       g_autofree char *escaped = g_markup_escape_text (p, len);
 
@@ -2272,7 +2276,7 @@ search_hit_set_snippet (NatterStoreSearchHit *hit,
       if (end == NULL)
         break;
 
-      g_string_append (markup, *end == '\1' ? "<b>" : "</b>");
+      g_string_append (markup, *end == SNIPPET_OPEN[0] ? "<b>" : "</b>");
       p = end + 1;
     }
 
@@ -2324,7 +2328,7 @@ natter_store_search (NatterStore  *self,
 
   stmt = store_query (self, error,
                       "SELECT " MESSAGE_COLUMNS ", c.user_id, "
-                      "  snippet (messages_fts, 0, char (1), char (2), '…', 12) "
+                      "  snippet (messages_fts, 0, CAST (X'ff' AS TEXT), CAST (X'fe' AS TEXT), '…', 12) "
                       "FROM messages_fts "
                       "JOIN messages m ON m.id = messages_fts.rowid "
                       "JOIN conversations cv ON cv.id = m.conversation_id "

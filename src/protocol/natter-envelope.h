@@ -13,6 +13,9 @@ G_BEGIN_DECLS
 /* webrtcbin cannot send data channel messages above 64 KiB */
 #define NATTER_ENVELOPE_MAX_SIZE      65536
 #define NATTER_MESSAGE_BODY_MAX       32768
+/* A message's `ts` outside [2000-01-01, now + 1 day] is not believed */
+#define NATTER_MESSAGE_TS_MIN_MS      G_GINT64_CONSTANT (946684800000)
+#define NATTER_MESSAGE_TS_AHEAD_MS    G_GINT64_CONSTANT (86400000)
 #define NATTER_RECEIPT_IDS_MAX        256
 #define NATTER_PROFILE_NAME_MAX       64
 #define NATTER_PROFILE_BIO_MAX        280

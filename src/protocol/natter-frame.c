@@ -73,6 +73,7 @@ static const FrameSpec frame_specs[] = {
   /* Client to server */
   { NATTER_FRAME_AUTH, TO_SERVER, {
       { "user", M_STRING, TRUE, SHORT_STRING_MAX },
+      { "server", M_STRING, TRUE, SHORT_STRING_MAX },
       { "signature", M_STRING, TRUE, SHORT_STRING_MAX } } },
   { NATTER_FRAME_PING, TO_SERVER, { { NULL } } },
   { NATTER_FRAME_SUBSCRIBE, TO_SERVER, {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "natter-protocol-error.h"
+#include "natter-json.h"
 #include "natter-schema-private.h"
 #include "natter-user-id.h"
 
@@ -630,4 +631,24 @@ natter_schema_parse_object (const char  *data,
     }
 
   return json_object_ref (json_node_get_object (root));
+}
+
+/**
+ * natter_json_object_to_string:
+ * @object: a JSON object
+ * @length: (out) (optional): the length of the text
+ *
+ * Writes @object as compact JSON that is valid whatever its strings hold
+ * (json-glib alone writes U+001F raw). For output to other programs, such
+ * as natter-cli's JSON lines.
+ *
+ * Returns: (transfer full): the text
+ */
+char *
+natter_json_object_to_string (JsonObject *object,
+                              gsize      *length)
+{
+  g_return_val_if_fail (object != NULL, NULL);
+
+  return natter_schema_to_json (object, length);
 }

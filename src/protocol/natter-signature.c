@@ -12,7 +12,9 @@
 #include "natter-signature.h"
 
 #define NONCE_SIZE 32
-#define AUTH_PREFIX "natter-auth-v1\n"
+#define AUTH_PREFIX "natter-auth-v2\n"
+/* A host name is at most 253 characters; with brackets and a port, 261 */
+#define SERVER_NAME_MAX 261
 
 G_STATIC_ASSERT (crypto_sign_PUBLICKEYBYTES == NATTER_PUBLIC_KEY_SIZE);
 G_STATIC_ASSERT (crypto_sign_SECRETKEYBYTES == NATTER_SECRET_KEY_SIZE);
@@ -67,6 +69,43 @@ natter_secure_zero (void  *buffer,
                     gsize  length)
 {
   sodium_memzero (buffer, length);
+}
+
+/**
+ * natter_secure_alloc:
+ * @size: how many bytes
+ *
+ * Memory for a secret: guarded by inaccessible pages, kept out of swap and
+ * core dumps where the system allows. Free it with natter_secure_free(),
+ * which zeroes it.
+ *
+ * Returns: (transfer full): the memory, zeroed
+ */
+gpointer
+natter_secure_alloc (gsize size)
+{
+  gpointer memory;
+
+  ensure_init ();
+  memory = sodium_malloc (size);
+  if (memory == NULL)
+    g_error ("Could not allocate %" G_GSIZE_FORMAT " bytes of guarded memory", size);
+  sodium_memzero (memory, size);
+
+  return memory;
+}
+
+/**
+ * natter_secure_free:
+ * @memory: (nullable): from natter_secure_alloc()
+ *
+ * Zeroes and frees @memory.
+ */
+void
+natter_secure_free (gpointer memory)
+{
+  if (memory != NULL)
+    sodium_free (memory);
 }
 
 /**
@@ -211,24 +250,131 @@ natter_auth_challenge_new_nonce (void)
 }
 
 /**
+ * natter_auth_server_name_from_url:
+ * @url: a server URL as the user gave it, such as `wss://chat.example.org/ws`
+ *
+ * The name a client signs in `auth`: the URL's host in lower case (an IPv6
+ * address in brackets), a colon and the port, which is 443 for wss:// and
+ * 80 for ws:// when the URL names none.
+ *
+ * Returns: (transfer full) (nullable): the server name, or %NULL if @url
+ *   has no host
+ */
+char *
+natter_auth_server_name_from_url (const char *url)
+{
+  g_autoptr(GUri) uri = NULL;
+  g_autofree char *host = NULL;
+  const char *scheme;
+  int port;
+
+  g_return_val_if_fail (url != NULL, NULL);
+
+  uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+  if (uri == NULL || g_uri_get_host (uri) == NULL || g_uri_get_host (uri)[0] == '\0')
+    return NULL;
+
+  scheme = g_uri_get_scheme (uri);
+  port = g_uri_get_port (uri);
+  if (port < 0)
+    port = g_ascii_strcasecmp (scheme, "wss") == 0 || g_ascii_strcasecmp (scheme, "https") == 0
+           ? 443 : 80;
+
+  host = g_ascii_strdown (g_uri_get_host (uri), -1);
+  if (strchr (host, ':') != NULL)
+    return g_strdup_printf ("[%s]:%d", host, port);
+
+  return g_strdup_printf ("%s:%d", host, port);
+}
+
+/**
+ * natter_auth_server_name_split:
+ * @name: `host`, `host:port`, `[v6]` or `[v6]:port`
+ * @host: (out): the host in lower case, without brackets
+ * @port: (out): the port, or 0 if @name has none
+ *
+ * Returns: whether @name has that shape
+ */
+gboolean
+natter_auth_server_name_split (const char  *name,
+                               char       **host,
+                               guint       *port)
+{
+  const char *end;
+  const char *colon = NULL;
+  guint64 number = 0;
+
+  g_return_val_if_fail (host != NULL && port != NULL, FALSE);
+
+  *host = NULL;
+  *port = 0;
+  if (name == NULL || name[0] == '\0' || strlen (name) > SERVER_NAME_MAX)
+    return FALSE;
+
+  if (name[0] == '[')
+    {
+      end = strchr (name, ']');
+      if (end == NULL || end == name + 1 || (end[1] != '\0' && end[1] != ':'))
+        return FALSE;
+      colon = end[1] == ':' ? end + 1 : NULL;
+      *host = g_ascii_strdown (name + 1, end - name - 1);
+    }
+  else
+    {
+      colon = strchr (name, ':');
+      if (colon != NULL && strchr (colon + 1, ':') != NULL)
+        return FALSE;
+      if (colon == name)
+        return FALSE;
+      *host = g_ascii_strdown (name, colon != NULL ? colon - name : -1);
+    }
+
+  for (const char *p = *host; *p != '\0'; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '.' && *p != '-' && *p != '_' && *p != ':')
+        {
+          g_clear_pointer (host, g_free);
+          return FALSE;
+        }
+    }
+
+  if (colon != NULL)
+    {
+      if (!g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &number, NULL))
+        {
+          g_clear_pointer (host, g_free);
+          return FALSE;
+        }
+      *port = (guint) number;
+    }
+
+  return TRUE;
+}
+
+/**
  * natter_auth_challenge_message:
  * @nonce: the nonce of `hello`, as received
  * @user_id: the user who authenticates
+ * @server: the server the client dialled, as natter_auth_server_name_from_url()
+ *   makes it
  * @length: (out) (optional): the length of the message
  *
- * Returns: (transfer full): the bytes a client signs in `auth`
+ * Returns: (transfer full): the bytes a client signs in `auth`:
+ *   "natter-auth-v2\n" nonce "\n" user "\n" server
  */
 char *
 natter_auth_challenge_message (const char *nonce,
                                const char *user_id,
+                               const char *server,
                                gsize      *length)
 {
   char *message;
 
   g_return_val_if_fail (nonce != NULL, NULL);
   g_return_val_if_fail (user_id != NULL, NULL);
+  g_return_val_if_fail (server != NULL, NULL);
 
-  message = g_strconcat (AUTH_PREFIX, nonce, "\n", user_id, NULL);
+  message = g_strconcat (AUTH_PREFIX, nonce, "\n", user_id, "\n", server, NULL);
   if (length != NULL)
     *length = strlen (message);
 
@@ -240,17 +386,19 @@ natter_auth_challenge_message (const char *nonce,
  * @secret_key: the client's secret key
  * @nonce: the nonce of `hello`
  * @user_id: the client's user ID
+ * @server: the server the client dialled
  *
  * Returns: (transfer full): the `signature` member of `auth`
  */
 char *
 natter_auth_challenge_sign (const guint8  secret_key[NATTER_SECRET_KEY_SIZE],
                             const char   *nonce,
-                            const char   *user_id)
+                            const char   *user_id,
+                            const char   *server)
 {
   g_autofree char *message = NULL;
   gsize length;
 
-  message = natter_auth_challenge_message (nonce, user_id, &length);
+  message = natter_auth_challenge_message (nonce, user_id, server, &length);
   return natter_signature_sign (secret_key, message, length);
 }

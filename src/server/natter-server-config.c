@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "natter-server-config.h"
+#include "natter-signature.h"
 
 #define KEY_FILE_GROUP "server"
 
@@ -38,6 +39,7 @@ struct _NatterServerConfig
   gboolean print_port;
   char *tls_certificate;
   char *tls_key;
+  char **public_names;
   char *data_dir;
   char **stun;
   char **turn;
@@ -79,6 +81,10 @@ static const OptionSpec option_specs[] = {
     "PEM certificate (chain) file; with --tls-key the server speaks wss:// and https://", "FILE" },
   { "tls-key", OPT_PATH, FIELD (tls_key), TRUE,
     "PEM private key file for --tls-certificate", "FILE" },
+  { "public-name", OPT_STRV, FIELD (public_names), TRUE,
+    "A name clients reach this server by, as in their URL: HOST or HOST:PORT (repeatable). "
+    "Sign-ins are accepted only for these names, the names in the TLS certificate, or, "
+    "with neither, the address and port the server listens on", "NAME" },
   { "data-dir", OPT_PATH, FIELD (data_dir), TRUE,
     "Directory for the database of invitations and handles "
     "(default: the user data directory/natter-server)", "DIR" },
@@ -221,6 +227,8 @@ apply_defaults (NatterServerConfig *self)
     self->data_dir = g_build_filename (g_get_user_data_dir (), "natter-server", NULL);
   if (self->stun == NULL)
     self->stun = g_new0 (char *, 1);
+  if (self->public_names == NULL)
+    self->public_names = g_new0 (char *, 1);
   if (self->turn == NULL)
     self->turn = g_new0 (char *, 1);
   if (self->turn_ttl == UNSET_INT)
@@ -276,6 +284,20 @@ validate (NatterServerConfig  *self,
       return FALSE;
     }
 
+  for (guint i = 0; self->public_names[i] != NULL; i++)
+    {
+      g_autofree char *host = NULL;
+      guint port;
+
+      if (!natter_auth_server_name_split (self->public_names[i], &host, &port))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--public-name must be a host name or address with an optional :PORT, "
+                       "not “%s”", self->public_names[i]);
+          return FALSE;
+        }
+    }
+
   if (!(self->rate_per_s > 0.0 && self->rate_per_s <= 1e6))
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
@@ -305,6 +327,7 @@ natter_server_config_finalize (GObject *object)
   g_clear_pointer (&self->tls_key, g_free);
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->stun, g_strfreev);
+  g_clear_pointer (&self->public_names, g_strfreev);
   g_clear_pointer (&self->turn, g_strfreev);
   if (self->turn_secret != NULL)
     memset (self->turn_secret, 0, strlen (self->turn_secret));
@@ -518,6 +541,13 @@ natter_server_config_get_data_dir (NatterServerConfig *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), NULL);
   return self->data_dir;
+}
+
+const char * const *
+natter_server_config_get_public_names (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), NULL);
+  return (const char * const *) self->public_names;
 }
 
 const char * const *

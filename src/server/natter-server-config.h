@@ -36,6 +36,7 @@ guint                natter_server_config_get_port           (NatterServerConfig
 gboolean             natter_server_config_get_print_port     (NatterServerConfig  *self);
 const char          *natter_server_config_get_tls_certificate (NatterServerConfig *self);
 const char          *natter_server_config_get_tls_key        (NatterServerConfig  *self);
+const char * const  *natter_server_config_get_public_names (NatterServerConfig *self);
 const char          *natter_server_config_get_data_dir       (NatterServerConfig  *self);
 const char * const  *natter_server_config_get_stun           (NatterServerConfig  *self);
 const char * const  *natter_server_config_get_turn           (NatterServerConfig  *self);

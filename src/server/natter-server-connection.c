@@ -28,6 +28,7 @@ struct _NatterServerConnection
 
   char *user;                         /* NULL until authenticated */
   char *nonce;                        /* NULL once used */
+  GSocketAddress *local_address;      /* what the client reached */
   GHashTable *subscriptions;          /* user ID (owned) set; created on demand */
   GPtrArray *rooms;                   /* rooms (owned by the server); created on demand */
 
@@ -219,6 +220,7 @@ natter_server_connection_finalize (GObject *object)
 
   g_clear_pointer (&self->user, g_free);
   g_clear_pointer (&self->nonce, g_free);
+  g_clear_object (&self->local_address);
   g_clear_pointer (&self->subscriptions, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_ptr_array_unref);
 
@@ -322,6 +324,29 @@ natter_server_connection_get_nonce (NatterServerConnection *self)
   g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
 
   return self->nonce;
+}
+
+/**
+ * natter_server_connection_get_local_address:
+ *
+ * Returns: (nullable) (transfer none): the address and port of ours that
+ *   the client's connection reached
+ */
+GSocketAddress *
+natter_server_connection_get_local_address (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
+
+  return self->local_address;
+}
+
+void
+natter_server_connection_set_local_address (NatterServerConnection *self,
+                                            GSocketAddress         *address)
+{
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+
+  g_set_object (&self->local_address, address);
 }
 
 void

@@ -36,6 +36,9 @@ const char             *natter_server_connection_get_user          (NatterServer
 void                    natter_server_connection_set_user          (NatterServerConnection  *self,
                                                                     const char              *user);
 const char             *natter_server_connection_get_nonce         (NatterServerConnection  *self);
+GSocketAddress         *natter_server_connection_get_local_address (NatterServerConnection  *self);
+void                    natter_server_connection_set_local_address (NatterServerConnection  *self,
+                                                                    GSocketAddress          *address);
 void                    natter_server_connection_forget_nonce      (NatterServerConnection  *self);
 gboolean                natter_server_connection_is_closing        (NatterServerConnection  *self);
 gint64                  natter_server_connection_get_last_activity (NatterServerConnection  *self);

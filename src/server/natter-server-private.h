@@ -58,6 +58,7 @@ struct _NatterServer
   guint sweep_id;
   guint purge_id;
   gboolean shutting_down;
+  GStrv own_names;           /* what a sign-in may name: natter-server-names.c */
 };
 
 /* Short, safe form of a user ID for log lines. */
@@ -65,6 +66,11 @@ struct _NatterServer
 
 /* natter-server.c */
 gint64        _natter_server_unix_now                  (void);
+GStrv         _natter_server_names_new                 (const char * const     *public_names,
+                                                        GTlsCertificate        *certificate);
+gboolean      _natter_server_name_is_own               (const char * const     *names,
+                                                        GSocketAddress         *local,
+                                                        const char             *claimed);
 void          _natter_server_log_internal_error        (const char             *what,
                                                         const GError           *error);
 NatterFrame  *_natter_server_reply_new                 (NatterFrameType         type,

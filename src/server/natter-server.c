@@ -171,6 +171,7 @@ handle_auth (NatterServer           *self,
 {
   const char *user = natter_frame_get_string (frame, "user");
   const char *signature = natter_frame_get_string (frame, "signature");
+  const char *server = natter_frame_get_string (frame, "server");
   const char *nonce = natter_server_connection_get_nonce (connection);
   NatterServerConnection *previous;
   g_autoptr(NatterFrame) reply = NULL;
@@ -186,9 +187,18 @@ handle_auth (NatterServer           *self,
       return;
     }
 
-  if (nonce != NULL && natter_user_id_is_valid (user))
+  /* A signature made for another server is refused before it is even
+   * checked: it may be our challenge, passed on to a victim by a hostile
+   * server that the victim dialled */
+  if (!_natter_server_name_is_own ((const char * const *) self->own_names,
+                                   natter_server_connection_get_local_address (connection),
+                                   server))
     {
-      challenge = natter_auth_challenge_message (nonce, user, &length);
+      g_info ("Refused a sign-in meant for another server");
+    }
+  else if (nonce != NULL && natter_user_id_is_valid (user))
+    {
+      challenge = natter_auth_challenge_message (nonce, user, server, &length);
       valid = natter_signature_verify_user (user, challenge, length, signature);
     }
   natter_server_connection_forget_nonce (connection);
@@ -796,6 +806,8 @@ on_websocket (SoupServer              *server,
     set_no_delay (socket);
 
   connection = natter_server_connection_new (self, websocket, &self->limits);
+  natter_server_connection_set_local_address (connection,
+                                              soup_server_message_get_local_address (message));
   g_hash_table_add (self->connections, connection);
   self->n_active++;
   self->connections_total++;
@@ -842,6 +854,7 @@ natter_server_dispose (GObject *object)
     natter_server_store_close (self->store);
   g_clear_object (&self->store);
   g_clear_object (&self->config);
+  g_clear_pointer (&self->own_names, g_strfreev);
 
   G_OBJECT_CLASS (natter_server_parent_class)->dispose (object);
 }
@@ -913,6 +926,9 @@ natter_server_new (NatterServerConfig  *config,
       if (certificate == NULL)
         return NULL;
     }
+
+  self->own_names = _natter_server_names_new (natter_server_config_get_public_names (config),
+                                              certificate);
 
   self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ",
                                 "tls-certificate", certificate,

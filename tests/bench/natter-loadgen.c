@@ -1030,12 +1030,13 @@ conn_send_auth (Conn        *c,
       return;
     }
 
-  signature = natter_auth_challenge_sign (c->secret_key, nonce, c->user_id);
+  signature = natter_auth_challenge_sign (c->secret_key, nonce, c->user_id, c->lg->host_port);
   natter_secure_zero (c->secret_key, sizeof c->secret_key);
 
   auth = natter_frame_new (NATTER_FRAME_AUTH);
   natter_frame_set_id (auth, "1");
   natter_frame_set_string (auth, "user", c->user_id);
+  natter_frame_set_string (auth, "server", c->lg->host_port);
   natter_frame_set_string (auth, "signature", signature);
   text = natter_frame_to_string (auth, &length);
 

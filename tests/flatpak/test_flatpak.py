@@ -22,10 +22,13 @@ Exits 77 (skipped) with the reason when it cannot run here.
 """
 
 import configparser
+import contextlib
+import glob
 import json
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 import tempfile
@@ -151,6 +154,7 @@ def missing_requirement():
                              ("gnome-keyring-daemon", "gnome-keyring"),
                              ("desktop-file-validate", "desktop-file-utils"),
                              ("Xvfb", "xvfb"), ("xauth", "xauth"), ("xdotool", "xdotool"),
+                             ("weston", "weston"),
                              ("import", "imagemagick")):
         if shutil.which(program) is None:
             return f"{program} is not installed (Debian package {package})"
@@ -470,17 +474,51 @@ def first_run_page(ui, name, server_url):
     ui.press_button("Continue")
 
 
+@contextlib.contextmanager
+def flatpak_run(name, *args, env=None):
+    """The app started with `flatpak run` (and --die-with-parent, which ends
+    the sandbox when that process ends); stopped, and waited for, after."""
+    with open(os.path.join(os.environ["NATTER_FLATPAK_SESSION"], f"app-{name}.log"),
+              "ab") as log_file:
+        app = subprocess.Popen(["flatpak", "run", "--die-with-parent"] + list(args),
+                               stdout=log_file, stderr=log_file, env=env)
+    try:
+        wait_until(lambda: natter_pid() or app.poll() is not None, 60, "the sandbox")
+        yield app
+    finally:
+        stop_process(app)
+        wait_until(lambda: not sandbox_processes(), 30, f"the sandbox of {name} ending")
+
+
+def natter_pid():
+    """The host PID of the app itself in its sandbox, or None."""
+    for pid in sandbox_processes():
+        if cmdline(pid)[:1] == ["natter"]:
+            return pid
+    return None
+
+
+def display_sockets(pid):
+    """Which display servers a sandboxed process can reach: 'x11', 'wayland'."""
+    root = f"/proc/{pid}/root"
+    found = set()
+    if glob.glob(os.path.join(root, "tmp", ".X11-unix", "X*")):
+        found.add("x11")
+    for path in glob.glob(os.path.join(root, "run", "user", "*", "wayland-*")) + \
+            glob.glob(os.path.join(root, "run", "flatpak", "wayland-*")):
+        try:
+            if stat.S_ISSOCK(os.stat(path).st_mode):
+                found.add("wayland")
+        except FileNotFoundError:
+            continue  # a link to nothing
+    return found
+
+
 def check_without_secret_service(display, server):
     """Without the Secret Service permission the first run fails, and says
     why once. (flatpak run, not the desktop file: the permission is taken
     away for this one run.)"""
-    with open(os.path.join(os.environ["NATTER_FLATPAK_SESSION"], "app-nokeyring.log"),
-              "ab") as log_file:
-        app = subprocess.Popen(["flatpak", "run", "--die-with-parent",
-                                f"--no-talk-name={SECRETS}", APP_ID, "--profile", "nokeyring"],
-                               stdout=log_file, stderr=log_file)
-    try:
-        wait_until(lambda: sandbox_processes() or app.poll() is not None, 60, "the sandbox")
+    with flatpak_run("nokeyring", f"--no-talk-name={SECRETS}", APP_ID, "--profile", "nokeyring"):
         ui = SandboxedUi(SandboxedApp())
         first_run_page(ui, "Ada", server.url)
         hint = ui.find("label", match=lambda n: "no keyring service is running"
@@ -492,10 +530,29 @@ def check_without_secret_service(display, server):
             raise AssertionError(f"{len(saying)} labels speak of the keyring")
         if text.count("GNOME Keyring") != 1 or "No Secret Service is running" in text:
             raise AssertionError(f"the keyring error says it more than once:\n{text}")
+
+
+def check_on_wayland(workdir):
+    """On a Wayland session the window opens there (--socket=wayland), and
+    the sandbox has no X11 at all (--socket=fallback-x11), though the
+    session has an X display too. A headless Weston is the compositor."""
+    socket = "wayland-natter-test"
+    with open(os.path.join(workdir, "weston.log"), "ab") as log_file:
+        weston = subprocess.Popen(["weston", "--backend=headless-backend.so",
+                                   "--socket=" + socket, "--idle-time=0"],
+                                  stdout=log_file, stderr=log_file)
+    try:
+        wait_until(lambda: os.path.exists(os.path.join(os.environ["XDG_RUNTIME_DIR"], socket)),
+                   30, "Weston's socket")
+        env = dict(os.environ, WAYLAND_DISPLAY=socket)
+        with flatpak_run("wayland", APP_ID, "--profile", "wayland", env=env):
+            ui = SandboxedUi(SandboxedApp())
+            ui.find("text", "Display name", timeout=90)
+            sockets = display_sockets(natter_pid())
+            if sockets != {"wayland"}:
+                raise AssertionError(f"on Wayland the sandbox reaches {sorted(sockets)}")
     finally:
-        stop_process(app)
-        wait_until(lambda: not sandbox_processes(), 30, "the first app ending")
-    shutil.rmtree(os.path.join(os.environ["HOME"], ".var", "app", APP_ID), ignore_errors=True)
+        stop_process(weston)
 
 
 def launch_from_desktop_file():
@@ -525,6 +582,9 @@ def session():
     app_pids = set()
     try:
         check_without_secret_service(display, server)
+        check_on_wayland(workdir)
+        # What those runs left: the real first run starts from nothing.
+        shutil.rmtree(os.path.join(os.environ["HOME"], ".var", "app", APP_ID))
 
         launch_from_desktop_file()
         app = SandboxedApp()
@@ -536,6 +596,10 @@ def session():
         if commands != [["natter", "--gapplication-service"]]:
             raise AssertionError(f"the app was not activated over D-Bus: {commands}")
         app_pids.update(sandbox_processes())
+        # With no Wayland in the session, the window is on X11.
+        sockets = display_sockets(natter_pid())
+        if sockets != {"x11"}:
+            raise AssertionError(f"with X11 only the sandbox reaches {sorted(sockets)}")
 
         ui = SandboxedUi(app)
         first_run_page(ui, "Ada", server.url)

@@ -233,6 +233,36 @@ class InvitationTest(GuiTestCase):
         self.ui.gone("push button", "Send invitation")
 
 
+    def test_invite_by_handle_shows_the_id_first(self):
+        self.me_and_bob(friends=False)
+        self.bob.run("register-handle", "bob")
+        safety = self.bob.run("safety-number", self.me.id).stdout.strip()
+        self.start_app(self.me)
+        bob = self.bob.listen("--auto-accept-invitations")
+        self.ui.press_button("Add contact")
+        self.ui.set_text(self.ui.find("text", "Natter ID or @handle"), "@bob")
+        self.app.center_dialog()
+        self.ui.press_button("Send invitation")
+
+        # Nothing is sent yet: the dialog says whom the server named, and the
+        # safety number to compare.
+        def shows_resolved(node):
+            try:
+                text = text_of(node)
+            except Exception:
+                return False
+            return self.bob.id in text and safety in text
+        self.ui.find("label", match=shows_resolved, what="the resolved ID and safety number")
+        self.screenshot("add-contact-by-handle")
+        self.assertFalse(any(e.get("event") == "invitation" for e in bob.drain(1)))
+
+        self.ui.press_button("Invite this ID")
+        invitation = bob.wait_for(is_event("invitation"), what="invitation")["invitation"]
+        self.assertEqual(invitation["from"], self.me.id)
+        self.assertEqual(invitation["to"], self.bob.id)
+        bob.wait_for(is_event("invitation-accepted"), what="invitation accepted by bob")
+
+
 class ReceiveTest(GuiTestCase):
     def test_message_from_peer_appears(self):
         self.chat_with_bob()

@@ -8,6 +8,7 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -22,6 +23,47 @@ RELAY = os.environ.get("NATTER_MITM_RELAY",
 # Upper bounds for things that normally take well under a second. They only
 # decide when a test gives up on something that is not going to happen.
 EVENT_TIMEOUT = 45
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Relay:
+    """tests/integration/natter-mitm-relay: a hostile relay in front of a server."""
+
+    def __init__(self, workdir, upstream_url, *args, port=0):
+        self.log = open(os.path.join(workdir, "relay.log"), "ab")
+        self.process = subprocess.Popen([RELAY, "--port", str(port), *args, upstream_url],
+                                        stdout=subprocess.PIPE, stderr=self.log)
+        line = self.process.stdout.readline().decode().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"natter-mitm-relay did not print its port (got {line!r})")
+        self.port = int(line)
+
+    @property
+    def url(self):
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def said(self, text):
+        """Whether the relay logged doing `text`: that the attack was tried at all."""
+        self.log.flush()
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return text in f.read()
+
+    def arm(self):
+        """From now on the relay changes what its mode changes."""
+        self.process.send_signal(signal.SIGUSR1)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process.stdout.close()
+        self.log.close()
 
 
 class Server:

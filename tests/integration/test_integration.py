@@ -9,14 +9,23 @@ Run one test:  test_integration.py ChatTest.test_chat_both_ways
 
 import json
 import os
+import struct
 import subprocess
 import sys
 import time
 import unittest
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_harness import RELAY, Client, Server, Workdir, befriend  # noqa: E402
+from natter_harness import Client, Relay, Server, Workdir, befriend, free_port  # noqa: E402
+
+
+def png_header(width, height):
+    """The start of a PNG: signature and IHDR, which is all a header check reads."""
+    ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + ihdr
+            + struct.pack(">I", zlib.crc32(ihdr)))
 
 
 def is_event(event, **members):
@@ -76,9 +85,27 @@ class InvitationTest(NatterTestCase):
         self.bob.run("register-handle", "bob")
         self.assertEqual(self.alice.run("lookup", "@bob").stdout.strip(), self.bob.id)
         bob = self.bob.listen("--auto-accept-invitations")
-        self.alice.run("invite", "@bob")
+
+        # The server's answer is held against what Alice expects: a different
+        # one sends nothing.
+        wrong = self.alice.run("invite", "@bob", "--expect", self.alice.id, check=False)
+        self.assertNotEqual(wrong.returncode, 0)
+        self.assertIn("not the expected", wrong.stderr)
+        self.assertFalse(any(e.get("event") == "invitation-accepted" for e in bob.drain(2)))
+        self.assertNotIn(self.bob.id, self.alice.run("contacts").stdout)
+
+        # The resolved ID and the safety number are shown before it is sent.
+        sent = self.alice.run("invite", "@bob", "--expect", self.bob.id).stdout
+        safety = self.alice.run("safety-number", self.bob.id).stdout.strip()
+        self.assertIn(f"@bob is {self.bob.id}", sent)
+        self.assertIn(safety, sent)
         bob.wait_for(is_event("invitation-accepted"))
         self.assertIn(self.alice.id, self.bob.run("contacts").stdout)
+
+        # Found through the server, so not verified.
+        contacts = [json.loads(line) for line in
+                    self.alice.run("contacts", "--json").stdout.splitlines() if line.strip()]
+        self.assertFalse(next(c for c in contacts if c["id"] == self.bob.id)["verified"])
 
 
 class ChatTest(NatterTestCase):
@@ -147,10 +174,45 @@ class ChatTest(NatterTestCase):
         self.assertNotIn(invitation_id, self.alice.run("invitations").stdout)
 
 
+class HostileTextTest(NatterTestCase):
+    """Names and bodies with markup, terminal escapes and raw control characters."""
+
+    NAME = "Ana\x1b]0;owned\x07<a href='https://evil.example/'>"
+    BODY = "\x1b]0;owned\x07 <a href=\"https://evil.example/\">click</a> \x1f\x1b[2J end"
+
+    def test_cli_output_stays_text_and_json(self):
+        self.alice.run("profile", "--name", self.NAME)
+        self.befriend()
+        bob = self.bob.listen()
+        self.alice.run("send", self.bob.id, self.BODY)
+        message = bob.wait_for(is_event("message", body=self.BODY))
+        self.assertEqual(message["from"], self.alice.id)
+        bob.wait_for(is_event("contact", contact=self.alice.id, name=self.NAME))
+        self.assertFalse([e for e in bob.events if e.get("event") == "unparsable"])
+        self.stop_listeners(self.bob)
+
+        # JSON lines: valid whatever the text holds, and the text comes back exactly
+        history = self.bob.history(self.alice.id)
+        self.assertEqual([m["body"] for m in history], [self.BODY])
+
+        # For a person: no control character reaches the terminal
+        for args in (("history", self.alice.id), ("contacts",), ("invitations",)):
+            out = self.bob.run(*args).stdout
+            self.assertFalse(any(ord(c) < 0x20 and c != "\n" for c in out), (args, out))
+            self.assertNotIn("\x7f", out)
+        self.assertIn("<a href=", self.bob.run("history", self.alice.id).stdout)
+        self.assertIn("]0;owned", self.bob.run("contacts").stdout)
+
+    def stop_listeners(self, client):
+        for listener in list(client.listeners):
+            listener.stop()
+            client.listeners.remove(listener)
+
+
 class ProfileTest(NatterTestCase):
     def test_profile_and_avatar_reach_the_contact(self):
         # A picture of ~200 KiB: several avatar envelopes on the wire.
-        picture = b"\x89PNG\r\n\x1a\n" + os.urandom(200 * 1024)
+        picture = png_header(64, 64) + os.urandom(200 * 1024)
         path = os.path.join(self.workdir.path, "alice.png")
         with open(path, "wb") as f:
             f.write(picture)
@@ -186,6 +248,14 @@ class ProfileTest(NatterTestCase):
         result = self.alice.run("profile", "--avatar", text, check=False)
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("PNG, JPEG or WebP", result.stderr)
+
+        # A few bytes that would decode to 40000 x 40000 pixels
+        bomb = os.path.join(self.workdir.path, "bomb.png")
+        with open(bomb, "wb") as f:
+            f.write(png_header(40000, 40000) + bytes(1024))
+        result = self.alice.run("profile", "--avatar", bomb, check=False)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("4096", result.stderr)
 
 
 class OfflineTest(NatterTestCase):
@@ -259,18 +329,43 @@ class GlareTest(NatterTestCase):
 
 
 class TrustTest(NatterTestCase):
-    def test_fingerprint_swapped_in_the_middle_is_refused(self):
-        self.befriend()
-        relay = subprocess.Popen([RELAY, self.server.url], stdout=subprocess.PIPE,
-                                 stderr=subprocess.DEVNULL)
-        self.addCleanup(relay.wait)
-        self.addCleanup(relay.terminate)
-        port = int(relay.stdout.readline().decode().strip())
-        relay_url = f"ws://127.0.0.1:{port}/ws"
+    """A hostile server: natter-server with a relay in front that changes what it passes on.
 
-        # Both now talk to the server through the hostile relay.
-        self.alice.server_url = relay_url
-        self.bob.server_url = relay_url
+    The server takes sign-ins for the relay's name (it is configured with it as a public
+    name): the relay and the server behind it are one server run by the attacker.
+    """
+
+    def setUp(self):
+        self.workdir = Workdir()
+        self.relay_port = free_port()
+        server_port = free_port()
+        self.server = Server(self.workdir.path, extra_args=[
+            "--public-name", f"127.0.0.1:{server_port}",
+            "--public-name", f"127.0.0.1:{self.relay_port}"])
+        self.server.port = server_port
+        self.server.start()
+        self.addCleanup(self._cleanup)
+        relay_url = f"ws://127.0.0.1:{self.relay_port}/ws"
+        self.alice = Client(self.workdir.path, "alice", relay_url)
+        self.bob = Client(self.workdir.path, "bob", relay_url)
+        self.relay = None
+
+    def _cleanup(self):
+        super()._cleanup()
+        if self.relay is not None:
+            self.relay.stop()
+
+    def start_relay(self, *args):
+        self.relay = Relay(self.workdir.path, self.server.url, *args, port=self.relay_port)
+        return self.relay
+
+    def stop(self, client, listener):
+        listener.stop()
+        client.listeners.remove(listener)
+
+    def test_fingerprint_swapped_in_the_middle_is_refused(self):
+        self.start_relay("--mode", "swap")
+        self.befriend()
         self.alice.run("send", self.bob.id, "secret", "--no-wait")
         bob = self.bob.listen()
         alice = self.alice.listen()
@@ -282,9 +377,122 @@ class TrustTest(NatterTestCase):
         self.assertFalse(any(e.get("event") == "peer" and e.get("state") == "connected"
                              for e in alice.events + bob.events))
         self.assertEqual(self.bob.history(self.alice.id), [])
-        alice.stop()
-        self.alice.listeners.remove(alice)
+        self.stop(self.alice, alice)
         self.assertNotIn(self.alice.history(self.bob.id)[0]["status"], ("delivered", "read"))
+
+    def honest_message_first(self):
+        """Bob reaches Alice once before the relay is armed; the relay records it."""
+        alice = self.alice.listen()
+        self.bob.run("send", self.alice.id, "first")
+        alice.wait_for(is_event("message", body="first"))
+        self.stop(self.alice, alice)
+
+    def splice(self, *relay_args):
+        """Alice has two contacts, Bob and Mallory; Mallory colludes with the server."""
+        mallory = Client(self.workdir.path, "mallory", self.alice.server_url)
+        self.addCleanup(mallory.close)
+        relay = self.start_relay("--mode", "splice", "--alice", self.alice.id, "--bob", self.bob.id,
+                                 "--mallory-key", mallory.identity_file, *relay_args)
+        self.bob.run("profile", "--name", "Bob Builder")
+        self.befriend()
+        befriend(self.alice, mallory)
+        return mallory, relay
+
+    def assert_nothing_misrouted(self, mallory, alice_listener, alice_bodies):
+        # Nothing of Bob's reached Alice, under Mallory's name or any other.
+        self.assertFalse(any(e.get("event") == "message" and e.get("body") == "for Alice only"
+                             for e in alice_listener.drain(2)))
+        self.assertEqual(self.alice.history(mallory.id), [])
+        self.assertEqual([m["body"] for m in self.alice.history(self.bob.id)], alice_bodies)
+        contacts = [json.loads(line) for line in
+                    self.alice.run("contacts", "--json").stdout.splitlines() if line.strip()]
+        self.assertNotEqual(next(c for c in contacts if c["id"] == mallory.id).get("name"),
+                            "Bob Builder")
+        self.assertNotIn(self.bob.history(self.alice.id)[-1]["status"], ("delivered", "read"))
+
+    def test_splice_with_a_recorded_signature_is_refused(self):
+        mallory, relay = self.splice()
+        self.honest_message_first()
+        relay.arm()
+        self.bob.run("send", self.alice.id, "for Alice only", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        # Alice's answer reaches Bob with her signature of another session: refused.
+        failure = bob.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.alice.id)
+        self.assertTrue(relay.said("with a recorded signature"))
+        self.stop(self.bob, bob)
+        self.assert_nothing_misrouted(mallory, alice, ["first"])
+
+    def test_splice_past_the_sdp_signature_is_refused_by_the_binding(self):
+        # The relay also holds Alice's key, standing in for any gap in the SDP
+        # signature: the descriptions check out, and DTLS runs Bob <-> Alice.
+        mallory, relay = self.splice("--alice-key", self.alice.identity_file)
+        relay.arm()
+        self.bob.run("send", self.alice.id, "for Alice only", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        # Inside DTLS each side names whom it talks to: both refuse.
+        failure = alice.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], mallory.id)
+        failure = bob.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.alice.id)
+        self.assertFalse(any(e.get("event") == "peer" and e.get("state") == "connected"
+                             for e in alice.events + bob.events))
+        self.assertTrue(relay.said("signed afresh"))
+        self.stop(self.bob, bob)
+        self.assert_nothing_misrouted(mallory, alice, [])
+
+    def test_replayed_offer_is_refused(self):
+        relay = self.start_relay("--mode", "replay", "--bob", self.bob.id)
+        self.befriend()
+        self.honest_message_first()
+
+        # Bob's next offer carries the recorded description and signature of
+        # the first session: Alice refuses it.
+        relay.arm()
+        self.bob.run("send", self.alice.id, "second", "--no-wait")
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        failure = alice.wait_for(is_event("trust-failure"))
+        self.assertEqual(failure["contact"], self.bob.id)
+        self.assertFalse(any(e.get("event") == "message" for e in alice.drain(2)))
+        self.assertTrue(relay.said("replayed a recorded offer"))
+        self.stop(self.bob, bob)
+        self.assertEqual([m["body"] for m in self.alice.history(self.bob.id)], ["first"])
+
+
+    def test_client_answers_one_challenge(self):
+        relay = self.start_relay("--mode", "pass", "--hello-again")
+        listener = self.bob.listen()
+        listener.drain(2)
+        self.assertTrue(relay.said("sent the client a second challenge"))
+        self.assertFalse(relay.said("answered a second challenge"))
+
+
+class SignInRelayTest(NatterTestCase):
+    def test_forwarded_challenge_gets_the_victim_refused(self):
+        """Server A passes server B's challenge to a victim who signs in to A.
+
+        The victim's signature names A, so B refuses it, and what A wanted to do
+        with the victim's session on B (release the victim's handle) never happens.
+        """
+        self.bob.run("register-handle", "bob")
+        relay = Relay(self.workdir.path, self.server.url, "--mode", "pass", "--inject",
+                      '{"type":"handle-release","id":"x","handle":"bob"}')
+        self.addCleanup(relay.stop)
+        victim_url, self.bob.server_url = self.bob.server_url, relay.url
+        result = self.bob.run("lookup", "@bob", check=False)
+        self.bob.server_url = victim_url
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("did not accept", result.stderr)
+        self.assertFalse(relay.said("signed in as the victim"))
+
+        mallory = Client(self.workdir.path, "mallory", self.server.url)
+        self.addCleanup(mallory.close)
+        taken = mallory.run("register-handle", "bob", check=False)
+        self.assertNotEqual(taken.returncode, 0)
+        self.assertEqual(self.alice.run("lookup", "@bob").stdout.strip(), self.bob.id)
 
 
 class KeyringTest(NatterTestCase):

@@ -453,6 +453,7 @@ natter_test_client_connect (NatterTestClient *self)
 JsonObject *
 natter_test_client_authenticate (NatterTestClient *self)
 {
+  g_autofree char *server = NULL;
   g_autofree char *signature = NULL;
   JsonObject *auth_ok;
 
@@ -461,9 +462,11 @@ natter_test_client_authenticate (NatterTestClient *self)
   if (self->connection == NULL)
     json_object_unref (natter_test_client_connect (self));
 
-  signature = natter_auth_challenge_sign (self->secret_key, self->nonce, self->user);
+  server = natter_test_client_get_server_name (self);
+  signature = natter_auth_challenge_sign (self->secret_key, self->nonce, self->user, server);
   auth_ok = natter_test_client_request (self, "{'type':'auth','id':'auth','user':'%s',"
-                                        "'signature':'%s'}", self->user, signature);
+                                        "'server':'%s','signature':'%s'}", self->user, server,
+                                        signature);
   g_assert_cmpstr (frame_type (auth_ok), ==, "auth-ok");
   g_assert_cmpstr (json_object_get_string_member_with_default (auth_ok, "user", NULL), ==,
                    self->user);
@@ -512,6 +515,23 @@ natter_test_client_get_secret_key (NatterTestClient *self)
   g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), NULL);
 
   return self->secret_key;
+}
+
+/**
+ * natter_test_client_get_server_name:
+ *
+ * Returns: (transfer full): the server this client dials, as it signs it in
+ *   `auth`
+ */
+char *
+natter_test_client_get_server_name (NatterTestClient *self)
+{
+  g_autofree char *url = NULL;
+
+  g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), NULL);
+
+  url = natter_test_server_get_uri (self->server, "/ws");
+  return natter_auth_server_name_from_url (url);
 }
 
 const char *

@@ -26,6 +26,7 @@ NatterTestClient *natter_test_client_new_connected     (NatterTestServer  *serve
 const char       *natter_test_client_get_user          (NatterTestClient  *self);
 const guint8     *natter_test_client_get_secret_key    (NatterTestClient  *self);
 const char       *natter_test_client_get_nonce         (NatterTestClient  *self);
+char             *natter_test_client_get_server_name   (NatterTestClient  *self);
 
 gboolean          natter_test_client_open              (NatterTestClient  *self,
                                                         gboolean           accept_certificate,

@@ -102,14 +102,26 @@ expect_error_and_close (NatterTestClient *client,
 /* Sends an auth frame with the given user and signature and expects
  * auth-failed and close 4001. */
 static void
+expect_auth_failed_for (NatterTestClient *client,
+                        const char       *user,
+                        const char       *server,
+                        const char       *signature)
+{
+  natter_test_client_send (client,
+                           "{'type':'auth','id':'bad','user':'%s','server':'%s','signature':'%s'}",
+                           user, server, signature);
+  natter_test_client_expect_error (client, "auth-failed", "bad");
+  g_assert_cmpuint (natter_test_client_wait_closed (client), ==, 4001);
+}
+
+static void
 expect_auth_failed (NatterTestClient *client,
                     const char       *user,
                     const char       *signature)
 {
-  natter_test_client_send (client, "{'type':'auth','id':'bad','user':'%s','signature':'%s'}",
-                           user, signature);
-  natter_test_client_expect_error (client, "auth-failed", "bad");
-  g_assert_cmpuint (natter_test_client_wait_closed (client), ==, 4001);
+  g_autofree char *server = natter_test_client_get_server_name (client);
+
+  expect_auth_failed_for (client, user, server, signature);
 }
 
 static gboolean
@@ -375,12 +387,13 @@ test_auth_bad_signature (void)
   g_autoptr(NatterTestClient) client = natter_test_client_new_connected (server);
   g_autoptr(NatterTestClient) other = natter_test_client_new (server);
   g_autoptr(JsonObject) stats = NULL;
+  g_autofree char *name = natter_test_client_get_server_name (client);
   g_autofree char *signature = NULL;
 
   /* Signed with another user's key. */
   signature = natter_auth_challenge_sign (natter_test_client_get_secret_key (other),
                                           natter_test_client_get_nonce (client),
-                                          natter_test_client_get_user (client));
+                                          natter_test_client_get_user (client), name);
   expect_auth_failed (client, natter_test_client_get_user (client), signature);
 
   stats = get_stats (server);
@@ -399,17 +412,88 @@ test_auth_replay (void)
   g_autoptr(JsonObject) hello = natter_test_client_connect (replayer);
   g_autoptr(JsonObject) auth_ok = NULL;
   g_autofree char *signature = NULL;
+  g_autofree char *name = natter_test_client_get_server_name (recorded);
   const char *user = natter_test_client_get_user (recorded);
 
   /* A valid signature, but over the nonce of another connection. */
   signature = natter_auth_challenge_sign (natter_test_client_get_secret_key (recorded),
-                                          natter_test_client_get_nonce (recorded), user);
+                                          natter_test_client_get_nonce (recorded), user, name);
   expect_auth_failed (replayer, user, signature);
 
   /* On its own connection the same signature is good. */
   auth_ok = natter_test_client_request (
-    recorded, "{'type':'auth','id':'good','user':'%s','signature':'%s'}", user, signature);
+    recorded, "{'type':'auth','id':'good','user':'%s','server':'%s','signature':'%s'}", user,
+    name, signature);
   g_assert_cmpstr (STR (auth_ok, "type"), ==, "auth-ok");
+}
+
+/* Signs this connection's challenge for @name; expects auth-ok or refusal */
+static void
+check_auth_for (NatterTestServer *server,
+                const char       *name,
+                gboolean          accepted)
+{
+  g_autoptr(NatterTestClient) client = natter_test_client_new_connected (server);
+  const char *user = natter_test_client_get_user (client);
+  g_autofree char *signature = natter_auth_challenge_sign (
+    natter_test_client_get_secret_key (client), natter_test_client_get_nonce (client), user, name);
+
+  if (accepted)
+    {
+      g_autoptr(JsonObject) auth_ok = natter_test_client_request (
+        client, "{'type':'auth','id':'a','user':'%s','server':'%s','signature':'%s'}", user, name,
+        signature);
+
+      g_assert_cmpstr (STR (auth_ok, "type"), ==, "auth-ok");
+    }
+  else
+    {
+      expect_auth_failed_for (client, user, name, signature);
+    }
+}
+
+/* A relay that passes our challenge to a victim who dialled the relay gets
+ * back a signature naming the relay: refused. Without configured names the
+ * server's own name is the address and port the connection reached. */
+static void
+test_auth_other_server (void)
+{
+  g_autoptr(NatterTestServer) server = server_new_default ();
+  guint port = natter_test_server_get_port (server);
+  g_autofree char *own = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *localhost = g_strdup_printf ("LocalHost:%u", port);
+  g_autofree char *other_address = g_strdup_printf ("127.0.0.2:%u", port);
+  g_autofree char *other_host = g_strdup_printf ("relay.example:%u", port);
+  g_autofree char *other_port = g_strdup_printf ("127.0.0.1:%u", port == 1 ? 2 : 1);
+  const char *refused[] = { other_address, other_host, other_port, "127.0.0.1", "", "[::1]:1" };
+
+  check_auth_for (server, own, TRUE);
+  check_auth_for (server, localhost, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    check_auth_for (server, refused[i], FALSE);
+  g_assert_cmpint (rejected_count (server, "auth-failed"), ==, G_N_ELEMENTS (refused));
+}
+
+/* With public names, those are the server's names; without a port a name
+ * stands for the listening port and the standard ones */
+static void
+test_auth_public_name (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new ("--public-name", "Chat.Example.org",
+                                                               "--public-name", "192.0.2.7:8443",
+                                                               NULL);
+  guint port = natter_test_server_get_port (server);
+  g_autofree char *listen_address = g_strdup_printf ("127.0.0.1:%u", port);
+  g_autofree char *name_on_port = g_strdup_printf ("chat.example.org:%u", port);
+  g_autofree char *address_on_port = g_strdup_printf ("192.0.2.7:%u", port);
+
+  check_auth_for (server, name_on_port, TRUE);
+  check_auth_for (server, "chat.example.org:443", TRUE);
+  check_auth_for (server, "192.0.2.7:8443", TRUE);
+  check_auth_for (server, listen_address, FALSE);
+  check_auth_for (server, "chat.example.org:444", FALSE);
+  check_auth_for (server, address_on_port, port == 8443);
+  check_auth_for (server, "chat.example.org.evil:443", FALSE);
 }
 
 static void
@@ -418,7 +502,8 @@ test_auth_invalid_user (void)
   g_autoptr(NatterTestServer) server = server_new_default ();
   g_autoptr(NatterTestClient) valid = natter_test_client_new (server);
   g_autofree char *bad_checksum = g_strdup (natter_test_client_get_user (valid));
-  const char *invalid[] = { "not-a-user-id", "", bad_checksum };
+  g_autofree char *upper = g_ascii_strup (natter_test_client_get_user (valid), -1);
+  const char *invalid[] = { "not-a-user-id", "", bad_checksum, upper };
 
   /* Flip the last character: the checksum no longer matches. */
   bad_checksum[NATTER_USER_ID_LENGTH - 1] = bad_checksum[NATTER_USER_ID_LENGTH - 1] == 'a' ? 'b'
@@ -428,9 +513,10 @@ test_auth_invalid_user (void)
   for (guint i = 0; i < G_N_ELEMENTS (invalid); i++)
     {
       g_autoptr(NatterTestClient) client = natter_test_client_new_connected (server);
+      g_autofree char *name = natter_test_client_get_server_name (client);
       g_autofree char *signature = natter_auth_challenge_sign (
         natter_test_client_get_secret_key (client), natter_test_client_get_nonce (client),
-        invalid[i]);
+        invalid[i], name);
 
       expect_auth_failed (client, invalid[i], signature);
     }
@@ -473,13 +559,15 @@ test_already_authenticated (void)
 {
   g_autoptr(NatterTestServer) server = server_new_default ();
   g_autoptr(NatterTestClient) client = natter_test_client_new_authenticated (server);
+  g_autofree char *name = natter_test_client_get_server_name (client);
   g_autofree char *signature = natter_auth_challenge_sign (
     natter_test_client_get_secret_key (client), natter_test_client_get_nonce (client),
-    natter_test_client_get_user (client));
+    natter_test_client_get_user (client), name);
 
   natter_test_client_request_error (client, "already-authenticated",
-                                    "{'type':'auth','id':'again','user':'%s','signature':'%s'}",
-                                    natter_test_client_get_user (client), signature);
+                                    "{'type':'auth','id':'again','user':'%s','server':'%s',"
+                                    "'signature':'%s'}",
+                                    natter_test_client_get_user (client), name, signature);
   natter_test_client_ping (client);
   g_assert_false (natter_test_client_is_closed (client));
   g_assert_cmpint (rejected_count (server, "already-authenticated"), ==, 1);
@@ -861,6 +949,7 @@ test_heartbeat (void)
   g_autoptr(JsonObject) hello = NULL;
   g_autoptr(JsonObject) silent_ok = NULL;
   g_autoptr(RawClient) raw = raw_client_new (server);
+  g_autofree char *name = NULL;
   g_autofree char *signature = NULL;
   g_autofree char *auth = NULL;
   gint64 started = g_get_monotonic_time ();
@@ -868,11 +957,13 @@ test_heartbeat (void)
   g_assert_cmpint (INT (auth_ok, "heartbeat_s"), ==, 1);
 
   hello = raw_client_wait (raw, "hello");
+  name = natter_test_client_get_server_name (silent);
   signature = natter_auth_challenge_sign (natter_test_client_get_secret_key (silent),
                                           STR (hello, "nonce"),
-                                          natter_test_client_get_user (silent));
-  auth = g_strdup_printf ("{\"type\":\"auth\",\"id\":\"1\",\"user\":\"%s\",\"signature\":\"%s\"}",
-                          natter_test_client_get_user (silent), signature);
+                                          natter_test_client_get_user (silent), name);
+  auth = g_strdup_printf ("{\"type\":\"auth\",\"id\":\"1\",\"user\":\"%s\",\"server\":\"%s\","
+                          "\"signature\":\"%s\"}",
+                          natter_test_client_get_user (silent), name, signature);
   raw_client_send (raw, auth);
   silent_ok = raw_client_wait (raw, "auth-ok");
   subscribe (watcher, silent);
@@ -1774,6 +1865,8 @@ static const ServerTest server_tests[] = {
   { "/server/auth/ok", test_auth_ok },
   { "/server/auth/bad-signature", test_auth_bad_signature },
   { "/server/auth/replay", test_auth_replay },
+  { "/server/auth/other-server", test_auth_other_server },
+  { "/server/auth/public-name", test_auth_public_name },
   { "/server/auth/invalid-user", test_auth_invalid_user },
   { "/server/auth/timeout", test_auth_timeout },
   { "/server/auth/not-authenticated", test_not_authenticated },

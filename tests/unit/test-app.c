@@ -8,6 +8,7 @@
 
 #include "natter-application.h"
 #include "natter-message-row.h"
+#include "natter-text.h"
 
 static char *data_home;
 
@@ -105,6 +106,28 @@ test_profile (void)
   g_assert_cmpstr (value, ==, "ws://127.0.0.1:9/ws");
 }
 
+/* Hostile names and bodies are shown as the text they are */
+static void
+test_hostile_text (void)
+{
+  static const char link[] = "<a href=\"https://evil.example/\">click</a> & <b>bold";
+  g_autofree char *name = natter_text_one_line ("Ana\x1b]0;owned\x07\r\nBen\xe2\x80\xae");
+  g_autofree char *plain_body = natter_text_notification_body (link, FALSE);
+  g_autofree char *markup_body = natter_text_notification_body (link, TRUE);
+  g_autofree char *lines = natter_text_notification_body ("one\ntwo\x1b[2J", TRUE);
+  g_autofree char *broken = natter_text_one_line ("caf\xc3");
+
+  g_assert_cmpstr (name, ==, "Ana\xef\xbf\xbd]0;owned\xef\xbf\xbd  Ben\xef\xbf\xbd");
+  g_assert_cmpstr (plain_body, ==, link);
+  g_assert_cmpstr (markup_body, ==,
+                   "&lt;a href=&quot;https://evil.example/&quot;&gt;click&lt;/a&gt; &amp; "
+                   "&lt;b&gt;bold");
+  /* What a markup-reading server gets parses back to exactly the text */
+  g_assert_true (pango_parse_markup (markup_body, -1, 0, NULL, NULL, NULL, NULL));
+  g_assert_cmpstr (lines, ==, "one\ntwo\xef\xbf\xbd[2J");
+  g_assert_true (g_utf8_validate (broken, -1, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -122,6 +145,7 @@ main (int   argc,
   g_test_add_func ("/app/server-url", test_server_url);
   g_test_add_func ("/app/status-labels", test_status_labels);
   g_test_add_func ("/app/profile", test_profile);
+  g_test_add_func ("/app/hostile-text", test_hostile_text);
 
   status = g_test_run ();
 

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <glib/gstdio.h>
@@ -346,6 +347,77 @@ test_file_insecure (void)
   identity = natter_identity_load_from_file (path, FALSE, &error);
   g_assert_no_error (error);
   g_assert_nonnull (identity);
+
+  remove_tree (dir);
+}
+
+/* A key file of another user is not our identity, whatever its mode */
+static void
+test_file_other_owner (void)
+{
+  g_autofree char *dir = make_temp_dir ();
+  g_autofree char *path = g_build_filename (dir, "identity.key", NULL);
+  g_autoptr(NatterIdentity) identity = NULL;
+  g_autoptr(GError) error = NULL;
+
+  identity = natter_identity_load_from_file (path, TRUE, &error);
+  g_assert_no_error (error);
+  g_clear_object (&identity);
+
+  if (chown (path, 65534, 65534) != 0)
+    {
+      g_test_skip ("Giving a file to another user needs root");
+      remove_tree (dir);
+      return;
+    }
+
+  identity = natter_identity_load_from_file (path, TRUE, &error);
+  g_assert_error (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_INSECURE_FILE);
+  g_assert_nonnull (strstr (error->message, "another user"));
+  g_assert_null (identity);
+
+  remove_tree (dir);
+}
+
+static gpointer
+load_or_create (gpointer path)
+{
+  g_autoptr(GError) error = NULL;
+  NatterIdentity *identity = natter_identity_load_from_file (path, TRUE, &error);
+
+  g_assert_no_error (error);
+  return identity;
+}
+
+/* Two processes (here threads) making the key file at once end up with one
+ * identity: the file that is in place first is never replaced */
+static void
+test_file_create_race (void)
+{
+  g_autofree char *dir = make_temp_dir ();
+
+  for (guint round = 0; round < 20; round++)
+    {
+      g_autofree char *name = g_strdup_printf ("identity-%u.key", round);
+      g_autofree char *path = g_build_filename (dir, name, NULL);
+      GThread *first = g_thread_new ("first", load_or_create, path);
+      GThread *second = g_thread_new ("second", load_or_create, path);
+      g_autoptr(NatterIdentity) a = g_thread_join (first);
+      g_autoptr(NatterIdentity) b = g_thread_join (second);
+      g_autoptr(NatterIdentity) again = load_or_create (path);
+
+      g_assert_cmpstr (natter_identity_get_user_id (a), ==, natter_identity_get_user_id (b));
+      g_assert_cmpstr (natter_identity_get_user_id (a), ==, natter_identity_get_user_id (again));
+    }
+
+  /* No temporary files are left behind */
+  {
+    g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+    const char *entry;
+
+    while ((entry = g_dir_read_name (listing)) != NULL)
+      g_assert_true (g_str_has_prefix (entry, "identity-"));
+  }
 
   remove_tree (dir);
 }
@@ -854,6 +926,8 @@ main (int   argc,
   g_test_add_func ("/identity/file/round-trip", test_file_round_trip);
   g_test_add_func ("/identity/file/missing", test_file_missing);
   g_test_add_func ("/identity/file/insecure", test_file_insecure);
+  g_test_add_func ("/identity/file/other-owner", test_file_other_owner);
+  g_test_add_func ("/identity/file/create-race", test_file_create_race);
   g_test_add_func ("/identity/file/corrupt", test_file_corrupt);
   g_test_add_func ("/identity/file/errors", test_file_errors);
   g_test_add_func ("/identity/no-secret-in-logs", test_no_secret_in_logs);

@@ -605,16 +605,18 @@ test_auth_message (void)
 {
   static const char nonce[] = "q83vEjRWeJA=EQIiM0RVZneImaq7zN3u/wARIjNEVWZ3iJk=";
   static const char expected[] =
-    "natter-auth-v1\n"
+    "natter-auth-v2\n"
     "q83vEjRWeJA=EQIiM0RVZneImaq7zN3u/wARIjNEVWZ3iJk=\n"
-    RFC8032_USER_ID;
+    RFC8032_USER_ID "\n"
+    "chat.example.org:443";
   gsize length = 0;
-  g_autofree char *message = natter_auth_challenge_message (nonce, RFC8032_USER_ID, &length);
+  g_autofree char *message = natter_auth_challenge_message (nonce, RFC8032_USER_ID,
+                                                            "chat.example.org:443", &length);
 
   g_assert_cmpuint (length, ==, sizeof expected - 1);
   g_assert_cmpmem (message, length, expected, sizeof expected - 1);
   /* No trailing newline; NUL-terminated for convenience */
-  g_assert_cmpint (message[length - 1], ==, RFC8032_USER_ID[NATTER_USER_ID_LENGTH - 1]);
+  g_assert_cmpint (message[length - 1], ==, '3');
   g_assert_cmpint (message[length], ==, '\0');
 }
 
@@ -636,25 +638,106 @@ test_auth_sign (void)
 
   rfc8032_keypair (public_key, secret_key);
 
-  signature = natter_auth_challenge_sign (secret_key, nonce, RFC8032_USER_ID);
+  signature = natter_auth_challenge_sign (secret_key, nonce, RFC8032_USER_ID, "127.0.0.1:8443");
   g_assert_nonnull (signature);
 
   /* What the server checks: the exact bytes of docs/protocol.md */
-  expected_message = g_strconcat ("natter-auth-v1\n", nonce, "\n", RFC8032_USER_ID, NULL);
+  expected_message = g_strconcat ("natter-auth-v2\n", nonce, "\n", RFC8032_USER_ID,
+                                  "\n127.0.0.1:8443", NULL);
   raw = g_base64_decode (signature, &raw_length);
   g_assert_cmpuint (raw_length, ==, crypto_sign_BYTES);
   g_assert_cmpint (crypto_sign_verify_detached (raw, (const guchar *) expected_message,
                                                 strlen (expected_message), public_key), ==, 0);
 
-  message = natter_auth_challenge_message (nonce, RFC8032_USER_ID, &length);
+  message = natter_auth_challenge_message (nonce, RFC8032_USER_ID, "127.0.0.1:8443", &length);
   g_assert_true (natter_signature_verify (public_key, message, length, signature));
   g_assert_true (natter_signature_verify_user (RFC8032_USER_ID, message, length, signature));
 
   /* A signature for one nonce does not verify for another (no replay) */
-  other_message = natter_auth_challenge_message (other_nonce, RFC8032_USER_ID, &other_length);
+  other_message = natter_auth_challenge_message (other_nonce, RFC8032_USER_ID, "127.0.0.1:8443",
+                                                 &other_length);
+  g_assert_false (natter_signature_verify (public_key, other_message, other_length, signature));
+  g_clear_pointer (&other_message, g_free);
+
+  /* ...nor for another server (no relaying of challenges) */
+  other_message = natter_auth_challenge_message (nonce, RFC8032_USER_ID, "127.0.0.1:8444",
+                                                 &other_length);
   g_assert_false (natter_signature_verify (public_key, other_message, other_length, signature));
 
   natter_secure_zero (secret_key, sizeof secret_key);
+}
+
+/* The test vector of docs/protocol.md, "Connection life cycle" */
+static void
+test_auth_vector (void)
+{
+  guint8 seed[32];
+  guint8 public_key[NATTER_PUBLIC_KEY_SIZE];
+  guint8 secret_key[NATTER_SECRET_KEY_SIZE];
+  g_autofree char *user = NULL;
+  g_autofree char *signature = NULL;
+
+  memset (seed, 0x01, sizeof seed);
+  natter_keypair_from_seed (seed, public_key, secret_key);
+  user = natter_user_id_from_public_key (public_key);
+  g_assert_cmpstr (user, ==, "rkeohxlubhyzl7ks3mwtzos5olfgocn7dwkbeg7toseadnapn5odfwmo");
+
+  signature = natter_auth_challenge_sign (secret_key,
+                                          "q83vEjRWeJA=EQIiM0RVZneImaq7zN3u/wARIjNEVWZ3iJk=",
+                                          user, "chat.example.org:443");
+  g_assert_cmpstr (signature, ==, "r+vcQg+AFGfeLqZ42DYzOniQPSW9D0nUzH7U7wI0hdjnaxWW9jxe8t3edLEhWRH"
+                                  "91yTx93wQHzkOl4KCerl8Bg==");
+  natter_secure_zero (secret_key, sizeof secret_key);
+}
+
+static void
+test_auth_server_name (void)
+{
+  static const struct { const char *url; const char *name; } cases[] = {
+    { "wss://Chat.Example.org/ws", "chat.example.org:443" },
+    { "ws://chat.example.org/ws", "chat.example.org:80" },
+    { "wss://chat.example.org:8443/ws", "chat.example.org:8443" },
+    { "ws://127.0.0.1:40123/ws", "127.0.0.1:40123" },
+    { "ws://[::1]:8443/ws", "[::1]:8443" },
+    { "ws://[2001:DB8::1]/ws", "[2001:db8::1]:80" },
+    { "not a url", NULL },
+    { "ws:///ws", NULL },
+  };
+  static const struct { const char *name; const char *host; guint port; } splits[] = {
+    { "chat.example.org:443", "chat.example.org", 443 },
+    { "Chat.Example.org", "chat.example.org", 0 },
+    { "[::1]:8443", "::1", 8443 },
+    { "[::1]", "::1", 0 },
+    { "127.0.0.1:1", "127.0.0.1", 1 },
+  };
+  static const char *bad[] = { "", ":443", "host:0", "host:65536", "host:x", "a:1:2", "[::1",
+                               "[]:1", "[::1]x", "host name", "host/ws", "h\xc3\xa9:1" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = natter_auth_server_name_from_url (cases[i].url);
+
+      g_assert_cmpstr (name, ==, cases[i].name);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (splits); i++)
+    {
+      g_autofree char *host = NULL;
+      guint port = 99;
+
+      g_assert_true (natter_auth_server_name_split (splits[i].name, &host, &port));
+      g_assert_cmpstr (host, ==, splits[i].host);
+      g_assert_cmpuint (port, ==, splits[i].port);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *host = NULL;
+      guint port = 99;
+
+      g_assert_false (natter_auth_server_name_split (bad[i], &host, &port));
+      g_assert_null (host);
+    }
 }
 
 /* TURN credentials */
@@ -789,7 +872,7 @@ typedef struct
 static const FrameCase frame_cases[] = {
   /* Client to server */
   { NATTER_FRAME_AUTH, NATTER_FRAME_TO_SERVER,
-    "{\"type\":\"auth\",\"id\":\"1\",\"user\":\"" U1 "\",\"signature\":\""
+    "{\"type\":\"auth\",\"id\":\"1\",\"user\":\"" U1 "\",\"server\":\"127.0.0.1:8443\",\"signature\":\""
     RFC8032_SIGNATURE_BASE64 "\"}" },
   { NATTER_FRAME_PING, NATTER_FRAME_TO_SERVER, "{\"type\":\"ping\",\"id\":\"5\"}" },
   { NATTER_FRAME_PING, NATTER_FRAME_TO_SERVER, "{\"type\":\"ping\"}" },
@@ -1786,6 +1869,8 @@ main (int   argc,
   g_test_add_func ("/Natter/Protocol/Auth/nonce", test_auth_nonce);
   g_test_add_func ("/Natter/Protocol/Auth/message", test_auth_message);
   g_test_add_func ("/Natter/Protocol/Auth/sign", test_auth_sign);
+  g_test_add_func ("/Natter/Protocol/Auth/server-name", test_auth_server_name);
+  g_test_add_func ("/Natter/Protocol/Auth/vector", test_auth_vector);
   g_test_add_func ("/Natter/Protocol/Turn/credentials", test_turn_credentials);
   g_test_add_func ("/Natter/Protocol/Error/codes", test_error_codes);
   g_test_add_func ("/Natter/Protocol/Frame/type-names", test_frame_type_names);

@@ -766,6 +766,14 @@ test_search (Fixture       *fixture,
                    "Bring the &lt;b&gt;<b>oboe</b>&lt;/b&gt; &amp; the sheet music");
   g_clear_pointer (&hits, g_ptr_array_unref);
 
+  /* Control characters in a body are not taken for the match markers */
+  g_object_unref (receive_text (store, BEN, "b-2", "\x01odd\x02 <i>bassoon</i> \x02", TRUE));
+  hits = search (store, "bassoon", NULL, 0);
+  g_assert_cmpuint (hits->len, ==, 1);
+  hit = hits->pdata[0];
+  g_assert_cmpstr (hit->snippet_markup, ==, "&#x1;odd&#x2; &lt;i&gt;<b>bassoon</b>&lt;/i&gt; &#x2;");
+  g_clear_pointer (&hits, g_ptr_array_unref);
+
   /* What the user types is never taken as query syntax. */
   g_assert_cmpuint (count_hits (store, "\"cafe OR NOT* (", NULL, 0), ==, 0);
   g_assert_cmpuint (count_hits (store, "   ", NULL, 0), ==, 0);
