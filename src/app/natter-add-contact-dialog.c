@@ -103,6 +103,8 @@ explain_error (const GError *error,
         return g_strdup (_("This is not a valid Natter ID. Check it for typos."));
       case NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED:
         return g_strdup (_("You have too many pending invitations. Wait for some answers first."));
+      case NATTER_PROTOCOL_ERROR_RECIPIENT_FULL:
+        return g_strdup (_("This person has too many invitations waiting. Try again later."));
       default:
         break;
       }

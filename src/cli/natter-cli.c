@@ -504,20 +504,32 @@ static gboolean
 cmd_invitations (Cli   *cli,
                  char **args)
 {
-  g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_INVITATIONS);
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) listing = NULL;
+  g_autoptr(GError) error = NULL;
 
-  if (!go_online (cli) || (reply = request (cli, frame)) == NULL)
+  if (!go_online (cli))
     return FALSE;
+
+  natter_client_list_invitations_async (cli->client, NULL, on_async_done, cli);
+  result = wait_async (cli);
+  if (result == NULL)
+    return fail (cli, _("The server did not answer"));
+
+  listing = natter_client_list_invitations_finish (cli->client, result, &error);
+  if (listing == NULL)
+    return fail (cli, "%s", error->message);
 
   if (cli->json)
     {
-      print_json (natter_frame_get_object (reply));
+      print_json (listing);
       return TRUE;
     }
 
-  print_invitation_list (natter_frame_get_array (reply, "incoming"), _("Incoming:"), "from");
-  print_invitation_list (natter_frame_get_array (reply, "outgoing"), _("Outgoing:"), "to");
+  print_invitation_list (json_object_get_array_member (listing, "incoming"), _("Incoming:"),
+                         "from");
+  print_invitation_list (json_object_get_array_member (listing, "outgoing"), _("Outgoing:"),
+                         "to");
   return TRUE;
 }
 

@@ -2244,29 +2244,24 @@ on_invitations_listed (GObject      *source,
   g_autoptr(GTask) task = user_data;
   NatterClient *self = g_task_get_source_object (task);
   AnswerData *data = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(JsonObject) listing = NULL;
   g_autoptr(NatterFrame) answer = NULL;
   GCancellable *cancellable;
   JsonArray *incoming;
   GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
+  listing = natter_client_list_invitations_finish (self, result, &error);
+  if (listing == NULL)
     {
       g_task_return_error (task, error);
       return;
     }
 
-  incoming = natter_frame_get_array (reply, "incoming");
+  incoming = json_object_get_array_member (listing, "incoming");
   for (guint i = 0; i < json_array_get_length (incoming); i++)
     {
-      JsonNode *node = json_array_get_element (incoming, i);
-      JsonObject *invitation;
+      JsonObject *invitation = json_array_get_object_element (incoming, i);
 
-      if (!JSON_NODE_HOLDS_OBJECT (node))
-        continue;
-
-      invitation = json_node_get_object (node);
       if (g_strcmp0 (json_object_get_string_member_with_default (invitation, "id", NULL),
                      data->invitation_id) == 0 &&
           natter_user_id_is_valid (json_object_get_string_member_with_default (invitation,
@@ -2286,6 +2281,126 @@ on_invitations_listed (GObject      *source,
   cancellable = g_task_get_cancellable (task);
   natter_signaling_request_async (self->signaling, answer, cancellable,
                                   on_answer_sent, g_steal_pointer (&task));
+}
+
+/* The server sends the invitations listing in pages; this many pages of
+ * at least one invitation each is more than any server keeps. */
+#define INVITATION_PAGES_MAX 10000
+
+static void request_invitations_page (GTask      *task,
+                                      const char *after);
+
+static void
+append_invitation_objects (JsonArray *to,
+                           JsonArray *from)
+{
+  for (guint i = 0; from != NULL && i < json_array_get_length (from); i++)
+    {
+      JsonNode *node = json_array_get_element (from, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        json_array_add_element (to, json_node_copy (node));
+    }
+}
+
+static void
+on_invitations_page (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  JsonObject *listing = g_task_get_task_data (task);
+  g_autoptr(NatterFrame) reply = NULL;
+  const char *next;
+  gint64 pages;
+  GError *error = NULL;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  append_invitation_objects (json_object_get_array_member (listing, "incoming"),
+                             natter_frame_get_array (reply, "incoming"));
+  append_invitation_objects (json_object_get_array_member (listing, "outgoing"),
+                             natter_frame_get_array (reply, "outgoing"));
+
+  pages = json_object_get_int_member (listing, "pages") + 1;
+  json_object_set_int_member (listing, "pages", pages);
+  next = natter_frame_get_string (reply, "next");
+  if (next != NULL && pages < INVITATION_PAGES_MAX)
+    {
+      request_invitations_page (g_steal_pointer (&task), next);
+      return;
+    }
+
+  json_object_remove_member (listing, "pages");
+  g_task_return_pointer (task, json_object_ref (listing), (GDestroyNotify) json_object_unref);
+}
+
+static void
+request_invitations_page (GTask      *task,
+                          const char *after)
+{
+  NatterClient *self = g_task_get_source_object (task);
+  g_autoptr(NatterFrame) list = natter_frame_new (NATTER_FRAME_INVITATIONS);
+
+  if (after != NULL)
+    natter_frame_set_string (list, "after", after);
+  natter_signaling_request_async (self->signaling, list, g_task_get_cancellable (task),
+                                  on_invitations_page, task);
+}
+
+/**
+ * natter_client_list_invitations_async:
+ * @self: a #NatterClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the whole listing
+ * @user_data: data for @callback
+ *
+ * Asks the server for the pending invitations, page after page.
+ */
+void
+natter_client_list_invitations_async (NatterClient        *self,
+                                      GCancellable        *cancellable,
+                                      GAsyncReadyCallback  callback,
+                                      gpointer             user_data)
+{
+  GTask *task;
+  JsonObject *listing;
+
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, natter_client_list_invitations_async);
+  listing = json_object_new ();
+  json_object_set_array_member (listing, "incoming", json_array_new ());
+  json_object_set_array_member (listing, "outgoing", json_array_new ());
+  json_object_set_int_member (listing, "pages", 0);
+  g_task_set_task_data (task, listing, (GDestroyNotify) json_object_unref);
+
+  request_invitations_page (task, NULL);
+}
+
+/**
+ * natter_client_list_invitations_finish:
+ * @self: a #NatterClient
+ * @result: the result
+ * @error: a #GError
+ *
+ * Returns: (transfer full): an object with the arrays `incoming` and
+ *   `outgoing` of invitation objects (docs/protocol.md)
+ */
+JsonObject *
+natter_client_list_invitations_finish (NatterClient  *self,
+                                       GAsyncResult  *result,
+                                       GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**
@@ -2308,7 +2423,6 @@ natter_client_answer_invitation_async (NatterClient        *self,
                                        gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
-  g_autoptr(NatterFrame) list = NULL;
   AnswerData *data;
 
   g_return_if_fail (NATTER_IS_CLIENT (self));
@@ -2321,9 +2435,8 @@ natter_client_answer_invitation_async (NatterClient        *self,
   data->accept = !!accept;
   g_task_set_task_data (task, data, answer_data_free);
 
-  list = natter_frame_new (NATTER_FRAME_INVITATIONS);
-  natter_signaling_request_async (self->signaling, list, cancellable, on_invitations_listed,
-                                  g_steal_pointer (&task));
+  natter_client_list_invitations_async (self, cancellable, on_invitations_listed,
+                                        g_steal_pointer (&task));
 }
 
 /**

@@ -134,6 +134,13 @@ void             natter_client_invite_async           (NatterClient         *sel
 JsonObject      *natter_client_invite_finish          (NatterClient         *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
+void             natter_client_list_invitations_async   (NatterClient       *self,
+                                                         GCancellable       *cancellable,
+                                                         GAsyncReadyCallback callback,
+                                                         gpointer            user_data);
+JsonObject      *natter_client_list_invitations_finish  (NatterClient       *self,
+                                                         GAsyncResult       *result,
+                                                         GError            **error);
 void             natter_client_answer_invitation_async  (NatterClient       *self,
                                                          const char         *invitation_id,
                                                          gboolean            accept,

@@ -90,7 +90,8 @@ static const FrameSpec frame_specs[] = {
       { "invitation", M_STRING, TRUE, INVITATION_ID_MAX } } },
   { NATTER_FRAME_INVITE_DECLINE, TO_SERVER, {
       { "invitation", M_STRING, TRUE, INVITATION_ID_MAX } } },
-  { NATTER_FRAME_INVITATIONS, TO_SERVER, { { NULL } } },
+  { NATTER_FRAME_INVITATIONS, TO_SERVER, {
+      { "after", M_STRING, FALSE, SHORT_STRING_MAX } } },
   { NATTER_FRAME_HANDLE_REGISTER, TO_SERVER, { { "handle", M_HANDLE, TRUE, 0 } } },
   { NATTER_FRAME_HANDLE_LOOKUP, TO_SERVER, { { "handle", M_HANDLE, TRUE, 0 } } },
   { NATTER_FRAME_HANDLE_RELEASE, TO_SERVER, { { "handle", M_HANDLE, TRUE, 0 } } },
@@ -124,7 +125,8 @@ static const FrameSpec frame_specs[] = {
   { NATTER_FRAME_INVITATION_ANSWER, TO_CLIENT, { { "invitation", M_OBJECT, TRUE, 0 } } },
   { NATTER_FRAME_INVITATIONS, TO_CLIENT, {
       { "incoming", M_ARRAY, TRUE, 0 },
-      { "outgoing", M_ARRAY, TRUE, 0 } } },
+      { "outgoing", M_ARRAY, TRUE, 0 },
+      { "next", M_STRING, FALSE, SHORT_STRING_MAX } } },
   { NATTER_FRAME_HANDLE, TO_CLIENT, {
       { "handle", M_HANDLE, TRUE, 0 },
       { "user", M_USER, TRUE, 0 } } },

@@ -33,6 +33,8 @@ static const char * const error_codes[NATTER_PROTOCOL_N_ERRORS] = {
   [NATTER_PROTOCOL_ERROR_NOT_FOUND] = "not-found",
   [NATTER_PROTOCOL_ERROR_NOT_IN_ROOM] = "not-in-room",
   [NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED] = "limit-exceeded",
+  [NATTER_PROTOCOL_ERROR_PEER_SLOW] = "peer-slow",
+  [NATTER_PROTOCOL_ERROR_RECIPIENT_FULL] = "recipient-full",
   [NATTER_PROTOCOL_ERROR_INTERNAL] = "internal",
 };
 

@@ -52,6 +52,11 @@ struct _NatterServerConfig
   int auth_timeout;
   int heartbeat_interval;
   int invitation_ttl;
+  int request_timeout;
+  int max_unauthenticated_per_address;
+  int max_output_buffer;
+  int slow_reader_timeout;
+  int max_invitations_per_recipient;
   gboolean verbose;
 };
 
@@ -99,7 +104,21 @@ static const OptionSpec option_specs[] = {
   { "turn-ttl", OPT_INT, FIELD (turn_ttl), TRUE,
     "Lifetime of issued TURN credentials in seconds (default 86400)", "SECONDS" },
   { "max-connections", OPT_INT, FIELD (max_connections), TRUE,
-    "Maximum number of open WebSocket connections (default 20000)", "N" },
+    "Maximum number of open WebSocket connections; all TCP connections together may exceed "
+    "it by 16, kept for plain HTTP such as /health (default 20000)", "N" },
+  { "max-unauthenticated-per-address", OPT_INT, FIELD (max_unauthenticated_per_address), TRUE,
+    "Connections one client IP address may hold before they authenticate (default 256)", "N" },
+  { "request-timeout", OPT_INT, FIELD (request_timeout), TRUE,
+    "Seconds a new connection has to send its HTTP request and become a WebSocket "
+    "(default 10)", "SECONDS" },
+  { "max-output-buffer", OPT_INT, FIELD (max_output_buffer), TRUE,
+    "Bytes the server holds for a client that does not read; more frames to it are dropped "
+    "and their senders told peer-slow (default 1048576)", "BYTES" },
+  { "slow-reader-timeout", OPT_INT, FIELD (slow_reader_timeout), TRUE,
+    "Seconds a client may stay over --max-output-buffer before it is closed (default 10)",
+    "SECONDS" },
+  { "max-invitations-per-recipient", OPT_INT, FIELD (max_invitations_per_recipient), TRUE,
+    "Pending invitations one user may have waiting (default 100)", "N" },
   { "max-frame-size", OPT_INT, FIELD (max_frame_size), TRUE,
     "Largest accepted frame in bytes, at most 1048576 (default 65536)", "BYTES" },
   { "rate-burst", OPT_INT, FIELD (rate_burst), TRUE,
@@ -247,6 +266,16 @@ apply_defaults (NatterServerConfig *self)
     self->heartbeat_interval = NATTER_SERVER_DEFAULT_HEARTBEAT;
   if (self->invitation_ttl == UNSET_INT)
     self->invitation_ttl = NATTER_SERVER_DEFAULT_INVITATION_TTL;
+  if (self->request_timeout == UNSET_INT)
+    self->request_timeout = NATTER_SERVER_DEFAULT_REQUEST_TIMEOUT;
+  if (self->max_unauthenticated_per_address == UNSET_INT)
+    self->max_unauthenticated_per_address = NATTER_SERVER_DEFAULT_UNAUTHENTICATED_PER_ADDRESS;
+  if (self->max_output_buffer == UNSET_INT)
+    self->max_output_buffer = NATTER_SERVER_DEFAULT_MAX_OUTPUT_BUFFER;
+  if (self->slow_reader_timeout == UNSET_INT)
+    self->slow_reader_timeout = NATTER_SERVER_DEFAULT_SLOW_READER_TIMEOUT;
+  if (self->max_invitations_per_recipient == UNSET_INT)
+    self->max_invitations_per_recipient = NATTER_SERVER_DEFAULT_INVITATIONS_PER_RECIPIENT;
 }
 
 static gboolean
@@ -313,7 +342,15 @@ validate (NatterServerConfig  *self,
          check_range ("rate-burst", self->rate_burst, 1, 1000000, error) &&
          check_range ("auth-timeout", self->auth_timeout, 1, 3600, error) &&
          check_range ("heartbeat-interval", self->heartbeat_interval, 1, 3600, error) &&
-         check_range ("invitation-ttl", self->invitation_ttl, 1, 365 * 24 * 3600, error);
+         check_range ("invitation-ttl", self->invitation_ttl, 1, 365 * 24 * 3600, error) &&
+         check_range ("request-timeout", self->request_timeout, 1, 3600, error) &&
+         check_range ("max-unauthenticated-per-address", self->max_unauthenticated_per_address,
+                      1, 1000000, error) &&
+         check_range ("max-output-buffer", self->max_output_buffer, 4096, 1024 * 1024 * 1024,
+                      error) &&
+         check_range ("slow-reader-timeout", self->slow_reader_timeout, 1, 3600, error) &&
+         check_range ("max-invitations-per-recipient", self->max_invitations_per_recipient, 1,
+                      100000, error);
 }
 
 static void
@@ -356,6 +393,11 @@ natter_server_config_init (NatterServerConfig *self)
   self->auth_timeout = UNSET_INT;
   self->heartbeat_interval = UNSET_INT;
   self->invitation_ttl = UNSET_INT;
+  self->request_timeout = UNSET_INT;
+  self->max_unauthenticated_per_address = UNSET_INT;
+  self->max_output_buffer = UNSET_INT;
+  self->slow_reader_timeout = UNSET_INT;
+  self->max_invitations_per_recipient = UNSET_INT;
 }
 
 NatterServerConfig *
@@ -632,4 +674,44 @@ natter_server_config_get_verbose (NatterServerConfig *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), FALSE);
   return self->verbose;
+}
+
+guint
+natter_server_config_get_request_timeout (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->request_timeout;
+}
+
+guint
+natter_server_config_get_max_unauthenticated_per_address (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_unauthenticated_per_address;
+}
+
+guint
+natter_server_config_get_max_output_buffer (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_output_buffer;
+}
+
+guint
+natter_server_config_get_slow_reader_timeout (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->slow_reader_timeout;
+}
+
+guint
+natter_server_config_get_max_invitations_per_recipient (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_invitations_per_recipient;
 }

@@ -17,6 +17,11 @@ G_BEGIN_DECLS
 #define NATTER_SERVER_DEFAULT_INVITATION_TTL   (24 * 60 * 60)
 #define NATTER_SERVER_DEFAULT_TURN_TTL         (24 * 60 * 60)
 #define NATTER_SERVER_HARD_MAX_FRAME_SIZE      (1024 * 1024)
+#define NATTER_SERVER_DEFAULT_REQUEST_TIMEOUT  10
+#define NATTER_SERVER_DEFAULT_UNAUTHENTICATED_PER_ADDRESS 256
+#define NATTER_SERVER_DEFAULT_MAX_OUTPUT_BUFFER (1024 * 1024)
+#define NATTER_SERVER_DEFAULT_SLOW_READER_TIMEOUT 10
+#define NATTER_SERVER_DEFAULT_INVITATIONS_PER_RECIPIENT 100
 
 #define NATTER_TYPE_SERVER_CONFIG (natter_server_config_get_type ())
 
@@ -49,6 +54,11 @@ double               natter_server_config_get_rate_per_s     (NatterServerConfig
 guint                natter_server_config_get_auth_timeout   (NatterServerConfig  *self);
 guint                natter_server_config_get_heartbeat_interval (NatterServerConfig *self);
 guint                natter_server_config_get_invitation_ttl (NatterServerConfig  *self);
+guint                natter_server_config_get_request_timeout (NatterServerConfig *self);
+guint                natter_server_config_get_max_unauthenticated_per_address (NatterServerConfig *self);
+guint                natter_server_config_get_max_output_buffer (NatterServerConfig *self);
+guint                natter_server_config_get_slow_reader_timeout (NatterServerConfig *self);
+guint                natter_server_config_get_max_invitations_per_recipient (NatterServerConfig *self);
 gboolean             natter_server_config_get_verbose        (NatterServerConfig  *self);
 
 G_END_DECLS

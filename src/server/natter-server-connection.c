@@ -8,10 +8,17 @@
  * timer of `auth_timeout_s`) and remembers when the client was last heard
  * from, for the server's heartbeat sweep. What a frame means is up to
  * NatterServer.
+ *
+ * It also bounds what waits for its client: the bytes handed to libsoup
+ * minus those its NatterServerStream passed to the socket. A frame that
+ * would take that over `max_output` is dropped (the caller tells whoever
+ * sent it), and a client that stays over for `slow_timeout_s` is closed.
  */
 #define G_LOG_DOMAIN "natter-server-connection"
 
 #include "config.h"
+
+#include <string.h>
 
 #include "natter-server-config.h"
 #include "natter-server-private.h"
@@ -25,6 +32,10 @@ struct _NatterServerConnection
   NatterServer *server;               /* unowned: the server outlives its connections */
   const NatterServerLimits *limits;   /* owned by the server */
   SoupWebsocketConnection *websocket;
+  NatterServerStream *stream;         /* NULL if libsoup hid it: then no output bound */
+  guint64 written_before;             /* what the stream wrote before the WebSocket */
+  guint64 handed;                     /* bytes of frames handed to libsoup */
+  gint64 over_since;                  /* monotonic µs; 0 while under max_output */
 
   char *user;                         /* NULL until authenticated */
   char *nonce;                        /* NULL once used */
@@ -69,6 +80,114 @@ reject (NatterServerConnection *self,
   _natter_server_send_error (self->server, self, code, ref, message);
 }
 
+/* The bytes a server frame of @length payload bytes takes on the wire
+ * (RFC 6455: unmasked, 2, 4 or 10 bytes of header). */
+static gsize
+wire_size (gsize length)
+{
+  if (length < 126)
+    return length + 2;
+  if (length < 65536)
+    return length + 4;
+  return length + 10;
+}
+
+/* Over the bound since @since (0: under it again); the server watches the
+ * connections that are over. */
+static void
+set_over_since (NatterServerConnection *self,
+                gint64                  since)
+{
+  if ((self->over_since == 0) == (since == 0))
+    return;
+
+  self->over_since = since;
+  if (since != 0)
+    g_hash_table_add (self->server->slow, self);
+  else
+    g_hash_table_remove (self->server->slow, self);
+}
+
+static gsize
+queued_bytes (NatterServerConnection *self)
+{
+  guint64 written;
+
+  if (self->stream == NULL)
+    return 0;
+
+  /* libsoup's own control frames (pongs, pings) are written but were never
+   * handed: the figure errs on the low side by those few bytes. */
+  written = natter_server_stream_get_bytes_written (self->stream) - self->written_before;
+
+  return self->handed > written ? self->handed - written : 0;
+}
+
+/*
+ * scan_id:
+ *
+ * Finds the top-level member `"id"` of a frame too large (or too early)
+ * to be parsed, by a scan that follows only strings and nesting: the value
+ * must be a string without escapes of at most NATTER_FRAME_ID_MAX_LENGTH
+ * bytes of UTF-8. Anything else gives %NULL, and the error goes without
+ * `ref`.
+ */
+static char *
+scan_id (const char *data,
+         gsize       size)
+{
+  int depth = 0;
+  gsize i = 0;
+
+  while (i < size)
+    {
+      char c = data[i];
+      gsize start, end;
+
+      if (c == '{' || c == '[')
+        depth++;
+      else if (c == '}' || c == ']')
+        depth--;
+
+      if (c != '"')
+        {
+          i++;
+          continue;
+        }
+
+      start = ++i;
+      while (i < size && data[i] != '"')
+        i += data[i] == '\\' ? 2 : 1;
+      if (i >= size)
+        return NULL;
+      end = i++;
+
+      if (depth != 1 || end - start != 2 || memcmp (data + start, "id", 2) != 0)
+        continue;
+
+      while (i < size && g_ascii_isspace (data[i]))
+        i++;
+      if (i >= size || data[i] != ':')
+        continue;   /* a value "id", not a member name */
+      i++;
+      while (i < size && g_ascii_isspace (data[i]))
+        i++;
+      if (i >= size || data[i] != '"')
+        return NULL;
+
+      start = ++i;
+      while (i < size && i - start <= NATTER_FRAME_ID_MAX_LENGTH && data[i] != '"' &&
+             data[i] != '\\' && (guchar) data[i] >= 0x20)
+        i++;
+      if (i >= size || data[i] != '"' || !g_utf8_validate (data + start, i - start, NULL))
+        return NULL;
+
+      return g_strndup (data + start, i - start);
+    }
+
+  return NULL;
+}
+
 static void
 on_message (SoupWebsocketConnection *websocket,
             SoupWebsocketDataType    type,
@@ -100,7 +219,9 @@ on_message (SoupWebsocketConnection *websocket,
 
   if (!take_token (self, now))
     {
-      reject (self, NATTER_PROTOCOL_ERROR_RATE_LIMITED, NULL,
+      if (type == SOUP_WEBSOCKET_DATA_TEXT)
+        ref = scan_id (data, size);
+      reject (self, NATTER_PROTOCOL_ERROR_RATE_LIMITED, ref,
               "Too many frames; this one was dropped");
       if (++self->dropped > self->limits->rate_burst)
         natter_server_connection_close (self, NATTER_CLOSE_RATE_LIMITED);
@@ -132,6 +253,8 @@ on_message (SoupWebsocketConnection *websocket,
 
       if (error->domain == NATTER_PROTOCOL_ERROR)
         code = error->code;
+      if (ref == NULL && code == NATTER_PROTOCOL_ERROR_FRAME_TOO_LARGE)
+        ref = scan_id (data, size);
       reject (self, code, ref, error->message);
       return;
     }
@@ -201,6 +324,7 @@ natter_server_connection_dispose (GObject *object)
   NatterServerConnection *self = (NatterServerConnection *) object;
 
   g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+  g_clear_object (&self->stream);
 
   if (self->websocket != NULL)
     {
@@ -245,6 +369,7 @@ natter_server_connection_init (NatterServerConnection *self)
  * natter_server_connection_new:
  * @server: the server (not referenced; it outlives the connection)
  * @websocket: the accepted WebSocket
+ * @stream: (nullable): the stream under @websocket, for the output bound
  * @limits: (type gpointer): the server's #NatterServerLimits, which must
  *   outlive the connection
  *
@@ -253,6 +378,7 @@ natter_server_connection_init (NatterServerConnection *self)
 NatterServerConnection *
 natter_server_connection_new (NatterServer            *server,
                               SoupWebsocketConnection *websocket,
+                              NatterServerStream      *stream,
                               gconstpointer            limits)
 {
   NatterServerConnection *self;
@@ -264,6 +390,11 @@ natter_server_connection_new (NatterServer            *server,
   self->server = server;
   self->limits = limits;
   self->websocket = g_object_ref (websocket);
+  if (stream != NULL)
+    {
+      self->stream = g_object_ref (stream);
+      self->written_before = natter_server_stream_get_bytes_written (stream);
+    }
   self->last_activity = self->bucket_updated = g_get_monotonic_time ();
   self->tokens = self->limits->rate_burst;
 
@@ -440,39 +571,119 @@ natter_server_connection_send_hello (NatterServerConnection *self)
 }
 
 /**
+ * natter_server_connection_can_take:
+ * @length: the length of a frame's text
+ *
+ * Returns: whether a frame of @length bytes would be queued now
+ */
+gboolean
+natter_server_connection_can_take (NatterServerConnection *self,
+                                   gsize                   length)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), FALSE);
+
+  return !self->closing && queued_bytes (self) + wire_size (length) <= self->limits->max_output;
+}
+
+/**
+ * natter_server_connection_check_slow:
+ * @now: the monotonic time
+ *
+ * Closes the connection with %NATTER_CLOSE_SLOW_READER if it has been over
+ * its output bound for longer than the limits allow.
+ *
+ * Returns: %TRUE if it was closed
+ */
+gboolean
+natter_server_connection_check_slow (NatterServerConnection *self,
+                                     gint64                  now)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), FALSE);
+
+  if (self->closing || self->over_since == 0)
+    return FALSE;
+
+  if (queued_bytes (self) <= self->limits->max_output / 2)
+    {
+      set_over_since (self, 0);
+      return FALSE;
+    }
+
+  if (now - self->over_since < (gint64) self->limits->slow_timeout_s * G_USEC_PER_SEC)
+    return FALSE;
+
+  g_info ("Closing a connection that has not read %" G_GSIZE_FORMAT " bytes for %u s",
+          queued_bytes (self), self->limits->slow_timeout_s);
+  self->server->slow_reader_closes++;
+  natter_server_connection_close (self, NATTER_CLOSE_SLOW_READER);
+
+  return TRUE;
+}
+
+/**
  * natter_server_connection_send_text:
  * @text: one JSON frame
  *
- * Queues @text unless the connection is closing.
+ * Queues @text unless the connection is closing or its client has not
+ * read enough of what waits for it (see natter_server_connection_can_take()).
+ *
+ * Returns: whether @text was queued
  */
-void
+gboolean
 natter_server_connection_send_text (NatterServerConnection *self,
                                     const char             *text)
 {
-  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
-  g_return_if_fail (text != NULL);
+  gsize length;
+
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), FALSE);
+  g_return_val_if_fail (text != NULL, FALSE);
 
   if (self->closing ||
       soup_websocket_connection_get_state (self->websocket) != SOUP_WEBSOCKET_STATE_OPEN)
-    return;
+    return FALSE;
+
+  length = strlen (text);
+  if (!natter_server_connection_can_take (self, length))
+    {
+      gint64 now = g_get_monotonic_time ();
+
+      self->server->frames_dropped_slow++;
+      if (self->over_since == 0)
+        set_over_since (self, now);
+      natter_server_connection_check_slow (self, now);
+      return FALSE;
+    }
 
   soup_websocket_connection_send_text (self->websocket, text);
+  self->handed += wire_size (length);
+  if (self->over_since != 0 && queued_bytes (self) <= self->limits->max_output / 2)
+    set_over_since (self, 0);
+
+  return TRUE;
 }
 
-void
+gboolean
 natter_server_connection_send_frame (NatterServerConnection *self,
                                      NatterFrame            *frame)
 {
   g_autofree char *text = NULL;
 
-  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
-  g_return_if_fail (frame != NULL);
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), FALSE);
+  g_return_val_if_fail (frame != NULL, FALSE);
 
   if (self->closing)
-    return;
+    return FALSE;
 
   text = natter_frame_to_string (frame, NULL);
-  natter_server_connection_send_text (self, text);
+  return natter_server_connection_send_text (self, text);
+}
+
+NatterServerStream *
+natter_server_connection_get_stream (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), NULL);
+
+  return self->stream;
 }
 
 /**
@@ -494,7 +705,10 @@ natter_server_connection_close (NatterServerConnection *self,
     return;
 
   hold = g_object_ref (self);
+  set_over_since (self, 0);
   self->closing = TRUE;
+  if (code == NATTER_CLOSE_TOO_BIG)
+    self->server->oversized_frame_closes++;
   g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
 
   _natter_server_detach (self->server, self);

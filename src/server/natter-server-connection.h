@@ -8,6 +8,8 @@
 
 #include "natter-protocol.h"
 
+#include "natter-server-stream.h"
+
 G_BEGIN_DECLS
 
 typedef struct _NatterServer NatterServer;
@@ -27,10 +29,13 @@ G_DECLARE_FINAL_TYPE (NatterServerConnection, natter_server_connection,
 #define NATTER_CLOSE_RATE_LIMITED       4003
 #define NATTER_CLOSE_SERVER_FULL        4004
 #define NATTER_CLOSE_HEARTBEAT_TIMEOUT  4005
+#define NATTER_CLOSE_SLOW_READER        4006
 
 NatterServerConnection *natter_server_connection_new               (NatterServer            *server,
                                                                     SoupWebsocketConnection *websocket,
+                                                                    NatterServerStream      *stream,
                                                                     gconstpointer            limits);
+NatterServerStream     *natter_server_connection_get_stream        (NatterServerConnection  *self);
 
 const char             *natter_server_connection_get_user          (NatterServerConnection  *self);
 void                    natter_server_connection_set_user          (NatterServerConnection  *self,
@@ -49,9 +54,13 @@ GPtrArray              *natter_server_connection_get_rooms         (NatterServer
                                                                     gboolean                 create);
 
 void                    natter_server_connection_send_hello        (NatterServerConnection  *self);
-void                    natter_server_connection_send_text         (NatterServerConnection  *self,
+gboolean                natter_server_connection_can_take          (NatterServerConnection  *self,
+                                                                    gsize                    length);
+gboolean                natter_server_connection_check_slow        (NatterServerConnection  *self,
+                                                                    gint64                   now);
+gboolean                natter_server_connection_send_text         (NatterServerConnection  *self,
                                                                     const char              *text);
-void                    natter_server_connection_send_frame        (NatterServerConnection  *self,
+gboolean                natter_server_connection_send_frame        (NatterServerConnection  *self,
                                                                     NatterFrame             *frame);
 void                    natter_server_connection_close             (NatterServerConnection  *self,
                                                                     gushort                  code);

@@ -11,6 +11,7 @@
 #include "natter-server.h"
 #include "natter-server-connection.h"
 #include "natter-server-store.h"
+#include "natter-server-stream.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,8 @@ typedef struct
   double rate_per_s;
   guint auth_timeout_s;
   guint heartbeat_s;
+  gsize max_output;          /* bytes waiting for a slow reader */
+  guint slow_timeout_s;      /* how long a reader may stay over max_output */
 } NatterServerLimits;
 
 typedef struct
@@ -43,6 +46,7 @@ struct _NatterServer
   GHashTable *users;         /* user ID (owned by the connection) -> connection */
   GHashTable *watchers;      /* user ID (owned) -> GHashTable set of connections */
   GHashTable *rooms;         /* name (owned by the NatterServerRoom) -> NatterServerRoom */
+  GHashTable *slow;          /* connections over their output bound (unowned) set */
   guint n_active;            /* connections not closing */
 
   gint64 started;            /* monotonic µs */
@@ -51,11 +55,32 @@ struct _NatterServer
   guint64 frames_relayed;
   guint64 auth_failures;
   guint64 rejected[NATTER_PROTOCOL_N_ERRORS];
+  guint64 slow_reader_closes;
+  guint64 frames_dropped_slow;
+  guint64 oversized_frame_closes;
+  guint64 recipient_full;
 
+  /* natter-server-accept.c */
+  GTlsCertificate *certificate;
   GSocket *listen_socket;
-  GSource *accept_source;    /* plain ws:// only; TLS goes through SoupServer's listener */
+  GSource *accept_source;
   guint accept_resume_id;
+  guint request_sweep_id;
+  GHashTable *streams;       /* NatterServerStream (owned) set: every open TCP connection */
+  GQueue unauthenticated;    /* NatterServerStream, in accept order */
+  GQueue lingering;          /* NatterServerStream closed, waiting for the peer */
+  GHashTable *unauthenticated_by_address;   /* address (owned) -> count */
+  guint n_overflow;
+  int reserve_fd;
+  gint64 fd_log_next;
+  guint64 fd_log_suppressed;
+  guint64 accepted_total;
+  guint64 request_timeouts;
+  guint64 address_refusals;
+  guint64 fd_exhausted;
+  guint64 evicted;
   guint sweep_id;
+  guint slow_sweep_id;
   guint purge_id;
   gboolean shutting_down;
   GStrv own_names;           /* what a sign-in may name: natter-server-names.c */
@@ -87,6 +112,17 @@ void          _natter_server_send_gerror               (NatterServer           *
                                                         NatterServerConnection *connection,
                                                         NatterFrame            *request,
                                                         const GError           *error);
+
+/* natter-server-accept.c */
+void                _natter_server_accept_init          (NatterServer            *self);
+void                _natter_server_accept_start         (NatterServer            *self);
+void                _natter_server_accept_stop          (NatterServer            *self);
+void                _natter_server_accept_dispose       (NatterServer            *self);
+NatterServerStream *_natter_server_find_stream          (SoupWebsocketConnection *websocket);
+void                _natter_server_stream_upgraded      (NatterServer            *self,
+                                                         NatterServerStream      *stream);
+void                _natter_server_stream_authenticated (NatterServer            *self,
+                                                         NatterServerStream      *stream);
 
 /* natter-server-requests.c */
 void          _natter_server_room_free                 (NatterServerRoom                   *room);

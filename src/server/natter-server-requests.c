@@ -10,6 +10,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "natter-server-private.h"
 
 #define ROOMS_PER_CONNECTION_MAX 32
@@ -38,17 +40,6 @@ invitation_to_json (const NatterServerInvitation *invitation)
                                  natter_server_invitation_status_to_string (invitation->status));
 
   return object;
-}
-
-static JsonArray *
-invitations_to_json (GPtrArray *invitations)
-{
-  JsonArray *array = json_array_new ();
-
-  for (guint i = 0; i < invitations->len; i++)
-    json_array_add_object_element (array, invitation_to_json (invitations->pdata[i]));
-
-  return array;
 }
 
 static void
@@ -247,12 +238,14 @@ _natter_server_handle_invite (NatterServer           *self,
       return;
     }
 
-  invitation = natter_server_store_invite (self->store, from, to, text != NULL ? text : "",
-                                           _natter_server_unix_now (),
-                                           natter_server_config_get_invitation_ttl (self->config),
-                                           &error);
+  invitation = natter_server_store_invite (
+    self->store, from, to, text != NULL ? text : "", _natter_server_unix_now (),
+    natter_server_config_get_invitation_ttl (self->config),
+    natter_server_config_get_max_invitations_per_recipient (self->config), &error);
   if (invitation == NULL)
     {
+      if (g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_RECIPIENT_FULL))
+        self->recipient_full++;
       _natter_server_send_gerror (self, connection, frame, error);
       return;
     }
@@ -313,17 +306,121 @@ _natter_server_handle_invite_decline (NatterServer           *self,
   handle_invite_answer (self, connection, frame, NATTER_SERVER_INVITATION_DECLINED);
 }
 
+/* Where a page of the invitations listing starts: after the invitation
+ * named by the cursor `i.CREATED.ID` (incoming) or `o.CREATED.ID`
+ * (outgoing), in the order of the lists (incoming, then outgoing, each
+ * by creation and id), so that answers between two pages shift nothing. */
+typedef struct
+{
+  gboolean outgoing;
+  gint64 created;
+  char id[NATTER_SERVER_INVITATION_ID_LENGTH + 1];
+} InvitationCursor;
+
+static gboolean
+parse_cursor (const char       *text,
+              InvitationCursor *cursor)
+{
+  g_auto(GStrv) parts = NULL;
+
+  if (text == NULL)
+    return FALSE;
+
+  parts = g_strsplit (text, ".", 3);
+  if (g_strv_length (parts) != 3 || (!g_str_equal (parts[0], "i") && !g_str_equal (parts[0], "o")) ||
+      !g_ascii_string_to_signed (parts[1], 10, 0, G_MAXINT64, &cursor->created, NULL) ||
+      strlen (parts[2]) != NATTER_SERVER_INVITATION_ID_LENGTH)
+    return FALSE;
+
+  cursor->outgoing = parts[0][0] == 'o';
+  memcpy (cursor->id, parts[2], sizeof cursor->id);
+
+  return TRUE;
+}
+
+static gboolean
+comes_after (const NatterServerInvitation *invitation,
+             gboolean                      outgoing,
+             const InvitationCursor       *cursor)
+{
+  if (outgoing != cursor->outgoing)
+    return outgoing;
+  if (invitation->created != cursor->created)
+    return invitation->created > cursor->created;
+
+  return strcmp (invitation->id, cursor->id) > 0;
+}
+
+/* Fills a page from @invitations while the frame stays within @budget
+ * bytes; returns FALSE when one did not fit (more pages follow). */
+static gboolean
+fill_page (GPtrArray              *invitations,
+           gboolean                outgoing,
+           const InvitationCursor *cursor,
+           JsonArray              *page,
+           gsize                  *budget,
+           guint                  *n_taken,
+           const NatterServerInvitation **last)
+{
+  for (guint i = 0; i < invitations->len; i++)
+    {
+      const NatterServerInvitation *invitation = invitations->pdata[i];
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+      gsize size;
+
+      if (cursor != NULL && !comes_after (invitation, outgoing, cursor))
+        continue;
+
+      node = json_node_new (JSON_NODE_OBJECT);
+      json_node_take_object (node, invitation_to_json (invitation));
+      text = json_to_string (node, FALSE);
+      size = strlen (text) + 1;
+
+      /* A page holds at least one invitation, however small the frames. */
+      if (size > *budget && *n_taken > 0)
+        return FALSE;
+
+      json_array_add_element (page, g_steal_pointer (&node));
+      *budget = size > *budget ? 0 : *budget - size;
+      (*n_taken)++;
+      *last = invitation;
+    }
+
+  return TRUE;
+}
+
+/* Room in a frame for the rest of an invitations page: its type, `ref`
+ * (up to 64 bytes, escaped at worst six times over) and `next`. */
+#define PAGE_OVERHEAD 640
+
 void
 _natter_server_handle_invitations (NatterServer           *self,
                                    NatterServerConnection *connection,
                                    NatterFrame            *frame)
 {
   const char *user = natter_server_connection_get_user (connection);
+  const char *after = natter_frame_get_string (frame, "after");
   g_autoptr(GPtrArray) incoming = NULL;
   g_autoptr(GPtrArray) outgoing = NULL;
   g_autoptr(NatterFrame) reply = NULL;
   g_autoptr(GError) error = NULL;
+  const NatterServerInvitation *last = NULL;
+  InvitationCursor cursor;
+  JsonArray *incoming_page;
+  JsonArray *outgoing_page;
+  gsize budget = self->limits.max_frame_size > PAGE_OVERHEAD
+                   ? self->limits.max_frame_size - PAGE_OVERHEAD : 0;
+  guint n_taken = 0;
+  gboolean complete;
   gint64 now = _natter_server_unix_now ();
+
+  if (after != NULL && !parse_cursor (after, &cursor))
+    {
+      _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                                         "The member 'after' must be a 'next' of this server");
+      return;
+    }
 
   incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
   if (incoming != NULL)
@@ -334,9 +431,24 @@ _natter_server_handle_invitations (NatterServer           *self,
       return;
     }
 
+  incoming_page = json_array_new ();
+  outgoing_page = json_array_new ();
+  complete = fill_page (incoming, FALSE, after != NULL ? &cursor : NULL, incoming_page, &budget,
+                        &n_taken, &last) &&
+             fill_page (outgoing, TRUE, after != NULL ? &cursor : NULL, outgoing_page, &budget,
+                        &n_taken, &last);
+
   reply = _natter_server_reply_new (NATTER_FRAME_INVITATIONS, frame);
-  natter_frame_take_array (reply, "incoming", invitations_to_json (incoming));
-  natter_frame_take_array (reply, "outgoing", invitations_to_json (outgoing));
+  natter_frame_take_array (reply, "incoming", incoming_page);
+  natter_frame_take_array (reply, "outgoing", outgoing_page);
+  if (!complete)
+    {
+      g_autofree char *next = g_strdup_printf ("%c.%" G_GINT64_FORMAT ".%s",
+                                               json_array_get_length (outgoing_page) > 0 ? 'o' : 'i',
+                                               last->created, last->id);
+
+      natter_frame_set_string (reply, "next", next);
+    }
   natter_server_connection_send_frame (connection, reply);
 }
 

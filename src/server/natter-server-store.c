@@ -416,6 +416,23 @@ find_invitation (NatterServerStore  *self,
   return invitation_from_row (stmt);
 }
 
+/* Pending, unexpired invitations whose @column ("sender" or "recipient")
+ * is @user; -1 on error. */
+static gint64
+count_pending (NatterServerStore  *self,
+               const char         *column,
+               const char         *user,
+               gint64              now,
+               GError            **error)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT COUNT(*) FROM invitations "
+                                          "WHERE %s = ?1 AND status = 0 AND expires > ?2",
+                                          column);
+  g_autoptr(sqlite3_stmt) stmt = prepare_bind (self, error, sql, "ti", user, now);
+
+  return query_int (self, stmt, error);
+}
+
 static NatterServerInvitation *
 invite_locked (NatterServerStore  *self,
                const char         *from,
@@ -423,6 +440,7 @@ invite_locked (NatterServerStore  *self,
                const char         *text,
                gint64              now,
                gint64              ttl,
+               guint               max_per_recipient,
                GError            **error)
 {
   g_autoptr(NatterServerInvitation) invitation = NULL;
@@ -457,11 +475,7 @@ invite_locked (NatterServerStore  *self,
       return g_steal_pointer (&invitation);
     }
 
-  stmt = prepare_bind (self, error,
-                       "SELECT COUNT(*) FROM invitations "
-                       "WHERE sender = ?1 AND status = 0 AND expires > ?2",
-                       "ti", from, now);
-  pending = query_int (self, stmt, error);
+  pending = count_pending (self, "sender", from, now, error);
   if (pending < 0)
     return NULL;
   if (pending >= NATTER_SERVER_MAX_PENDING_INVITATIONS)
@@ -471,6 +485,18 @@ invite_locked (NatterServerStore  *self,
       return NULL;
     }
 
+  pending = count_pending (self, "recipient", to, now, error);
+  if (pending < 0)
+    return NULL;
+  if (pending >= max_per_recipient)
+    {
+      g_set_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_RECIPIENT_FULL,
+                   "The recipient already has %u pending invitations; try again later",
+                   max_per_recipient);
+      return NULL;
+    }
+
+  g_clear_pointer (&stmt, sqlite3_finalize);
   invitation = g_new0 (NatterServerInvitation, 1);
   natter_random_bytes (id, sizeof id);
   for (guint i = 0; i < sizeof id; i++)
@@ -501,10 +527,13 @@ invite_locked (NatterServerStore  *self,
  * @text: the invitation text
  * @now: the current Unix time
  * @ttl: seconds until the invitation expires
+ * @max_per_recipient: how many pending invitations @to may have
  * @error: return location for a #GError
  *
  * Stores a pending invitation, or refreshes the text and expiry of the one
- * already pending from @from to @to (keeping its id).
+ * already pending from @from to @to (keeping its id). A new one is refused
+ * with %NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED when @from has too many
+ * pending, and %NATTER_PROTOCOL_ERROR_RECIPIENT_FULL when @to has.
  *
  * Returns: (transfer full): the stored invitation, or %NULL
  */
@@ -515,6 +544,7 @@ natter_server_store_invite (NatterServerStore  *self,
                             const char         *text,
                             gint64              now,
                             gint64              ttl,
+                            guint               max_per_recipient,
                             GError            **error)
 {
   NatterServerInvitation *invitation;
@@ -525,7 +555,7 @@ natter_server_store_invite (NatterServerStore  *self,
   if (!exec_sql (self, "BEGIN IMMEDIATE", error))
     return NULL;
 
-  invitation = invite_locked (self, from, to, text, now, ttl, error);
+  invitation = invite_locked (self, from, to, text, now, ttl, max_per_recipient, error);
 
   if (invitation == NULL || !exec_sql (self, "COMMIT", error))
     {
@@ -603,7 +633,7 @@ natter_server_store_answer (NatterServerStore             *self,
  * @error: return location for a #GError
  *
  * Returns: (transfer full) (element-type NatterServerInvitation): the pending,
- *   unexpired invitations, oldest first, or %NULL on error
+ *   unexpired invitations, oldest first (then by id), or %NULL on error
  */
 GPtrArray *
 natter_server_store_list_pending (NatterServerStore  *self,
@@ -619,12 +649,12 @@ natter_server_store_list_pending (NatterServerStore  *self,
   if (incoming)
     stmt = prepare_bind (self, error,
                          "SELECT " INVITATION_COLUMNS " FROM invitations "
-                         "WHERE recipient = ?1 AND status = 0 AND expires > ?2 ORDER BY created",
+                         "WHERE recipient = ?1 AND status = 0 AND expires > ?2 ORDER BY created, id",
                          "ti", user, now);
   else
     stmt = prepare_bind (self, error,
                          "SELECT " INVITATION_COLUMNS " FROM invitations "
-                         "WHERE sender = ?1 AND status = 0 AND expires > ?2 ORDER BY created",
+                         "WHERE sender = ?1 AND status = 0 AND expires > ?2 ORDER BY created, id",
                          "ti", user, now);
 
   return collect_invitations (self, stmt, error);

@@ -51,6 +51,7 @@ NatterServerInvitation *natter_server_store_invite              (NatterServerSto
                                                                  const char         *text,
                                                                  gint64              now,
                                                                  gint64              ttl,
+                                                                 guint               max_per_recipient,
                                                                  GError            **error);
 NatterServerInvitation *natter_server_store_answer              (NatterServerStore  *self,
                                                                  const char         *id,

@@ -18,8 +18,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include "natter-server-private.h"
 
@@ -27,8 +25,6 @@
 
 #define PURGE_INTERVAL_S         60
 #define LISTEN_BACKLOG           4096
-#define ACCEPT_BATCH             256
-#define ACCEPT_PAUSE_MS          100
 
 G_DEFINE_FINAL_TYPE (NatterServer, natter_server, G_TYPE_OBJECT)
 
@@ -214,6 +210,8 @@ handle_auth (NatterServer           *self,
     }
 
   natter_server_connection_set_user (connection, user);
+  if (natter_server_connection_get_stream (connection) != NULL)
+    _natter_server_stream_authenticated (self, natter_server_connection_get_stream (connection));
   user = natter_server_connection_get_user (connection);
 
   previous = g_hash_table_lookup (self->users, user);
@@ -345,7 +343,12 @@ handle_signal (NatterServer           *self,
   relayed = natter_frame_new (NATTER_FRAME_SIGNAL);
   natter_frame_set_string (relayed, "from", from);
   natter_frame_take_object_member (relayed, "payload", json_object_ref (payload));
-  natter_server_connection_send_frame (target, relayed);
+  if (!natter_server_connection_send_frame (target, relayed))
+    {
+      _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_PEER_SLOW,
+                                         "The peer is not reading; the signal was dropped");
+      return;
+    }
   self->frames_relayed++;
 }
 
@@ -367,6 +370,7 @@ _natter_server_relay_scanned (NatterServer           *self,
   char to[NATTER_USER_ID_LENGTH + 1];
   NatterServerConnection *target;
   GString *text;
+  gsize length;
 
   if (from == NULL || scan->to_length != NATTER_USER_ID_LENGTH)
     return FALSE;
@@ -379,12 +383,17 @@ _natter_server_relay_scanned (NatterServer           *self,
     return FALSE;
 
   /* The same text natter_frame_to_string() would write for this frame. */
-  text = g_string_sized_new (scan->payload_length + NATTER_USER_ID_LENGTH + 48);
+  length = scan->payload_length + NATTER_USER_ID_LENGTH + 38;
+  if (!natter_server_connection_can_take (target, length))
+    return FALSE;   /* the full path says peer-slow */
+
+  text = g_string_sized_new (length + 1);
   g_string_append (text, "{\"type\":\"signal\",\"from\":\"");
   g_string_append (text, from);
   g_string_append (text, "\",\"payload\":");
   g_string_append_len (text, scan->payload, scan->payload_length);
   g_string_append_c (text, '}');
+  g_assert (text->len == length);
 
   natter_server_connection_send_text (target, text->str);
   g_string_free (text, TRUE);
@@ -548,11 +557,36 @@ on_sweep (gpointer user_data)
         g_ptr_array_add (dead, g_object_ref (connection));
     }
 
+
   if (dead->len > 0)
     g_info ("Closing %u connections that stopped answering", dead->len);
 
   for (guint i = 0; i < dead->len; i++)
     natter_server_connection_close (dead->pdata[i], NATTER_CLOSE_HEARTBEAT_TIMEOUT);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Closes the clients that stayed over their output bound, also when
+ * nothing more is sent to them. */
+static gboolean
+on_slow_sweep (gpointer user_data)
+{
+  NatterServer *self = user_data;
+  g_autoptr(GPtrArray) slow = NULL;
+  GHashTableIter iter;
+  gpointer connection;
+
+  if (g_hash_table_size (self->slow) == 0)
+    return G_SOURCE_CONTINUE;
+
+  slow = g_ptr_array_new_with_free_func (g_object_unref);
+  g_hash_table_iter_init (&iter, self->slow);
+  while (g_hash_table_iter_next (&iter, &connection, NULL))
+    g_ptr_array_add (slow, g_object_ref (connection));
+
+  for (guint i = 0; i < slow->len; i++)
+    natter_server_connection_check_slow (slow->pdata[i], g_get_monotonic_time ());
 
   return G_SOURCE_CONTINUE;
 }
@@ -680,6 +714,17 @@ on_stats (SoupServer        *server,
   add_int (builder, "frames_received", self->frames_received);
   add_int (builder, "frames_relayed", self->frames_relayed);
   add_int (builder, "auth_failures", self->auth_failures);
+  add_int (builder, "tcp_connections", g_hash_table_size (self->streams));
+  add_int (builder, "tcp_unauthenticated", self->unauthenticated.length);
+  add_int (builder, "tcp_accepted_total", self->accepted_total);
+  add_int (builder, "request_timeouts", self->request_timeouts);
+  add_int (builder, "address_refusals", self->address_refusals);
+  add_int (builder, "fd_exhausted", self->fd_exhausted);
+  add_int (builder, "fd_evictions", self->evicted);
+  add_int (builder, "slow_reader_closes", self->slow_reader_closes);
+  add_int (builder, "frames_dropped_slow", self->frames_dropped_slow);
+  add_int (builder, "oversized_frame_closes", self->oversized_frame_closes);
+  add_int (builder, "recipient_full", self->recipient_full);
   json_builder_set_member_name (builder, "frames_rejected");
   json_builder_begin_object (builder);
   for (guint i = 0; i < NATTER_PROTOCOL_N_ERRORS; i++)
@@ -688,107 +733,6 @@ on_stats (SoupServer        *server,
   json_builder_end_object (builder);
 
   respond_json (message, builder);
-}
-
-/* Frames are small and latency matters more than packet count. */
-static void
-set_no_delay (GSocket *socket)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (!g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, &error))
-    g_debug ("Cannot set TCP_NODELAY: %s", error->message);
-}
-
-/* SoupServer's own listener accepts one client per main loop iteration, and
- * an iteration costs time in proportion to the open connections. Accepting
- * a batch at a time keeps bursts of thousands of clients connecting at once
- * from queueing up in the listen backlog.
- */
-static gboolean on_accept (GSocket      *listen_socket,
-                           GIOCondition  condition,
-                           gpointer      user_data);
-
-static void
-start_accepting (NatterServer *self)
-{
-  g_assert (self->accept_source == NULL);
-
-  self->accept_source = g_socket_create_source (self->listen_socket, G_IO_IN, NULL);
-  g_source_set_callback (self->accept_source, G_SOURCE_FUNC (on_accept), self, NULL);
-  g_source_set_static_name (self->accept_source, "natter-server accept");
-  g_source_attach (self->accept_source, NULL);
-}
-
-static gboolean
-on_accept_resume (gpointer user_data)
-{
-  NatterServer *self = user_data;
-
-  self->accept_resume_id = 0;
-  start_accepting (self);
-
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_accept (GSocket      *listen_socket,
-           GIOCondition  condition,
-           gpointer      user_data)
-{
-  NatterServer *self = user_data;
-
-  for (guint i = 0; i < ACCEPT_BATCH; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) socket = g_socket_accept (listen_socket, NULL, &error);
-      g_autoptr(GSocketConnection) connection = NULL;
-      g_autoptr(GSocketAddress) local = NULL;
-      g_autoptr(GSocketAddress) remote = NULL;
-
-      if (socket == NULL)
-        {
-          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            break;
-
-          /* Out of file descriptors, say: the listening socket stays
-           * readable, so pause instead of spinning. */
-          g_message ("Accepting connections failed: %s; pausing for %d ms", error->message,
-                     ACCEPT_PAUSE_MS);
-          g_clear_pointer (&self->accept_source, g_source_unref);
-          self->accept_resume_id = g_timeout_add (ACCEPT_PAUSE_MS, on_accept_resume, self);
-          return G_SOURCE_REMOVE;
-        }
-
-      set_no_delay (socket);
-      connection = g_socket_connection_factory_create_connection (socket);
-      local = g_socket_get_local_address (socket, NULL);
-      remote = g_socket_get_remote_address (socket, NULL);
-
-      if (!soup_server_accept_iostream (self->soup, G_IO_STREAM (connection), local, remote,
-                                        &error))
-        g_debug ("Cannot serve a connection: %s", error->message);
-    }
-
-  return G_SOURCE_CONTINUE;
-}
-
-static void
-stop_listening (NatterServer *self)
-{
-  g_clear_handle_id (&self->accept_resume_id, g_source_remove);
-  if (self->accept_source != NULL)
-    {
-      g_source_destroy (self->accept_source);
-      g_clear_pointer (&self->accept_source, g_source_unref);
-    }
-
-  if (self->listen_socket != NULL)
-    g_socket_close (self->listen_socket, NULL);
-  g_clear_object (&self->listen_socket);
-
-  if (self->soup != NULL)
-    soup_server_disconnect (self->soup);
 }
 
 static void
@@ -800,12 +744,12 @@ on_websocket (SoupServer              *server,
 {
   NatterServer *self = user_data;
   NatterServerConnection *connection;
-  GSocket *socket = soup_server_message_get_socket (message);
+  NatterServerStream *stream = _natter_server_find_stream (websocket);
 
-  if (socket != NULL)
-    set_no_delay (socket);
+  if (stream != NULL)
+    _natter_server_stream_upgraded (self, stream);
 
-  connection = natter_server_connection_new (self, websocket, &self->limits);
+  connection = natter_server_connection_new (self, websocket, stream, &self->limits);
   natter_server_connection_set_local_address (connection,
                                               soup_server_message_get_local_address (message));
   g_hash_table_add (self->connections, connection);
@@ -839,16 +783,19 @@ natter_server_dispose (GObject *object)
   NatterServer *self = (NatterServer *) object;
 
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->slow_sweep_id, g_source_remove);
   g_clear_handle_id (&self->purge_id, g_source_remove);
 
-  stop_listening (self);
+  _natter_server_accept_dispose (self);
   g_clear_object (&self->soup);
+  g_clear_object (&self->certificate);
 
   /* Connections point at self: they go first. */
   g_clear_pointer (&self->users, g_hash_table_unref);
   g_clear_pointer (&self->watchers, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_clear_pointer (&self->slow, g_hash_table_unref);
 
   if (self->store != NULL)
     natter_server_store_close (self->store);
@@ -876,7 +823,9 @@ natter_server_init (NatterServer *self)
                                           (GDestroyNotify) g_hash_table_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) _natter_server_room_free);
+  self->slow = g_hash_table_new (NULL, NULL);
   self->started = g_get_monotonic_time ();
+  _natter_server_accept_init (self);
 }
 
 /**
@@ -908,6 +857,8 @@ natter_server_new (NatterServerConfig  *config,
   self->limits.rate_per_s = natter_server_config_get_rate_per_s (config);
   self->limits.auth_timeout_s = natter_server_config_get_auth_timeout (config);
   self->limits.heartbeat_s = natter_server_config_get_heartbeat_interval (config);
+  self->limits.max_output = natter_server_config_get_max_output_buffer (config);
+  self->limits.slow_timeout_s = natter_server_config_get_slow_reader_timeout (config);
 
   self->store = natter_server_store_new (natter_server_config_get_data_dir (config), &local_error);
   if (self->store == NULL)
@@ -930,9 +881,10 @@ natter_server_new (NatterServerConfig  *config,
   self->own_names = _natter_server_names_new (natter_server_config_get_public_names (config),
                                               certificate);
 
-  self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ",
-                                "tls-certificate", certificate,
-                                NULL);
+  /* Connections come from our own listener (natter-server-accept.c), TLS
+   * included. */
+  self->certificate = g_steal_pointer (&certificate);
+  self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ", NULL);
   /* Frames are small JSON; compression would cost memory per connection. */
   soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
   soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
@@ -958,7 +910,6 @@ natter_server_listen (NatterServer  *self,
   g_autoptr(GInetAddress) address = NULL;
   g_autoptr(GSocketAddress) socket_address = NULL;
   g_autoptr(GSocket) socket = NULL;
-  SoupServerListenOptions options = 0;
   guint sweep_ms;
 
   g_return_val_if_fail (NATTER_IS_SERVER (self), FALSE);
@@ -977,27 +928,18 @@ natter_server_listen (NatterServer  *self,
   if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
     return FALSE;
 
-  if (natter_server_config_get_tls_certificate (self->config) != NULL)
-    {
-      options |= SOUP_SERVER_LISTEN_HTTPS;
-      if (!soup_server_listen_socket (self->soup, socket, options, error))
-        return FALSE;
-    }
-
   self->listen_socket = g_steal_pointer (&socket);
-  if (!(options & SOUP_SERVER_LISTEN_HTTPS))
-    {
-      g_socket_set_blocking (self->listen_socket, FALSE);
-      start_accepting (self);
-    }
+  _natter_server_accept_start (self);
 
   sweep_ms = MAX (self->limits.heartbeat_s * 1000 / 2, 100);
   self->sweep_id = g_timeout_add (sweep_ms, on_sweep, self);
+  self->slow_sweep_id = g_timeout_add (MAX (self->limits.slow_timeout_s * 1000 / 4, 100),
+                                       on_slow_sweep, self);
   self->purge_id = g_timeout_add_seconds (PURGE_INTERVAL_S, on_purge, self);
   on_purge (self);
 
   g_message ("Listening on %s://%s:%u/ws",
-             options & SOUP_SERVER_LISTEN_HTTPS ? "wss" : "ws",
+             self->certificate != NULL ? "wss" : "ws",
              natter_server_config_get_address (self->config), natter_server_get_port (self));
 
   return TRUE;
@@ -1059,8 +1001,9 @@ natter_server_shutdown (NatterServer *self)
     return;
 
   self->shutting_down = TRUE;
-  stop_listening (self);
+  _natter_server_accept_stop (self);
   g_clear_handle_id (&self->sweep_id, g_source_remove);
+  g_clear_handle_id (&self->slow_sweep_id, g_source_remove);
   g_clear_handle_id (&self->purge_id, g_source_remove);
 
   open = g_ptr_array_new_with_free_func (g_object_unref);

@@ -1357,6 +1357,9 @@ start_server (LoadGen  *lg,
   g_ptr_array_add (argv, g_strdup ("--print-port"));
   g_ptr_array_add (argv, g_strdup_printf ("--data-dir=%s", lg->data_dir));
   g_ptr_array_add (argv, g_strdup_printf ("--max-connections=%d", lg->n_connections + 64));
+  /* Every client comes from 127.0.0.1: let all handshakes in flight through. */
+  g_ptr_array_add (argv, g_strdup_printf ("--max-unauthenticated-per-address=%d",
+                                          lg->concurrency + 64));
   g_ptr_array_add (argv, g_strdup_printf ("--rate-burst=%d", lg->server_rate));
   g_ptr_array_add (argv, g_strdup_printf ("--rate-per-s=%d", lg->server_rate));
   for (guint i = 0; lg->server_args != NULL && lg->server_args[i] != NULL; i++)

@@ -174,6 +174,37 @@ class ChatTest(NatterTestCase):
         self.assertNotIn(invitation_id, self.alice.run("invitations").stdout)
 
 
+class InvitationPagesTest(NatterTestCase):
+    def setUp(self):
+        self.workdir = Workdir()
+        # Frames of 1 KiB hold one invitation each: every listing is paged.
+        self.server = Server(self.workdir.path, ["--max-frame-size", "1024"])
+        self.server.start()
+        self.addCleanup(self._cleanup)
+        self.alice = Client(self.workdir.path, "alice", self.server.url, self.use_keyring)
+        self.bob = Client(self.workdir.path, "bob", self.server.url, self.use_keyring)
+        self.others = [Client(self.workdir.path, f"sender{i}", self.server.url, self.use_keyring)
+                       for i in range(4)]
+        self.addCleanup(lambda: [client.close() for client in self.others])
+
+    def test_every_page_is_listed_and_answerable(self):
+        sent = []
+        for sender in self.others + [self.alice]:
+            result = sender.run("invite", self.bob.id, "x" * 400, "--json")
+            sent.append(json.loads(result.stdout)["id"])
+        self.bob.run("invite", self.alice.id, "y" * 400)
+
+        listing = json.loads(self.bob.run("invitations", "--json").stdout)
+        self.assertEqual(sorted(i["id"] for i in listing["incoming"]), sorted(sent))
+        self.assertEqual([i["to"] for i in listing["outgoing"]], [self.alice.id])
+
+        # The last invitation is on the last page of incoming ones.
+        self.bob.run("accept", sent[-1])
+        self.assertIn(self.alice.id, self.bob.run("contacts").stdout)
+        listing = json.loads(self.bob.run("invitations", "--json").stdout)
+        self.assertEqual(len(listing["incoming"]), len(sent) - 1)
+
+
 class HostileTextTest(NatterTestCase):
     """Names and bodies with markup, terminal escapes and raw control characters."""
 

@@ -199,6 +199,39 @@ natter_test_client_expect_error (NatterTestClient *self,
   assert_error (frame, code, ref);
 }
 
+/* Removes the queued error frames with this code (and ref, unless NULL)
+ * and returns how many there were; waits for nothing. */
+guint
+natter_test_client_take_errors (NatterTestClient *self,
+                                const char       *code,
+                                const char       *ref)
+{
+  guint n = 0;
+  GList *l = NULL;
+
+  g_return_val_if_fail (NATTER_IS_TEST_CLIENT (self), 0);
+
+  l = self->frames.head;
+  while (l != NULL)
+    {
+      JsonObject *frame = l->data;
+      GList *next = l->next;
+
+      if (g_str_equal (frame_type (frame), "error") &&
+          g_strcmp0 (json_object_get_string_member_with_default (frame, "code", NULL), code) == 0 &&
+          (ref == NULL ||
+           g_strcmp0 (json_object_get_string_member_with_default (frame, "ref", NULL), ref) == 0))
+        {
+          json_object_unref (frame);
+          g_queue_delete_link (&self->frames, l);
+          n++;
+        }
+      l = next;
+    }
+
+  return n;
+}
+
 /* Lets ms pass and asserts that no frame of type (any frame if NULL)
  * arrived or was queued. */
 void

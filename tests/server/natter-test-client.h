@@ -58,6 +58,9 @@ JsonObject       *natter_test_client_wait_ref          (NatterTestClient  *self,
 void              natter_test_client_expect_error      (NatterTestClient  *self,
                                                         const char        *code,
                                                         const char        *ref);
+guint             natter_test_client_take_errors       (NatterTestClient  *self,
+                                                        const char        *code,
+                                                        const char        *ref);
 void              natter_test_client_assert_no_frame   (NatterTestClient  *self,
                                                         const char        *type,
                                                         guint              ms);

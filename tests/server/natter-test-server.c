@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <sys/resource.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -35,6 +36,7 @@ struct _NatterTestServer
   SoupSession *session;
   guint16      port;
   gboolean     tls;
+  guint        fd_limit;
 };
 
 G_DEFINE_FINAL_TYPE (NatterTestServer, natter_test_server, G_TYPE_OBJECT)
@@ -148,14 +150,23 @@ natter_test_remove_tree (const char *path)
     }
 }
 
-#ifdef __linux__
 static void
 child_setup (gpointer user_data)
 {
+  NatterTestServer *self = user_data;
+
+#ifdef __linux__
   /* Do not outlive a test that aborted. */
   prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
 #endif
+
+  if (self->fd_limit > 0)
+    {
+      struct rlimit limit = { self->fd_limit, self->fd_limit };
+
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
 
 typedef struct
 {
@@ -227,9 +238,7 @@ natter_test_server_start (NatterTestServer *self)
 
   argv = build_argv (self);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-#ifdef __linux__
-  g_subprocess_launcher_set_child_setup (launcher, child_setup, NULL, NULL);
-#endif
+  g_subprocess_launcher_set_child_setup (launcher, child_setup, self, NULL);
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
   g_assert_no_error (error);
 
@@ -457,28 +466,80 @@ natter_test_server_init (NatterTestServer *self)
 /* Starts natter-server on a free loopback port with a fresh data directory
  * and the given extra command-line options (NULL-terminated). The caller
  * must have checked natter_test_server_available(). */
-NatterTestServer *
-natter_test_server_new (const char *first_option,
-                        ...)
+static NatterTestServer *
+server_new_valist (guint       fd_limit,
+                   const char *first_option,
+                   va_list     args)
 {
   NatterTestServer *self;
   const char *option;
-  va_list args;
 
   g_return_val_if_fail (natter_test_server_available (), NULL);
 
   self = g_object_new (NATTER_TYPE_TEST_SERVER, NULL);
+  self->fd_limit = fd_limit;
 
-  va_start (args, first_option);
   for (option = first_option; option != NULL; option = va_arg (args, const char *))
     {
       if (g_str_equal (option, "--tls-certificate"))
         self->tls = TRUE;
       g_ptr_array_add (self->options, g_strdup (option));
     }
-  va_end (args);
 
   natter_test_server_start (self);
 
   return self;
+}
+
+NatterTestServer *
+natter_test_server_new (const char *first_option,
+                        ...)
+{
+  NatterTestServer *self;
+  va_list args;
+
+  va_start (args, first_option);
+  self = server_new_valist (0, first_option, args);
+  va_end (args);
+
+  return self;
+}
+
+/* The same with the limit of open files (soft and hard) set to fd_limit
+ * for the server process. */
+NatterTestServer *
+natter_test_server_new_with_fd_limit (guint       fd_limit,
+                                      const char *first_option,
+                                      ...)
+{
+  NatterTestServer *self;
+  va_list args;
+
+  va_start (args, first_option);
+  self = server_new_valist (fd_limit, first_option, args);
+  va_end (args);
+
+  return self;
+}
+
+/* The VmRSS of the server process in KiB (under valgrind: of valgrind). */
+guint64
+natter_test_server_get_rss_kib (NatterTestServer *self)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *status = NULL;
+  const char *line;
+  guint64 kib = 0;
+
+  g_return_val_if_fail (NATTER_IS_TEST_SERVER (self), 0);
+  g_return_val_if_fail (self->process != NULL, 0);
+
+  path = g_strdup_printf ("/proc/%s/status", g_subprocess_get_identifier (self->process));
+  if (!g_file_get_contents (path, &status, NULL, NULL))
+    natter_test_fail ("cannot read %s", path);
+  line = strstr (status, "VmRSS:");
+  g_assert_nonnull (line);
+  kib = g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10);
+
+  return kib;
 }

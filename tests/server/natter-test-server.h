@@ -25,6 +25,10 @@ G_NORETURN void   natter_test_fail                  (const char        *format,
 
 NatterTestServer *natter_test_server_new            (const char        *first_option,
                                                      ...) G_GNUC_NULL_TERMINATED;
+NatterTestServer *natter_test_server_new_with_fd_limit (guint           fd_limit,
+                                                        const char     *first_option,
+                                                        ...) G_GNUC_NULL_TERMINATED;
+guint64           natter_test_server_get_rss_kib    (NatterTestServer  *self);
 void              natter_test_server_stop           (NatterTestServer  *self);
 void              natter_test_server_restart        (NatterTestServer  *self);
 gboolean          natter_test_server_is_tls         (NatterTestServer  *self);

@@ -12,8 +12,10 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/resource.h>
 
 #include "natter-test-client.h"
+#include "natter-test-raw.h"
 #include "natter-test-server.h"
 
 #define STR(object, member) json_object_get_string_member_with_default ((object), (member), NULL)
@@ -1007,7 +1009,8 @@ test_signal_relay (void)
   g_assert_nonnull (expected);
   g_assert_true (json_node_equal (json_object_get_member (offer, "payload"), expected));
 
-  natter_test_client_send (bob, "{'type':'signal','to':'%s','payload':"
+  /* With an id or without, success has no reply (docs/protocol.md). */
+  natter_test_client_send (bob, "{'type':'signal','id':'42','to':'%s','payload':"
                            "{'candidate':'candidate:1 1 udp 1 127.0.0.1 9 typ host',"
                            "'sdpMid':'0','sdpMLineIndex':0}}",
                            natter_test_client_get_user (alice));
@@ -1412,6 +1415,347 @@ test_limits (void)
   g_assert_cmpint (rejected_count (server, "limit-exceeded"), ==, 3);
 }
 
+
+/* Resource limits */
+
+/* Polls /stats until member is at least value; returns what it found. */
+static gint64
+wait_stat_at_least (NatterTestServer *server,
+                    const char       *member,
+                    gint64            value)
+{
+  gint64 deadline = g_get_monotonic_time () +
+                    natter_test_timeout_ms (20000) * G_TIME_SPAN_MILLISECOND;
+  gint64 found;
+
+  do
+    {
+      g_autoptr(JsonObject) stats = get_stats (server);
+
+      found = INT (stats, member);
+      if (found >= value)
+        return found;
+      natter_test_sleep_ms (50);
+    }
+  while (g_get_monotonic_time () < deadline);
+
+  natter_test_fail ("/stats %s stayed %" G_GINT64_FORMAT ", expected at least %" G_GINT64_FORMAT,
+                    member, found, value);
+}
+
+static gint64
+stat_of (NatterTestServer *server,
+         const char       *member)
+{
+  g_autoptr(JsonObject) stats = get_stats (server);
+
+  g_assert_true (json_object_has_member (stats, member));
+  return INT (stats, member);
+}
+
+/* A client that stops reading while another relays to it: the server
+ * holds a bounded amount for it, tells the sender, and closes it. */
+static void
+test_slow_reader (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new (
+    "--max-output-buffer", "65536", "--slow-reader-timeout", "3",
+    "--rate-burst", "100000", "--rate-per-s", "100000", NULL);
+  g_autoptr(NatterTestClient) sender = natter_test_client_new_authenticated (server);
+  g_autoptr(GSocket) reader = natter_test_raw_connect (server, NULL, 4096);
+  g_autofree char *reader_id = natter_test_raw_authenticate (reader, server);
+  g_autofree char *pad = repeat_char ('p', 16 * 1024);
+  g_autofree char *frame = g_strdup_printf ("{\"type\":\"signal\",\"id\":\"s\",\"to\":\"%s\","
+                                            "\"payload\":{\"pad\":\"%s\"}}", reader_id, pad);
+  guint64 rss_full, rss_after;
+  guint told = 0, sent = 0;
+  guint close_code;
+
+  /* Until kernel buffers and the bound are full: the sender hears peer-slow. */
+  while (told == 0 && sent < 4000)
+    {
+      for (guint i = 0; i < 20; i++, sent++)
+        natter_test_client_send_raw (sender, frame);
+      natter_test_client_ping (sender);
+      told += natter_test_client_take_errors (sender, "peer-slow", "s");
+    }
+  g_assert_cmpuint (told, >, 0);
+  g_test_message ("the first peer-slow came after %u frames of 16 KiB", sent);
+
+  /* 16 MiB more: none of it may stay in the server. */
+  rss_full = natter_test_server_get_rss_kib (server);
+  for (guint i = 0; i < 1024; i++)
+    {
+      natter_test_client_send_raw (sender, frame);
+      if (i % 32 == 31)
+        natter_test_client_ping (sender);
+    }
+  natter_test_client_ping (sender);
+  rss_after = natter_test_server_get_rss_kib (server);
+  g_test_message ("server RSS %" G_GUINT64_FORMAT " KiB at the bound, %" G_GUINT64_FORMAT
+                  " KiB after 16 MiB more", rss_full, rss_after);
+  /* Valgrind keeps 20 MB of freed memory from reuse: RSS means nothing there. */
+  if (!natter_test_under_valgrind ())
+    g_assert_cmpuint (rss_after, <, rss_full + 4096);
+  told += natter_test_client_take_errors (sender, "peer-slow", "s");
+  /* Once closed (on a slow machine, before all were sent), the reader is offline. */
+  g_assert_cmpuint (told + natter_test_client_take_errors (sender, "peer-offline", "s"), >=,
+                    1024);
+
+  /* Closed for being slow, and counted. */
+  wait_json_member (server, "/stats", "slow_reader_closes", 1);
+
+  /* Reading at last, the reader finds the close frame with its reason:
+   * libsoup waits 5 s for the answer to its close frame before it drops
+   * what it still holds, close frame included, and under valgrind the
+   * server may take longer than that to write its backlog. */
+  close_code = natter_test_raw_read_until_close (reader);
+  if (natter_test_under_valgrind () && close_code == 1006)
+    g_test_message ("the slow reader missed its close frame under valgrind");
+  else
+    g_assert_cmpuint (close_code, ==, 4006);
+
+  wait_json_member (server, "/health", "users", 1);
+  g_assert_cmpint (stat_of (server, "frames_dropped_slow"), >=, told);
+  g_assert_cmpint (rejected_count (server, "peer-slow"), ==, told);
+  natter_test_client_ping (sender);
+}
+
+/* 1,000 connections that send half a request: closed after the request
+ * time-out, while /health keeps answering. */
+static void
+test_half_open (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new (
+    "--request-timeout", "2", "--max-unauthenticated-per-address", "2000", NULL);
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(JsonObject) health = NULL;
+  gint64 started;
+
+  for (guint i = 0; i < 1000; i++)
+    {
+      GSocket *socket = natter_test_raw_connect (server, NULL, 0);
+
+      natter_test_raw_send (socket, "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+      g_ptr_array_add (sockets, socket);
+    }
+
+  started = g_get_monotonic_time ();
+  health = natter_test_server_get_json (server, "/health");
+  g_assert_cmpstr (STR (health, "status"), ==, "healthy");
+  g_test_message ("/health with 1000 half-open connections: %.1f ms",
+                  (g_get_monotonic_time () - started) / 1000.0);
+
+  g_assert_cmpint (wait_stat_at_least (server, "request_timeouts", 1000), <, 1100);
+  for (guint i = 0; i < sockets->len; i++)
+    g_assert_true (natter_test_raw_wait_eof (sockets->pdata[i], natter_test_timeout_ms (5000)));
+  g_assert_cmpint (stat_of (server, "tcp_accepted_total"), >=, 1000);
+
+  /* Only the connection asking remains. */
+  g_ptr_array_set_size (sockets, 0);
+  wait_json_member (server, "/stats", "tcp_connections", 1);
+}
+
+static void
+test_per_address (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new (
+    "--max-unauthenticated-per-address", "3", NULL);
+  g_autoptr(GSocket) a1 = natter_test_raw_connect (server, "127.0.0.2", 0);
+  g_autoptr(GSocket) a2 = natter_test_raw_connect (server, "127.0.0.2", 0);
+  g_autoptr(GSocket) c1 = natter_test_raw_connect (server, "127.0.0.2", 0);
+  g_autoptr(GSocket) a3 = NULL;
+  g_autoptr(GSocket) a4 = NULL;
+  g_autoptr(GSocket) b = NULL;
+  g_autofree char *user = NULL;
+
+  /* Kept alive after their request: still unauthenticated. */
+  g_assert_cmpuint (natter_test_raw_http_status (a1, "/health"), ==, 200);
+  g_assert_cmpuint (natter_test_raw_http_status (a2, "/health"), ==, 200);
+
+  /* An authenticated connection no longer counts against its address. */
+  user = natter_test_raw_authenticate (c1, server);
+  a3 = natter_test_raw_connect (server, "127.0.0.2", 0);
+  g_assert_cmpuint (natter_test_raw_http_status (a3, "/health"), ==, 200);
+
+  a4 = natter_test_raw_connect (server, "127.0.0.2", 0);
+  g_assert_cmpuint (natter_test_raw_http_status (a4, "/ws"), ==, 429);
+  g_assert_true (natter_test_raw_wait_eof (a4, natter_test_timeout_ms (5000)));
+
+  /* Other addresses are not affected. */
+  b = natter_test_raw_connect (server, "127.0.0.3", 0);
+  g_assert_cmpuint (natter_test_raw_http_status (b, "/health"), ==, 200);
+
+  g_assert_cmpint (stat_of (server, "address_refusals"), ==, 1);
+}
+
+/* The server process runs out of file descriptors: existing clients and
+ * /health go on, and the server recovers by itself. */
+static void
+test_fd_exhaustion (void)
+{
+  guint fd_limit = 64;
+  g_autofree char *limit_text = g_strdup_printf ("%u", fd_limit);
+  g_autoptr(NatterTestServer) server = NULL;
+  g_autoptr(NatterTestClient) alice = NULL;
+  g_autoptr(NatterTestClient) bob = NULL;
+  g_autoptr(NatterTestClient) carol = NULL;
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(JsonObject) health = NULL;
+  g_autoptr(JsonObject) relayed = NULL;
+
+  if (natter_test_under_valgrind ())
+    {
+      g_test_skip ("valgrind keeps the top file descriptors for itself and resets connections "
+                   "the kernel accepts into them: the limit cannot be reached as without it");
+      return;
+    }
+
+  server = natter_test_server_new_with_fd_limit (
+    fd_limit, "--request-timeout", "3", "--max-unauthenticated-per-address", "100000", NULL);
+  alice = natter_test_client_new_authenticated (server);
+  bob = natter_test_client_new_authenticated (server);
+
+  /* More connections than descriptors; they send nothing. */
+  for (guint i = 0; i < fd_limit + 40; i++)
+    g_ptr_array_add (sockets, natter_test_raw_connect (server, NULL, 0));
+
+  g_assert_cmpint (wait_stat_at_least (server, "fd_exhausted", 1), >=, 1);
+  health = natter_test_server_get_json (server, "/health");
+  g_assert_cmpstr (STR (health, "status"), ==, "healthy");
+  g_assert_cmpint (INT (health, "users"), ==, 2);
+  g_assert_cmpint (stat_of (server, "fd_evictions"), >=, 1);
+
+  natter_test_client_send (alice, "{'type':'signal','to':'%s','payload':{'n':1}}",
+                           natter_test_client_get_user (bob));
+  relayed = natter_test_client_wait (bob, "signal");
+  g_assert_cmpstr (STR (relayed, "from"), ==, natter_test_client_get_user (alice));
+
+  /* Nobody closes them: the server does (evicted or timed out). */
+  for (guint i = 0; i < sockets->len; i++)
+    g_assert_true (natter_test_raw_wait_eof (sockets->pdata[i], natter_test_timeout_ms (15000)));
+
+  carol = natter_test_client_new_authenticated (server);
+  natter_test_client_send (alice, "{'type':'signal','to':'%s','payload':{'n':2}}",
+                           natter_test_client_get_user (carol));
+  g_clear_pointer (&relayed, json_object_unref);
+  relayed = natter_test_client_wait (carol, "signal");
+  g_assert_cmpstr (STR (relayed, "from"), ==, natter_test_client_get_user (alice));
+  g_test_message ("fd limit %s: %" G_GINT64_FORMAT " accept failures, %" G_GINT64_FORMAT
+                  " evictions", limit_text, stat_of (server, "fd_exhausted"),
+                  stat_of (server, "fd_evictions"));
+}
+
+/* 1,000 fresh keys invite one user: its box holds 100, the others hear
+ * recipient-full, and the listing comes in pages within max_frame_size. */
+static void
+test_invitation_flood (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new ("--max-frame-size", "4096", NULL);
+  g_autoptr(NatterTestClient) recipient = natter_test_client_new (server);
+  g_autoptr(GHashTable) listed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(JsonObject) auth_ok = NULL;
+  g_autofree char *after = NULL;
+  guint pages = 0;
+
+  for (guint i = 0; i < 1000; i++)
+    {
+      g_autoptr(NatterTestClient) sender = natter_test_client_new_authenticated (server);
+      const char *to = natter_test_client_get_user (recipient);
+
+      if (i < 100)
+        {
+          g_autoptr(JsonObject) sent = natter_test_client_request (
+            sender, "{'type':'invite','id':'f','to':'%s','text':'Hello number %u'}", to, i);
+
+          g_assert_cmpstr (STR (sent, "type"), ==, "invite-sent");
+        }
+      else
+        {
+          natter_test_client_request_error (sender, "recipient-full",
+                                            "{'type':'invite','id':'f','to':'%s','text':'x'}",
+                                            to);
+        }
+      natter_test_client_close (sender);
+    }
+
+  g_assert_cmpint (stat_of (server, "recipient_full"), ==, 900);
+  g_assert_cmpint (rejected_count (server, "recipient-full"), ==, 900);
+  g_assert_cmpint (stat_of (server, "pending_invitations"), ==, 100);
+
+  auth_ok = natter_test_client_authenticate (recipient);
+  for (guint i = 0; i < 100; i++)
+    json_object_unref (natter_test_client_wait (recipient, "invitation"));
+
+  do
+    {
+      g_autoptr(JsonObject) page = NULL;
+      g_autoptr(JsonNode) node = NULL;
+      g_autofree char *text = NULL;
+      JsonArray *incoming;
+
+      if (after == NULL)
+        page = natter_test_client_request (recipient, "{'type':'invitations','id':'p'}");
+      else
+        page = natter_test_client_request (recipient,
+                                           "{'type':'invitations','id':'p','after':'%s'}", after);
+      g_assert_cmpstr (STR (page, "type"), ==, "invitations");
+      node = json_node_init_object (json_node_alloc (), page);
+      text = json_to_string (node, FALSE);
+      g_assert_cmpuint (strlen (text), <=, 4096);
+
+      incoming = json_object_get_array_member (page, "incoming");
+      for (guint i = 0; i < json_array_get_length (incoming); i++)
+        g_assert_true (g_hash_table_add (listed, g_strdup (STR (json_array_get_object_element (
+                                                                 incoming, i), "id"))));
+      g_assert_cmpuint (json_array_get_length (json_object_get_array_member (page, "outgoing")),
+                        ==, 0);
+
+      g_free (after);
+      after = g_strdup (STR (page, "next"));
+      pages++;
+    }
+  while (after != NULL && pages < 200);
+
+  g_assert_cmpuint (g_hash_table_size (listed), ==, 100);
+  g_assert_cmpuint (pages, >, 1);
+  g_test_message ("100 invitations in %u pages of at most 4096 bytes", pages);
+
+  natter_test_client_request_error (recipient, "bad-frame",
+                                    "{'type':'invitations','id':'p','after':'no cursor'}");
+}
+
+/* A frame over 1 MiB: a well-behaved client sees the close code, every time. */
+static void
+test_oversized_close_code (void)
+{
+  g_autoptr(NatterTestServer) server = server_new_default ();
+  g_autofree char *pad = repeat_char ('h', 4 * 1024 * 1024);
+  g_autofree char *frame = g_strdup_printf ("{\"type\":\"ping\",\"id\":\"h\",\"pad\":\"%s\"}", pad);
+
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(NatterTestClient) client = natter_test_client_new_authenticated (server);
+
+      natter_test_client_send_raw (client, frame);
+      g_assert_cmpuint (natter_test_client_wait_closed (client), ==, 1009);
+    }
+
+  /* A client that writes all of it before it reads: the server reads on
+   * after its close frame instead of resetting the connection. */
+  for (guint i = 0; i < 10; i++)
+    {
+      g_autoptr(GSocket) socket = natter_test_raw_connect (server, NULL, 0);
+      g_autofree char *user = natter_test_raw_authenticate (socket, server);
+
+      natter_test_raw_send_text (socket, frame);
+      g_assert_cmpuint (natter_test_raw_read_until_close (socket), ==, 1009);
+      g_assert_true (natter_test_raw_wait_eof (socket, natter_test_timeout_ms (5000)));
+    }
+
+  wait_json_member (server, "/stats", "oversized_frame_closes", 20);
+}
+
 /* ICE servers */
 
 static JsonObject *
@@ -1667,6 +2011,7 @@ test_error_frame_too_large (void)
   g_autoptr(JsonObject) hello = natter_test_client_connect (client);
   g_autoptr(JsonObject) auth_ok = natter_test_client_authenticate (client);
   g_autoptr(JsonObject) pong = NULL;
+  g_autoptr(JsonObject) unnamed = NULL;
   g_autofree char *fits = repeat_char ('f', 900);
   g_autofree char *too_large = repeat_char ('l', 2000);
   g_autofree char *huge = repeat_char ('h', 1024 * 1024 + 4096);
@@ -1677,10 +2022,16 @@ test_error_frame_too_large (void)
   pong = natter_test_client_request (client, "{'type':'ping','id':'fits','pad':'%s'}", fits);
   g_assert_cmpstr (STR (pong, "type"), ==, "pong");
 
-  natter_test_client_send (client, "{'type':'ping','id':'big','pad':'%s'}", too_large);
-  natter_test_client_expect_error (client, "frame-too-large", NULL);
+  /* The error names the request, found past members that are not its id. */
+  natter_test_client_send (client, "{'type':'ping','pad':{'id':'inner'},'note':'id','id':'big',"
+                           "'more':'%s'}", too_large);
+  natter_test_client_expect_error (client, "frame-too-large", "big");
+  natter_test_client_send (client, "{'type':'ping','pad':'%s'}", too_large);
+  unnamed = natter_test_client_wait (client, "error");
+  g_assert_cmpstr (STR (unnamed, "code"), ==, "frame-too-large");
+  g_assert_false (json_object_has_member (unnamed, "ref"));
   natter_test_client_ping (client);
-  g_assert_cmpint (rejected_count (server, "frame-too-large"), ==, 1);
+  g_assert_cmpint (rejected_count (server, "frame-too-large"), ==, 2);
 
   /* Over 1 MiB: closed at once with 1009. */
   huge_frame = g_strdup_printf ("{\"type\":\"ping\",\"pad\":\"%s\"}", huge);
@@ -1712,8 +2063,8 @@ test_error_rate_limited (void)
   /* A little over the burst: some frames are refused, the connection
    * stays and recovers as the bucket refills. */
   for (guint i = 0; i < 7; i++)
-    natter_test_client_send (modest, "{'type':'ping'}");
-  natter_test_client_expect_error (modest, "rate-limited", NULL);
+    natter_test_client_send (modest, "{'type':'ping','id':'r'}");
+  natter_test_client_expect_error (modest, "rate-limited", "r");
   natter_test_sleep_ms (2500);
   natter_test_client_ping (modest);
   g_assert_false (natter_test_client_is_closed (modest));
@@ -1885,6 +2236,12 @@ static const ServerTest server_tests[] = {
   { "/server/handles", test_handles },
   { "/server/rooms", test_rooms },
   { "/server/limits", test_limits },
+  { "/server/limits/slow-reader", test_slow_reader },
+  { "/server/limits/half-open", test_half_open },
+  { "/server/limits/per-address", test_per_address },
+  { "/server/limits/fd-exhaustion", test_fd_exhaustion },
+  { "/server/limits/invitation-flood", test_invitation_flood },
+  { "/server/limits/oversized-close-code", test_oversized_close_code },
   { "/server/ice-config/turn", test_ice_config },
   { "/server/ice-config/stun-only", test_ice_config_without_turn },
   { "/server/http/health", test_health },
@@ -1927,7 +2284,15 @@ int
 main (int   argc,
       char *argv[])
 {
+  struct rlimit limit;
+
   g_test_init (&argc, &argv, NULL);
+  /* The limits tests hold a thousand sockets at once. */
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
   /* In TAP mode GTest prints every debug message; libsoup's frame by
    * frame output would drown the log. */
   if (g_getenv ("G_MESSAGES_DEBUG") == NULL)

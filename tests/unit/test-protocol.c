@@ -795,7 +795,7 @@ static const char *error_codes[] = {
   "replaced", "rate-limited", "server-full", "shutting-down", "peer-offline",
   "invalid-target", "invalid-user", "invalid-handle", "invalid-room",
   "handle-taken", "not-owner", "not-found", "not-in-room", "limit-exceeded",
-  "internal",
+  "peer-slow", "recipient-full", "internal",
 };
 
 static const char *frame_names[] = {
