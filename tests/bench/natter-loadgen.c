@@ -103,6 +103,7 @@ struct _Conn
   ConnState  state;
   gboolean   dirty;
   gboolean   checked;
+  gboolean   idle;        /* authenticates, then only answers pings */
 
   guint8     secret_key[NATTER_SECRET_KEY_SIZE];
   char      *user_id;
@@ -131,6 +132,8 @@ struct _LoadGen
   int        server_pid;
   int        n_connections;
   int        concurrency;
+  int        n_idle;
+  int        n_idle_ready;
   double     hold_s;
   double     duration_s;
   int        rate;
@@ -1180,7 +1183,7 @@ next_sender (LoadGen *lg)
       Conn *c = &lg->conns[lg->rr_cursor];
 
       lg->rr_cursor = (lg->rr_cursor + 1) % lg->n_connections;
-      if (c->state == CONN_READY && c->peer->state == CONN_READY)
+      if (!c->idle && c->state == CONN_READY && c->peer->state == CONN_READY)
         return c;
     }
 
@@ -1291,7 +1294,7 @@ connect_done (LoadGen *lg)
 static gboolean
 check_done (LoadGen *lg)
 {
-  return lg->n_checked >= lg->n_ready - lg->n_lost || lg->n_lost > 0;
+  return lg->n_checked >= lg->n_ready - lg->n_idle_ready - lg->n_lost || lg->n_lost > 0;
 }
 
 static gboolean
@@ -1605,6 +1608,9 @@ parse_options (LoadGen  *lg,
       "Seconds of relaying (default 10)", "S" },
     { "rate", 'r', 0, G_OPTION_ARG_INT, &lg->rate,
       "Frames per second in all, open loop; 0 for a closed loop (default 0)", "N" },
+    { "idle", 0, 0, G_OPTION_ARG_INT, &lg->n_idle,
+      "Of the connections, this many (an even number) only authenticate and stay open while "
+      "the others relay (default 0)", "N" },
     { "window", 'w', 0, G_OPTION_ARG_INT, &lg->window,
       "Closed loop: frames in flight per connection (default 1)", "N" },
     { "payload-bytes", 0, 0, G_OPTION_ARG_INT, &lg->payload_bytes,
@@ -1631,6 +1637,13 @@ parse_options (LoadGen  *lg,
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    "--connections must be even, from 2 to %d", MAX_CONNECTIONS);
+      return FALSE;
+    }
+
+  if (lg->n_idle < 0 || lg->n_idle % 2 != 0 || lg->n_idle >= lg->n_connections)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--idle must be even and less than --connections");
       return FALSE;
     }
 
@@ -1681,6 +1694,7 @@ setup_connections (LoadGen *lg)
       lg->conns[i].lg = lg;
       lg->conns[i].fd = -1;
       lg->conns[i].peer = &lg->conns[i ^ 1];
+      lg->conns[i].idle = i >= lg->n_connections - lg->n_idle;
     }
 
   if (lg->payload_bytes > 0)
@@ -1707,14 +1721,15 @@ print_relay_report (LoadGen *lg,
                     double   server_wait,
                     double   self_cpu)
 {
-  int pairs = lg->n_ready / 2;
+  int relaying = lg->n_ready - lg->n_idle_ready;
+  int pairs = relaying / 2;
 
   if (lg->rate > 0)
     g_print ("%-24s %d connections (%d pairs), %.1f s, open loop at %d frames/s\n",
-             "relay:", lg->n_ready, pairs, relay_s, lg->rate);
+             "relay:", relaying, pairs, relay_s, lg->rate);
   else
     g_print ("%-24s %d connections (%d pairs), %.1f s, closed loop, %d in flight per connection\n",
-             "relay:", lg->n_ready, pairs, relay_s, lg->window);
+             "relay:", relaying, pairs, relay_s, lg->window);
 
   g_print ("%-24s %.0f frames/s (%" G_GUINT64_FORMAT " frames in %.1f s)\n",
            "frames relayed:", relay_s > 0 ? lg->relay_in_window / relay_s : 0,
@@ -1791,7 +1806,7 @@ static void
 send_to_every_peer (LoadGen *lg)
 {
   for (int i = 0; i < lg->n_connections; i++)
-    if (lg->conns[i].state == CONN_READY)
+    if (lg->conns[i].state == CONN_READY && !lg->conns[i].idle)
       conn_send_bench (&lg->conns[i]);
 
   flush_dirty (lg);
@@ -1802,11 +1817,18 @@ static gboolean
 phase_check (LoadGen *lg)
 {
   lg->phase = PHASE_CHECK;
+  lg->n_idle_ready = 0;
+  for (int i = 0; i < lg->n_connections; i++)
+    if (lg->conns[i].state == CONN_READY && lg->conns[i].idle)
+      lg->n_idle_ready++;
   send_to_every_peer (lg);
   run_until (lg, check_done, "the relay check");
 
-  g_print ("%-24s %d of %d connections received a frame from their peer\n", "relay check:",
-           lg->n_checked, lg->n_ready);
+  g_print ("%-24s %d of %d relaying connections received a frame from their peer\n",
+           "relay check:", lg->n_checked, lg->n_ready - lg->n_idle_ready);
+  if (lg->n_idle > 0)
+    g_print ("%-24s %d connections authenticated and idle meanwhile\n", "idle:",
+             lg->n_idle_ready);
 
   return !lg->stalled && lg->n_lost == 0;
 }
