@@ -307,7 +307,7 @@ log_fd_exhaustion (NatterServer *self)
       return;
     }
 
-  g_message ("Out of file descriptors with %u connections open; closing the oldest "
+  g_message ("Out of file descriptors with %u connections open; dropping closed and "
              "unauthenticated ones to take new ones (%" G_GUINT64_FORMAT " more times since "
              "the last report)",
              g_hash_table_size (self->streams), self->fd_log_suppressed);

@@ -37,6 +37,9 @@ struct _NatterTestServer
   guint16      port;
   gboolean     tls;
   guint        fd_limit;
+  GThread     *log_thread;
+  GMutex       log_lock;
+  GString     *log;            /* all the server wrote to stderr; under log_lock */
 };
 
 G_DEFINE_FINAL_TYPE (NatterTestServer, natter_test_server, G_TYPE_OBJECT)
@@ -223,6 +226,36 @@ build_argv (NatterTestServer *self)
   return g_strv_builder_end (builder);
 }
 
+typedef struct
+{
+  NatterTestServer *self;
+  GInputStream *stderr_pipe;
+} LogReader;
+
+/* Copies the server's stderr to ours and keeps it, in a thread of its own
+ * so that the server never blocks on a full pipe while a test blocks on a
+ * socket. */
+static gpointer
+read_log (gpointer data)
+{
+  LogReader *reader = data;
+  char buffer[4096];
+  gssize n;
+
+  while ((n = g_input_stream_read (reader->stderr_pipe, buffer, sizeof buffer, NULL, NULL)) > 0)
+    {
+      fwrite (buffer, 1, n, stderr);
+      g_mutex_lock (&reader->self->log_lock);
+      g_string_append_len (reader->self->log, buffer, n);
+      g_mutex_unlock (&reader->self->log_lock);
+    }
+
+  g_object_unref (reader->stderr_pipe);
+  g_free (reader);
+
+  return NULL;
+}
+
 static void
 natter_test_server_start (NatterTestServer *self)
 {
@@ -237,10 +270,19 @@ natter_test_server_start (NatterTestServer *self)
   g_assert (self->process == NULL);
 
   argv = build_argv (self);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+                                        G_SUBPROCESS_FLAGS_STDERR_PIPE);
   g_subprocess_launcher_set_child_setup (launcher, child_setup, self, NULL);
   self->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv, &error);
   g_assert_no_error (error);
+  {
+    LogReader *reader = g_new (LogReader, 1);
+
+    reader->self = self;
+    reader->stderr_pipe = g_object_ref (g_subprocess_get_stderr_pipe (self->process));
+    g_assert (self->log_thread == NULL);
+    self->log_thread = g_thread_new ("server-log", read_log, reader);
+  }
 
   output = g_data_input_stream_new (g_subprocess_get_stdout_pipe (self->process));
   g_data_input_stream_read_line_async (output, G_PRIORITY_DEFAULT, NULL, on_port_line, &read);
@@ -295,6 +337,9 @@ natter_test_server_stop (NatterTestServer *self)
       natter_test_fail ("natter-server did not exit within %u ms of SIGTERM",
                natter_test_timeout_ms (STOP_TIMEOUT_MS));
     }
+
+  /* The pipe is at its end once the process is gone. */
+  g_clear_pointer (&self->log_thread, g_thread_join);
 
   if (g_subprocess_get_if_signaled (process))
     natter_test_fail ("natter-server was killed by signal %d", g_subprocess_get_term_sig (process));
@@ -439,6 +484,8 @@ natter_test_server_finalize (GObject *object)
     natter_test_remove_tree (self->data_dir);
   g_clear_pointer (&self->data_dir, g_free);
   g_clear_pointer (&self->options, g_ptr_array_unref);
+  g_string_free (self->log, TRUE);
+  g_mutex_clear (&self->log_lock);
 
   G_OBJECT_CLASS (natter_test_server_parent_class)->finalize (object);
 }
@@ -458,6 +505,8 @@ natter_test_server_init (NatterTestServer *self)
   g_autoptr(GError) error = NULL;
 
   self->options = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&self->log_lock);
+  self->log = g_string_new (NULL);
   self->session = soup_session_new ();
   self->data_dir = g_dir_make_tmp ("natter-server-test-XXXXXX", &error);
   g_assert_no_error (error);
@@ -520,6 +569,23 @@ natter_test_server_new_with_fd_limit (guint       fd_limit,
   va_end (args);
 
   return self;
+}
+
+/* How many times the server has written text to its log so far. */
+guint
+natter_test_server_count_in_log (NatterTestServer *self,
+                                 const char       *text)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (NATTER_IS_TEST_SERVER (self), 0);
+
+  g_mutex_lock (&self->log_lock);
+  for (const char *p = strstr (self->log->str, text); p != NULL; p = strstr (p + 1, text))
+    n++;
+  g_mutex_unlock (&self->log_lock);
+
+  return n;
 }
 
 /* The VmRSS of the server process in KiB (under valgrind: of valgrind). */

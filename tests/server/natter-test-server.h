@@ -29,6 +29,8 @@ NatterTestServer *natter_test_server_new_with_fd_limit (guint           fd_limit
                                                         const char     *first_option,
                                                         ...) G_GNUC_NULL_TERMINATED;
 guint64           natter_test_server_get_rss_kib    (NatterTestServer  *self);
+guint             natter_test_server_count_in_log   (NatterTestServer  *self,
+                                                     const char        *text);
 void              natter_test_server_stop           (NatterTestServer  *self);
 void              natter_test_server_restart        (NatterTestServer  *self);
 gboolean          natter_test_server_is_tls         (NatterTestServer  *self);

@@ -1621,6 +1621,7 @@ test_fd_exhaustion (void)
     g_ptr_array_add (sockets, natter_test_raw_connect (server, NULL, 0));
 
   g_assert_cmpint (wait_stat_at_least (server, "fd_exhausted", 1), >=, 1);
+  wait_stat_at_least (server, "fd_evictions", 20);
   health = natter_test_server_get_json (server, "/health");
   g_assert_cmpstr (STR (health, "status"), ==, "healthy");
   g_assert_cmpint (INT (health, "users"), ==, 2);
@@ -1644,6 +1645,9 @@ test_fd_exhaustion (void)
   g_test_message ("fd limit %s: %" G_GINT64_FORMAT " accept failures, %" G_GINT64_FORMAT
                   " evictions", limit_text, stat_of (server, "fd_exhausted"),
                   stat_of (server, "fd_evictions"));
+
+  /* Many failures, one line in the log (at most one a minute). */
+  g_assert_cmpuint (natter_test_server_count_in_log (server, "Out of file descriptors"), ==, 1);
 }
 
 /* 1,000 fresh keys invite one user: its box holds 100, the others hear
