@@ -19,5 +19,7 @@ void          natter_window_open_conversation (NatterWindow      *self,
                                                const char        *contact_id);
 void          natter_window_add_toast         (NatterWindow      *self,
                                                const char        *message);
+void          natter_window_add_contact       (NatterWindow      *self,
+                                               const char        *user_id);
 
 G_END_DECLS
