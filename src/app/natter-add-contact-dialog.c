@@ -18,6 +18,7 @@
 #include "natter-protocol.h"
 
 #include "natter-add-contact-dialog.h"
+#include "natter-user-id-text.h"
 
 struct _NatterAddContactDialog
 {
@@ -26,6 +27,7 @@ struct _NatterAddContactDialog
   GtkEntry     *id_entry;
   GtkEntry     *note_entry;
   GtkLabel     *error_label;
+  GtkLabel     *own_id_label;
   GtkLabel     *resolved_label;
   GtkButton    *send_button;
 
@@ -233,6 +235,13 @@ on_send_clicked (NatterAddContactDialog *self)
 }
 
 static void
+on_copy_clicked (NatterAddContactDialog *self)
+{
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)),
+                          natter_client_get_user_id (self->client));
+}
+
+static void
 natter_add_contact_dialog_dispose (GObject *object)
 {
   NatterAddContactDialog *self = NATTER_ADD_CONTACT_DIALOG (object);
@@ -271,10 +280,12 @@ natter_add_contact_dialog_class_init (NatterAddContactDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, id_entry);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, note_entry);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, error_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, own_id_label);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, resolved_label);
   gtk_widget_class_bind_template_child (widget_class, NatterAddContactDialog, send_button);
   gtk_widget_class_bind_template_callback (widget_class, on_id_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_send_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_copy_clicked);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
@@ -293,10 +304,29 @@ natter_add_contact_dialog_new (GtkWindow    *parent,
                                NatterClient *client)
 {
   NatterAddContactDialog *self;
+  g_autofree char *own_id = NULL;
 
   g_return_val_if_fail (NATTER_IS_CLIENT (client), NULL);
 
   self = g_object_new (NATTER_TYPE_ADD_CONTACT_DIALOG, "transient-for", parent, NULL);
   self->client = g_object_ref (client);
+  own_id = natter_user_id_text_grouped (natter_client_get_user_id (client));
+  gtk_label_set_text (self->own_id_label, own_id);
+  gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->id_entry));
   return self;
+}
+
+/**
+ * natter_add_contact_dialog_set_user_id:
+ * @user_id: the ID to invite, as from a `natter:` link
+ */
+void
+natter_add_contact_dialog_set_user_id (NatterAddContactDialog *self,
+                                       const char             *user_id)
+{
+  g_return_if_fail (NATTER_IS_ADD_CONTACT_DIALOG (self));
+  g_return_if_fail (user_id != NULL);
+
+  gtk_editable_set_text (GTK_EDITABLE (self->id_entry), user_id);
+  gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->note_entry));
 }

@@ -15,7 +15,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (NatterAddContactDialog, natter_add_contact_dialog, NATTER,
                       ADD_CONTACT_DIALOG, AdwWindow)
 
-NatterAddContactDialog *natter_add_contact_dialog_new (GtkWindow    *parent,
-                                                       NatterClient *client);
+NatterAddContactDialog *natter_add_contact_dialog_new         (GtkWindow              *parent,
+                                                               NatterClient           *client);
+void                    natter_add_contact_dialog_set_user_id (NatterAddContactDialog *self,
+                                                               const char             *user_id);
 
 G_END_DECLS

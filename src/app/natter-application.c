@@ -27,6 +27,7 @@
 #include "natter-control.h"
 #include "natter-preferences-window.h"
 #include "natter-text.h"
+#include "natter-user-id-text.h"
 #include "natter-window.h"
 
 #define DEFAULT_PROFILE "default"
@@ -301,6 +302,12 @@ notifications_available (NatterApplication *self)
          bus_has_name (bus, "ListActivatableNames", "org.freedesktop.Notifications");
 }
 
+static char *
+message_notification_id (const char *contact_id)
+{
+  return g_strconcat ("message-", contact_id, NULL);
+}
+
 /* Whether GLib sends notifications to a freedesktop server (no portal, no
  * org.gtk.Notifications), which may read the body as markup */
 static gboolean
@@ -350,10 +357,24 @@ on_message_added (NatterClient  *client,
   body = natter_text_notification_body (natter_message_get_body (message),
                                         notifications_read_markup (self));
   notification = g_notification_new (name != NULL ? name : _("New message"));
-  g_notification_set_body (notification, body);
+  /* The text only where the user wants it on screen */
+  if (self->settings == NULL || g_settings_get_boolean (self->settings, "notification-preview"))
+    g_notification_set_body (notification, body);
+  else
+    g_notification_set_body (notification, _("New message"));
+  if (contact != NULL && natter_contact_get_avatar (contact) != NULL)
+    {
+      g_autoptr(GIcon) avatar = g_bytes_icon_new (natter_contact_get_avatar (contact));
+
+      g_notification_set_icon (notification, avatar);
+    }
   g_notification_set_default_action_and_target (notification, "app.open-conversation", "s",
                                                 contact_id);
-  notification_id = g_strconcat ("message-", contact_id, NULL);
+  g_notification_add_button_with_target (notification, _("Mark as Read"), "app.mark-read", "s",
+                                         contact_id);
+  g_notification_add_button_with_target (notification, _("Open"), "app.open-conversation", "s",
+                                         contact_id);
+  notification_id = message_notification_id (contact_id);
   g_application_send_notification (G_APPLICATION (self), notification_id, notification);
 }
 
@@ -612,6 +633,17 @@ on_control_request (NatterControl     *control,
     }
 }
 
+/* Read here or elsewhere: the notification has said what it had to. */
+static void
+on_conversation_read (NatterClient *client,
+                      const char   *contact_id,
+                      gpointer      user_data)
+{
+  g_autofree char *notification_id = message_notification_id (contact_id);
+
+  g_application_withdraw_notification (G_APPLICATION (user_data), notification_id);
+}
+
 static void
 set_client (NatterApplication *self,
             NatterClient      *client)
@@ -647,6 +679,8 @@ set_client (NatterApplication *self,
         }
       g_signal_connect (self->client, "store-failed", G_CALLBACK (on_store_failed), self);
       g_signal_connect (self->client, "message-refused", G_CALLBACK (on_message_refused), self);
+      g_signal_connect (self->client, "conversation-read", G_CALLBACK (on_conversation_read),
+                        self);
       natter_client_start (self->client);
     }
 
@@ -754,6 +788,8 @@ on_about (GSimpleAction *action,
                         "version", PACKAGE_VERSION,
                         "comments", _("Chat and call directly, computer to computer"),
                         "developers", developers,
+                        "website", "https://github.com/natter/natter",
+                        "issue-url", "https://github.com/natter/natter/issues",
                         "license-type", GTK_LICENSE_GPL_3_0,
                         "translator-credits", _("translator-credits"),
                         NULL);
@@ -833,9 +869,26 @@ on_restore_backup (GSimpleAction *action,
   natter_application_open_async (self, NULL, NULL, NULL, on_reopened, NULL);
 }
 
+/* A notification's Mark as Read: read without opening the window. */
+static void
+on_mark_read (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL)
+    return;
+
+  if (!natter_client_mark_read (self->client, g_variant_get_string (parameter, NULL), &error))
+    g_warning ("Could not mark the conversation read: %s", error->message);
+}
+
 static const GActionEntry app_actions[] = {
   { "restore-backup", on_restore_backup },
   { "open-conversation", on_open_conversation, "s" },
+  { "mark-read", on_mark_read, "s" },
   { "preferences", on_preferences },
   { "about", on_about },
   { "quit", on_quit },
@@ -937,6 +990,31 @@ natter_application_activate (GApplication *application)
   show_window (NATTER_APPLICATION (application));
 }
 
+/* natter: links (the desktop file registers the scheme) */
+static void
+natter_application_open (GApplication  *application,
+                         GFile        **files,
+                         int            n_files,
+                         const char    *hint)
+{
+  NatterApplication *self = NATTER_APPLICATION (application);
+
+  show_window (self);
+  for (int i = 0; i < n_files; i++)
+    {
+      g_autofree char *uri = g_file_get_uri (files[i]);
+      g_autofree char *user_id = natter_user_id_text_from_uri (uri);
+
+      if (user_id == NULL)
+        {
+          natter_window_add_toast (get_main_window (self),
+                                   _("That link does not hold a valid Natter ID"));
+          continue;
+        }
+      natter_window_add_contact (get_main_window (self), user_id);
+    }
+}
+
 static void
 natter_application_shutdown (GApplication *application)
 {
@@ -1009,6 +1087,7 @@ natter_application_class_init (NatterApplicationClass *klass)
   app_class->handle_local_options = natter_application_handle_local_options;
   app_class->startup = natter_application_startup;
   app_class->activate = natter_application_activate;
+  app_class->open = natter_application_open;
   app_class->shutdown = natter_application_shutdown;
 
   properties[PROP_CLIENT] =
@@ -1042,7 +1121,7 @@ natter_application_new (void)
 {
   return g_object_new (NATTER_TYPE_APPLICATION,
                        "application-id", APPLICATION_ID,
-                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "flags", G_APPLICATION_HANDLES_OPEN,
                        "resource-base-path", "/io/github/natter/Natter",
                        NULL);
 }

@@ -17,11 +17,11 @@ struct _NatterContactDialog
 
   AdwAvatar     *avatar;
   GtkLabel      *name_label;
+  GtkLabel      *own_name_label;
   GtkLabel      *bio_label;
   GtkLabel      *id_label;
   AdwEntryRow   *alias_row;
   GtkSwitch     *block_switch;
-  GtkLabel      *key_changed_label;
   GtkLabel      *safety_number_label;
   GtkSwitch     *verified_switch;
 
@@ -51,16 +51,32 @@ update (NatterContactDialog *self)
   const char *bio = natter_contact_get_bio (self->contact);
   const char *alias = natter_contact_get_alias (self->contact);
   g_autoptr(GdkPaintable) picture = NULL;
+  g_autofree char *initials = NULL;
+  const char *own_name;
+  gboolean renamed;
 
   if (name == NULL || *name == '\0')
     name = natter_contact_get_user_id (self->contact);
+  initials = natter_avatar_initials_source (name);
 
   self->updating = TRUE;
 
   gtk_label_set_text (self->name_label, name);
-  adw_avatar_set_text (self->avatar, name);
+  adw_avatar_set_text (self->avatar, initials);
   picture = natter_avatar_paintable_new (natter_contact_get_avatar (self->contact));
   adw_avatar_set_custom_image (self->avatar, picture);
+  /* A contact you renamed still shows the name they chose. */
+  own_name = natter_contact_get_display_name (self->contact);
+  renamed = alias != NULL && *alias != '\0' && own_name != NULL && *own_name != '\0' &&
+            g_strcmp0 (alias, own_name) != 0;
+  if (renamed)
+    {
+      /* Translators: under the name you gave a contact; %s is the name they chose */
+      g_autofree char *text = g_strdup_printf (_("Calls themselves “%s”"), own_name);
+
+      gtk_label_set_text (self->own_name_label, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->own_name_label), renamed);
   gtk_label_set_text (self->bio_label, bio != NULL ? bio : "");
   gtk_widget_set_visible (GTK_WIDGET (self->bio_label), bio != NULL && *bio != '\0');
   gtk_label_set_text (self->id_label, natter_contact_get_user_id (self->contact));
@@ -70,18 +86,6 @@ update (NatterContactDialog *self)
 
   gtk_switch_set_active (self->block_switch, natter_contact_get_blocked (self->contact));
   gtk_switch_set_active (self->verified_switch, natter_contact_get_verified (self->contact));
-
-  if (natter_contact_get_key_changed (self->contact))
-    {
-      g_autofree char *text = g_strdup_printf (_("The safety number with %s has changed since "
-                                                 "you last talked. Their key may have been "
-                                                 "replaced, or someone may be in the middle. "
-                                                 "Compare the number again."), name);
-
-      gtk_label_set_text (self->key_changed_label, text);
-    }
-  gtk_widget_set_visible (GTK_WIDGET (self->key_changed_label),
-                          natter_contact_get_key_changed (self->contact));
 
   self->updating = FALSE;
 }
@@ -99,20 +103,59 @@ on_alias_apply (NatterContactDialog *self)
 }
 
 static void
-on_block_toggled (NatterContactDialog *self)
+set_blocked (NatterContactDialog *self,
+             gboolean             blocked)
 {
   g_autoptr(GError) error = NULL;
+
+  if (!natter_client_set_blocked (self->client, natter_contact_get_user_id (self->contact),
+                                  blocked, &error))
+    show_error (self, error);
+  update (self);
+}
+
+static void
+on_block_response (AdwMessageDialog    *dialog,
+                   const char          *response,
+                   NatterContactDialog *self)
+{
+  if (g_str_equal (response, "block"))
+    set_blocked (self, TRUE);
+  else
+    update (self);
+}
+
+/* Blocking asks first; unblocking does not. */
+static void
+on_block_toggled (NatterContactDialog *self)
+{
   gboolean blocked = gtk_switch_get_active (self->block_switch);
+  const char *name = natter_contact_get_name (self->contact);
+  g_autofree char *heading = NULL;
+  AdwMessageDialog *dialog;
 
   if (self->updating || blocked == natter_contact_get_blocked (self->contact))
     return;
 
-  if (!natter_client_set_blocked (self->client, natter_contact_get_user_id (self->contact),
-                                  blocked, &error))
+  if (!blocked)
     {
-      show_error (self, error);
-      update (self);
+      set_blocked (self, FALSE);
+      return;
     }
+
+  /* Translators: %s is the contact */
+  heading = g_strdup_printf (_("Block %s?"), name != NULL && *name != '\0' ? name :
+                                            natter_contact_get_user_id (self->contact));
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
+                                                       _("They can no longer connect to you, "
+                                                         "message you or invite you, and are "
+                                                         "not told. The conversation stays.")));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "block", _("_Block"), NULL);
+  adw_message_dialog_set_response_appearance (dialog, "block", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_block_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
 }
 
 static void
@@ -126,10 +169,7 @@ on_verified_toggled (NatterContactDialog *self)
   if (self->updating || verified == natter_contact_get_verified (self->contact))
     return;
 
-  /* Comparing the number again settles a changed key. */
-  if (!natter_store_set_contact_verified (store, id, verified, &error) ||
-      (verified && natter_contact_get_key_changed (self->contact) &&
-       !natter_store_set_contact_key_changed (store, id, FALSE, &error)))
+  if (!natter_store_set_contact_verified (store, id, verified, &error))
     {
       show_error (self, error);
       update (self);
@@ -163,11 +203,11 @@ natter_contact_dialog_class_init (NatterContactDialogClass *klass)
                                                "/io/github/natter/Natter/ui/natter-contact-dialog.ui");
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, avatar);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, name_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, own_name_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, bio_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, id_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, alias_row);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, block_switch);
-  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, key_changed_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, safety_number_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, verified_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_alias_apply);

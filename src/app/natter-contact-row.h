@@ -19,6 +19,7 @@ void              natter_contact_row_bind (NatterContactRow *self,
                                            NatterClient     *client,
                                            NatterContact    *contact);
 
-GdkPaintable     *natter_avatar_paintable_new (GBytes *avatar);
+GdkPaintable     *natter_avatar_paintable_new   (GBytes     *avatar);
+char             *natter_avatar_initials_source (const char *name);
 
 G_END_DECLS

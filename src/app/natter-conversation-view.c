@@ -3,7 +3,10 @@
  * The messages are a GtkListView over the core's NatterConversation. The
  * view sticks to the newest message while the user is at the bottom, and
  * loads older pages when the user scrolls to the top, keeping what is on
- * screen in place. Enter sends; Shift+Enter starts a new line.
+ * screen in place. A conversation with unread messages opens at the first
+ * of them, under a "New messages" divider; scrolled up, a button jumps back
+ * to the newest message and counts what arrived meanwhile. Enter sends;
+ * Shift+Enter starts a new line.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -41,7 +44,7 @@ struct _NatterConversationView
 
   /* Template widgets */
   AdwWindowTitle     *window_title;
-  GtkButton          *details_button;
+  GtkMenuButton      *menu_button;
   GtkToggleButton    *search_button;
   GtkBox             *call_box;
   GtkSearchBar       *search_bar;
@@ -52,9 +55,18 @@ struct _NatterConversationView
   GtkStack           *messages_stack;
   GtkScrolledWindow  *scrolled_window;
   GtkListView        *messages_view;
+  GtkRevealer        *jump_revealer;
+  GtkLabel           *jump_count_label;
   GtkListBox         *search_results;
   GtkRevealer        *typing_revealer;
   GtkLabel           *typing_label;
+  GtkRevealer        *reply_revealer;
+  GtkLabel           *reply_label;
+  GtkWidget          *compose_bar;
+  GtkWidget          *blocked_bar;
+  GtkLabel           *blocked_label;
+  GtkBox             *attach_box;
+  GtkLabel           *compose_placeholder;
   GtkTextView        *compose_view;
   GtkButton          *send_button;
 
@@ -74,6 +86,18 @@ struct _NatterConversationView
 
   gboolean            typing_sent;
   guint               typing_timeout;
+
+  /* The first message that was unread when the conversation opened */
+  char               *first_unread_id;
+  /* Messages that arrived while the user was scrolled up */
+  guint               unseen_count;
+
+  /* The message the next one sent answers */
+  char               *reply_to_id;
+  /* The message to focus and highlight once it is scrolled into view */
+  char               *focus_id;
+  guint               highlight_timeout;
+  GtkWidget          *highlighted;
 
   gint64              open_time;
   gulong              open_paint_handler;
@@ -119,6 +143,26 @@ update_subtitle (NatterConversationView *self)
       return;
     }
 
+  if (natter_client_is_invitation_pending (self->client, self->contact_id))
+    {
+      /* Translators: the subtitle of a conversation with someone we invited */
+      subtitle = g_strdup_printf (_("Waiting for %s to accept your invitation"),
+                                  contact_name (self));
+      adw_window_title_set_subtitle (self->window_title, subtitle);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->window_title), subtitle);
+      return;
+    }
+
+  /* Our own connection is down: say nothing about theirs. */
+  if (natter_signaling_get_state (natter_client_get_signaling (self->client)) !=
+      NATTER_SIGNALING_STATE_ONLINE &&
+      natter_client_get_peer_state (self->client, self->contact_id) != NATTER_PEER_STATE_CONNECTED)
+    {
+      adw_window_title_set_subtitle (self->window_title,
+                                     _("You’re offline — messages wait until you are back"));
+      return;
+    }
+
   state = natter_client_get_peer_state (self->client, self->contact_id);
   switch (state)
     {
@@ -154,10 +198,6 @@ update_warning (NatterConversationView *self)
     text = g_strdup_printf (_("The connection to %s was not signed with their key: someone may "
                               "be listening in. Nothing was sent. Compare safety numbers."),
                             contact_name (self));
-  else if (self->contact != NULL && natter_contact_get_key_changed (self->contact))
-    text = g_strdup_printf (_("The safety number with %s has changed. Compare it with them "
-                              "before you trust this conversation."),
-                            contact_name (self));
 
   if (text != NULL)
     gtk_label_set_text (self->warning_label, text);
@@ -167,14 +207,37 @@ update_warning (NatterConversationView *self)
 static void
 update_title (NatterConversationView *self)
 {
+  gboolean blocked;
+
   adw_window_title_set_title (self->window_title, self->contact_id != NULL ? contact_name (self) :
                                                                              "");
   update_subtitle (self);
   update_warning (self);
 
   /* Nothing can be sent to a blocked contact: say so rather than fail. */
-  gtk_widget_set_sensitive (GTK_WIDGET (self->compose_view),
-                            self->contact == NULL || !natter_contact_get_blocked (self->contact));
+  blocked = self->contact != NULL && natter_contact_get_blocked (self->contact);
+  gtk_widget_set_visible (self->compose_bar, !blocked);
+  gtk_widget_set_visible (self->blocked_bar, blocked);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "conversation.block",
+                                 self->contact != NULL && !blocked);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "conversation.unblock", blocked);
+  if (blocked)
+    {
+      /* Translators: replaces the compose box; %s is the contact */
+      g_autofree char *text = g_strdup_printf (_("You blocked %s."), contact_name (self));
+
+      gtk_label_set_text (self->blocked_label, text);
+    }
+
+  if (self->contact_id != NULL)
+    {
+      /* Translators: the placeholder of the compose box; %s is the contact */
+      g_autofree char *placeholder = g_strdup_printf (_("Message %s…"), contact_name (self));
+
+      gtk_label_set_text (self->compose_placeholder, placeholder);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->compose_view),
+                                      GTK_ACCESSIBLE_PROPERTY_PLACEHOLDER, placeholder, -1);
+    }
 }
 
 static void
@@ -210,6 +273,27 @@ on_presence_changed (NatterClient *client,
   /* They came online: open the chat now so queued messages go out. */
   if (online && natter_client_get_peer_state (client, contact_id) != NATTER_PEER_STATE_CONNECTED)
     natter_client_connect_to (client, contact_id);
+}
+
+static void close_conversation (NatterConversationView *self);
+
+/* Blocked, unblocked, invited, answered, or removed. */
+static void
+on_contact_changed (NatterClient *client,
+                    const char   *contact_id,
+                    gpointer      user_data)
+{
+  NatterConversationView *self = user_data;
+  g_autoptr(NatterContact) contact = NULL;
+
+  if (g_strcmp0 (contact_id, self->contact_id) != 0)
+    return;
+
+  contact = natter_store_get_contact (natter_client_get_store (client), contact_id, NULL);
+  if (contact == NULL)
+    close_conversation (self);
+  else
+    update_title (self);
 }
 
 static void
@@ -277,6 +361,7 @@ on_compose_changed (NatterConversationView *self)
   gboolean empty = *stripped == '\0';
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), !empty && self->contact_id != NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->compose_placeholder), *text == '\0');
 
   if (self->client == NULL || self->contact_id == NULL)
     return;
@@ -296,6 +381,61 @@ on_compose_changed (NatterConversationView *self)
   self->typing_timeout = g_timeout_add_seconds (TYPING_IDLE_SECONDS, on_typing_timeout, self);
 }
 
+/* Replying */
+
+static void
+cancel_reply (NatterConversationView *self)
+{
+  g_clear_pointer (&self->reply_to_id, g_free);
+  gtk_revealer_set_reveal_child (self->reply_revealer, FALSE);
+  /* Hidden too, so that screen readers do not read what is not there. */
+  gtk_widget_set_visible (GTK_WIDGET (self->reply_revealer), FALSE);
+}
+
+static void
+reply_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  const char *message_id = g_variant_get_string (parameter, NULL);
+  g_autoptr(NatterMessage) message = NULL;
+  g_autofree char *line = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  message = natter_store_get_message (natter_client_get_store (self->client), self->contact_id,
+                                      message_id, NULL);
+  if (message == NULL)
+    return;
+
+  line = g_strdup (natter_message_get_body (message));
+  g_strdelimit (line, "\r\n", ' ');
+  /* Translators: above the compose box; who wrote the message answered, and its text */
+  text = g_strdup_printf (_("Replying to %s: %s"),
+                          natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT ?
+                          _("yourself") : contact_name (self), line);
+  gtk_label_set_text (self->reply_label, text);
+  g_free (self->reply_to_id);
+  self->reply_to_id = g_strdup (message_id);
+  gtk_widget_set_visible (GTK_WIDGET (self->reply_revealer), TRUE);
+  gtk_revealer_set_reveal_child (self->reply_revealer, TRUE);
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+}
+
+static void
+cancel_reply_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+
+  cancel_reply (self);
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+}
+
 /* Sending */
 
 static void
@@ -309,7 +449,8 @@ send_compose_text (NatterConversationView *self)
   if (self->client == NULL || self->contact_id == NULL || *stripped == '\0')
     return;
 
-  message = natter_client_send_message (self->client, self->contact_id, stripped, &error);
+  message = natter_client_send_reply (self->client, self->contact_id, stripped,
+                                      self->reply_to_id, &error);
   if (message == NULL)
     {
       g_autofree char *why = g_strdup_printf (_("Could not send: %s"), error->message);
@@ -319,8 +460,17 @@ send_compose_text (NatterConversationView *self)
     }
 
   stop_typing (self);
+  cancel_reply (self);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
   natter_client_connect_to (self->client, self->contact_id);
+}
+
+static void
+on_emoji_clicked (NatterConversationView *self)
+{
+  /* The text view's own chooser, as Ctrl+. opens it, at the cursor. */
+  gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
+  g_signal_emit_by_name (self->compose_view, "insert-emoji");
 }
 
 static void
@@ -338,6 +488,12 @@ on_compose_key_pressed (GtkEventControllerKey *controller,
                         gpointer               user_data)
 {
   NatterConversationView *self = user_data;
+
+  if (keyval == GDK_KEY_Escape && self->reply_to_id != NULL)
+    {
+      cancel_reply (self);
+      return GDK_EVENT_STOP;
+    }
 
   if (keyval != GDK_KEY_Return && keyval != GDK_KEY_KP_Enter && keyval != GDK_KEY_ISO_Enter)
     return GDK_EVENT_PROPAGATE;
@@ -396,6 +552,51 @@ scroll_to_target (NatterConversationView *self)
  * does nothing or stops short: retry on every frame until the item is on
  * screen. The first frames always scroll, since before the next layout the
  * adjustment still describes the old rows. */
+static void update_jump_button (NatterConversationView *self);
+
+static gboolean
+on_highlight_timeout (gpointer user_data)
+{
+  NatterConversationView *self = user_data;
+
+  self->highlight_timeout = 0;
+  if (self->highlighted != NULL)
+    gtk_widget_remove_css_class (self->highlighted, "highlighted");
+  g_clear_weak_pointer (&self->highlighted);
+  return G_SOURCE_REMOVE;
+}
+
+/* The row of the message the view jumped to gets the focus and, for a
+ * moment, a highlight, so the eye finds it. */
+static void
+focus_target (NatterConversationView *self)
+{
+  g_autofree char *focus_id = g_steal_pointer (&self->focus_id);
+
+  if (focus_id == NULL)
+    return;
+
+  for (GtkWidget *item = gtk_widget_get_first_child (GTK_WIDGET (self->messages_view));
+       item != NULL; item = gtk_widget_get_next_sibling (item))
+    {
+      GtkWidget *row = gtk_widget_get_first_child (item);
+      NatterMessage *message;
+
+      if (row == NULL || !NATTER_IS_MESSAGE_ROW (row))
+        continue;
+      message = natter_message_row_get_message (NATTER_MESSAGE_ROW (row));
+      if (message == NULL || g_strcmp0 (natter_message_get_id (message), focus_id) != 0)
+        continue;
+
+      on_highlight_timeout (self);
+      gtk_widget_grab_focus (row);
+      gtk_widget_add_css_class (row, "highlighted");
+      g_set_weak_pointer (&self->highlighted, row);
+      self->highlight_timeout = g_timeout_add_seconds (2, on_highlight_timeout, self);
+      return;
+    }
+}
+
 #define SCROLL_MIN_FRAMES 3
 #define SCROLL_MAX_FRAMES 600
 
@@ -420,6 +621,8 @@ on_scroll_tick (GtkWidget     *widget,
 
   self->scroll_pending = FALSE;
   self->scroll_tick = 0;
+  update_jump_button (self);
+  focus_target (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -440,6 +643,45 @@ static void
 start_scroll_to_bottom (NatterConversationView *self)
 {
   start_scroll_to (self, G_MAXUINT);
+}
+
+static void
+update_jump_button (NatterConversationView *self)
+{
+  gboolean at_bottom = self->conversation == NULL || is_at_bottom (self);
+
+  if (at_bottom)
+    self->unseen_count = 0;
+
+  gtk_revealer_set_reveal_child (self->jump_revealer, !at_bottom && !self->scroll_pending);
+  gtk_widget_set_visible (GTK_WIDGET (self->jump_count_label), self->unseen_count > 0);
+  if (self->unseen_count > 0)
+    {
+      g_autofree char *count = g_strdup_printf ("%u", self->unseen_count);
+      g_autofree char *label = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                             "%u new message, jump to it",
+                                                             "%u new messages, jump to the newest",
+                                                             self->unseen_count),
+                                                self->unseen_count);
+
+      gtk_label_set_text (self->jump_count_label, count);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_revealer_get_child (self->jump_revealer)),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
+    }
+  else
+    {
+      gtk_accessible_update_property (GTK_ACCESSIBLE (gtk_revealer_get_child (self->jump_revealer)),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Jump to the newest message"), -1);
+    }
+}
+
+static void
+on_jump_clicked (NatterConversationView *self)
+{
+  self->unseen_count = 0;
+  start_scroll_to_bottom (self);
+  update_jump_button (self);
 }
 
 static void on_adjustment_value_changed (NatterConversationView *self);
@@ -464,6 +706,7 @@ on_adjustment_value_changed (NatterConversationView *self)
   if (self->conversation == NULL)
     return;
 
+  update_jump_button (self);
   if (self->scroll_pending || self->loading_older)
     return;
 
@@ -495,7 +738,10 @@ bind_message_row (NatterConversationView *self,
     previous = g_list_model_get_item (G_LIST_MODEL (self->conversation), position - 1);
 
   natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), self->client,
-                           gtk_list_item_get_item (item), previous);
+                           gtk_list_item_get_item (item), previous, contact_name (self),
+                           self->first_unread_id != NULL &&
+                           g_strcmp0 (natter_message_get_id (gtk_list_item_get_item (item)),
+                                      self->first_unread_id) == 0);
 }
 
 /* Older messages arrive above: a row's day header depends on the row above. */
@@ -532,7 +778,8 @@ on_unbind_message_row (GtkSignalListItemFactory *factory,
                        GtkListItem              *item,
                        gpointer                  user_data)
 {
-  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL, NULL);
+  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL, NULL,
+                           NULL, FALSE);
 }
 
 static void
@@ -553,7 +800,14 @@ on_messages_changed (GListModel             *model,
   last = g_list_model_get_item (model, position + added - 1);
   if (is_at_bottom (self) ||
       natter_message_get_direction (last) == NATTER_MESSAGE_DIRECTION_OUT)
-    start_scroll_to_bottom (self);
+    {
+      start_scroll_to_bottom (self);
+    }
+  else
+    {
+      self->unseen_count += added;
+      update_jump_button (self);
+    }
   g_object_unref (last);
 
   /* It is seen if the window is active. */
@@ -610,15 +864,14 @@ on_history_search_changed (NatterConversationView *self)
       g_autofree char *subtitle = NULL;
       g_autofree char *subtitle_markup = NULL;
       GtkWidget *row = adw_action_row_new ();
-      gint64 row_id = natter_message_get_row_id (hit->message);
 
       subtitle = g_strdup_printf ("%s — %s", natter_message_get_direction (hit->message) ==
                                              NATTER_MESSAGE_DIRECTION_OUT ? _("You") :
                                                                             contact_name (self),
                                   when);
       gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), TRUE);
-      g_object_set_data_full (G_OBJECT (row), "natter-row-id", g_memdup2 (&row_id, sizeof row_id),
-                              g_free);
+      g_object_set_data_full (G_OBJECT (row), "natter-message", g_object_ref (hit->message),
+                              g_object_unref);
       /* The row reads its title and subtitle as markup: the snippet is
        * escaped by the store, the subtitle (a contact's name) here */
       subtitle_markup = g_markup_escape_text (subtitle, -1);
@@ -666,25 +919,62 @@ find_message (NatterConversationView *self,
     }
 }
 
+/* Scrolls to a message, loading older pages as needed, then focuses and
+ * highlights it. */
 static void
-on_search_result_activated (GtkListBox             *list,
-                            GtkListBoxRow          *row,
-                            NatterConversationView *self)
+jump_to_message (NatterConversationView *self,
+                 NatterMessage          *message)
 {
-  const gint64 *row_id = g_object_get_data (G_OBJECT (row), "natter-row-id");
   guint position;
 
-  if (row_id == NULL || self->conversation == NULL)
+  if (self->conversation == NULL)
     return;
 
-  if (!find_message (self, *row_id, &position))
+  if (!find_message (self, natter_message_get_row_id (message), &position))
     {
       show_toast (self, _("This message is no longer in the history"));
       return;
     }
 
-  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  g_free (self->focus_id);
+  self->focus_id = g_strdup (natter_message_get_id (message));
   start_scroll_to (self, position);
+}
+
+static void
+on_search_result_activated (GtkListBox             *list,
+                            GtkListBoxRow          *row,
+                            NatterConversationView *self)
+{
+  NatterMessage *message = g_object_get_data (G_OBJECT (row), "natter-message");
+
+  if (message == NULL)
+    return;
+
+  gtk_search_bar_set_search_mode (self->search_bar, FALSE);
+  jump_to_message (self, message);
+}
+
+static void
+jump_to_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterMessage) message = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  message = natter_store_get_message (natter_client_get_store (self->client), self->contact_id,
+                                      g_variant_get_string (parameter, NULL), NULL);
+  if (message == NULL)
+    {
+      show_toast (self, _("This message is no longer in the history"));
+      return;
+    }
+
+  jump_to_message (self, message);
 }
 
 static void
@@ -707,6 +997,280 @@ on_details_clicked (NatterConversationView *self)
 
   gtk_window_present (GTK_WINDOW (natter_contact_dialog_new (GTK_WINDOW (root), self->client,
                                                              self->contact_id)));
+}
+
+/* The messages' menus */
+
+static NatterMessage *
+lookup_message (NatterConversationView *self,
+                GVariant               *parameter)
+{
+  const char *message_id = g_variant_get_string (parameter, NULL);
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return NULL;
+
+  return natter_store_get_message (natter_client_get_store (self->client), self->contact_id,
+                                   message_id, NULL);
+}
+
+typedef gboolean (*ConfirmedFunc) (NatterClient  *client,
+                                   const char    *contact_id,
+                                   const char    *message_id,
+                                   GError       **error);
+
+static void
+on_confirm_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          user_data)
+{
+  NatterConversationView *self = user_data;
+  ConfirmedFunc func = g_object_get_data (G_OBJECT (dialog), "natter-confirmed");
+  const char *contact_id = g_object_get_data (G_OBJECT (dialog), "natter-contact-id");
+  const char *message_id = g_object_get_data (G_OBJECT (dialog), "natter-message-id");
+  g_autoptr(GError) error = NULL;
+
+  if (!g_str_equal (response, "confirm") || self->client == NULL)
+    return;
+
+  if (!func (self->client, contact_id, message_id, &error))
+    {
+      /* Translators: %s says why */
+      g_autofree char *why = g_strdup_printf (_("That did not work: %s"), error->message);
+
+      show_toast (self, why);
+    }
+}
+
+/* Asks before doing what cannot be undone; @func runs on the answer "yes". */
+static void
+confirm (NatterConversationView *self,
+         const char             *heading,
+         const char             *body,
+         const char             *verb,
+         ConfirmedFunc           func,
+         const char             *message_id)
+{
+  AdwMessageDialog *dialog;
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
+                                                       heading, body));
+  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "confirm", verb, NULL);
+  adw_message_dialog_set_response_appearance (dialog, "confirm", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_object_set_data (G_OBJECT (dialog), "natter-confirmed", func);
+  g_object_set_data_full (G_OBJECT (dialog), "natter-contact-id", g_strdup (self->contact_id),
+                          g_free);
+  g_object_set_data_full (G_OBJECT (dialog), "natter-message-id", g_strdup (message_id), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_confirm_response), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+delete_message_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterMessage) message = lookup_message (self, parameter);
+  g_autofree char *body = NULL;
+
+  if (message == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  body = g_strdup_printf (_("The message is deleted from this computer only. %s keeps their "
+                            "copy."), contact_name (self));
+  confirm (self, _("Delete Message?"), body, _("_Delete"), natter_client_delete_message,
+           natter_message_get_id (message));
+}
+
+/* The conversation's menu */
+
+static gboolean
+block_contact (NatterClient  *client,
+               const char    *contact_id,
+               const char    *unused,
+               GError       **error)
+{
+  return natter_client_set_blocked (client, contact_id, TRUE, error);
+}
+
+static gboolean
+clear_conversation (NatterClient  *client,
+                    const char    *contact_id,
+                    const char    *unused,
+                    GError       **error)
+{
+  return natter_client_clear_conversation (client, contact_id, error);
+}
+
+static gboolean
+remove_contact (NatterClient  *client,
+                const char    *contact_id,
+                const char    *unused,
+                GError       **error)
+{
+  return natter_client_remove_contact (client, contact_id, error);
+}
+
+static void
+block_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autofree char *heading = NULL;
+
+  if (self->contact_id == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  heading = g_strdup_printf (_("Block %s?"), contact_name (self));
+  confirm (self, heading,
+           _("They can no longer connect to you, message you or invite you, and are not told. "
+             "The conversation stays."), _("_Block"), block_contact, NULL);
+}
+
+static void
+unblock_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  if (!natter_client_set_blocked (self->client, self->contact_id, FALSE, &error))
+    show_toast (self, error->message);
+}
+
+static void
+delete_conversation_action (GtkWidget  *widget,
+                            const char *action_name,
+                            GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autofree char *body = NULL;
+
+  if (self->contact_id == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  body = g_strdup_printf (_("Every message with %s is deleted from this computer. %s stays a "
+                            "contact and keeps their copy."), contact_name (self),
+                          contact_name (self));
+  confirm (self, _("Delete Conversation?"), body, _("_Delete"), clear_conversation, NULL);
+}
+
+static void
+remove_contact_action (GtkWidget  *widget,
+                       const char *action_name,
+                       GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+
+  if (self->contact_id == NULL)
+    return;
+
+  /* Translators: %s is the contact */
+  heading = g_strdup_printf (_("Remove %s?"), contact_name (self));
+  body = g_strdup_printf (_("%s and your conversation are deleted from this computer. They can "
+                            "invite you again."), contact_name (self));
+  confirm (self, heading, body, _("_Remove"), remove_contact, NULL);
+}
+
+static void
+details_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  on_details_clicked (NATTER_CONVERSATION_VIEW (widget));
+}
+
+static char *
+format_when (gint64 timestamp)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (timestamp / G_USEC_PER_SEC);
+
+  /* Translators: a full date and time in the message details; see strftime(3) */
+  return g_date_time_format (time, _("%x %H:%M:%S"));
+}
+
+static void
+message_details_action (GtkWidget  *widget,
+                        const char *action_name,
+                        GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterMessage) message = lookup_message (self, parameter);
+  g_autoptr(GString) body = g_string_new (NULL);
+  g_autofree char *sent = NULL;
+  AdwMessageDialog *dialog;
+
+  if (message == NULL)
+    return;
+
+  sent = format_when (natter_message_get_timestamp (message));
+  if (natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT)
+    {
+      g_string_append_printf (body, _("Sent: %s"), sent);
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body, _("Status: %s"),
+                              natter_message_row_status_label (natter_message_get_status (message)));
+    }
+  else
+    {
+      g_autofree char *received = format_when (natter_message_get_received_timestamp (message));
+
+      g_string_append_printf (body, _("From: %s"), contact_name (self));
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body, _("Sent: %s"), sent);
+      g_string_append_c (body, '\n');
+      g_string_append_printf (body, _("Received: %s"), received);
+    }
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
+                                                       _("Message Details"), body->str));
+  adw_message_dialog_add_response (dialog, "close", _("_Close"));
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+/* The Menu key (and Shift+F10) opens the menu of the focused message. */
+static gboolean
+on_messages_key_pressed (GtkEventControllerKey *controller,
+                         guint                  keyval,
+                         guint                  keycode,
+                         GdkModifierType        state,
+                         gpointer               user_data)
+{
+  NatterConversationView *self = user_data;
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  if (keyval != GDK_KEY_Menu &&
+      !(keyval == GDK_KEY_F10 && (state & GDK_MODIFIER_MASK) == GDK_SHIFT_MASK))
+    return GDK_EVENT_PROPAGATE;
+
+  for (GtkWidget *widget = focus; widget != NULL && widget != GTK_WIDGET (self->messages_view);
+       widget = gtk_widget_get_parent (widget))
+    {
+      GtkWidget *child = gtk_widget_get_first_child (widget);
+
+      if (NATTER_IS_MESSAGE_ROW (widget) || (child != NULL && NATTER_IS_MESSAGE_ROW (child)))
+        {
+          natter_message_row_popup_menu (NATTER_MESSAGE_ROW (NATTER_IS_MESSAGE_ROW (widget) ?
+                                                             widget : child));
+          return GDK_EVENT_STOP;
+        }
+    }
+
+  return GDK_EVENT_PROPAGATE;
 }
 
 /* Timing */
@@ -765,12 +1329,17 @@ close_conversation (NatterConversationView *self)
     g_signal_handlers_disconnect_by_data (self->contact, self);
   g_clear_object (&self->contact);
   g_clear_pointer (&self->contact_id, g_free);
+  g_clear_pointer (&self->first_unread_id, g_free);
+  g_clear_pointer (&self->focus_id, g_free);
+  cancel_reply (self);
+  self->unseen_count = 0;
+  gtk_revealer_set_reveal_child (self->jump_revealer, FALSE);
 
   gtk_search_bar_set_search_mode (self->search_bar, FALSE);
   gtk_revealer_set_reveal_child (self->typing_revealer, FALSE);
   gtk_revealer_set_reveal_child (self->warning_revealer, FALSE);
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->details_button), FALSE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), FALSE);
   adw_window_title_set_title (self->window_title, "");
   adw_window_title_set_subtitle (self->window_title, "");
@@ -828,6 +1397,8 @@ natter_conversation_view_dispose (GObject *object)
 
   natter_conversation_view_set_client (self, NULL);
   g_clear_handle_id (&self->typing_timeout, g_source_remove);
+  g_clear_handle_id (&self->highlight_timeout, g_source_remove);
+  g_clear_weak_pointer (&self->highlighted);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_CONVERSATION_VIEW);
 
@@ -864,7 +1435,7 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/natter/Natter/ui/natter-conversation-view.ui");
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, window_title);
-  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, details_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, menu_button);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_button);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, call_box);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_bar);
@@ -875,12 +1446,39 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, messages_stack);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, scrolled_window);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, messages_view);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_revealer);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, jump_count_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, attach_box);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, reply_revealer);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, reply_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_bar);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, blocked_bar);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, blocked_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_placeholder);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, search_results);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_revealer);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, typing_label);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, compose_view);
   gtk_widget_class_bind_template_child (widget_class, NatterConversationView, send_button);
   gtk_widget_class_bind_template_callback (widget_class, on_send_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_emoji_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_jump_clicked);
+
+  gtk_widget_class_install_action (widget_class, "conversation.delete-message", "s",
+                                   delete_message_action);
+  gtk_widget_class_install_action (widget_class, "conversation.message-details", "s",
+                                   message_details_action);
+  gtk_widget_class_install_action (widget_class, "conversation.details", NULL, details_action);
+  gtk_widget_class_install_action (widget_class, "conversation.reply", "s", reply_action);
+  gtk_widget_class_install_action (widget_class, "conversation.cancel-reply", NULL,
+                                   cancel_reply_action);
+  gtk_widget_class_install_action (widget_class, "conversation.jump-to", "s", jump_to_action);
+  gtk_widget_class_install_action (widget_class, "conversation.block", NULL, block_action);
+  gtk_widget_class_install_action (widget_class, "conversation.unblock", NULL, unblock_action);
+  gtk_widget_class_install_action (widget_class, "conversation.delete-conversation", NULL,
+                                   delete_conversation_action);
+  gtk_widget_class_install_action (widget_class, "conversation.remove-contact", NULL,
+                                   remove_contact_action);
   gtk_widget_class_bind_template_callback (widget_class, on_details_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_history_search_changed);
 
@@ -911,6 +1509,10 @@ natter_conversation_view_init (NatterConversationView *self)
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->compose_view), "changed",
                             G_CALLBACK (on_compose_changed), self);
 
+  keys = gtk_event_controller_key_new ();
+  g_signal_connect (keys, "key-pressed", G_CALLBACK (on_messages_key_pressed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->messages_view), keys);
+
   adjustment = get_vadjustment (self);
   g_signal_connect_swapped (adjustment, "value-changed", G_CALLBACK (on_adjustment_value_changed),
                             self);
@@ -922,6 +1524,29 @@ natter_conversation_view_init (NatterConversationView *self)
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->history_search_entry));
 
   gtk_stack_set_visible_child_name (self->view_stack, "empty");
+}
+
+/* The position of the oldest unread message of the loaded page, or
+ * G_MAXUINT (the newest message) when all are read. */
+static guint
+find_first_unread (NatterConversationView *self)
+{
+  GListModel *model = G_LIST_MODEL (self->conversation);
+  guint n_items = g_list_model_get_n_items (model);
+  guint first = G_MAXUINT;
+
+  for (guint i = n_items; i > 0; i--)
+    {
+      g_autoptr(NatterMessage) message = g_list_model_get_item (model, i - 1);
+
+      if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
+        continue;
+      if (natter_message_get_status (message) != NATTER_MESSAGE_STATUS_RECEIVED)
+        break;
+      first = i - 1;
+    }
+
+  return first;
 }
 
 /**
@@ -939,7 +1564,10 @@ natter_conversation_view_set_client (NatterConversationView *self,
 
   close_conversation (self);
   if (self->client != NULL)
-    g_signal_handlers_disconnect_by_data (self->client, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->client, self);
+      g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
+    }
   g_hash_table_remove_all (self->trust_failures);
 
   g_set_object (&self->client, client);
@@ -950,6 +1578,9 @@ natter_conversation_view_set_client (NatterConversationView *self,
   g_signal_connect (client, "peer-state-changed", G_CALLBACK (on_peer_state_changed), self);
   g_signal_connect (client, "presence-changed", G_CALLBACK (on_presence_changed), self);
   g_signal_connect (client, "trust-failure", G_CALLBACK (on_trust_failure), self);
+  g_signal_connect (client, "contact-changed", G_CALLBACK (on_contact_changed), self);
+  g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",
+                            G_CALLBACK (update_subtitle), self);
 }
 
 /**
@@ -964,6 +1595,7 @@ natter_conversation_view_open (NatterConversationView *self,
                                const char             *contact_id)
 {
   g_autoptr(GtkNoSelection) selection = NULL;
+  guint first_unread;
 
   g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
   g_return_if_fail (contact_id != NULL);
@@ -986,20 +1618,33 @@ natter_conversation_view_open (NatterConversationView *self,
   g_signal_connect_after (self->conversation, "items-changed", G_CALLBACK (on_messages_changed),
                           self);
 
+  /* Remembered before the window marks the conversation read. */
+  first_unread = find_first_unread (self);
+  if (first_unread != G_MAXUINT)
+    {
+      g_autoptr(NatterMessage) message = g_list_model_get_item (G_LIST_MODEL (self->conversation),
+                                                                first_unread);
+
+      self->first_unread_id = g_strdup (natter_message_get_id (message));
+    }
+
   self->loading_older = FALSE;
   selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->conversation)));
   gtk_list_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
 
-  gtk_widget_set_sensitive (GTK_WIDGET (self->details_button), TRUE);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), FALSE);
   gtk_stack_set_visible_child_name (self->view_stack, "conversation");
   update_title (self);
   on_typing_notify (self);
+  on_compose_changed (self);
 
-  start_scroll_to_bottom (self);
+  start_scroll_to (self, first_unread);
 
-  natter_client_connect_to (self->client, contact_id);
+  /* Someone who has not accepted our invitation would not answer. */
+  if (!natter_client_is_invitation_pending (self->client, contact_id))
+    natter_client_connect_to (self->client, contact_id);
   gtk_widget_grab_focus (GTK_WIDGET (self->compose_view));
   report_open_time (self);
 }
@@ -1078,4 +1723,18 @@ natter_conversation_view_get_call_box (NatterConversationView *self)
   g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
 
   return self->call_box;
+}
+
+/**
+ * natter_conversation_view_get_attach_box:
+ *
+ * Returns: (transfer none): the box at the start of the compose bar where
+ *   the attach button goes
+ */
+GtkBox *
+natter_conversation_view_get_attach_box (NatterConversationView *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
+
+  return self->attach_box;
 }

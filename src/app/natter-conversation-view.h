@@ -23,5 +23,6 @@ const char *natter_conversation_view_get_contact_id (NatterConversationView *sel
 gboolean    natter_conversation_view_mark_read     (NatterConversationView *self);
 gboolean    natter_conversation_view_start_search  (NatterConversationView *self);
 GtkBox     *natter_conversation_view_get_call_box  (NatterConversationView *self);
+GtkBox     *natter_conversation_view_get_attach_box (NatterConversationView *self);
 
 G_END_DECLS

@@ -8,6 +8,8 @@
 
 #include <glib/gi18n.h>
 
+#include "natter-server-probe.h"
+
 #include "natter-application.h"
 #include "natter-first-run-page.h"
 
@@ -27,6 +29,7 @@ struct _NatterFirstRunPage
   GtkLabel  *error_label;
   GtkButton *continue_button;
   GtkSpinner *spinner;
+  GCancellable *probe;
 
   gboolean   busy;
 };
@@ -55,6 +58,38 @@ on_entry_changed (NatterFirstRunPage *self)
 }
 
 static void
+on_probed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(NatterFirstRunPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) probe = NULL;
+  const char *server;
+
+  if (!natter_server_probe_finish (result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  probe = g_steal_pointer (&self->probe);
+  server = g_object_get_data (G_OBJECT (probe), "natter-server");
+  natter_first_run_page_set_busy (self, FALSE);
+  if (error != NULL)
+    {
+      /* Translators: %s is the server address, then why it did not answer */
+      g_autofree char *message = g_strdup_printf (_("Can’t reach %s: %s"), server, error->message);
+
+      gtk_widget_add_css_class (GTK_WIDGET (self->server_entry), "error");
+      natter_first_run_page_set_error (self, message);
+      gtk_widget_grab_focus (GTK_WIDGET (self->server_entry));
+      return;
+    }
+
+  g_signal_emit (self, signals[SUBMITTED], 0, g_object_get_data (G_OBJECT (probe), "natter-name"),
+                 server);
+}
+
+static void
 on_continue_clicked (NatterFirstRunPage *self)
 {
   g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_entry))));
@@ -72,8 +107,18 @@ on_continue_clicked (NatterFirstRunPage *self)
       return;
     }
 
+  /* Does anything answer there? Better to know now than after the keys
+   * are made. */
   natter_first_run_page_set_error (self, NULL);
-  g_signal_emit (self, signals[SUBMITTED], 0, name, server);
+  natter_first_run_page_set_busy (self, TRUE);
+  g_cancellable_cancel (self->probe);
+  g_clear_object (&self->probe);
+  self->probe = g_cancellable_new ();
+  g_object_set_data_full (G_OBJECT (self->probe), "natter-name", g_steal_pointer (&name), g_free);
+  g_object_set_data_full (G_OBJECT (self->probe), "natter-server", g_steal_pointer (&server),
+                          g_free);
+  natter_server_probe_async (g_object_get_data (G_OBJECT (self->probe), "natter-server"),
+                             self->probe, on_probed, g_object_ref (self));
 }
 
 static void
@@ -90,9 +135,24 @@ natter_first_run_page_realize (GtkWidget *widget)
 }
 
 static void
+natter_first_run_page_dispose (GObject *object)
+{
+  NatterFirstRunPage *self = NATTER_FIRST_RUN_PAGE (object);
+
+  g_cancellable_cancel (self->probe);
+  g_clear_object (&self->probe);
+  gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_FIRST_RUN_PAGE);
+
+  G_OBJECT_CLASS (natter_first_run_page_parent_class)->dispose (object);
+}
+
+static void
 natter_first_run_page_class_init (NatterFirstRunPageClass *klass)
 {
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = natter_first_run_page_dispose;
 
   widget_class->realize = natter_first_run_page_realize;
 

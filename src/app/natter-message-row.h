@@ -18,7 +18,11 @@ NatterMessageRow *natter_message_row_new  (void);
 void              natter_message_row_bind (NatterMessageRow *self,
                                            NatterClient     *client,
                                            NatterMessage    *message,
-                                           NatterMessage    *previous);
+                                           NatterMessage    *previous,
+                                           const char       *sender_name,
+                                           gboolean          first_unread);
+void              natter_message_row_popup_menu   (NatterMessageRow *self);
+NatterMessage    *natter_message_row_get_message  (NatterMessageRow *self);
 
 const char       *natter_message_row_status_label (NatterMessageStatus status);
 

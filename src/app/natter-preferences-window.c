@@ -24,6 +24,7 @@ struct _NatterPreferencesWindow
   GtkSwitch           *relay_switch;
   GtkSwitch           *receipts_switch;
   GtkSwitch           *typing_switch;
+  GtkSwitch           *preview_switch;
   GtkSwitch           *background_switch;
 
   NatterApplication   *application;
@@ -141,6 +142,7 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, relay_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, receipts_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, typing_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, preview_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_server_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_ice_apply);
@@ -176,6 +178,7 @@ natter_preferences_window_new (NatterApplication *application)
       gtk_widget_set_sensitive (GTK_WIDGET (self->relay_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->receipts_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->typing_switch), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->preview_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->background_switch), FALSE);
       return self;
     }
@@ -184,6 +187,8 @@ natter_preferences_window_new (NatterApplication *application)
   load_list (settings, "turn-servers", self->turn_row);
   g_settings_bind (settings, "relay-only", self->relay_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "send-read-receipts", self->receipts_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "notification-preview", self->preview_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "send-typing-indicators", self->typing_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);

@@ -143,7 +143,10 @@ on_save_clicked (NatterProfileDialog *self)
 static void
 on_name_changed (NatterProfileDialog *self)
 {
-  adw_avatar_set_text (self->avatar, gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
+  g_autofree char *initials =
+    natter_avatar_initials_source (gtk_editable_get_text (GTK_EDITABLE (self->name_row)));
+
+  adw_avatar_set_text (self->avatar, initials);
 }
 
 static void

@@ -35,6 +35,7 @@ struct _NatterWindow
   NatterFirstRunPage     *first_run_page;
   AdwStatusPage          *error_page;
   AdwLeaflet             *leaflet;
+  GtkWidget              *connection_bar;
   GtkLabel               *connection_label;
   GtkButton              *retry_button;
   GtkSearchEntry         *search_entry;
@@ -50,6 +51,8 @@ struct _NatterWindow
   GtkFilterListModel     *filtered;
   GtkStringFilter        *filter;
   GCancellable           *cancellable;
+  /* The ID of a natter: link to show once the profile is open */
+  char                   *pending_add_contact;
 
   /* Invitation ID -> GtkListBoxRow */
   GHashTable             *invitations;
@@ -96,7 +99,7 @@ update_connection_state (NatterWindow *self)
                       G_USEC_PER_SEC;
 
         /* Translators: shown while the server cannot be reached */
-        text = g_strdup_printf (_("Offline — retrying in %d s"), (int) MAX (left, 0));
+        text = g_strdup_printf (_("You’re offline, retrying in %d s"), (int) MAX (left, 0));
         can_retry = TRUE;
       }
       break;
@@ -108,7 +111,7 @@ update_connection_state (NatterWindow *self)
 
     case NATTER_SIGNALING_STATE_OFFLINE:
     default:
-      text = g_strdup (_("Offline"));
+      text = g_strdup (_("You’re offline"));
       can_retry = TRUE;
       break;
     }
@@ -125,6 +128,13 @@ update_connection_state (NatterWindow *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->retry_button), can_retry ? error : NULL);
   gtk_widget_set_visible (GTK_WIDGET (self->retry_button), can_retry);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.retry-connection", can_retry);
+
+  /* Said only when something is wrong (or about to be right). The window
+   * describes the state all the time, for screen readers (and tests). */
+  gtk_widget_set_visible (self->connection_bar,
+                          natter_signaling_get_state (signaling) != NATTER_SIGNALING_STATE_ONLINE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, text,
+                                  -1);
 }
 
 static gboolean
@@ -384,6 +394,9 @@ on_contact_activated (GtkListView *view,
 
 /* The client */
 
+static void show_add_contact_for (NatterWindow *self,
+                                  const char   *user_id);
+
 static void
 set_client (NatterWindow *self,
             NatterClient *client)
@@ -427,6 +440,14 @@ set_client (NatterWindow *self,
   on_signaling_state (self);
 
   gtk_stack_set_visible_child_name (self->stack, "main");
+
+  /* A natter: link that came before the profile was open */
+  if (self->pending_add_contact != NULL)
+    {
+      g_autofree char *user_id = g_steal_pointer (&self->pending_add_contact);
+
+      show_add_contact_for (self, user_id);
+    }
 }
 
 static void
@@ -570,6 +591,16 @@ add_contact_action (GtkWidget  *widget,
 }
 
 static void
+show_add_contact_for (NatterWindow *self,
+                      const char   *user_id)
+{
+  NatterAddContactDialog *dialog = natter_add_contact_dialog_new (GTK_WINDOW (self), self->client);
+
+  natter_add_contact_dialog_set_user_id (dialog, user_id);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 join_room_action (GtkWidget  *widget,
                   const char *action_name,
                   GVariant   *parameter)
@@ -634,6 +665,91 @@ open_profile_action (GtkWidget  *widget,
                      GVariant   *parameter)
 {
   open_profile (NATTER_WINDOW (widget));
+}
+
+/* Switching conversations from the keyboard */
+
+static void
+open_contact_at (NatterWindow *self,
+                 guint         position)
+{
+  g_autoptr(NatterContact) contact = NULL;
+
+  if (self->filtered == NULL ||
+      position >= g_list_model_get_n_items (G_LIST_MODEL (self->filtered)))
+    return;
+
+  contact = g_list_model_get_item (G_LIST_MODEL (self->filtered), position);
+  natter_window_open_conversation (self, natter_contact_get_user_id (contact));
+}
+
+/* Ctrl+Page Up and Ctrl+Page Down: the conversation above or below the
+ * open one in the sidebar, wrapping around. */
+static void
+step_conversation_action (GtkWidget  *widget,
+                          const char *action_name,
+                          GVariant   *parameter)
+{
+  NatterWindow *self = NATTER_WINDOW (widget);
+  const char *open_id = natter_conversation_view_get_contact_id (self->conversation_view);
+  int step = g_variant_get_int32 (parameter);
+  guint n_items;
+  guint current = G_MAXUINT;
+
+  if (self->filtered == NULL ||
+      (n_items = g_list_model_get_n_items (G_LIST_MODEL (self->filtered))) == 0)
+    return;
+
+  for (guint i = 0; open_id != NULL && i < n_items; i++)
+    {
+      g_autoptr(NatterContact) contact = g_list_model_get_item (G_LIST_MODEL (self->filtered), i);
+
+      if (g_strcmp0 (natter_contact_get_user_id (contact), open_id) == 0)
+        current = i;
+    }
+
+  if (current == G_MAXUINT)
+    open_contact_at (self, step > 0 ? 0 : n_items - 1);
+  else
+    open_contact_at (self, (current + n_items + (step > 0 ? 1 : n_items - 1)) % n_items);
+}
+
+/* Alt+1 to Alt+9: the first nine conversations of the sidebar. */
+static void
+open_conversation_number_action (GtkWidget  *widget,
+                                 const char *action_name,
+                                 GVariant   *parameter)
+{
+  open_contact_at (NATTER_WINDOW (widget), g_variant_get_int32 (parameter) - 1);
+}
+
+static void
+add_window_shortcuts (NatterWindow *self)
+{
+  /* In the capture phase, so that the compose box's own Ctrl+Page Up and
+   * Down (move by pages) do not take them. */
+  GtkEventController *controller = gtk_shortcut_controller_new ();
+  GtkShortcut *up = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Page_Up, GDK_CONTROL_MASK),
+                                      gtk_named_action_new ("win.step-conversation"));
+  GtkShortcut *down = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Page_Down,
+                                                                GDK_CONTROL_MASK),
+                                        gtk_named_action_new ("win.step-conversation"));
+
+  gtk_event_controller_set_propagation_phase (controller, GTK_PHASE_CAPTURE);
+  gtk_shortcut_set_arguments (up, g_variant_new_int32 (-1));
+  gtk_shortcut_set_arguments (down, g_variant_new_int32 (1));
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller), up);
+  gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller), down);
+  for (int i = 1; i <= 9; i++)
+    {
+      GtkShortcut *shortcut = gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_0 + i,
+                                                                        GDK_ALT_MASK),
+                                                gtk_named_action_new ("win.open-conversation-number"));
+
+      gtk_shortcut_set_arguments (shortcut, g_variant_new_int32 (i));
+      gtk_shortcut_controller_add_shortcut (GTK_SHORTCUT_CONTROLLER (controller), shortcut);
+    }
+  gtk_widget_add_controller (GTK_WIDGET (self), controller);
 }
 
 /* Window */
@@ -760,6 +876,7 @@ natter_window_finalize (GObject *object)
 
   g_clear_object (&self->cancellable);
   g_clear_object (&self->filter);
+  g_clear_pointer (&self->pending_add_contact, g_free);
   g_clear_pointer (&self->invitations, g_hash_table_unref);
 
   G_OBJECT_CLASS (natter_window_parent_class)->finalize (object);
@@ -788,6 +905,7 @@ natter_window_class_init (NatterWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, first_run_page);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, error_page);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, leaflet);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, connection_bar);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, connection_label);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, retry_button);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, search_entry);
@@ -808,6 +926,10 @@ natter_window_class_init (NatterWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.search", NULL, search_action);
   gtk_widget_class_install_action (widget_class, "win.show-sidebar", NULL, show_sidebar_action);
   gtk_widget_class_install_action (widget_class, "win.open-profile", NULL, open_profile_action);
+  gtk_widget_class_install_action (widget_class, "win.step-conversation", "i",
+                                   step_conversation_action);
+  gtk_widget_class_install_action (widget_class, "win.open-conversation-number", "i",
+                                   open_conversation_number_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
                                        "win.add-contact", NULL);
@@ -838,6 +960,7 @@ natter_window_init (NatterWindow *self)
   gtk_list_view_set_factory (self->contacts_view, factory);
 
   g_signal_connect_swapped (self, "notify::is-active", G_CALLBACK (on_is_active), self);
+  add_window_shortcuts (self);
 }
 
 NatterWindow *
@@ -910,4 +1033,36 @@ natter_window_add_notice (NatterWindow *self,
       adw_toast_set_action_name (toast, action_name);
     }
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/**
+ * natter_window_add_contact:
+ * @user_id: a valid Natter ID, as from a `natter:` link
+ *
+ * Opens the add-contact dialog with @user_id filled in, or the
+ * conversation if @user_id is a contact already.
+ */
+void
+natter_window_add_contact (NatterWindow *self,
+                           const char   *user_id)
+{
+  g_autoptr(NatterContact) contact = NULL;
+
+  g_return_if_fail (NATTER_IS_WINDOW (self));
+  g_return_if_fail (user_id != NULL);
+
+  if (self->client == NULL)
+    {
+      g_free (self->pending_add_contact);
+      self->pending_add_contact = g_strdup (user_id);
+      return;
+    }
+
+  contact = natter_store_get_contact (natter_client_get_store (self->client), user_id, NULL);
+  if (contact != NULL)
+    natter_window_open_conversation (self, user_id);
+  else if (g_strcmp0 (user_id, natter_client_get_user_id (self->client)) == 0)
+    natter_window_add_toast (self, _("That link is to your own Natter ID"));
+  else
+    show_add_contact_for (self, user_id);
 }

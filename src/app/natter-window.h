@@ -23,5 +23,7 @@ void          natter_window_add_notice        (NatterWindow      *self,
                                                const char        *message,
                                                const char        *button_label,
                                                const char        *action_name);
+void          natter_window_add_contact       (NatterWindow      *self,
+                                               const char        *user_id);
 
 G_END_DECLS

@@ -39,6 +39,7 @@ typedef struct
   gboolean      auto_accept;
   gboolean      mark_read;
   char         *search;
+  char         *reply_to;
   char         *expect;
   char         *name;
   char         *bio;
@@ -898,7 +899,7 @@ cmd_send (Cli   *cli,
                     &delivered);
 
   /* Queue first, so that the message is kept even if the server is down. */
-  message = natter_client_send_message (cli->client, contact_id, args[1], &error);
+  message = natter_client_send_reply (cli->client, contact_id, args[1], cli->reply_to, &error);
   if (message == NULL)
     {
       g_signal_handlers_disconnect_by_data (cli->client, &delivered);
@@ -943,6 +944,8 @@ on_listen_message (NatterClient  *client,
   json_object_set_string_member (event, "id", natter_message_get_id (message));
   json_object_set_string_member (event, "body", natter_message_get_body (message));
   json_object_set_int_member (event, "ts", natter_message_get_timestamp (message) / 1000);
+  if (natter_message_get_reply_to (message) != NULL)
+    json_object_set_string_member (event, "reply_to", natter_message_get_reply_to (message));
   print_event (event);
 
   if (cli->mark_read)
@@ -1324,6 +1327,9 @@ cmd_history (Cli   *cli,
           json_object_set_string_member (object, "direction", outgoing ? "out" : "in");
           json_object_set_string_member (object, "body", natter_message_get_body (message));
           json_object_set_int_member (object, "ts", natter_message_get_timestamp (message) / 1000);
+          if (natter_message_get_reply_to (message) != NULL)
+            json_object_set_string_member (object, "reply_to",
+                                           natter_message_get_reply_to (message));
           json_object_set_string_member (object, "status",
                                          natter_message_status_to_string (
                                            natter_message_get_status (message)));
@@ -1653,6 +1659,7 @@ cli_clear (Cli *cli)
   g_free (cli->server);
   g_free (cli->identity_file);
   g_free (cli->search);
+  g_free (cli->reply_to);
   g_free (cli->name);
   g_free (cli->bio);
   g_free (cli->avatar);
@@ -1681,6 +1688,8 @@ option_context_new (Cli     *cli,
       N_("Also offer 127.0.0.1 to peers (both ends on this machine)"), NULL },
     { "no-wait", 0, 0, G_OPTION_ARG_NONE, &cli->no_wait,
       N_("send: return once the message is queued"), NULL },
+    { "reply-to", 0, 0, G_OPTION_ARG_STRING, &cli->reply_to,
+      N_("send: the ID of the message this one answers"), N_("ID") },
     { "timeout", 0, 0, G_OPTION_ARG_INT, &cli->timeout_s,
       N_("send, typing: give up after this many seconds (default 60)"), N_("SECONDS") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, N_("Print JSON"), NULL },

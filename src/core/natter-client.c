@@ -13,6 +13,7 @@
 #include "natter-client.h"
 #include "natter-client-private.h"
 #include "natter-image.h"
+#include "natter-pending-invitations.h"
 #include "natter-protocol.h"
 
 /* How long a typing indicator lasts without a refresh. */
@@ -36,6 +37,7 @@ struct _NatterClient
   char            *server_url;
 
   GHashTable      *peers;        /* contact id -> PeerEntry */
+  NatterPendingInvitations *pending_invitations;
 
   char            *profile_name;
   char            *profile_bio;
@@ -90,6 +92,8 @@ enum {
   ROOM_EVENT,
   TRUST_FAILURE,
   CONVERSATION_READ,
+  MESSAGE_DELETED,
+  CONVERSATION_CLEARED,
   MESSAGE_REFUSED,
   STORE_FAILED,
   N_SIGNALS
@@ -366,6 +370,11 @@ handle_message_envelope (NatterClient *self,
   gint64 sent_ms = json_object_get_int_member (envelope, "ts");
   gint64 now_us = g_get_real_time ();
   gint64 sent_us;
+  /* Optional. A reference that cannot be one is dropped, not the message. */
+  const char *reply_to = json_object_get_string_member_with_default (envelope, "reply_to", NULL);
+
+  if (reply_to != NULL && (*reply_to == '\0' || strlen (reply_to) > 64))
+    reply_to = NULL;
 
   /* The wire carries milliseconds; the store keeps microseconds. A clock
    * that is far off is not trusted: a time before 2000 or more than a day
@@ -376,9 +385,9 @@ handle_message_envelope (NatterClient *self,
     sent_us = sent_ms * 1000;
 
   /* Stored before it is acknowledged: a crash after this loses nothing. */
-  message = natter_store_insert_incoming (self->store, entry->contact_id, id,
-                                          json_object_get_string_member (envelope, "body"),
-                                          sent_us, &is_new, &error);
+  message = natter_store_insert_incoming_reply (self->store, entry->contact_id, id,
+                                                json_object_get_string_member (envelope, "body"),
+                                                sent_us, reply_to, &is_new, &error);
   if (message == NULL)
     {
       refuse_message (self, entry, envelope, error);
@@ -754,7 +763,8 @@ send_one_message (NatterClient  *self,
 
   text = natter_envelope_new_message (natter_message_get_id (message),
                                       natter_message_get_timestamp (message) / 1000,
-                                      natter_message_get_body (message), NULL);
+                                      natter_message_get_body (message),
+                                      natter_message_get_reply_to (message), NULL);
   if (!send_envelope (entry, text, &error))
     {
       g_debug ("Sending stopped: %s", error->message);
@@ -923,6 +933,8 @@ on_frame_received (NatterSignaling *signaling,
 
         if (g_str_equal (status, "declined") && to != NULL)
           g_debug ("%.8s declined an invitation", to);
+        if (to != NULL)
+          natter_pending_invitations_answered (self->pending_invitations, to);
         g_signal_emit (self, signals[INVITATION_ANSWERED], 0, invitation);
         if (g_str_equal (status, "accepted") && to != NULL)
           flush_outbox (self, to);
@@ -961,6 +973,13 @@ update_subscriptions (NatterClient *self)
 }
 
 static void
+on_pending_invitation_changed (NatterClient *self,
+                               const char   *user_id)
+{
+  g_signal_emit (self, signals[CONTACT_CHANGED], 0, user_id);
+}
+
+static void
 natter_client_constructed (GObject *object)
 {
   NatterClient *self = NATTER_CLIENT (object);
@@ -972,6 +991,10 @@ natter_client_constructed (GObject *object)
   g_signal_connect (self->signaling, "signal-received", G_CALLBACK (on_signal_received), self);
   g_signal_connect (self->signaling, "signal-failed", G_CALLBACK (on_signal_failed), self);
   g_signal_connect (self->signaling, "frame-received", G_CALLBACK (on_frame_received), self);
+
+  self->pending_invitations = natter_pending_invitations_new (self->signaling);
+  g_signal_connect_swapped (self->pending_invitations, "changed",
+                            G_CALLBACK (on_pending_invitation_changed), self);
 }
 
 static void
@@ -1034,6 +1057,9 @@ natter_client_dispose (GObject *object)
   NatterClient *self = NATTER_CLIENT (object);
 
   g_clear_pointer (&self->peers, g_hash_table_unref);
+  if (self->pending_invitations != NULL)
+    g_signal_handlers_disconnect_by_data (self->pending_invitations, self);
+  g_clear_object (&self->pending_invitations);
   if (self->signaling != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->signaling, self);
@@ -1152,6 +1178,23 @@ natter_client_class_init (NatterClientClass *klass)
    */
   signals[CONVERSATION_READ] =
     g_signal_new ("conversation-read", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+
+  /**
+   * NatterClient::message-deleted:
+   * @contact_id: the conversation
+   * @message_id: the message deleted from this history
+   */
+  signals[MESSAGE_DELETED] =
+    g_signal_new ("message-deleted", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+
+  /**
+   * NatterClient::conversation-cleared:
+   * @contact_id: the conversation whose messages were all deleted here
+   */
+  signals[CONVERSATION_CLEARED] =
+    g_signal_new ("conversation-cleared", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 
   /**
@@ -1556,6 +1599,26 @@ natter_client_send_message (NatterClient  *self,
                             const char    *body,
                             GError       **error)
 {
+  return natter_client_send_reply (self, contact_id, body, NULL, error);
+}
+
+/**
+ * natter_client_send_reply:
+ * @reply_to: (nullable): the ID of the message of this conversation that
+ *   @body answers
+ *
+ * Like natter_client_send_message(); the contact sees the message as an
+ * answer to @reply_to (the `reply_to` member of docs/peer.md).
+ *
+ * Returns: (transfer full): the queued message, or %NULL with @error set
+ */
+NatterMessage *
+natter_client_send_reply (NatterClient  *self,
+                          const char    *contact_id,
+                          const char    *body,
+                          const char    *reply_to,
+                          GError       **error)
+{
   g_autoptr(NatterMessage) message = NULL;
   PeerEntry *entry;
 
@@ -1574,7 +1637,7 @@ natter_client_send_message (NatterClient  *self,
     }
 
   /* The store comes first: what the user wrote survives a crash. */
-  message = natter_store_append_outgoing (self->store, contact_id, body, error);
+  message = natter_store_append_reply (self->store, contact_id, body, reply_to, error);
   if (message == NULL)
     return NULL;
 
@@ -1650,6 +1713,48 @@ natter_client_send_typing (NatterClient *self,
 
   text = natter_envelope_new_typing (active, NULL);
   send_envelope (entry, text, NULL);
+}
+
+/**
+ * natter_client_is_invitation_pending:
+ * @contact_id: a contact
+ *
+ * Returns: whether we invited @contact_id and they have not answered yet
+ *   (NatterClient::contact-changed says when this changes)
+ */
+gboolean
+natter_client_is_invitation_pending (NatterClient *self,
+                                     const char   *contact_id)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  return natter_pending_invitations_contains (self->pending_invitations, contact_id);
+}
+
+/**
+ * natter_client_delete_message:
+ * @message_id: the message
+ *
+ * Deletes a message from this history only; nothing is sent to the
+ * contact. Emits NatterClient::message-deleted.
+ *
+ * Returns: %TRUE if the message is gone
+ */
+gboolean
+natter_client_delete_message (NatterClient  *self,
+                              const char    *contact_id,
+                              const char    *message_id,
+                              GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+  g_return_val_if_fail (message_id != NULL, FALSE);
+
+  if (!natter_store_delete_message (self->store, contact_id, message_id, error))
+    return FALSE;
+
+  g_signal_emit (self, signals[MESSAGE_DELETED], 0, contact_id, message_id);
+  return TRUE;
 }
 
 /**
@@ -1778,6 +1883,55 @@ natter_client_set_blocked (NatterClient  *self,
   return TRUE;
 }
 
+/**
+ * natter_client_remove_contact:
+ *
+ * Removes the contact and their conversation from this computer, and
+ * closes any connection to them. They can invite you again.
+ *
+ * Returns: %TRUE if the contact is gone
+ */
+gboolean
+natter_client_remove_contact (NatterClient  *self,
+                              const char    *contact_id,
+                              GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  if (!natter_store_remove_contact (self->store, contact_id, error))
+    return FALSE;
+
+  g_hash_table_remove (self->peers, contact_id);
+  update_subscriptions (self);
+  g_signal_emit (self, signals[CONVERSATION_CLEARED], 0, contact_id);
+  g_signal_emit (self, signals[CONTACT_CHANGED], 0, contact_id);
+  return TRUE;
+}
+
+/**
+ * natter_client_clear_conversation:
+ *
+ * Deletes every message of the conversation from this computer; the
+ * contact keeps theirs. Emits NatterClient::conversation-cleared.
+ *
+ * Returns: %TRUE if the conversation is empty now
+ */
+gboolean
+natter_client_clear_conversation (NatterClient  *self,
+                                  const char    *contact_id,
+                                  GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  if (!natter_store_clear_conversation (self->store, contact_id, error))
+    return FALSE;
+
+  g_signal_emit (self, signals[CONVERSATION_CLEARED], 0, contact_id);
+  return TRUE;
+}
+
 /* Invitations */
 
 typedef struct
@@ -1823,6 +1977,7 @@ on_invite_sent (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
+  natter_pending_invitations_add (self->pending_invitations, data->to);
 
   g_task_return_pointer (task,
                          json_object_ref (natter_frame_get_object_member (reply, "invitation")),

@@ -72,6 +72,8 @@ NatterPeerState  natter_client_get_peer_state         (NatterClient         *sel
                                                        const char           *contact_id);
 gboolean         natter_client_is_contact_online      (NatterClient         *self,
                                                        const char           *contact_id);
+gboolean         natter_client_is_invitation_pending  (NatterClient         *self,
+                                                       const char           *contact_id);
 
 void             natter_client_connect_to             (NatterClient         *self,
                                                        const char           *contact_id);
@@ -80,7 +82,16 @@ NatterMessage   *natter_client_send_message           (NatterClient         *sel
                                                        const char           *contact_id,
                                                        const char           *body,
                                                        GError              **error);
+NatterMessage   *natter_client_send_reply             (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *body,
+                                                       const char           *reply_to,
+                                                       GError              **error);
 gboolean         natter_client_retry_message          (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *message_id,
+                                                       GError              **error);
+gboolean         natter_client_delete_message         (NatterClient         *self,
                                                        const char           *contact_id,
                                                        const char           *message_id,
                                                        GError              **error);
@@ -98,6 +109,12 @@ NatterContact   *natter_client_add_contact            (NatterClient         *sel
 gboolean         natter_client_set_blocked            (NatterClient         *self,
                                                        const char           *contact_id,
                                                        gboolean              blocked,
+                                                       GError              **error);
+gboolean         natter_client_remove_contact         (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GError              **error);
+gboolean         natter_client_clear_conversation     (NatterClient         *self,
+                                                       const char           *contact_id,
                                                        GError              **error);
 
 void             natter_client_lookup_handle_async    (NatterClient         *self,

@@ -145,6 +145,10 @@ natter_contact_list_constructed (GObject *object)
                            self, 0);
   g_signal_connect_object (self->client, "conversation-read", G_CALLBACK (on_contact_changed),
                            self, 0);
+  g_signal_connect_object (self->client, "message-deleted", G_CALLBACK (on_contact_changed),
+                           self, 0);
+  g_signal_connect_object (self->client, "conversation-cleared", G_CALLBACK (on_contact_changed),
+                           self, 0);
   g_signal_connect_object (self->client, "presence-changed", G_CALLBACK (on_presence_changed),
                            self, 0);
   natter_contact_list_reload (self);

@@ -99,6 +99,43 @@ on_message_added (NatterClient  *client,
 }
 
 static void
+on_message_deleted (NatterClient *client,
+                    const char   *contact_id,
+                    const char   *message_id,
+                    gpointer      user_data)
+{
+  NatterConversation *self = user_data;
+
+  if (g_strcmp0 (contact_id, self->contact_id) != 0)
+    return;
+
+  for (guint i = 0; i < self->messages->len; i++)
+    if (g_strcmp0 (natter_message_get_id (g_ptr_array_index (self->messages, i)),
+                   message_id) == 0)
+      {
+        g_ptr_array_remove_index (self->messages, i);
+        g_list_model_items_changed (G_LIST_MODEL (self), i, 1, 0);
+        return;
+      }
+}
+
+static void
+on_conversation_cleared (NatterClient *client,
+                         const char   *contact_id,
+                         gpointer      user_data)
+{
+  NatterConversation *self = user_data;
+  guint removed = self->messages->len;
+
+  if (g_strcmp0 (contact_id, self->contact_id) != 0 || removed == 0)
+    return;
+
+  g_ptr_array_set_size (self->messages, 0);
+  set_has_older (self, FALSE);
+  g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, 0);
+}
+
+static void
 on_typing_changed (NatterClient *client,
                    const char   *contact_id,
                    gboolean      typing,
@@ -136,6 +173,10 @@ natter_conversation_constructed (GObject *object)
 
   g_signal_connect_object (self->client, "message-added", G_CALLBACK (on_message_added), self, 0);
   g_signal_connect_object (self->client, "typing-changed", G_CALLBACK (on_typing_changed), self, 0);
+  g_signal_connect_object (self->client, "message-deleted", G_CALLBACK (on_message_deleted), self,
+                           0);
+  g_signal_connect_object (self->client, "conversation-cleared",
+                           G_CALLBACK (on_conversation_cleared), self, 0);
 }
 
 static void

@@ -37,6 +37,7 @@ struct _NatterMessage
   char                   *id;
   char                   *contact_id;
   char                   *body;
+  char                   *reply_to;
   gint64                  timestamp;
   gint64                  received_timestamp;
   NatterMessageDirection  direction;
@@ -143,6 +144,7 @@ natter_message_finalize (GObject *object)
   g_clear_pointer (&self->id, g_free);
   g_clear_pointer (&self->contact_id, g_free);
   g_clear_pointer (&self->body, g_free);
+  g_clear_pointer (&self->reply_to, g_free);
 
   G_OBJECT_CLASS (natter_message_parent_class)->finalize (object);
 }
@@ -315,4 +317,35 @@ natter_message_status_to_string (NatterMessageStatus status)
   GEnumValue *value = g_enum_get_value (klass, status);
 
   return value != NULL ? value->value_nick : "unknown";
+}
+
+/**
+ * natter_message_get_reply_to:
+ *
+ * Returns: (nullable): the ID of the message this one answers, in the same
+ *   conversation
+ */
+const char *
+natter_message_get_reply_to (NatterMessage *self)
+{
+  g_return_val_if_fail (NATTER_IS_MESSAGE (self), NULL);
+
+  return self->reply_to;
+}
+
+/**
+ * natter_message_set_reply_to:
+ * @reply_to: (nullable): the ID of the message this one answers
+ *
+ * For the store, which sets it before it hands the message out; it does
+ * not change afterwards.
+ */
+void
+natter_message_set_reply_to (NatterMessage *self,
+                             const char    *reply_to)
+{
+  g_return_if_fail (NATTER_IS_MESSAGE (self));
+
+  g_free (self->reply_to);
+  self->reply_to = g_strdup (reply_to != NULL && *reply_to != '\0' ? reply_to : NULL);
 }

@@ -53,6 +53,9 @@ const char             *natter_message_get_body             (NatterMessage      
 gint64                  natter_message_get_timestamp        (NatterMessage          *self);
 gint64                  natter_message_get_received_timestamp (NatterMessage        *self);
 NatterMessageStatus     natter_message_get_status           (NatterMessage          *self);
+const char             *natter_message_get_reply_to         (NatterMessage          *self);
+void                    natter_message_set_reply_to         (NatterMessage          *self,
+                                                             const char             *reply_to);
 void                    natter_message_set_status           (NatterMessage          *self,
                                                              NatterMessageStatus     status);
 

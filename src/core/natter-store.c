@@ -57,7 +57,7 @@ static const char *const migrations[] = {
   "  avatar BLOB CHECK (avatar IS NULL OR length(avatar) <= 262144),"
   "  verified INTEGER NOT NULL DEFAULT 0,"
   "  blocked INTEGER NOT NULL DEFAULT 0,"
-  "  key_changed INTEGER NOT NULL DEFAULT 0,"
+  "  key_changed INTEGER NOT NULL DEFAULT 0," /* unused: a contact's ID is its key */
   "  added_at INTEGER NOT NULL,"
   "  updated_at INTEGER NOT NULL"
   ");"
@@ -137,17 +137,21 @@ static const char *const migrations[] = {
   "  INSERT INTO messages_fts (rowid, body) VALUES (new.id, new.body);"
   "END;"
   "INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');",
+
+  /* 3: replies: the ID of the message a message answers */
+  "ALTER TABLE messages ADD COLUMN reply_to TEXT "
+  "CHECK (reply_to IS NULL OR length (reply_to) BETWEEN 1 AND 64);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NATTER_STORE_SCHEMA_VERSION);
 
 #define MESSAGE_COLUMNS \
-  "m.id, m.uuid, m.direction, m.body, m.sent_at, m.received_at, m.status"
-#define MESSAGE_N_COLUMNS 7
+  "m.id, m.uuid, m.direction, m.body, m.sent_at, m.received_at, m.status, m.reply_to"
+#define MESSAGE_N_COLUMNS 8
 
 #define CONTACT_COLUMNS \
   "c.user_id, c.display_name, c.alias, c.bio, c.avatar, c.verified, c.blocked, " \
-  "c.key_changed, c.added_at, c.updated_at"
+  "c.added_at, c.updated_at"
 
 enum {
   PROP_0,
@@ -585,6 +589,7 @@ message_from_row (NatterStore  *self,
                                 sqlite3_column_int64 (stmt, column + 4),
                                 sqlite3_column_int64 (stmt, column + 5),
                                 sqlite3_column_int (stmt, column + 6));
+  natter_message_set_reply_to (message, column_text (stmt, column + 7));
   store_live_add (self, message_key (row_id), message);
   return message;
 }
@@ -603,7 +608,6 @@ typedef struct
   gint64  updated_time;
   gboolean verified;
   gboolean blocked;
-  gboolean key_changed;
 } ContactRow;
 
 static void
@@ -632,9 +636,8 @@ contact_row_read (sqlite3_stmt *stmt)
     row->avatar = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
   row->verified = sqlite3_column_int (stmt, 5);
   row->blocked = sqlite3_column_int (stmt, 6);
-  row->key_changed = sqlite3_column_int (stmt, 7);
-  row->added_time = sqlite3_column_int64 (stmt, 8);
-  row->updated_time = sqlite3_column_int64 (stmt, 9);
+  row->added_time = sqlite3_column_int64 (stmt, 7);
+  row->updated_time = sqlite3_column_int64 (stmt, 8);
   return row;
 }
 
@@ -660,7 +663,6 @@ store_contact_from_row (NatterStore *self,
   natter_contact_set_avatar (contact, row->avatar);
   natter_contact_set_verified (contact, row->verified);
   natter_contact_set_blocked (contact, row->blocked);
-  natter_contact_set_key_changed (contact, row->key_changed);
   natter_contact_set_added_time (contact, row->added_time);
   natter_contact_set_updated_time (contact, row->updated_time);
   g_object_thaw_notify (G_OBJECT (contact));
@@ -703,6 +705,19 @@ check_text (const char  *text,
 
   g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_INVALID,
                "The %s is empty or not valid UTF-8", what);
+  return FALSE;
+}
+
+/* A reply names a message ID: text of at most 64 bytes, as the wire allows. */
+static gboolean
+check_reply_to (const char  *reply_to,
+                GError     **error)
+{
+  if (*reply_to != '\0' && strlen (reply_to) <= 64 && g_utf8_validate (reply_to, -1, NULL))
+    return TRUE;
+
+  g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_INVALID,
+                       "The ID of the message replied to is empty, too long or not valid UTF-8");
   return FALSE;
 }
 
@@ -1700,8 +1715,8 @@ store_update_contact_row (NatterStore  *self,
  * natter_store_update_contact:
  * @contact: a contact whose properties were changed
  *
- * Saves the display name, alias, bio, avatar and the verified, blocked and
- * key-changed flags of @contact.
+ * Saves the display name, alias, bio, avatar and the verified and blocked
+ * flags of @contact.
  */
 gboolean
 natter_store_update_contact (NatterStore    *self,
@@ -1723,9 +1738,9 @@ natter_store_update_contact (NatterStore    *self,
 
   return store_update_contact_row (self, natter_contact_get_user_id (contact), error,
                                    "UPDATE contacts SET display_name = ?2, alias = ?3, bio = ?4, "
-                                   "avatar = ?5, verified = ?6, blocked = ?7, key_changed = ?8, "
-                                   "updated_at = ?9 WHERE user_id = ?1",
-                                   "ttttbiiii",
+                                   "avatar = ?5, verified = ?6, blocked = ?7, "
+                                   "updated_at = ?8 WHERE user_id = ?1",
+                                   "ttttbiii",
                                    natter_contact_get_user_id (contact),
                                    natter_contact_get_display_name (contact),
                                    natter_contact_get_alias (contact),
@@ -1733,7 +1748,6 @@ natter_store_update_contact (NatterStore    *self,
                                    avatar,
                                    (gint64) natter_contact_get_verified (contact),
                                    (gint64) natter_contact_get_blocked (contact),
-                                   (gint64) natter_contact_get_key_changed (contact),
                                    g_get_real_time ());
 }
 
@@ -1766,22 +1780,13 @@ typedef enum
 {
   CONTACT_FLAG_BLOCKED,
   CONTACT_FLAG_VERIFIED,
-  CONTACT_FLAG_KEY_CHANGED,
 } ContactFlag;
 
 static const char *const contact_flag_sql[] = {
   [CONTACT_FLAG_BLOCKED] =
     "UPDATE contacts SET blocked = ?2, updated_at = ?3 WHERE user_id = ?1",
-  /* Verifying clears the key-changed flag. */
   [CONTACT_FLAG_VERIFIED] =
-    "UPDATE contacts SET verified = ?2, "
-    "key_changed = CASE WHEN ?2 THEN 0 ELSE key_changed END, "
-    "updated_at = ?3 WHERE user_id = ?1",
-  /* A changed key withdraws verification. */
-  [CONTACT_FLAG_KEY_CHANGED] =
-    "UPDATE contacts SET key_changed = ?2, "
-    "verified = CASE WHEN ?2 THEN 0 ELSE verified END, "
-    "updated_at = ?3 WHERE user_id = ?1",
+    "UPDATE contacts SET verified = ?2, updated_at = ?3 WHERE user_id = ?1",
 };
 
 static gboolean
@@ -1809,8 +1814,7 @@ natter_store_set_contact_blocked (NatterStore  *self,
 /**
  * natter_store_set_contact_verified:
  *
- * Records that the user compared safety numbers with the contact. Verifying
- * also clears the key-changed flag.
+ * Records that the user compared safety numbers with the contact.
  */
 gboolean
 natter_store_set_contact_verified (NatterStore  *self,
@@ -1821,23 +1825,6 @@ natter_store_set_contact_verified (NatterStore  *self,
   g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
 
   return store_set_contact_flag (self, user_id, CONTACT_FLAG_VERIFIED, verified, error);
-}
-
-/**
- * natter_store_set_contact_key_changed:
- *
- * Records that the contact presented a key that does not match the one
- * known. Setting the flag also withdraws verification.
- */
-gboolean
-natter_store_set_contact_key_changed (NatterStore  *self,
-                                      const char   *user_id,
-                                      gboolean      key_changed,
-                                      GError      **error)
-{
-  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
-
-  return store_set_contact_flag (self, user_id, CONTACT_FLAG_KEY_CHANGED, key_changed, error);
 }
 
 /**
@@ -1887,6 +1874,25 @@ natter_store_append_outgoing (NatterStore  *self,
                               const char   *body,
                               GError      **error)
 {
+  return natter_store_append_reply (self, user_id, body, NULL, error);
+}
+
+/**
+ * natter_store_append_reply:
+ * @body: the text, valid UTF-8
+ * @reply_to: (nullable): the ID of the message of this conversation it answers
+ *
+ * Like natter_store_append_outgoing(), for a message that answers another.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ */
+NatterMessage *
+natter_store_append_reply (NatterStore  *self,
+                           const char   *user_id,
+                           const char   *body,
+                           const char   *reply_to,
+                           GError      **error)
+{
   g_autofree char *uuid = g_uuid_string_random ();
   gint64 now = g_get_real_time ();
   gint64 contact_id;
@@ -1898,14 +1904,16 @@ natter_store_append_outgoing (NatterStore  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!check_text (body, "message", error) ||
+      (reply_to != NULL && !check_reply_to (reply_to, error)) ||
       !store_find_conversation (self, user_id, &contact_id, &conversation_id, error) ||
       !store_begin (self, error))
     return NULL;
 
   if (!store_exec (self, "save the message", error,
-                   "INSERT INTO messages (conversation_id, uuid, direction, body, sent_at, status) "
-                   "VALUES (?, ?, 1, ?, ?, 0)",
-                   "itti", conversation_id, uuid, body, now))
+                   "INSERT INTO messages "
+                   "(conversation_id, uuid, direction, body, sent_at, status, reply_to) "
+                   "VALUES (?, ?, 1, ?, ?, 0, ?)",
+                   "ittit", conversation_id, uuid, body, now, reply_to))
     goto failed;
 
   row_id = sqlite3_last_insert_rowid (self->db);
@@ -1921,6 +1929,7 @@ natter_store_append_outgoing (NatterStore  *self,
 
   message = natter_message_new (row_id, uuid, user_id, NATTER_MESSAGE_DIRECTION_OUT, body,
                                 now, 0, NATTER_MESSAGE_STATUS_QUEUED);
+  natter_message_set_reply_to (message, reply_to);
   store_live_add (self, message_key (row_id), message);
   return message;
 
@@ -1951,6 +1960,29 @@ natter_store_insert_incoming (NatterStore  *self,
                               gboolean     *is_new,
                               GError      **error)
 {
+  return natter_store_insert_incoming_reply (self, user_id, message_id, body, timestamp, NULL,
+                                             is_new, error);
+}
+
+/**
+ * natter_store_insert_incoming_reply:
+ * @reply_to: (nullable): the ID of the message of this conversation it answers,
+ *   as the sender says
+ *
+ * Like natter_store_insert_incoming(), for a message that answers another.
+ *
+ * Returns: (transfer full): the message, or %NULL with @error set
+ */
+NatterMessage *
+natter_store_insert_incoming_reply (NatterStore  *self,
+                                    const char   *user_id,
+                                    const char   *message_id,
+                                    const char   *body,
+                                    gint64        timestamp,
+                                    const char   *reply_to,
+                                    gboolean     *is_new,
+                                    GError      **error)
+{
   g_autoptr(NatterMessage) message = NULL;
   gint64 now = g_get_real_time ();
   gint64 conversation_id;
@@ -1964,15 +1996,16 @@ natter_store_insert_incoming (NatterStore  *self,
 
   if (!check_text (message_id, "message ID", error) ||
       !check_text (body, "message", error) ||
+      (reply_to != NULL && !check_reply_to (reply_to, error)) ||
       !store_find_conversation (self, user_id, NULL, &conversation_id, error) ||
       !store_begin (self, error))
     return NULL;
 
   if (!store_exec (self, "save the received message", error,
                    "INSERT INTO messages "
-                   "(conversation_id, uuid, direction, body, sent_at, received_at, status) "
-                   "VALUES (?, ?, 0, ?, ?, ?, 5) ON CONFLICT (conversation_id, uuid) DO NOTHING",
-                   "ittii", conversation_id, message_id, body, MAX (timestamp, 0), now))
+                   "(conversation_id, uuid, direction, body, sent_at, received_at, status, reply_to) "
+                   "VALUES (?, ?, 0, ?, ?, ?, 5, ?) ON CONFLICT (conversation_id, uuid) DO NOTHING",
+                   "ittiit", conversation_id, message_id, body, MAX (timestamp, 0), now, reply_to))
     goto failed;
 
   inserted = sqlite3_changes (self->db) > 0;
@@ -2317,6 +2350,108 @@ natter_store_get_last_message (NatterStore  *self,
     return NULL;
 
   return message_from_row (self, stmt, 0, user_id);
+}
+
+/**
+ * natter_store_delete_message:
+ * @message_id: the message's UUID
+ *
+ * Deletes one message from this history only (the contact keeps theirs):
+ * its text leaves the search index, it leaves the outbox, an unread one no
+ * longer counts, and the conversation's last message becomes the one
+ * before it.
+ *
+ * Returns: %TRUE if the message is gone, %FALSE with @error set
+ *   (NATTER_STORE_ERROR_NOT_FOUND if there was no such message)
+ */
+gboolean
+natter_store_delete_message (NatterStore  *self,
+                             const char   *user_id,
+                             const char   *message_id,
+                             GError      **error)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autofree char *key = NULL;
+  gint64 conversation_id;
+  gint64 row_id;
+  gboolean unread;
+
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!store_find_conversation (self, user_id, NULL, &conversation_id, error))
+    return FALSE;
+
+  message = natter_store_get_message (self, user_id, message_id, error);
+  if (message == NULL)
+    return FALSE;
+
+  row_id = natter_message_get_row_id (message);
+  unread = natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_IN &&
+           natter_message_get_status (message) == NATTER_MESSAGE_STATUS_RECEIVED;
+
+  if (!store_begin (self, error))
+    return FALSE;
+
+  if ((unread &&
+       !store_exec (self, "delete the message", error,
+                    "UPDATE conversations SET unread_count = MAX (unread_count - 1, 0) "
+                    "WHERE id = ?", "i", conversation_id)) ||
+      !store_exec (self, "delete the message", error,
+                   "DELETE FROM messages WHERE id = ?", "i", row_id) ||
+      !store_exec (self, "delete the message", error,
+                   "UPDATE conversations SET last_message_id = "
+                   "(SELECT MAX (id) FROM messages WHERE conversation_id = ?) "
+                   "WHERE id = ? AND last_message_id IS NULL",
+                   "ii", conversation_id, conversation_id) ||
+      !store_commit (self, error))
+    {
+      store_rollback (self);
+      return FALSE;
+    }
+
+  key = message_key (row_id);
+  store_live_remove (self, key);
+  return TRUE;
+}
+
+/**
+ * natter_store_clear_conversation:
+ *
+ * Deletes every message of the conversation from this history (the contact
+ * stays): the search index and the outbox lose them too, and nothing is
+ * unread any more.
+ *
+ * Returns: %TRUE if the conversation is empty now
+ */
+gboolean
+natter_store_clear_conversation (NatterStore  *self,
+                                 const char   *user_id,
+                                 GError      **error)
+{
+  gint64 conversation_id;
+
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!store_find_conversation (self, user_id, NULL, &conversation_id, error) ||
+      !store_begin (self, error))
+    return FALSE;
+
+  if (!store_exec (self, "delete the conversation", error,
+                   "DELETE FROM messages WHERE conversation_id = ?", "i", conversation_id) ||
+      !store_exec (self, "delete the conversation", error,
+                   "UPDATE conversations SET unread_count = 0, last_message_id = NULL "
+                   "WHERE id = ?", "i", conversation_id) ||
+      !store_commit (self, error))
+    {
+      store_rollback (self);
+      return FALSE;
+    }
+
+  /* Give the space back; failing to is no reason to report an error. */
+  sqlite3_exec (self->db, "PRAGMA incremental_vacuum", NULL, NULL, NULL);
+  return TRUE;
 }
 
 /* Public API: outbox */

@@ -44,7 +44,7 @@ typedef enum
 #define NATTER_STORE_APPLICATION_ID 0x4E617474
 
 /* The schema version this build writes; see natter_store_new_at_version(). */
-#define NATTER_STORE_SCHEMA_VERSION 2
+#define NATTER_STORE_SCHEMA_VERSION 3
 
 /* The file name of the store inside a profile's data directory, and of its
  * rolling backup beside it. */
@@ -131,10 +131,6 @@ gboolean        natter_store_set_contact_verified   (NatterStore            *sel
                                                      const char             *user_id,
                                                      gboolean                verified,
                                                      GError                **error);
-gboolean        natter_store_set_contact_key_changed (NatterStore           *self,
-                                                     const char             *user_id,
-                                                     gboolean                key_changed,
-                                                     GError                **error);
 gboolean        natter_store_remove_contact         (NatterStore            *self,
                                                      const char             *user_id,
                                                      GError                **error);
@@ -144,11 +140,24 @@ NatterMessage  *natter_store_append_outgoing        (NatterStore            *sel
                                                      const char             *user_id,
                                                      const char             *body,
                                                      GError                **error);
+NatterMessage  *natter_store_append_reply           (NatterStore            *self,
+                                                     const char             *user_id,
+                                                     const char             *body,
+                                                     const char             *reply_to,
+                                                     GError                **error);
 NatterMessage  *natter_store_insert_incoming        (NatterStore            *self,
                                                      const char             *user_id,
                                                      const char             *message_id,
                                                      const char             *body,
                                                      gint64                  timestamp,
+                                                     gboolean               *is_new,
+                                                     GError                **error);
+NatterMessage  *natter_store_insert_incoming_reply  (NatterStore            *self,
+                                                     const char             *user_id,
+                                                     const char             *message_id,
+                                                     const char             *body,
+                                                     gint64                  timestamp,
+                                                     const char             *reply_to,
                                                      gboolean               *is_new,
                                                      GError                **error);
 gboolean        natter_store_set_message_status     (NatterStore            *self,
@@ -169,6 +178,13 @@ gint64          natter_store_count_messages         (NatterStore            *sel
                                                      const char             *user_id,
                                                      GError                **error);
 NatterMessage  *natter_store_get_last_message       (NatterStore            *self,
+                                                     const char             *user_id,
+                                                     GError                **error);
+gboolean        natter_store_delete_message         (NatterStore            *self,
+                                                     const char             *user_id,
+                                                     const char             *message_id,
+                                                     GError                **error);
+gboolean        natter_store_clear_conversation     (NatterStore            *self,
                                                      const char             *user_id,
                                                      GError                **error);
 

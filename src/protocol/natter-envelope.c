@@ -21,7 +21,8 @@ static const EnvelopeSpec envelope_specs[] = {
   { NATTER_ENVELOPE_MESSAGE, "message", {
       { "id", M_STRING, TRUE, 64 },
       { "ts", M_INT, TRUE, 0 },
-      { "body", M_STRING, TRUE, NATTER_MESSAGE_BODY_MAX } } },
+      { "body", M_STRING, TRUE, NATTER_MESSAGE_BODY_MAX },
+      { "reply_to", M_STRING, FALSE, 64 } } },
   { NATTER_ENVELOPE_RECEIPT, "receipt", {
       { "ids", M_ID_ARRAY, TRUE, NATTER_RECEIPT_IDS_MAX },
       { "status", M_STRING, TRUE, 16 } } },
@@ -209,6 +210,7 @@ char *
 natter_envelope_new_message (const char *id,
                              gint64      timestamp_ms,
                              const char *body,
+                             const char *reply_to,
                              gsize      *length)
 {
   g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_MESSAGE);
@@ -219,6 +221,8 @@ natter_envelope_new_message (const char *id,
   json_object_set_string_member (envelope, "id", id);
   json_object_set_int_member (envelope, "ts", timestamp_ms);
   json_object_set_string_member (envelope, "body", body);
+  if (reply_to != NULL)
+    json_object_set_string_member (envelope, "reply_to", reply_to);
 
   return natter_envelope_to_string (envelope, length);
 }

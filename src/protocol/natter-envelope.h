@@ -51,6 +51,7 @@ char               *natter_envelope_to_string      (JsonObject          *envelop
 char               *natter_envelope_new_message    (const char          *id,
                                                     gint64               timestamp_ms,
                                                     const char          *body,
+                                                    const char          *reply_to,
                                                     gsize               *length);
 char               *natter_envelope_new_receipt    (const char * const  *ids,
                                                     const char          *status,

@@ -213,7 +213,7 @@ class App:
     def profile_dir(self):
         return os.path.join(self.data_home, "natter", "profiles", self.profile)
 
-    def start(self, *extra_args):
+    def _env(self):
         env = dict(os.environ)
         env.update({
             "XDG_DATA_HOME": self.data_home,
@@ -233,6 +233,10 @@ class App:
         if os.path.exists(os.path.join(schemas, "gschemas.compiled")):
             env["GSETTINGS_SCHEMA_DIR"] = schemas
         env.pop("NO_AT_BRIDGE", None)
+        return env
+
+    def start(self, *extra_args):
+        env = self._env()
         self.timings = []
         self._queue = queue.Queue()
         log = open(self.log_path, "ab")
@@ -250,6 +254,15 @@ class App:
             match = self.TIMING.match(raw.decode(errors="replace").strip())
             if match:
                 self._queue.put((match.group(1), float(match.group(2))))
+
+    def run_again(self, *args):
+        """Starts the app a second time for the same profile, as the desktop
+        does to open a link: it hands `args` to the running one and exits."""
+        result = subprocess.run([APP, "--profile", self.profile] + list(args), env=self._env(),
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise AssertionError(f"the second app exited with {result.returncode}: "
+                                 f"{result.stderr.strip()}")
 
     def wait_timing(self, name, timeout=EVENT_TIMEOUT):
         """The next figure NAME the app printed, in ms."""
@@ -510,13 +523,23 @@ class Ui:
         self.press(button)
         return button
 
+    def press_response(self, label, timeout=EVENT_TIMEOUT):
+        """Presses a response button of a message dialog. (libadwaita 1.2
+        names them "_Label Label": the mnemonic, then the label.)"""
+        button = self.find("push button", timeout=timeout,
+                           match=lambda n: n.name in (label, f"_{label} {label}")
+                           or (n.name.endswith(" " + label) and "_" in n.name),
+                           what=f"the dialog's {label!r} button")
+        self.press(button)
+        return button
+
     def set_text(self, node, text):
         """Replaces the text of an entry or text view through AT-SPI."""
         if not node.queryEditableText().setTextContents(text):
             raise AssertionError(f"the app refused text in {node.name!r}")
         wait_until(lambda: text_of(node) == text, 10, f"the text {text!r} in {node.name!r}")
 
-    def click(self, node):
+    def click(self, node, button=1):
         """A real mouse click in the middle of an accessible of the main window
         (for what has no action, such as the rows of a GtkListView)."""
         extents = node.queryComponent().getExtents(self.pyatspi.WINDOW_COORDS)
@@ -525,8 +548,19 @@ class Ui:
         # (No --sync: it waits for a motion that never comes when the
         # pointer already is there.)
         subprocess.run(["xdotool", "mousemove", str(x + extents.x + extents.width // 2),
-                        str(y + extents.y + extents.height // 2), "click", "1"],
+                        str(y + extents.y + extents.height // 2), "click", str(button)],
                        check=True, timeout=30)
+
+    def right_click(self, node):
+        """A real right click in the middle of an accessible of the main window."""
+        self.click(node, button=3)
+
+    def menu_item(self, name):
+        """Activates the showing menu item `name` (of a popover menu)."""
+        item = self.find("menu item", name,
+                         match=lambda n: n.getState().contains(self.pyatspi.STATE_SENSITIVE))
+        self.press(item)
+        return item
 
     def scroll_up(self, node, clicks):
         """Turns the mouse wheel up over a widget."""

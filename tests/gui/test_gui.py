@@ -12,6 +12,8 @@ Exits 77 (skipped) with the reason when the GUI cannot run here.
 import configparser
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import unittest
@@ -98,8 +100,13 @@ class GuiTestCase(unittest.TestCase):
         seen = []
 
         def online():
-            status = self.ui.find("label", "Connection status")
-            seen.append((text_of(status), status.description))
+            # Online, the status bar hides (it speaks only of trouble); the
+            # window's description always says how it is connected.
+            windows = self.ui.all("frame", within=self.ui._root())
+            if not windows:
+                self.app.check_running()
+                return False
+            seen.append(tuple(w.description for w in windows))
             return "Connected" in seen[-1]
         try:
             wait_until(online, what="the app online", interval=0.5)
@@ -117,6 +124,18 @@ class FirstRunTest(GuiTestCase):
         name = ui.find("text", "Display name")
         server = ui.find("text", "Server address")
         ui.set_text(name, "Ada")
+
+        # An address where nothing answers is caught before going on.
+        with socket.socket() as unused:
+            unused.bind(("127.0.0.1", 0))
+            nobody = f"ws://127.0.0.1:{unused.getsockname()[1]}/ws"
+        ui.set_text(server, nobody)
+        ui.press_button("Continue")
+        refused = ui.find("label", match=lambda n: text_of(n).startswith(f"Can’t reach {nobody}: "),
+                          what="the unreachable server explained")
+        self.assertIn("refused", text_of(refused).lower())
+        self.screenshot("first-run-unreachable")
+
         ui.set_text(server, self.session.server.url)
         self.screenshot("first-run")
         ui.press_button("Continue")
@@ -249,6 +268,8 @@ class ReceiveTest(GuiTestCase):
         self.chat_with_bob()
         self.bob.run("send", self.me.id, "Hello from the command line ✓")
         self.ui.find_text("Hello from the command line ✓")
+        # Beside the name a contact chose, the start of the ID no one can choose
+        self.ui.find_text(self.bob.id[:8])
         self.screenshot("received")
 
 
@@ -303,6 +324,287 @@ class SendTest(GuiTestCase):
         self.assertEqual(len(sent), 1)
         self.assertEqual(sent[0]["direction"], "out")
         self.assertEqual(sent[0]["status"], "delivered")
+
+
+def install_uri_handler(data_home, log_path):
+    """A stand-in web browser for the app's profile: a desktop file that
+    handles http: and https: and writes each address it is given to `log_path`."""
+    applications = os.path.join(data_home, "applications")
+    os.makedirs(applications, exist_ok=True)
+    script = os.path.join(data_home, "natter-test-browser")
+    with open(script, "w") as handler:
+        handler.write(f'#!/bin/sh\nprintf "%s\\n" "$1" >> "{log_path}"\n')
+    os.chmod(script, 0o755)
+    with open(os.path.join(applications, "natter-test-browser.desktop"), "w") as desktop:
+        desktop.write("[Desktop Entry]\nType=Application\nName=Test Browser\n"
+                      f"Exec={script} %u\n"
+                      "MimeType=x-scheme-handler/http;x-scheme-handler/https;\n")
+    with open(os.path.join(applications, "mimeapps.list"), "w") as mimeapps:
+        mimeapps.write("[Default Applications]\n"
+                       "x-scheme-handler/http=natter-test-browser.desktop\n"
+                       "x-scheme-handler/https=natter-test-browser.desktop\n")
+
+
+class MessageTest(GuiTestCase):
+    """What one does with a message in the conversation."""
+
+    def test_link_opens_in_browser(self):
+        self.me_and_bob()
+        opened = os.path.join(self.session.workdir.path, "opened-uris")
+        install_uri_handler(self.me.env["XDG_DATA_HOME"], opened)
+        self.start_app(self.me)
+        self.open_conversation("Bob")
+        link = "https://example.org/natter?q=1&r=2"
+        self.bob.run("send", self.me.id, link)
+        label = self.ui.find_text(link)
+        self.screenshot("link")
+        self.ui.click(label)
+        def opened_uris():
+            if not os.path.exists(opened):
+                return None
+            with open(opened) as log:
+                return log.read().split()
+        self.assertEqual(wait_until(opened_uris, what="the stand-in browser opening the link"),
+                         [link])
+
+    def test_markup_stays_text(self):
+        self.chat_with_bob()
+        text = "<b>not bold</b> & <a href='file:///etc/passwd'>x</a>"
+        self.bob.run("send", self.me.id, text)
+        self.ui.find_text(text)
+
+    def test_copy_text_from_menu(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Copy me, see www.example.org.")
+        label = self.ui.find_text("Copy me, see www.example.org.")
+        self.ui.right_click(label)
+        self.ui.find("menu item", "Copy Link")
+        self.screenshot("message-menu")
+        self.ui.menu_item("Copy Text")
+        self.ui.gone("menu item", "Copy Text")
+        compose = self.ui.find("text", "Message")
+        self.ui.click(compose)
+        self.ui.key("ctrl+v")
+        wait_until(lambda: text_of(compose) == "Copy me, see www.example.org.",
+                   what="the copied text pasted into the compose box")
+
+        # Copy Link takes the address alone.
+        self.ui.set_text(compose, "")
+        self.ui.right_click(label)
+        self.ui.menu_item("Copy Link")
+        self.ui.click(compose)
+        self.ui.key("ctrl+v")
+        wait_until(lambda: text_of(compose) == "https://www.example.org",
+                   what="the copied link pasted into the compose box")
+
+    def test_menu_key_opens_menu(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Reach me from the keyboard")
+        label = self.ui.find_text("Reach me from the keyboard")
+        row = self.ui.ancestor(label, "list item")
+        self.ui.click(self.ui.find("text", "Message"))
+        # Shift+Tab from the compose box reaches the newest message.
+        self.ui.key("shift+Tab")
+        wait_until(lambda: row.getState().contains(self.ui.pyatspi.STATE_FOCUSED)
+                   or any(n.getState().contains(self.ui.pyatspi.STATE_FOCUSED)
+                          for n in self.ui.all(within=row)),
+                   what="the newest message focused")
+        self.ui.key("Menu")
+        self.ui.find("menu item", "Copy Text")
+        self.ui.key("Escape")
+        self.ui.gone("menu item", "Copy Text")
+
+    def test_delete_for_me_survives_restart(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Keep this one")
+        self.bob.run("send", self.me.id, "Delete this one")
+        label = self.ui.find_text("Delete this one")
+        self.ui.right_click(label)
+        self.ui.menu_item("Delete for Me")
+        self.ui.press_response("Delete")
+        self.ui.gone("label", "Delete this one")
+        self.ui.find_text("Keep this one")
+        self.screenshot("message-deleted")
+
+        self.app.stop()
+        bodies = [m["body"] for m in self.me.history(self.bob.id)]
+        self.assertIn("Keep this one", bodies)
+        self.assertNotIn("Delete this one", bodies)
+
+        self.app.start()
+        self.ui = Ui(self.app)
+        self.wait_online()
+        self.open_conversation("Bob")
+        self.ui.find_text("Keep this one")
+        self.assertEqual([n for n in self.ui.texts() if n == "Delete this one"], [])
+
+    def test_accessible_names_on_rows(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Read me aloud")
+        self.ui.find_text("Read me aloud")
+        named = self.ui.find(match=lambda n: n.name.startswith("Bob: Read me aloud, "),
+                             what="a message row named after sender and text")
+        self.assertRegex(named.name, r"^Bob: Read me aloud, \d\d:\d\d$")
+
+        compose = self.ui.find("text", "Message")
+        self.ui.set_text(compose, "And me")
+        self.ui.press_button("Send")
+        self.ui.find(match=lambda n: re.match(r"^You: And me, \d\d:\d\d, (Queued|Sent|Delivered|Read)$",
+                                              n.name or ""),
+                     what="our own message row named with its status")
+        self.ui.find(match=lambda n: re.match(r"^Bob, (Online|Offline)$", n.name or ""),
+                     what="the contact row named with its presence")
+
+    def test_new_messages_divider(self):
+        self.me_and_bob()
+        self.me.run("rename", self.bob.id, "Bob")
+        self.start_app(self.me)
+        self.bob.run("send", self.me.id, "First unread")
+        self.bob.run("send", self.me.id, "Second unread")
+        self.ui.find(match=lambda n: re.match(r"^Bob, (Online|Offline), 2 unread messages$",
+                                              n.name or ""),
+                     what="the contact row counting two unread messages")
+        self.open_conversation("Bob")
+        divider = self.ui.find_text("New messages")
+        first = self.ui.find_text("First unread")
+        rows = self.ui.all("list item", within=self.ui.find("list", "Messages"))
+        divider_row = self.ui.ancestor(divider, "list item")
+        self.assertEqual(divider_row, self.ui.ancestor(first, "list item"))
+        self.assertIn(divider_row, rows)
+        self.screenshot("new-messages")
+
+
+class ReplyTest(GuiTestCase):
+    def test_reply_quotes_and_jumps(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Lunch at noon?")
+        question_id = [m["id"] for m in self.bob.history(self.me.id)
+                       if m["body"] == "Lunch at noon?"][0]
+        bob = self.bob.listen()
+        self.ui.right_click(self.ui.find_text("Lunch at noon?"))
+        self.ui.menu_item("Reply")
+        self.ui.find_text("Replying to Bob: Lunch at noon?")
+        compose = self.ui.find("text", "Message")
+        self.ui.set_text(compose, "Yes, at noon")
+        self.screenshot("replying")
+        self.ui.press_button("Send")
+
+        # The other side gets the reply with the ID of what it answers.
+        answer = bob.wait_for(is_event("message", body="Yes, at noon"), what="the reply at bob")
+        self.assertEqual(answer.get("reply_to"), question_id)
+        self.ui.gone("label", "Replying to Bob: Lunch at noon?")
+        self.ui.find_text("Bob: Lunch at noon?")
+        bob.stop()
+
+        # A reply from bob quotes our message; the quote leads to it.
+        self.bob.run("send", self.me.id, "Great, see you", "--reply-to", answer["id"])
+        great = self.ui.ancestor(self.ui.find_text("Great, see you"), "list item")
+        quote = self.ui.find("push button", "Replying to", within=great)
+        self.assertEqual(quote.description, "You: Yes, at noon")
+        self.screenshot("reply-received")
+        self.ui.press(quote)
+
+        def ours_focused():
+            return any(n.getState().contains(self.ui.pyatspi.STATE_FOCUSED)
+                       for n in self.ui.all(match=lambda n: (n.name or "").startswith(
+                           "You: Yes, at noon, ")))
+        wait_until(ours_focused, what="the quoted message focused after the jump")
+
+
+class ContactTest(GuiTestCase):
+    """Blocking, removing and waiting for an answer."""
+
+    def conversation_menu(self, item):
+        self.ui.click(self.ui.find(name="Conversation Menu"))
+        self.ui.menu_item(item)
+
+    def test_block_asks_then_shows_banner(self):
+        self.chat_with_bob()
+        self.conversation_menu("Block Contact…")
+        self.ui.find("dialog", "Block Bob?")
+        self.app.center_dialog()
+        self.screenshot("block-confirm")
+        # Cancel changes nothing.
+        self.ui.press_response("Cancel")
+        self.ui.gone("dialog", "Block Bob?")
+        self.ui.find("text", "Message")
+
+        self.conversation_menu("Block Contact…")
+        self.ui.press_response("Block")
+        self.ui.find_text("You blocked Bob.")
+        self.ui.gone("text", "Message")
+        self.screenshot("blocked")
+
+        self.ui.press_button("Unblock")
+        self.ui.find("text", "Message")
+        self.ui.gone("label", "You blocked Bob.")
+
+    def test_delete_conversation_and_remove_contact(self):
+        self.chat_with_bob()
+        self.bob.run("send", self.me.id, "Soon gone")
+        self.ui.find_text("Soon gone")
+        self.conversation_menu("Delete Conversation…")
+        self.ui.press_response("Delete")
+        self.ui.gone("label", "Soon gone")
+        self.ui.find_text("No messages yet")
+
+        self.conversation_menu("Remove Contact…")
+        self.ui.find("dialog", "Remove Bob?")
+        self.ui.press_response("Remove")
+        self.ui.find_text("No Conversation Selected")
+        contacts = self.ui.all("list", "Contacts", showing=False)
+        wait_until(lambda: not self.ui.all("list item", within=contacts[0], showing=False),
+                   what="the contact list without bob")
+        self.app.stop()
+        self.assertNotIn(self.bob.id, self.me.run("contacts").stdout)
+
+    def test_sent_invitation_waits_for_answer(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        bob = self.bob.listen()
+        self.ui.press_button("Add contact")
+        self.ui.set_text(self.ui.find("text", "Natter ID or @handle"), self.bob.id)
+        self.ui.press_button("Send invitation")
+        invitation = bob.wait_for(is_event("invitation"), what="invitation")["invitation"]
+        self.ui.gone("push button", "Send invitation")
+
+        self.ui.find_text("Invited, waiting for an answer")
+        # Someone without a name yet shows as the start of their ID.
+        self.open_conversation(self.bob.id[:12])
+        waiting = self.ui.find("label", match=lambda n: text_of(n).startswith("Waiting for ")
+                               and text_of(n).endswith(" to accept your invitation"),
+                               what="the waiting subtitle")
+        self.assertNotIn("Connecting", self.ui.texts())
+        self.screenshot("invitation-waiting")
+
+        bob.stop()
+        self.bob.run("accept", invitation["id"])
+        wait_until(lambda: not text_of(waiting).startswith("Waiting for "),
+                   what="the subtitle after bob accepted")
+        self.ui.gone("label", "Invited, waiting for an answer")
+
+
+class LinkTest(GuiTestCase):
+    def test_natter_link_opens_add_contact(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.app.run_again("natter:" + self.bob.id)
+        entry = self.ui.find("text", "Natter ID or @handle")
+        wait_until(lambda: text_of(entry) == self.bob.id, what="the ID from the link")
+        self.ui.find_text("Your Natter ID")
+        own = self.ui.find("label", match=lambda n: text_of(n).replace(" ", "") == self.me.id,
+                           what="our own ID in the dialog")
+        # Our own ID in groups of four, so it wraps between groups.
+        self.assertEqual(text_of(own).replace(" ", ""), self.me.id)
+        self.assertTrue(all(len(group) == 4 for group in text_of(own).split(" ")[:-1]))
+        self.app.center_dialog()
+        self.screenshot("add-contact-from-link")
+        self.ui.press_button("Cancel")
+        self.ui.gone("text", "Natter ID or @handle")
+
+        # A link that holds no valid ID says so.
+        self.app.run_again("natter:not-an-id")
+        self.ui.find_text("That link does not hold a valid Natter ID")
 
 
 class LongConversationTest(GuiTestCase):

@@ -545,12 +545,6 @@ test_contacts (Fixture       *fixture,
 
   g_assert_true (natter_store_set_contact_verified (store, ANA, TRUE, &error));
   g_assert_true (natter_contact_get_verified (ana));
-  /* A changed key withdraws verification; verifying again clears the flag. */
-  g_assert_true (natter_store_set_contact_key_changed (store, ANA, TRUE, &error));
-  g_assert_true (natter_contact_get_key_changed (ana));
-  g_assert_false (natter_contact_get_verified (ana));
-  g_assert_true (natter_store_set_contact_verified (store, ANA, TRUE, &error));
-  g_assert_false (natter_contact_get_key_changed (ana));
   g_assert_no_error (error);
 
   /* Presence is not stored but lives on the object. */
