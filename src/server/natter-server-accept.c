@@ -33,6 +33,7 @@
 
 #define ACCEPT_BATCH             256
 #define ACCEPT_PAUSE_MS          100
+#define EVICTION_WAIT_MS         5
 #define OVERFLOW_MAX             16
 #define FD_LOG_INTERVAL_US       (60 * G_USEC_PER_SEC)
 #define REFUSAL_LINGER_BYTES     (64 * 1024)
@@ -40,7 +41,7 @@
 #define REQUEST_SWEEP_MS         250
 
 static void
-open_reserve_fd (NatterServer *self)
+open_reserve_fd (NatterServerShard *self)
 {
   if (self->reserve_fd < 0)
     self->reserve_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -56,30 +57,43 @@ set_no_delay (GSocket *socket)
     g_debug ("Cannot set TCP_NODELAY: %s", error->message);
 }
 
+/* The counts by address hold across shards: under the accept lock. */
 static guint
-address_count (NatterServer *self,
+address_count (NatterServer *server,
                const char   *address)
 {
-  return GPOINTER_TO_UINT (g_hash_table_lookup (self->unauthenticated_by_address, address));
+  return GPOINTER_TO_UINT (g_hash_table_lookup (server->unauthenticated_by_address, address));
 }
 
 static void
-address_add (NatterServer *self,
+address_add (NatterServer *server,
              const char   *address,
              int           delta)
 {
-  guint n = address_count (self, address) + delta;
+  guint n = address_count (server, address) + delta;
 
   if (n == 0)
-    g_hash_table_remove (self->unauthenticated_by_address, address);
+    g_hash_table_remove (server->unauthenticated_by_address, address);
   else
-    g_hash_table_insert (self->unauthenticated_by_address, g_strdup (address),
+    g_hash_table_insert (server->unauthenticated_by_address, g_strdup (address),
                          GUINT_TO_POINTER (n));
+}
+
+/* What other shards see of our queue: when its head was accepted (0:
+ * empty), for the eviction of the oldest connection of all. */
+static void
+publish_oldest (NatterServerShard *self)
+{
+  NatterServerStream *head = g_queue_peek_head (&self->unauthenticated);
+
+  __atomic_store_n (&self->oldest_unauthenticated,
+                    head != NULL ? natter_server_stream_get_accepted (head) : 0,
+                    __ATOMIC_RELAXED);
 }
 
 /* Takes the stream out of the unauthenticated queue and its address count. */
 static void
-dequeue (NatterServer       *self,
+dequeue (NatterServerShard *self,
          NatterServerStream *stream)
 {
   NatterServerStreamAccount *account = natter_server_stream_get_account (stream);
@@ -89,26 +103,31 @@ dequeue (NatterServer       *self,
 
   g_queue_unlink (&self->unauthenticated, &account->link);
   account->queued = FALSE;
-  address_add (self, natter_server_stream_get_address (stream), -1);
+  publish_oldest (self);
+  g_atomic_int_add (&self->server->n_unauthenticated, -1);
+  pthread_mutex_lock (&self->server->accept_lock);
+  address_add (self->server, natter_server_stream_get_address (stream), -1);
+  pthread_mutex_unlock (&self->server->accept_lock);
 }
 
 static void
 on_stream_lingering (NatterServerStream *stream,
                      gpointer            user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   NatterServerStreamAccount *account = natter_server_stream_get_account (stream);
 
   /* Still counted against its address until its socket is closed. */
   g_queue_push_tail_link (&self->lingering, &account->linger_link);
   account->lingering = TRUE;
+  g_atomic_int_inc (&self->n_lingering);
 }
 
 static void
 on_stream_finished (NatterServerStream *stream,
                     gpointer            user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   NatterServerStreamAccount *account = natter_server_stream_get_account (stream);
 
   dequeue (self, stream);
@@ -116,11 +135,14 @@ on_stream_finished (NatterServerStream *stream,
     {
       g_queue_unlink (&self->lingering, &account->linger_link);
       account->lingering = FALSE;
+      g_atomic_int_add (&self->n_lingering, -1);
     }
   if (account->overflow)
     {
-      g_assert (self->n_overflow > 0);
-      self->n_overflow--;
+      pthread_mutex_lock (&self->server->accept_lock);
+      g_assert (self->server->n_overflow > 0);
+      self->server->n_overflow--;
+      pthread_mutex_unlock (&self->server->accept_lock);
       account->overflow = FALSE;
     }
   if (account->reserve)
@@ -130,13 +152,14 @@ on_stream_finished (NatterServerStream *stream,
     }
 
   g_signal_handlers_disconnect_by_data (stream, self);
-  g_hash_table_remove (self->streams, stream);
+  if (g_hash_table_remove (self->streams, stream))
+    g_atomic_int_add (&self->server->n_streams, -1);
 }
 
 /* Answers a connection that gets no further with a plain HTTP status and
  * closes it gracefully (its request, read or not, is discarded). */
 static void
-refuse (NatterServer       *self,
+refuse (NatterServerShard *self,
         NatterServerStream *stream,
         gboolean            tls,
         const char         *status,
@@ -163,7 +186,7 @@ refuse (NatterServer       *self,
 }
 
 static void
-hand_to_soup (NatterServer       *self,
+hand_to_soup (NatterServerShard *self,
               NatterServerStream *stream)
 {
   GSocket *socket = natter_server_stream_get_socket (stream);
@@ -186,7 +209,7 @@ on_handshake_done (GObject      *source,
 {
   g_autoptr(NatterServerStream) stream = user_data;
   g_autoptr(GError) error = NULL;
-  NatterServer *self;
+  NatterServerShard *self;
 
   if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
     {
@@ -205,7 +228,7 @@ on_handshake_done (GObject      *source,
 
 /* Accounts for a new connection and decides what becomes of it. */
 static void
-take (NatterServer *self,
+take (NatterServerShard *self,
       GSocket      *socket,
       gboolean      on_reserve)
 {
@@ -215,6 +238,9 @@ take (NatterServer *self,
   g_autoptr(GIOStream) base = NULL;
   g_autofree char *address = NULL;
   NatterServerStreamAccount *account;
+  NatterServer *server = self->server;
+  const char *refusal = NULL;
+  guint n_streams;
   guint max_connections = natter_server_config_get_max_connections (self->config);
   guint per_address = natter_server_config_get_max_unauthenticated_per_address (self->config);
 
@@ -245,37 +271,51 @@ take (NatterServer *self,
   stream = natter_server_stream_new (base, socket, address);
   account = natter_server_stream_get_account (stream);
   g_hash_table_add (self->streams, g_object_ref (stream));
+  n_streams = g_atomic_int_add (&server->n_streams, 1) + 1;
   g_signal_connect (stream, "lingering", G_CALLBACK (on_stream_lingering), self);
   g_signal_connect (stream, "finished", G_CALLBACK (on_stream_finished), self);
-  self->accepted_total++;
+  NATTER_SERVER_COUNT (self->counters.accepted_total);
 
   if (on_reserve)
     account->reserve = TRUE;
 
-  if (address_count (self, natter_server_stream_get_address (stream)) >= per_address)
+  /* One decision for all shards, under one lock. */
+  pthread_mutex_lock (&server->accept_lock);
+  if (address_count (server, natter_server_stream_get_address (stream)) >= per_address)
     {
-      self->address_refusals++;
-      refuse (self, stream, self->certificate != NULL, "429 Too Many Requests",
-              "too-many-connections");
+      refusal = "too-many-connections";
+    }
+  else if (on_reserve || n_streams > max_connections)
+    {
+      if (server->n_overflow >= OVERFLOW_MAX)
+        refusal = "server-full";
+      else
+        {
+          account->overflow = TRUE;
+          server->n_overflow++;
+        }
+    }
+  if (refusal == NULL)
+    address_add (server, natter_server_stream_get_address (stream), 1);
+  pthread_mutex_unlock (&server->accept_lock);
+
+  if (g_strcmp0 (refusal, "too-many-connections") == 0)
+    {
+      NATTER_SERVER_COUNT (self->counters.address_refusals);
+      refuse (self, stream, self->certificate != NULL, "429 Too Many Requests", refusal);
       return;
     }
-
-  if (on_reserve || g_hash_table_size (self->streams) > max_connections)
+  if (refusal != NULL)
     {
-      if (self->n_overflow >= OVERFLOW_MAX)
-        {
-          self->rejected[NATTER_PROTOCOL_ERROR_SERVER_FULL]++;
-          refuse (self, stream, self->certificate != NULL, "503 Service Unavailable",
-                  "server-full");
-          return;
-        }
-      account->overflow = TRUE;
-      self->n_overflow++;
+      NATTER_SERVER_COUNT (self->counters.rejected[NATTER_PROTOCOL_ERROR_SERVER_FULL]);
+      refuse (self, stream, self->certificate != NULL, "503 Service Unavailable", refusal);
+      return;
     }
 
   g_queue_push_tail_link (&self->unauthenticated, &account->link);
   account->queued = TRUE;
-  address_add (self, natter_server_stream_get_address (stream), 1);
+  publish_oldest (self);
+  g_atomic_int_inc (&server->n_unauthenticated);
 
   if (self->certificate != NULL)
     {
@@ -296,48 +336,170 @@ out_of_descriptors (const GError *error)
 }
 
 static void
-log_fd_exhaustion (NatterServer *self)
+log_fd_exhaustion (NatterServerShard *self)
 {
+  NatterServer *server = self->server;
   gint64 now = g_get_monotonic_time ();
+  guint64 suppressed;
 
-  self->fd_exhausted++;
-  if (now < self->fd_log_next)
+  NATTER_SERVER_COUNT (self->counters.fd_exhausted);
+
+  /* Once a minute for the whole server, whichever shard ran out. */
+  pthread_mutex_lock (&server->accept_lock);
+  if (now < server->fd_log_next)
     {
-      self->fd_log_suppressed++;
+      server->fd_log_suppressed++;
+      pthread_mutex_unlock (&server->accept_lock);
+      return;
+    }
+  suppressed = server->fd_log_suppressed;
+  server->fd_log_suppressed = 0;
+  server->fd_log_next = now + FD_LOG_INTERVAL_US;
+  pthread_mutex_unlock (&server->accept_lock);
+
+  g_message ("Out of file descriptors with %d connections open; dropping closed and "
+             "unauthenticated ones to take new ones (%" G_GUINT64_FORMAT " more times since "
+             "the last report)",
+             g_atomic_int_get (&server->n_streams), suppressed);
+}
+
+typedef enum
+{
+  ROOM_NONE,
+  ROOM_MADE,
+  ROOM_ASKED,     /* another shard closes its oldest: try again soon */
+} Room;
+
+/* A shard, other than @self, with closed connections waiting for their
+ * peers. */
+static NatterServerShard *
+shard_with_lingering (NatterServerShard *self)
+{
+  GPtrArray *shards = self->server->shards;
+
+  for (guint i = 0; i < shards->len; i++)
+    {
+      NatterServerShard *shard = g_ptr_array_index (shards, i);
+
+      if (shard != self && g_atomic_int_get (&shard->n_lingering) > 0)
+        return shard;
+    }
+
+  return NULL;
+}
+
+/* The shard, other than @self, whose oldest unauthenticated connection is
+ * the oldest of all, if older than @than (0: any); @than becomes when it
+ * was accepted. */
+static NatterServerShard *
+shard_with_oldest (NatterServerShard *self,
+                   gint64            *than)
+{
+  NatterServerShard *found = NULL;
+  GPtrArray *shards = self->server->shards;
+
+  for (guint i = 0; i < shards->len; i++)
+    {
+      NatterServerShard *shard = g_ptr_array_index (shards, i);
+      gint64 oldest = __atomic_load_n (&shard->oldest_unauthenticated, __ATOMIC_RELAXED);
+
+      if (shard == self || oldest == 0 || (*than != 0 && oldest >= *than))
+        continue;
+
+      found = shard;
+      *than = oldest;
+    }
+
+  return found;
+}
+
+#define VICTIM_SEARCH 32
+
+/* Which unauthenticated connection goes when descriptors run out: the
+ * oldest that has not been answered anything yet (an idle one, rather than
+ * a /health being answered), among the oldest few; else the oldest. */
+static NatterServerStream *
+pick_victim (NatterServerShard *self)
+{
+  GList *link = g_queue_peek_head_link (&self->unauthenticated);
+
+  for (guint i = 0; link != NULL && i < VICTIM_SEARCH; i++, link = link->next)
+    {
+      NatterServerStream *stream = link->data;
+
+      if (natter_server_stream_get_bytes_written (stream) == 0 &&
+          !natter_server_stream_get_account (stream)->upgraded)
+        return stream;
+    }
+
+  return g_queue_peek_head (&self->unauthenticated);
+}
+
+/* Another shard ran out of descriptors. Drops a closed connection still
+ * waiting for its peer (@accepted < 0), or else this shard's oldest
+ * unauthenticated connection if it is the one accepted at @accepted, or
+ * older. */
+void
+_natter_server_evict_oldest (NatterServerShard *self,
+                             gint64             accepted)
+{
+  NatterServerStream *oldest = g_queue_peek_head (&self->unauthenticated);
+
+  if (accepted < 0)
+    {
+      if (self->lingering.head != NULL)
+        natter_server_stream_abort (self->lingering.head->data);
       return;
     }
 
-  g_message ("Out of file descriptors with %u connections open; dropping closed and "
-             "unauthenticated ones to take new ones (%" G_GUINT64_FORMAT " more times since "
-             "the last report)",
-             g_hash_table_size (self->streams), self->fd_log_suppressed);
-  self->fd_log_suppressed = 0;
-  self->fd_log_next = now + FD_LOG_INTERVAL_US;
+  if (oldest == NULL || natter_server_stream_get_accepted (oldest) > accepted)
+    return;
+
+  NATTER_SERVER_COUNT (self->counters.evicted);
+  natter_server_stream_abort (pick_victim (self));
 }
 
 /* Frees one file descriptor for a new connection: a closed one still
- * waiting for its peer, or the oldest not authenticated. Returns whether
- * one was freed and whether the next accept runs on the reserve. */
-static gboolean
-make_room (NatterServer *self,
-           gboolean     *on_reserve)
+ * waiting for its peer (here, or else on another shard), or the oldest
+ * not authenticated on any shard (the descriptors are the process's). Says whether the next accept runs on
+ * the reserve. */
+static Room
+make_room (NatterServerShard *self,
+           gboolean          *on_reserve)
 {
   GList *closing = g_queue_peek_head_link (&self->lingering);
-  GList *oldest = g_queue_peek_head_link (&self->unauthenticated);
+  NatterServerStream *oldest = g_queue_peek_head (&self->unauthenticated);
+  NatterServerShard *elsewhere;
+  gint64 than;
 
   *on_reserve = FALSE;
 
   if (closing != NULL)
     {
       natter_server_stream_abort (closing->data);
-      return TRUE;
+      return ROOM_MADE;
+    }
+
+  elsewhere = shard_with_lingering (self);
+  if (elsewhere != NULL)
+    {
+      _natter_server_ask_eviction (self, elsewhere, -1);
+      return ROOM_ASKED;
+    }
+
+  than = oldest != NULL ? natter_server_stream_get_accepted (oldest) : 0;
+  elsewhere = shard_with_oldest (self, &than);
+  if (elsewhere != NULL)
+    {
+      _natter_server_ask_eviction (self, elsewhere, than);
+      return ROOM_ASKED;
     }
 
   if (oldest != NULL)
     {
-      self->evicted++;
-      natter_server_stream_abort (oldest->data);
-      return TRUE;
+      NATTER_SERVER_COUNT (self->counters.evicted);
+      natter_server_stream_abort (pick_victim (self));
+      return ROOM_MADE;
     }
 
   if (self->reserve_fd >= 0)
@@ -345,10 +507,10 @@ make_room (NatterServer *self,
       close (self->reserve_fd);
       self->reserve_fd = -1;
       *on_reserve = TRUE;
-      return TRUE;
+      return ROOM_MADE;
     }
 
-  return FALSE;
+  return ROOM_NONE;
 }
 
 static gboolean on_accept (GSocket      *listen_socket,
@@ -356,22 +518,22 @@ static gboolean on_accept (GSocket      *listen_socket,
                            gpointer      user_data);
 
 static void
-start_accepting (NatterServer *self)
+start_accepting (NatterServerShard *self)
 {
   g_assert (self->accept_source == NULL);
 
   self->accept_source = g_socket_create_source (self->listen_socket, G_IO_IN, NULL);
   g_source_set_callback (self->accept_source, G_SOURCE_FUNC (on_accept), self, NULL);
   g_source_set_static_name (self->accept_source, "natter-server accept");
-  g_source_attach (self->accept_source, NULL);
+  g_source_attach (self->accept_source, self->context);
 }
 
 static gboolean
 on_accept_resume (gpointer user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
 
-  self->accept_resume_id = 0;
+  g_clear_pointer (&self->accept_resume, g_source_unref);
   start_accepting (self);
 
   return G_SOURCE_REMOVE;
@@ -387,8 +549,9 @@ on_accept (GSocket      *listen_socket,
            GIOCondition  condition,
            gpointer      user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   gboolean on_reserve = FALSE;
+  guint pause_ms = ACCEPT_PAUSE_MS;
 
   for (guint i = 0; i < ACCEPT_BATCH; i++)
     {
@@ -407,9 +570,14 @@ on_accept (GSocket      *listen_socket,
 
       if (out_of_descriptors (error))
         {
+          Room room;
+
           log_fd_exhaustion (self);
-          if (make_room (self, &on_reserve))
+          room = make_room (self, &on_reserve);
+          if (room == ROOM_MADE)
             continue;
+          if (room == ROOM_ASKED)
+            pause_ms = EVICTION_WAIT_MS;
         }
       else
         {
@@ -419,7 +587,8 @@ on_accept (GSocket      *listen_socket,
 
       /* The listening socket stays readable: pause instead of spinning. */
       g_clear_pointer (&self->accept_source, g_source_unref);
-      self->accept_resume_id = g_timeout_add (ACCEPT_PAUSE_MS, on_accept_resume, self);
+      self->accept_resume = _natter_server_shard_add_timeout (self, pause_ms,
+                                                              on_accept_resume, self);
       return G_SOURCE_REMOVE;
     }
 
@@ -434,7 +603,7 @@ on_accept (GSocket      *listen_socket,
 static gboolean
 on_request_sweep (gpointer user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   gint64 deadline = g_get_monotonic_time () -
                     natter_server_config_get_request_timeout (self->config) * G_USEC_PER_SEC;
   GList *link = g_queue_peek_head_link (&self->unauthenticated);
@@ -451,7 +620,7 @@ on_request_sweep (gpointer user_data)
       if (account->upgraded || account->lingering)
         continue;   /* the authentication timeout is its limit now, or its linger */
 
-      self->request_timeouts++;
+      NATTER_SERVER_COUNT (self->counters.request_timeouts);
       dequeue (self, stream);
       natter_server_stream_set_linger (stream, REFUSAL_LINGER_BYTES, REFUSAL_LINGER_MS);
       g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
@@ -461,11 +630,9 @@ on_request_sweep (gpointer user_data)
 }
 
 void
-_natter_server_accept_init (NatterServer *self)
+_natter_server_accept_init (NatterServerShard *self)
 {
   self->streams = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  self->unauthenticated_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                                            NULL);
   g_queue_init (&self->unauthenticated);
   g_queue_init (&self->lingering);
   self->reserve_fd = -1;
@@ -473,24 +640,21 @@ _natter_server_accept_init (NatterServer *self)
 
 /* Starts accepting on the bound, listening self->listen_socket. */
 void
-_natter_server_accept_start (NatterServer *self)
+_natter_server_accept_start (NatterServerShard *self)
 {
   g_socket_set_blocking (self->listen_socket, FALSE);
   open_reserve_fd (self);
   start_accepting (self);
-  self->request_sweep_id = g_timeout_add (REQUEST_SWEEP_MS, on_request_sweep, self);
+  self->request_sweep = _natter_server_shard_add_timeout (self, REQUEST_SWEEP_MS,
+                                                          on_request_sweep, self);
 }
 
 void
-_natter_server_accept_stop (NatterServer *self)
+_natter_server_accept_stop (NatterServerShard *self)
 {
-  g_clear_handle_id (&self->accept_resume_id, g_source_remove);
-  g_clear_handle_id (&self->request_sweep_id, g_source_remove);
-  if (self->accept_source != NULL)
-    {
-      g_source_destroy (self->accept_source);
-      g_clear_pointer (&self->accept_source, g_source_unref);
-    }
+  _natter_server_clear_source (&self->accept_resume);
+  _natter_server_clear_source (&self->request_sweep);
+  _natter_server_clear_source (&self->accept_source);
 
   if (self->listen_socket != NULL)
     g_socket_close (self->listen_socket, NULL);
@@ -502,7 +666,7 @@ _natter_server_accept_stop (NatterServer *self)
 
 /* Drops every stream without waiting; for dispose. */
 void
-_natter_server_accept_dispose (NatterServer *self)
+_natter_server_accept_dispose (NatterServerShard *self)
 {
   _natter_server_accept_stop (self);
 
@@ -516,6 +680,7 @@ _natter_server_accept_dispose (NatterServer *self)
 
       g_queue_unlink (&self->lingering, &account->linger_link);
       account->lingering = FALSE;
+      g_atomic_int_add (&self->n_lingering, -1);
     }
 
   if (self->streams != NULL)
@@ -529,9 +694,9 @@ _natter_server_accept_dispose (NatterServer *self)
           g_signal_handlers_disconnect_by_data (stream, self);
           natter_server_stream_abort (stream);
         }
+      g_atomic_int_add (&self->server->n_streams, -(int) g_hash_table_size (self->streams));
       g_clear_pointer (&self->streams, g_hash_table_unref);
     }
-  g_clear_pointer (&self->unauthenticated_by_address, g_hash_table_unref);
 
   if (self->reserve_fd >= 0)
     close (self->reserve_fd);
@@ -559,14 +724,14 @@ _natter_server_find_stream (SoupWebsocketConnection *websocket)
 /* A WebSocket on @stream now: --request-timeout no longer applies. Whether
  * there is room for it is the WebSocket count's business (on_websocket). */
 void
-_natter_server_stream_upgraded (NatterServer       *self,
+_natter_server_stream_upgraded (NatterServerShard *self,
                                 NatterServerStream *stream)
 {
   natter_server_stream_get_account (stream)->upgraded = TRUE;
 }
 
 void
-_natter_server_stream_authenticated (NatterServer       *self,
+_natter_server_stream_authenticated (NatterServerShard *self,
                                      NatterServerStream *stream)
 {
   dequeue (self, stream);

@@ -46,6 +46,7 @@ struct _NatterServerConfig
   char *turn_secret;
   int turn_ttl;
   int max_connections;
+  int workers;
   int max_frame_size;
   int rate_burst;
   double rate_per_s;
@@ -106,6 +107,9 @@ static const OptionSpec option_specs[] = {
   { "max-connections", OPT_INT, FIELD (max_connections), TRUE,
     "Maximum number of open WebSocket connections; all TCP connections together may exceed "
     "it by 16, kept for plain HTTP such as /health (default 20000)", "N" },
+  { "workers", OPT_INT, FIELD (workers), TRUE,
+    "Threads that serve connections, each with its own share of them (default: one per "
+    "processor core)", "N" },
   { "max-unauthenticated-per-address", OPT_INT, FIELD (max_unauthenticated_per_address), TRUE,
     "Connections one client IP address may hold before they authenticate (default 256)", "N" },
   { "request-timeout", OPT_INT, FIELD (request_timeout), TRUE,
@@ -254,6 +258,8 @@ apply_defaults (NatterServerConfig *self)
     self->turn_ttl = NATTER_SERVER_DEFAULT_TURN_TTL;
   if (self->max_connections == UNSET_INT)
     self->max_connections = NATTER_SERVER_DEFAULT_MAX_CONNECTIONS;
+  if (self->workers == UNSET_INT)
+    self->workers = MIN (g_get_num_processors (), NATTER_SERVER_MAX_WORKERS);
   if (self->max_frame_size == UNSET_INT)
     self->max_frame_size = 65536;
   if (self->rate_burst == UNSET_INT)
@@ -337,6 +343,7 @@ validate (NatterServerConfig  *self,
   return check_range ("port", self->port, 0, 65535, error) &&
          check_range ("turn-ttl", self->turn_ttl, 60, 30 * 24 * 3600, error) &&
          check_range ("max-connections", self->max_connections, 1, 1000000, error) &&
+         check_range ("workers", self->workers, 1, NATTER_SERVER_MAX_WORKERS, error) &&
          check_range ("max-frame-size", self->max_frame_size, 64,
                       NATTER_SERVER_HARD_MAX_FRAME_SIZE, error) &&
          check_range ("rate-burst", self->rate_burst, 1, 1000000, error) &&
@@ -387,6 +394,7 @@ natter_server_config_init (NatterServerConfig *self)
   self->port = UNSET_INT;
   self->turn_ttl = UNSET_INT;
   self->max_connections = UNSET_INT;
+  self->workers = UNSET_INT;
   self->max_frame_size = UNSET_INT;
   self->rate_burst = UNSET_INT;
   self->rate_per_s = UNSET_DOUBLE;
@@ -625,6 +633,13 @@ natter_server_config_get_max_connections (NatterServerConfig *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
   return self->max_connections;
+}
+
+guint
+natter_server_config_get_workers (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 1);
+  return self->workers;
 }
 
 guint

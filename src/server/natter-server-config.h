@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 
 #define NATTER_SERVER_DEFAULT_PORT             8443
 #define NATTER_SERVER_DEFAULT_MAX_CONNECTIONS  20000
+#define NATTER_SERVER_MAX_WORKERS              64
 #define NATTER_SERVER_DEFAULT_RATE_BURST       100
 #define NATTER_SERVER_DEFAULT_RATE_PER_S       50.0
 #define NATTER_SERVER_DEFAULT_AUTH_TIMEOUT     10
@@ -48,6 +49,7 @@ const char * const  *natter_server_config_get_turn           (NatterServerConfig
 const char          *natter_server_config_get_turn_secret    (NatterServerConfig  *self);
 guint                natter_server_config_get_turn_ttl       (NatterServerConfig  *self);
 guint                natter_server_config_get_max_connections (NatterServerConfig *self);
+guint                natter_server_config_get_workers         (NatterServerConfig *self);
 guint                natter_server_config_get_max_frame_size (NatterServerConfig  *self);
 guint                natter_server_config_get_rate_burst     (NatterServerConfig  *self);
 double               natter_server_config_get_rate_per_s     (NatterServerConfig  *self);

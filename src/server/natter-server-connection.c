@@ -29,7 +29,8 @@ struct _NatterServerConnection
 {
   GObject parent_instance;
 
-  NatterServer *server;               /* unowned: the server outlives its connections */
+  NatterServerShard *shard;           /* unowned: the shard outlives its connections */
+  NatterServerKey key;                /* its name across shards */
   const NatterServerLimits *limits;   /* owned by the server */
   SoupWebsocketConnection *websocket;
   NatterServerStream *stream;         /* NULL if libsoup hid it: then no output bound */
@@ -48,7 +49,7 @@ struct _NatterServerConnection
   double tokens;
   guint dropped;                      /* frames dropped since the last accepted one */
 
-  guint auth_timeout_id;
+  GSource *auth_timeout;
   gboolean closing;
 };
 
@@ -77,7 +78,7 @@ reject (NatterServerConnection *self,
         const char             *ref,
         const char             *message)
 {
-  _natter_server_send_error (self->server, self, code, ref, message);
+  _natter_server_send_error (self->shard, self, code, ref, message);
 }
 
 /* The bytes a server frame of @length payload bytes takes on the wire
@@ -103,9 +104,9 @@ set_over_since (NatterServerConnection *self,
 
   self->over_since = since;
   if (since != 0)
-    g_hash_table_add (self->server->slow, self);
+    g_hash_table_add (self->shard->slow, self);
   else
-    g_hash_table_remove (self->server->slow, self);
+    g_hash_table_remove (self->shard->slow, self);
 }
 
 static gsize
@@ -203,7 +204,7 @@ on_message (SoupWebsocketConnection *websocket,
   gsize size;
 
   self->last_activity = now;
-  _natter_server_count_received (self->server);
+  _natter_server_count_received (self->shard);
 
   if (self->closing)
     return;
@@ -241,7 +242,7 @@ on_message (SoupWebsocketConnection *websocket,
       NatterSignalScan scan;
 
       if (natter_frame_scan_signal (data, size, self->limits->max_frame_size, &scan) &&
-          _natter_server_relay_scanned (self->server, self, &scan))
+          _natter_server_relay_scanned (self->shard, self, &scan))
         return;
     }
 
@@ -259,7 +260,7 @@ on_message (SoupWebsocketConnection *websocket,
       return;
     }
 
-  _natter_server_dispatch (self->server, self, frame);
+  _natter_server_dispatch (self->shard, self, frame);
 }
 
 static void
@@ -298,7 +299,7 @@ on_closed (SoupWebsocketConnection *websocket,
   NatterServerConnection *self = user_data;
 
   /* May drop the last reference to self. */
-  _natter_server_connection_closed (self->server, self);
+  _natter_server_connection_closed (self->shard, self);
 }
 
 static gboolean
@@ -306,7 +307,7 @@ on_auth_timeout (gpointer user_data)
 {
   NatterServerConnection *self = user_data;
 
-  self->auth_timeout_id = 0;
+  g_clear_pointer (&self->auth_timeout, g_source_unref);
 
   if (self->user == NULL && !self->closing)
     {
@@ -323,7 +324,7 @@ natter_server_connection_dispose (GObject *object)
 {
   NatterServerConnection *self = (NatterServerConnection *) object;
 
-  g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+  _natter_server_clear_source (&self->auth_timeout);
   g_clear_object (&self->stream);
 
   if (self->websocket != NULL)
@@ -367,7 +368,8 @@ natter_server_connection_init (NatterServerConnection *self)
 
 /**
  * natter_server_connection_new:
- * @server: the server (not referenced; it outlives the connection)
+ * @shard: the server's shard it belongs to (not referenced; it outlives the
+ *   connection)
  * @websocket: the accepted WebSocket
  * @stream: (nullable): the stream under @websocket, for the output bound
  * @limits: (type gpointer): the server's #NatterServerLimits, which must
@@ -376,7 +378,7 @@ natter_server_connection_init (NatterServerConnection *self)
  * Returns: (transfer full): a new connection, waiting for `auth`
  */
 NatterServerConnection *
-natter_server_connection_new (NatterServer            *server,
+natter_server_connection_new (NatterServerShard       *shard,
                               SoupWebsocketConnection *websocket,
                               NatterServerStream      *stream,
                               gconstpointer            limits)
@@ -387,7 +389,7 @@ natter_server_connection_new (NatterServer            *server,
   g_return_val_if_fail (limits != NULL, NULL);
 
   self = g_object_new (NATTER_TYPE_SERVER_CONNECTION, NULL);
-  self->server = server;
+  self->shard = shard;
   self->limits = limits;
   self->websocket = g_object_ref (websocket);
   if (stream != NULL)
@@ -407,8 +409,10 @@ natter_server_connection_new (NatterServer            *server,
   g_signal_connect (websocket, "error", G_CALLBACK (on_error), self);
   g_signal_connect (websocket, "closed", G_CALLBACK (on_closed), self);
 
-  self->auth_timeout_id = g_timeout_add_seconds (self->limits->auth_timeout_s,
-                                                 on_auth_timeout, self);
+  /* In the thread-default context: the connection's shard's. */
+  self->auth_timeout = g_timeout_source_new_seconds (self->limits->auth_timeout_s);
+  g_source_set_callback (self->auth_timeout, on_auth_timeout, self, NULL);
+  g_source_attach (self->auth_timeout, g_main_context_get_thread_default ());
 
   return self;
 }
@@ -441,7 +445,7 @@ natter_server_connection_set_user (NatterServerConnection *self,
 
   self->user = g_strdup (user);
   natter_server_connection_forget_nonce (self);
-  g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+  _natter_server_clear_source (&self->auth_timeout);
 }
 
 /**
@@ -614,7 +618,7 @@ natter_server_connection_check_slow (NatterServerConnection *self,
 
   g_info ("Closing a connection that has not read %" G_GSIZE_FORMAT " bytes for %u s",
           queued_bytes (self), self->limits->slow_timeout_s);
-  self->server->slow_reader_closes++;
+  NATTER_SERVER_COUNT (self->shard->counters.slow_reader_closes);
   natter_server_connection_close (self, NATTER_CLOSE_SLOW_READER);
 
   return TRUE;
@@ -647,7 +651,7 @@ natter_server_connection_send_text (NatterServerConnection *self,
     {
       gint64 now = g_get_monotonic_time ();
 
-      self->server->frames_dropped_slow++;
+      NATTER_SERVER_COUNT (self->shard->counters.frames_dropped_slow);
       if (self->over_since == 0)
         set_over_since (self, now);
       natter_server_connection_check_slow (self, now);
@@ -676,6 +680,23 @@ natter_server_connection_send_frame (NatterServerConnection *self,
 
   text = natter_frame_to_string (frame, NULL);
   return natter_server_connection_send_text (self, text);
+}
+
+NatterServerKey
+natter_server_connection_get_key (NatterServerConnection *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONNECTION (self), 0);
+
+  return self->key;
+}
+
+void
+natter_server_connection_set_key (NatterServerConnection *self,
+                                  NatterServerKey         key)
+{
+  g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
+
+  self->key = key;
 }
 
 NatterServerStream *
@@ -708,10 +729,10 @@ natter_server_connection_close (NatterServerConnection *self,
   set_over_since (self, 0);
   self->closing = TRUE;
   if (code == NATTER_CLOSE_TOO_BIG)
-    self->server->oversized_frame_closes++;
-  g_clear_handle_id (&self->auth_timeout_id, g_source_remove);
+    NATTER_SERVER_COUNT (self->shard->counters.oversized_frame_closes);
+  _natter_server_clear_source (&self->auth_timeout);
 
-  _natter_server_detach (self->server, self);
+  _natter_server_detach (self->shard, self);
 
   if (soup_websocket_connection_get_state (self->websocket) == SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (self->websocket, code, NULL);

@@ -12,7 +12,10 @@
 
 G_BEGIN_DECLS
 
-typedef struct _NatterServer NatterServer;
+typedef struct _NatterServerShard NatterServerShard;
+
+/* A connection as every thread of the server may name it. */
+typedef gsize NatterServerKey;
 
 #define NATTER_TYPE_SERVER_CONNECTION (natter_server_connection_get_type ())
 
@@ -31,11 +34,14 @@ G_DECLARE_FINAL_TYPE (NatterServerConnection, natter_server_connection,
 #define NATTER_CLOSE_HEARTBEAT_TIMEOUT  4005
 #define NATTER_CLOSE_SLOW_READER        4006
 
-NatterServerConnection *natter_server_connection_new               (NatterServer            *server,
+NatterServerConnection *natter_server_connection_new               (NatterServerShard       *shard,
                                                                     SoupWebsocketConnection *websocket,
                                                                     NatterServerStream      *stream,
                                                                     gconstpointer            limits);
 NatterServerStream     *natter_server_connection_get_stream        (NatterServerConnection  *self);
+NatterServerKey         natter_server_connection_get_key           (NatterServerConnection  *self);
+void                    natter_server_connection_set_key           (NatterServerConnection  *self,
+                                                                    NatterServerKey          key);
 
 const char             *natter_server_connection_get_user          (NatterServerConnection  *self);
 void                    natter_server_connection_set_user          (NatterServerConnection  *self,

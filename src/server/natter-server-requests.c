@@ -20,8 +20,10 @@
 void
 _natter_server_room_free (NatterServerRoom *room)
 {
+  for (guint i = 0; i < room->members->len; i++)
+    g_free (g_array_index (room->members, NatterServerRoomMember, i).user);
   g_free (room->name);
-  g_ptr_array_unref (room->members);
+  g_array_unref (room->members);
   g_free (room);
 }
 
@@ -53,8 +55,36 @@ send_invitation (NatterServerConnection       *connection,
   natter_server_connection_send_frame (connection, frame);
 }
 
+/* Sends @invitation to @user wherever it is connected; returns whether it
+ * is (on another shard, the frame is on its way). */
+static gboolean
+send_invitation_to_user (NatterServerShard            *self,
+                         const char                   *user,
+                         NatterFrameType               type,
+                         const NatterServerInvitation *invitation)
+{
+  NatterServerConnection *local;
+  NatterServerKey key;
+  g_autoptr(NatterFrame) frame = NULL;
+
+  if (!_natter_server_find_user (self, user, &local, &key))
+    return FALSE;
+
+  if (local != NULL)
+    {
+      send_invitation (local, type, invitation);
+      return TRUE;
+    }
+
+  frame = natter_frame_new (type);
+  natter_frame_take_object_member (frame, "invitation", invitation_to_json (invitation));
+  _natter_server_post_text (self, key, natter_frame_to_string (frame, NULL));
+
+  return TRUE;
+}
+
 static JsonArray *
-ice_servers_new (NatterServer *self,
+ice_servers_new (NatterServerShard *self,
                  const char   *user)
 {
   JsonArray *servers = json_array_new ();
@@ -100,7 +130,7 @@ ice_servers_new (NatterServer *self,
 }
 
 void
-_natter_server_set_ice_members (NatterServer *self,
+_natter_server_set_ice_members (NatterServerShard *self,
                                 NatterFrame  *frame,
                                 const char   *user)
 {
@@ -110,37 +140,69 @@ _natter_server_set_ice_members (NatterServer *self,
 
 /* Rooms */
 
-static void
-room_broadcast (NatterServerRoom                   *room,
-                NatterFrameType         type,
-                NatterServerConnection *subject)
+static char *
+room_event_new (NatterFrameType  type,
+                const char      *room,
+                const char      *user)
 {
   g_autoptr(NatterFrame) frame = natter_frame_new (type);
-  g_autofree char *text = NULL;
 
-  natter_frame_set_string (frame, "room", room->name);
-  natter_frame_set_string (frame, "user", natter_server_connection_get_user (subject));
-  text = natter_frame_to_string (frame, NULL);
+  natter_frame_set_string (frame, "room", room);
+  natter_frame_set_string (frame, "user", user);
+
+  return natter_frame_to_string (frame, NULL);
+}
+
+/* Under the directory lock: the keys of @room's members but @except. */
+static GArray *
+room_keys (NatterServerRoom *room,
+           NatterServerKey   except)
+{
+  GArray *keys = g_array_sized_new (FALSE, FALSE, sizeof (NatterServerKey), room->members->len);
 
   for (guint i = 0; i < room->members->len; i++)
     {
-      NatterServerConnection *member = room->members->pdata[i];
+      NatterServerRoomMember *member = &g_array_index (room->members, NatterServerRoomMember, i);
 
-      if (member != subject)
-        natter_server_connection_send_text (member, text);
+      if (member->key != except)
+        g_array_append_val (keys, member->key);
     }
+
+  return keys;
 }
 
+/* Takes @connection out of @room and tells the other members. The caller
+ * has taken @room out of the connection's list already. */
 void
-_natter_server_room_remove_member (NatterServer           *self,
-                                   NatterServerRoom                   *room,
-                                   NatterServerConnection *connection)
+_natter_server_room_leave (NatterServerShard      *self,
+                           NatterServerRoom       *room,
+                           NatterServerConnection *connection)
 {
-  g_ptr_array_remove_fast (room->members, connection);
-  room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_LEFT, connection);
+  NatterServer *server = self->server;
+  NatterServerKey key = natter_server_connection_get_key (connection);
+  /* The room outlives this: the connection was still a member. */
+  g_autofree char *text = room_event_new (NATTER_FRAME_ROOM_MEMBER_LEFT, room->name,
+                                          natter_server_connection_get_user (connection));
+  GArray *keys;
 
+  pthread_rwlock_wrlock (&server->directory_lock);
+  for (guint i = 0; i < room->members->len; i++)
+    {
+      NatterServerRoomMember *member = &g_array_index (room->members, NatterServerRoomMember, i);
+
+      if (member->key == key)
+        {
+          g_free (member->user);
+          g_array_remove_index_fast (room->members, i);
+          break;
+        }
+    }
+  keys = room_keys (room, key);
   if (room->members->len == 0)
-    g_hash_table_remove (self->rooms, room->name);
+    g_hash_table_remove (server->rooms, room->name);
+  pthread_rwlock_unlock (&server->directory_lock);
+
+  _natter_server_send_to_keys (self, keys, text);
 }
 
 static NatterServerRoom *
@@ -161,16 +223,20 @@ find_joined_room (NatterServerConnection *connection,
 }
 
 static void
-send_room_members (NatterServerConnection *connection,
+send_room_members (NatterServerShard      *self,
+                   NatterServerConnection *connection,
                    NatterFrame            *request,
-                   NatterServerRoom                   *room)
+                   NatterServerRoom       *room)
 {
   g_autoptr(NatterFrame) reply = _natter_server_reply_new (NATTER_FRAME_ROOM_MEMBERS, request);
-  JsonArray *members = json_array_sized_new (room->members->len);
+  JsonArray *members;
 
+  pthread_rwlock_rdlock (&self->server->directory_lock);
+  members = json_array_sized_new (room->members->len);
   for (guint i = 0; i < room->members->len; i++)
     json_array_add_string_element (members,
-                                   natter_server_connection_get_user (room->members->pdata[i]));
+                                   g_array_index (room->members, NatterServerRoomMember, i).user);
+  pthread_rwlock_unlock (&self->server->directory_lock);
 
   natter_frame_set_string (reply, "room", room->name);
   natter_frame_take_array (reply, "members", members);
@@ -178,7 +244,7 @@ send_room_members (NatterServerConnection *connection,
 }
 
 void
-_natter_server_deliver_pending (NatterServer           *self,
+_natter_server_deliver_pending (NatterServerShard      *self,
                                 NatterServerConnection *connection,
                                 const char             *user)
 {
@@ -218,7 +284,7 @@ _natter_server_deliver_pending (NatterServer           *self,
 }
 
 void
-_natter_server_handle_invite (NatterServer           *self,
+_natter_server_handle_invite (NatterServerShard      *self,
                               NatterServerConnection *connection,
                               NatterFrame            *frame)
 {
@@ -228,7 +294,6 @@ _natter_server_handle_invite (NatterServer           *self,
   g_autoptr(NatterServerInvitation) invitation = NULL;
   g_autoptr(NatterFrame) reply = NULL;
   g_autoptr(GError) error = NULL;
-  NatterServerConnection *recipient;
 
   if (g_str_equal (from, to))
     {
@@ -245,7 +310,7 @@ _natter_server_handle_invite (NatterServer           *self,
   if (invitation == NULL)
     {
       if (g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_RECIPIENT_FULL))
-        self->recipient_full++;
+        NATTER_SERVER_COUNT (self->counters.recipient_full);
       _natter_server_send_gerror (self, connection, frame, error);
       return;
     }
@@ -254,13 +319,11 @@ _natter_server_handle_invite (NatterServer           *self,
   natter_frame_take_object_member (reply, "invitation", invitation_to_json (invitation));
   natter_server_connection_send_frame (connection, reply);
 
-  recipient = g_hash_table_lookup (self->users, to);
-  if (recipient != NULL)
-    send_invitation (recipient, NATTER_FRAME_INVITATION, invitation);
+  send_invitation_to_user (self, to, NATTER_FRAME_INVITATION, invitation);
 }
 
 static void
-handle_invite_answer (NatterServer                 *self,
+handle_invite_answer (NatterServerShard            *self,
                       NatterServerConnection       *connection,
                       NatterFrame                  *frame,
                       NatterServerInvitationStatus  status)
@@ -269,7 +332,6 @@ handle_invite_answer (NatterServer                 *self,
   const char *id = natter_frame_get_string (frame, "invitation");
   g_autoptr(NatterServerInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
-  NatterServerConnection *sender;
 
   invitation = natter_server_store_answer (self->store, id, user, status,
                                            _natter_server_unix_now (), &error);
@@ -281,17 +343,16 @@ handle_invite_answer (NatterServer                 *self,
 
   _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
 
-  sender = g_hash_table_lookup (self->users, invitation->from);
-  if (sender == NULL)
+  if (!send_invitation_to_user (self, invitation->from, NATTER_FRAME_INVITATION_ANSWER,
+                                invitation))
     return;
 
-  send_invitation (sender, NATTER_FRAME_INVITATION_ANSWER, invitation);
   if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
     _natter_server_log_internal_error ("Deleting a delivered invitation", error);
 }
 
 void
-_natter_server_handle_invite_accept (NatterServer           *self,
+_natter_server_handle_invite_accept (NatterServerShard      *self,
                                      NatterServerConnection *connection,
                                      NatterFrame            *frame)
 {
@@ -299,7 +360,7 @@ _natter_server_handle_invite_accept (NatterServer           *self,
 }
 
 void
-_natter_server_handle_invite_decline (NatterServer           *self,
+_natter_server_handle_invite_decline (NatterServerShard      *self,
                                       NatterServerConnection *connection,
                                       NatterFrame            *frame)
 {
@@ -395,7 +456,7 @@ fill_page (GPtrArray              *invitations,
 #define PAGE_OVERHEAD 640
 
 void
-_natter_server_handle_invitations (NatterServer           *self,
+_natter_server_handle_invitations (NatterServerShard      *self,
                                    NatterServerConnection *connection,
                                    NatterFrame            *frame)
 {
@@ -466,7 +527,7 @@ send_handle (NatterServerConnection *connection,
 }
 
 void
-_natter_server_handle_handle (NatterServer           *self,
+_natter_server_handle_handle (NatterServerShard      *self,
                               NatterServerConnection *connection,
                               NatterFrame            *frame)
 {
@@ -509,50 +570,66 @@ _natter_server_handle_handle (NatterServer           *self,
 }
 
 void
-_natter_server_handle_room_join (NatterServer           *self,
+_natter_server_handle_room_join (NatterServerShard      *self,
                                  NatterServerConnection *connection,
                                  NatterFrame            *frame)
 {
+  NatterServer *server = self->server;
   const char *name = natter_frame_get_string (frame, "room");
+  const char *user = natter_server_connection_get_user (connection);
   GPtrArray *joined = natter_server_connection_get_rooms (connection, TRUE);
   NatterServerRoom *room = find_joined_room (connection, name);
+  NatterServerRoomMember member;
+  g_autofree char *text = NULL;
+  GArray *keys;
 
-  if (room == NULL)
+  if (room != NULL)
     {
-      if (joined->len >= ROOMS_PER_CONNECTION_MAX)
-        {
-          _natter_server_send_request_error (self, connection, frame,
-                                             NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                                             "A connection may be in at most 32 rooms");
-          return;
-        }
-
-      room = g_hash_table_lookup (self->rooms, name);
-      if (room == NULL)
-        {
-          room = g_new0 (NatterServerRoom, 1);
-          room->name = g_strdup (name);
-          room->members = g_ptr_array_new ();
-          g_hash_table_insert (self->rooms, room->name, room);
-        }
-      else if (room->members->len >= ROOM_MEMBERS_MAX)
-        {
-          _natter_server_send_request_error (self, connection, frame,
-                                             NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                                             "A room holds at most 1000 members");
-          return;
-        }
-
-      g_ptr_array_add (room->members, connection);
-      g_ptr_array_add (joined, room);
-      room_broadcast (room, NATTER_FRAME_ROOM_MEMBER_JOINED, connection);
+      send_room_members (self, connection, frame, room);
+      return;
     }
 
-  send_room_members (connection, frame, room);
+  if (joined->len >= ROOMS_PER_CONNECTION_MAX)
+    {
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                                         "A connection may be in at most 32 rooms");
+      return;
+    }
+
+  pthread_rwlock_wrlock (&server->directory_lock);
+  room = g_hash_table_lookup (server->rooms, name);
+  if (room == NULL)
+    {
+      room = g_new0 (NatterServerRoom, 1);
+      room->name = g_strdup (name);
+      room->members = g_array_new (FALSE, FALSE, sizeof (NatterServerRoomMember));
+      g_hash_table_insert (server->rooms, room->name, room);
+    }
+  else if (room->members->len >= ROOM_MEMBERS_MAX)
+    {
+      pthread_rwlock_unlock (&server->directory_lock);
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
+                                         "A room holds at most 1000 members");
+      return;
+    }
+
+  member.key = natter_server_connection_get_key (connection);
+  member.user = g_strdup (user);
+  g_array_append_val (room->members, member);
+  keys = room_keys (room, member.key);
+  pthread_rwlock_unlock (&server->directory_lock);
+
+  g_ptr_array_add (joined, room);
+  text = room_event_new (NATTER_FRAME_ROOM_MEMBER_JOINED, name, user);
+  _natter_server_send_to_keys (self, keys, text);
+
+  send_room_members (self, connection, frame, room);
 }
 
 void
-_natter_server_handle_room_leave_or_list (NatterServer           *self,
+_natter_server_handle_room_leave_or_list (NatterServerShard      *self,
                                           NatterServerConnection *connection,
                                           NatterFrame            *frame)
 {
@@ -567,17 +644,17 @@ _natter_server_handle_room_leave_or_list (NatterServer           *self,
 
   if (natter_frame_get_frame_type (frame) == NATTER_FRAME_ROOM_MEMBERS)
     {
-      send_room_members (connection, frame, room);
+      send_room_members (self, connection, frame, room);
       return;
     }
 
   g_ptr_array_remove_fast (natter_server_connection_get_rooms (connection, FALSE), room);
-  _natter_server_room_remove_member (self, room, connection);
+  _natter_server_room_leave (self, room, connection);
   _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
 }
 
 void
-_natter_server_handle_ice_config (NatterServer           *self,
+_natter_server_handle_ice_config (NatterServerShard      *self,
                                   NatterServerConnection *connection,
                                   NatterFrame            *frame)
 {

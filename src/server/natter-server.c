@@ -17,13 +17,14 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "natter-server-private.h"
 
 #include "natter-server.h"
 
-#define PURGE_INTERVAL_S         60
 #define LISTEN_BACKLOG           4096
 
 G_DEFINE_FINAL_TYPE (NatterServer, natter_server, G_TYPE_OBJECT)
@@ -67,7 +68,7 @@ _natter_server_send_reply (NatterServerConnection *connection,
 }
 
 void
-_natter_server_send_request_error (NatterServer           *self,
+_natter_server_send_request_error (NatterServerShard      *self,
                                    NatterServerConnection *connection,
                                    NatterFrame            *request,
                                    NatterProtocolError     code,
@@ -78,7 +79,7 @@ _natter_server_send_request_error (NatterServer           *self,
 
 /* Sends a failure from the store or the protocol library. */
 void
-_natter_server_send_gerror (NatterServer           *self,
+_natter_server_send_gerror (NatterServerShard      *self,
                             NatterServerConnection *connection,
                             NatterFrame            *request,
                             const GError           *error)
@@ -104,17 +105,23 @@ _natter_server_send_gerror (NatterServer           *self,
 /* Presence */
 
 static void
-broadcast_presence (NatterServer *self,
-                    const char   *user,
-                    gboolean      online)
+broadcast_presence (NatterServerShard *self,
+                    const char        *user,
+                    gboolean           online)
 {
-  GHashTable *set = g_hash_table_lookup (self->watchers, user);
+  NatterServer *server = self->server;
   g_autoptr(NatterFrame) frame = NULL;
   g_autofree char *text = NULL;
-  GHashTableIter iter;
-  gpointer connection;
+  GArray *keys = NULL;
+  GHashTable *set;
 
-  if (set == NULL)
+  pthread_rwlock_rdlock (&server->directory_lock);
+  set = g_hash_table_lookup (server->watchers, user);
+  if (set != NULL)
+    keys = _natter_server_keys_from_set (set, 0);
+  pthread_rwlock_unlock (&server->directory_lock);
+
+  if (keys == NULL)
     return;
 
   frame = natter_frame_new (NATTER_FRAME_PRESENCE);
@@ -122,46 +129,56 @@ broadcast_presence (NatterServer *self,
   natter_frame_set_boolean (frame, "online", online);
   text = natter_frame_to_string (frame, NULL);
 
-  g_hash_table_iter_init (&iter, set);
-  while (g_hash_table_iter_next (&iter, &connection, NULL))
-    natter_server_connection_send_text (connection, text);
+  _natter_server_send_to_keys (self, keys, text);
 }
 
+/* Under the directory's write lock. */
 static void
-unwatch (NatterServer           *self,
-         NatterServerConnection *connection,
-         const char             *user)
+unwatch (NatterServer    *server,
+         NatterServerKey  key,
+         const char      *user)
 {
-  GHashTable *set = g_hash_table_lookup (self->watchers, user);
+  GHashTable *set = g_hash_table_lookup (server->watchers, user);
 
   if (set == NULL)
     return;
 
-  g_hash_table_remove (set, connection);
+  g_hash_table_remove (set, GSIZE_TO_POINTER (key));
   if (g_hash_table_size (set) == 0)
-    g_hash_table_remove (self->watchers, user);
+    g_hash_table_remove (server->watchers, user);
 }
 
+/* Under the directory's write lock. */
 static void
-watch (NatterServer           *self,
-       NatterServerConnection *connection,
-       const char             *user)
+watch (NatterServer    *server,
+       NatterServerKey  key,
+       const char      *user)
 {
-  GHashTable *set = g_hash_table_lookup (self->watchers, user);
+  GHashTable *set = g_hash_table_lookup (server->watchers, user);
 
   if (set == NULL)
     {
       set = g_hash_table_new (NULL, NULL);
-      g_hash_table_insert (self->watchers, g_strdup (user), set);
+      g_hash_table_insert (server->watchers, g_strdup (user), set);
     }
 
-  g_hash_table_add (set, connection);
+  g_hash_table_add (set, GSIZE_TO_POINTER (key));
+}
+
+/* @connection's user signed in again (here or on another shard). */
+void
+_natter_server_replace (NatterServerShard      *self,
+                        NatterServerConnection *connection)
+{
+  _natter_server_send_error (self, connection, NATTER_PROTOCOL_ERROR_REPLACED, NULL,
+                             "The same user connected again");
+  natter_server_connection_close (connection, NATTER_CLOSE_REPLACED);
 }
 
 /* Requests */
 
 static void
-handle_auth (NatterServer           *self,
+handle_auth (NatterServerShard      *self,
              NatterServerConnection *connection,
              NatterFrame            *frame)
 {
@@ -169,7 +186,11 @@ handle_auth (NatterServer           *self,
   const char *signature = natter_frame_get_string (frame, "signature");
   const char *server = natter_frame_get_string (frame, "server");
   const char *nonce = natter_server_connection_get_nonce (connection);
+  NatterServer *hub = self->server;
   NatterServerConnection *previous;
+  NatterServerKey key;
+  gpointer previous_key = NULL;
+  gboolean had_previous;
   g_autoptr(NatterFrame) reply = NULL;
   g_autofree char *challenge = NULL;
   gsize length = 0;
@@ -201,7 +222,7 @@ handle_auth (NatterServer           *self,
 
   if (!valid)
     {
-      self->auth_failures++;
+      NATTER_SERVER_COUNT (self->counters.auth_failures);
       g_info ("Authentication failed");
       _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_AUTH_FAILED,
                                          "Authentication failed");
@@ -214,16 +235,23 @@ handle_auth (NatterServer           *self,
     _natter_server_stream_authenticated (self, natter_server_connection_get_stream (connection));
   user = natter_server_connection_get_user (connection);
 
+  key = natter_server_connection_get_key (connection);
   previous = g_hash_table_lookup (self->users, user);
   g_hash_table_replace (self->users, (char *) user, connection);
 
-  if (previous != NULL)
+  pthread_rwlock_wrlock (&hub->directory_lock);
+  had_previous = g_hash_table_lookup_extended (hub->users, user, NULL, &previous_key);
+  g_hash_table_insert (hub->users, g_strdup (user), GSIZE_TO_POINTER (key));
+  pthread_rwlock_unlock (&hub->directory_lock);
+
+  if (previous != NULL || had_previous)
     {
       g_info ("User %.*s… connected again; replacing its older connection",
               NATTER_SERVER_LOG_USER (user));
-      _natter_server_send_error (self, previous, NATTER_PROTOCOL_ERROR_REPLACED, NULL,
-                                 "The same user connected again");
-      natter_server_connection_close (previous, NATTER_CLOSE_REPLACED);
+      if (previous != NULL)
+        _natter_server_replace (self, previous);
+      else
+        _natter_server_replace_key (self, GPOINTER_TO_SIZE (previous_key));
     }
   else
     {
@@ -241,12 +269,14 @@ handle_auth (NatterServer           *self,
 }
 
 static void
-handle_subscribe (NatterServer           *self,
+handle_subscribe (NatterServerShard      *self,
                   NatterServerConnection *connection,
                   NatterFrame            *frame)
 {
   JsonArray *users = natter_frame_get_array (frame, "users");
   GHashTable *subscriptions = natter_server_connection_get_subscriptions (connection, TRUE);
+  NatterServer *server = self->server;
+  NatterServerKey key = natter_server_connection_get_key (connection);
   g_autoptr(NatterFrame) reply = NULL;
   JsonArray *presence;
   guint n = json_array_get_length (users);
@@ -271,6 +301,7 @@ handle_subscribe (NatterServer           *self,
     }
 
   presence = json_array_sized_new (n);
+  pthread_rwlock_wrlock (&server->directory_lock);
   for (guint i = 0; i < n; i++)
     {
       const char *user = json_array_get_string_element (users, i);
@@ -279,13 +310,14 @@ handle_subscribe (NatterServer           *self,
       if (!g_hash_table_contains (subscriptions, user))
         {
           g_hash_table_add (subscriptions, g_strdup (user));
-          watch (self, connection, user);
+          watch (server, key, user);
         }
 
       json_object_set_string_member (entry, "user", user);
-      json_object_set_boolean_member (entry, "online", g_hash_table_contains (self->users, user));
+      json_object_set_boolean_member (entry, "online", g_hash_table_contains (server->users, user));
       json_array_add_object_element (presence, entry);
     }
+  pthread_rwlock_unlock (&server->directory_lock);
 
   reply = _natter_server_reply_new (NATTER_FRAME_PRESENCE_LIST, frame);
   natter_frame_take_array (reply, "presence", presence);
@@ -293,27 +325,30 @@ handle_subscribe (NatterServer           *self,
 }
 
 static void
-handle_unsubscribe (NatterServer           *self,
+handle_unsubscribe (NatterServerShard      *self,
                     NatterServerConnection *connection,
                     NatterFrame            *frame)
 {
   JsonArray *users = natter_frame_get_array (frame, "users");
   GHashTable *subscriptions = natter_server_connection_get_subscriptions (connection, FALSE);
+  NatterServerKey key = natter_server_connection_get_key (connection);
   guint n = json_array_get_length (users);
 
+  pthread_rwlock_wrlock (&self->server->directory_lock);
   for (guint i = 0; i < n && subscriptions != NULL; i++)
     {
       const char *user = json_array_get_string_element (users, i);
 
       if (g_hash_table_remove (subscriptions, user))
-        unwatch (self, connection, user);
+        unwatch (self->server, key, user);
     }
+  pthread_rwlock_unlock (&self->server->directory_lock);
 
   _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
 }
 
 static void
-handle_signal (NatterServer           *self,
+handle_signal (NatterServerShard      *self,
                NatterServerConnection *connection,
                NatterFrame            *frame)
 {
@@ -321,6 +356,7 @@ handle_signal (NatterServer           *self,
   const char *to = natter_frame_get_string (frame, "to");
   JsonObject *payload = natter_frame_get_object_member (frame, "payload");
   NatterServerConnection *target;
+  NatterServerKey key;
   g_autoptr(NatterFrame) relayed = NULL;
 
   if (g_str_equal (from, to))
@@ -331,8 +367,7 @@ handle_signal (NatterServer           *self,
       return;
     }
 
-  target = g_hash_table_lookup (self->users, to);
-  if (target == NULL)
+  if (!_natter_server_find_user (self, to, &target, &key))
     {
       _natter_server_send_request_error (self, connection, frame,
                                          NATTER_PROTOCOL_ERROR_PEER_OFFLINE,
@@ -343,13 +378,23 @@ handle_signal (NatterServer           *self,
   relayed = natter_frame_new (NATTER_FRAME_SIGNAL);
   natter_frame_set_string (relayed, "from", from);
   natter_frame_take_object_member (relayed, "payload", json_object_ref (payload));
+  if (target == NULL)
+    {
+      const char *id = natter_frame_get_id (frame);
+
+      /* Another shard's: that shard sends it, or tells the sender why not. */
+      _natter_server_relay_to_key (self, key, natter_server_connection_get_key (connection), id,
+                                   id != NULL ? strlen (id) : 0,
+                                   natter_frame_to_string (relayed, NULL));
+      return;
+    }
   if (!natter_server_connection_send_frame (target, relayed))
     {
       _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_PEER_SLOW,
                                          "The peer is not reading; the signal was dropped");
       return;
     }
-  self->frames_relayed++;
+  NATTER_SERVER_COUNT (self->counters.frames_relayed);
 }
 
 /*
@@ -362,13 +407,14 @@ handle_signal (NatterServer           *self,
  * else returns %FALSE and takes the full path with its precise errors.
  */
 gboolean
-_natter_server_relay_scanned (NatterServer           *self,
+_natter_server_relay_scanned (NatterServerShard      *self,
                               NatterServerConnection *connection,
                               const NatterSignalScan *scan)
 {
   const char *from = natter_server_connection_get_user (connection);
   char to[NATTER_USER_ID_LENGTH + 1];
   NatterServerConnection *target;
+  NatterServerKey key;
   GString *text;
   gsize length;
 
@@ -378,13 +424,12 @@ _natter_server_relay_scanned (NatterServer           *self,
   memcpy (to, scan->to, NATTER_USER_ID_LENGTH);
   to[NATTER_USER_ID_LENGTH] = '\0';
 
-  target = g_hash_table_lookup (self->users, to);
-  if (target == NULL || target == connection)
+  if (!_natter_server_find_user (self, to, &target, &key) || target == connection)
     return FALSE;
 
   /* The same text natter_frame_to_string() would write for this frame. */
   length = scan->payload_length + NATTER_USER_ID_LENGTH + 38;
-  if (!natter_server_connection_can_take (target, length))
+  if (target != NULL && !natter_server_connection_can_take (target, length))
     return FALSE;   /* the full path says peer-slow */
 
   text = g_string_sized_new (length + 1);
@@ -395,14 +440,23 @@ _natter_server_relay_scanned (NatterServer           *self,
   g_string_append_c (text, '}');
   g_assert (text->len == length);
 
+  if (target == NULL)
+    {
+      /* Another shard's connection: that shard sends it, or tells the
+       * sender why not. */
+      _natter_server_relay_to_key (self, key, natter_server_connection_get_key (connection),
+                                   scan->id, scan->id_length, g_string_free (text, FALSE));
+      return TRUE;
+    }
+
   natter_server_connection_send_text (target, text->str);
   g_string_free (text, TRUE);
-  self->frames_relayed++;
+  NATTER_SERVER_COUNT (self->counters.frames_relayed);
 
   return TRUE;
 }
 
-typedef void (*RequestHandler) (NatterServer           *self,
+typedef void (*RequestHandler) (NatterServerShard      *self,
                                 NatterServerConnection *connection,
                                 NatterFrame            *frame);
 
@@ -424,7 +478,7 @@ static const RequestHandler request_handlers[NATTER_FRAME_N_TYPES] = {
 };
 
 void
-_natter_server_dispatch (NatterServer           *self,
+_natter_server_dispatch (NatterServerShard      *self,
                          NatterServerConnection *connection,
                          NatterFrame            *frame)
 {
@@ -470,7 +524,7 @@ _natter_server_dispatch (NatterServer           *self,
 }
 
 void
-_natter_server_send_error (NatterServer           *self,
+_natter_server_send_error (NatterServerShard      *self,
                            NatterServerConnection *connection,
                            NatterProtocolError     code,
                            const char             *ref,
@@ -479,38 +533,43 @@ _natter_server_send_error (NatterServer           *self,
   g_autoptr(NatterFrame) frame = NULL;
 
   if ((guint) code < NATTER_PROTOCOL_N_ERRORS)
-    self->rejected[code]++;
+    NATTER_SERVER_COUNT (self->counters.rejected[code]);
 
   frame = natter_frame_new_error (code, ref, message);
   natter_server_connection_send_frame (connection, frame);
 }
 
 void
-_natter_server_count_received (NatterServer *self)
+_natter_server_count_received (NatterServerShard *self)
 {
-  self->frames_received++;
+  NATTER_SERVER_COUNT (self->counters.frames_received);
 }
 
 /* Takes @connection out of users, watchers and rooms; once per connection. */
 void
-_natter_server_detach (NatterServer           *self,
+_natter_server_detach (NatterServerShard      *self,
                        NatterServerConnection *connection)
 {
+  NatterServer *server = self->server;
   const char *user = natter_server_connection_get_user (connection);
+  NatterServerKey key = natter_server_connection_get_key (connection);
   GHashTable *subscriptions = natter_server_connection_get_subscriptions (connection, FALSE);
   GPtrArray *rooms = natter_server_connection_get_rooms (connection, FALSE);
+  gboolean offline = FALSE;
 
-  g_assert (self->n_active > 0);
-  self->n_active--;
+  g_assert (g_atomic_int_get (&server->n_active) > 0);
+  g_atomic_int_add (&server->n_active, -1);
 
   if (subscriptions != NULL)
     {
       GHashTableIter iter;
       gpointer watched;
 
+      pthread_rwlock_wrlock (&server->directory_lock);
       g_hash_table_iter_init (&iter, subscriptions);
       while (g_hash_table_iter_next (&iter, &watched, NULL))
-        unwatch (self, connection, watched);
+        unwatch (server, key, watched);
+      pthread_rwlock_unlock (&server->directory_lock);
       g_hash_table_remove_all (subscriptions);
     }
 
@@ -518,31 +577,47 @@ _natter_server_detach (NatterServer           *self,
     {
       NatterServerRoom *room = g_ptr_array_steal_index_fast (rooms, rooms->len - 1);
 
-      _natter_server_room_remove_member (self, room, connection);
+      _natter_server_room_leave (self, room, connection);
     }
 
-  if (user != NULL && g_hash_table_lookup (self->users, user) == connection)
+  if (user == NULL)
+    return;
+
+  if (g_hash_table_lookup (self->users, user) == connection)
+    g_hash_table_remove (self->users, user);
+
+  /* Offline only if no newer connection of the user took its place. */
+  pthread_rwlock_wrlock (&server->directory_lock);
+  if (GPOINTER_TO_SIZE (g_hash_table_lookup (server->users, user)) == key)
     {
-      g_hash_table_remove (self->users, user);
+      g_hash_table_remove (server->users, user);
+      offline = TRUE;
+    }
+  pthread_rwlock_unlock (&server->directory_lock);
+
+  if (offline)
+    {
       g_info ("User %.*s… offline", NATTER_SERVER_LOG_USER (user));
       broadcast_presence (self, user, FALSE);
     }
 }
 
 void
-_natter_server_connection_closed (NatterServer           *self,
+_natter_server_connection_closed (NatterServerShard      *self,
                                   NatterServerConnection *connection)
 {
   natter_server_connection_close (connection, NATTER_CLOSE_NORMAL);
-  g_hash_table_remove (self->connections, connection);
+  g_hash_table_remove (self->by_key, GSIZE_TO_POINTER (natter_server_connection_get_key (connection)));
+  if (g_hash_table_remove (self->connections, connection))
+    g_atomic_int_add (&self->server->n_connections, -1);
 }
 
 /* Timers */
 
-static gboolean
-on_sweep (gpointer user_data)
+gboolean
+_natter_server_on_sweep (gpointer user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   gint64 silence = 2 * (gint64) self->limits.heartbeat_s * G_USEC_PER_SEC;
   gint64 deadline = g_get_monotonic_time () - silence;
   g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
@@ -569,10 +644,10 @@ on_sweep (gpointer user_data)
 
 /* Closes the clients that stayed over their output bound, also when
  * nothing more is sent to them. */
-static gboolean
-on_slow_sweep (gpointer user_data)
+gboolean
+_natter_server_on_slow_sweep (gpointer user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   g_autoptr(GPtrArray) slow = NULL;
   GHashTableIter iter;
   gpointer connection;
@@ -587,18 +662,6 @@ on_slow_sweep (gpointer user_data)
 
   for (guint i = 0; i < slow->len; i++)
     natter_server_connection_check_slow (slow->pdata[i], g_get_monotonic_time ());
-
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-on_purge (gpointer user_data)
-{
-  NatterServer *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!natter_server_store_purge (self->store, _natter_server_unix_now (), &error))
-    _natter_server_log_internal_error ("Deleting expired invitations", error);
 
   return G_SOURCE_CONTINUE;
 }
@@ -633,9 +696,43 @@ add_int (JsonBuilder *builder,
 }
 
 static gint64
-uptime_s (NatterServer *self)
+uptime_s (NatterServerShard *self)
 {
-  return (g_get_monotonic_time () - self->started) / G_USEC_PER_SEC;
+  return (g_get_monotonic_time () - self->server->started) / G_USEC_PER_SEC;
+}
+
+static guint
+count_users (NatterServer *server,
+             guint        *n_rooms)
+{
+  guint n;
+
+  pthread_rwlock_rdlock (&server->directory_lock);
+  n = g_hash_table_size (server->users);
+  if (n_rooms != NULL)
+    *n_rooms = g_hash_table_size (server->rooms);
+  pthread_rwlock_unlock (&server->directory_lock);
+
+  return n;
+}
+
+/* The shards' counters added up. */
+static void
+sum_counters (NatterServer         *server,
+              NatterServerCounters *sum)
+{
+  guint n = sizeof (NatterServerCounters) / sizeof (guint64);
+
+  memset (sum, 0, sizeof *sum);
+  for (guint i = 0; i < server->shards->len; i++)
+    {
+      NatterServerShard *shard = g_ptr_array_index (server->shards, i);
+      guint64 *from = (guint64 *) &shard->counters;
+      guint64 *to = (guint64 *) sum;
+
+      for (guint j = 0; j < n; j++)
+        to[j] += NATTER_SERVER_READ (from[j]);
+    }
 }
 
 static gboolean
@@ -669,7 +766,7 @@ on_health (SoupServer        *server,
            GHashTable        *query,
            gpointer           user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   g_autoptr(JsonBuilder) builder = NULL;
 
   if (!check_get (message, path, "/health"))
@@ -679,8 +776,8 @@ on_health (SoupServer        *server,
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "status");
   json_builder_add_string_value (builder, "healthy");
-  add_int (builder, "connections", self->n_active);
-  add_int (builder, "users", g_hash_table_size (self->users));
+  add_int (builder, "connections", g_atomic_int_get (&self->server->n_active));
+  add_int (builder, "users", count_users (self->server, NULL));
   add_int (builder, "uptime_s", uptime_s (self));
   json_builder_end_object (builder);
 
@@ -694,8 +791,11 @@ on_stats (SoupServer        *server,
           GHashTable        *query,
           gpointer           user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
+  NatterServer *hub = self->server;
   g_autoptr(JsonBuilder) builder = NULL;
+  NatterServerCounters counters;
+  guint n_users, n_rooms = 0;
   gint64 now = _natter_server_unix_now ();
 
   if (!check_get (message, path, "/stats"))
@@ -703,32 +803,36 @@ on_stats (SoupServer        *server,
 
   builder = json_builder_new ();
   json_builder_begin_object (builder);
-  add_int (builder, "connections", self->n_active);
-  add_int (builder, "users", g_hash_table_size (self->users));
-  add_int (builder, "rooms", g_hash_table_size (self->rooms));
+  n_users = count_users (hub, &n_rooms);
+  sum_counters (hub, &counters);
+  add_int (builder, "connections", g_atomic_int_get (&hub->n_active));
+  add_int (builder, "users", n_users);
+  add_int (builder, "rooms", n_rooms);
   add_int (builder, "pending_invitations",
            MAX (0, natter_server_store_count_pending (self->store, now)));
   add_int (builder, "handles", MAX (0, natter_server_store_count_handles (self->store)));
   add_int (builder, "uptime_s", uptime_s (self));
-  add_int (builder, "connections_total", self->connections_total);
-  add_int (builder, "frames_received", self->frames_received);
-  add_int (builder, "frames_relayed", self->frames_relayed);
-  add_int (builder, "auth_failures", self->auth_failures);
-  add_int (builder, "tcp_connections", g_hash_table_size (self->streams));
-  add_int (builder, "tcp_unauthenticated", self->unauthenticated.length);
-  add_int (builder, "tcp_accepted_total", self->accepted_total);
-  add_int (builder, "request_timeouts", self->request_timeouts);
-  add_int (builder, "address_refusals", self->address_refusals);
-  add_int (builder, "fd_exhausted", self->fd_exhausted);
-  add_int (builder, "fd_evictions", self->evicted);
-  add_int (builder, "slow_reader_closes", self->slow_reader_closes);
-  add_int (builder, "frames_dropped_slow", self->frames_dropped_slow);
-  add_int (builder, "oversized_frame_closes", self->oversized_frame_closes);
-  add_int (builder, "recipient_full", self->recipient_full);
+  add_int (builder, "workers", hub->shards->len);
+  add_int (builder, "connections_total", counters.connections_total);
+  add_int (builder, "frames_received", counters.frames_received);
+  add_int (builder, "frames_relayed", counters.frames_relayed);
+  add_int (builder, "frames_relayed_across_workers", counters.frames_relayed_across);
+  add_int (builder, "auth_failures", counters.auth_failures);
+  add_int (builder, "tcp_connections", g_atomic_int_get (&hub->n_streams));
+  add_int (builder, "tcp_unauthenticated", g_atomic_int_get (&hub->n_unauthenticated));
+  add_int (builder, "tcp_accepted_total", counters.accepted_total);
+  add_int (builder, "request_timeouts", counters.request_timeouts);
+  add_int (builder, "address_refusals", counters.address_refusals);
+  add_int (builder, "fd_exhausted", counters.fd_exhausted);
+  add_int (builder, "fd_evictions", counters.evicted);
+  add_int (builder, "slow_reader_closes", counters.slow_reader_closes);
+  add_int (builder, "frames_dropped_slow", counters.frames_dropped_slow);
+  add_int (builder, "oversized_frame_closes", counters.oversized_frame_closes);
+  add_int (builder, "recipient_full", counters.recipient_full);
   json_builder_set_member_name (builder, "frames_rejected");
   json_builder_begin_object (builder);
   for (guint i = 0; i < NATTER_PROTOCOL_N_ERRORS; i++)
-    add_int (builder, natter_protocol_error_to_code (i), self->rejected[i]);
+    add_int (builder, natter_protocol_error_to_code (i), counters.rejected[i]);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
 
@@ -742,19 +846,25 @@ on_websocket (SoupServer              *server,
               SoupWebsocketConnection *websocket,
               gpointer                 user_data)
 {
-  NatterServer *self = user_data;
+  NatterServerShard *self = user_data;
   NatterServerConnection *connection;
   NatterServerStream *stream = _natter_server_find_stream (websocket);
+  NatterServerKey key;
+  int n_active;
 
   if (stream != NULL)
     _natter_server_stream_upgraded (self, stream);
 
   connection = natter_server_connection_new (self, websocket, stream, &self->limits);
+  key = (self->next_serial++ << 8) | self->index;
+  natter_server_connection_set_key (connection, key);
   natter_server_connection_set_local_address (connection,
                                               soup_server_message_get_local_address (message));
   g_hash_table_add (self->connections, connection);
-  self->n_active++;
-  self->connections_total++;
+  g_hash_table_insert (self->by_key, GSIZE_TO_POINTER (key), connection);
+  g_atomic_int_inc (&self->server->n_connections);
+  n_active = g_atomic_int_add (&self->server->n_active, 1) + 1;
+  NATTER_SERVER_COUNT (self->counters.connections_total);
 
   if (self->shutting_down)
     {
@@ -764,7 +874,7 @@ on_websocket (SoupServer              *server,
       return;
     }
 
-  if (self->n_active > natter_server_config_get_max_connections (self->config))
+  if ((guint) n_active > natter_server_config_get_max_connections (self->config))
     {
       _natter_server_send_error (self, connection, NATTER_PROTOCOL_ERROR_SERVER_FULL, NULL,
                                  "The server holds its maximum number of connections");
@@ -775,6 +885,19 @@ on_websocket (SoupServer              *server,
   natter_server_connection_send_hello (connection);
 }
 
+/* Gives @self a libsoup server of its own, answering what the server
+ * answers. */
+void
+_natter_server_shard_setup_soup (NatterServerShard *self)
+{
+  self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ", NULL);
+  /* Frames are small JSON; compression would cost memory per connection. */
+  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
+  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
+  soup_server_add_handler (self->soup, "/health", on_health, self, NULL);
+  soup_server_add_handler (self->soup, "/stats", on_stats, self, NULL);
+}
+
 /* GObject */
 
 static void
@@ -782,28 +905,34 @@ natter_server_dispose (GObject *object)
 {
   NatterServer *self = (NatterServer *) object;
 
-  g_clear_handle_id (&self->sweep_id, g_source_remove);
-  g_clear_handle_id (&self->slow_sweep_id, g_source_remove);
-  g_clear_handle_id (&self->purge_id, g_source_remove);
+  /* The workers first, each in its own thread; shard 0, in ours, last. */
+  if (self->shards != NULL)
+    {
+      for (guint i = self->shards->len; i > 0; i--)
+        _natter_server_shard_stop (g_ptr_array_index (self->shards, i - 1));
+      g_clear_pointer (&self->shards, g_ptr_array_unref);
+    }
 
-  _natter_server_accept_dispose (self);
-  g_clear_object (&self->soup);
-  g_clear_object (&self->certificate);
-
-  /* Connections point at self: they go first. */
   g_clear_pointer (&self->users, g_hash_table_unref);
   g_clear_pointer (&self->watchers, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
-  g_clear_pointer (&self->connections, g_hash_table_unref);
-  g_clear_pointer (&self->slow, g_hash_table_unref);
-
-  if (self->store != NULL)
-    natter_server_store_close (self->store);
-  g_clear_object (&self->store);
+  g_clear_pointer (&self->unauthenticated_by_address, g_hash_table_unref);
+  g_clear_object (&self->certificate);
   g_clear_object (&self->config);
   g_clear_pointer (&self->own_names, g_strfreev);
 
   G_OBJECT_CLASS (natter_server_parent_class)->dispose (object);
+}
+
+static void
+natter_server_finalize (GObject *object)
+{
+  NatterServer *self = (NatterServer *) object;
+
+  pthread_rwlock_destroy (&self->directory_lock);
+  pthread_mutex_destroy (&self->accept_lock);
+
+  G_OBJECT_CLASS (natter_server_parent_class)->finalize (object);
 }
 
 static void
@@ -812,20 +941,22 @@ natter_server_class_init (NatterServerClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   object_class->dispose = natter_server_dispose;
+  object_class->finalize = natter_server_finalize;
 }
 
 static void
 natter_server_init (NatterServer *self)
 {
-  self->connections = g_hash_table_new_full (NULL, NULL, g_object_unref, NULL);
-  self->users = g_hash_table_new (g_str_hash, g_str_equal);
+  pthread_rwlock_init (&self->directory_lock, NULL);
+  pthread_mutex_init (&self->accept_lock, NULL);
+  self->users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->watchers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_hash_table_unref);
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
                                        (GDestroyNotify) _natter_server_room_free);
-  self->slow = g_hash_table_new (NULL, NULL);
+  self->unauthenticated_by_address = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                                            NULL);
   self->started = g_get_monotonic_time ();
-  _natter_server_accept_init (self);
 }
 
 /**
@@ -833,8 +964,10 @@ natter_server_init (NatterServer *self)
  * @config: the parsed options
  * @error: return location for a #GError
  *
- * Opens the database and prepares the HTTP server; natter_server_listen()
- * starts accepting clients.
+ * Opens the database and prepares the HTTP server and the worker threads
+ * (`--workers`); natter_server_listen() starts accepting clients. The
+ * server's first share of the connections is served in the thread-default
+ * main context of the caller, which must call every other function here.
  *
  * Returns: (transfer full): a new server, or %NULL
  */
@@ -845,7 +978,7 @@ natter_server_new (NatterServerConfig  *config,
   g_autoptr(NatterServer) self = NULL;
   g_autoptr(GTlsCertificate) certificate = NULL;
   const char *certificate_file;
-  g_autoptr(GError) local_error = NULL;
+  guint n_workers;
 
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (config), NULL);
 
@@ -860,14 +993,6 @@ natter_server_new (NatterServerConfig  *config,
   self->limits.max_output = natter_server_config_get_max_output_buffer (config);
   self->limits.slow_timeout_s = natter_server_config_get_slow_reader_timeout (config);
 
-  self->store = natter_server_store_new (natter_server_config_get_data_dir (config), &local_error);
-  if (self->store == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Cannot open the database in %s: %s",
-                   natter_server_config_get_data_dir (config), local_error->message);
-      return NULL;
-    }
-
   certificate_file = natter_server_config_get_tls_certificate (config);
   if (certificate_file != NULL)
     {
@@ -880,18 +1005,69 @@ natter_server_new (NatterServerConfig  *config,
 
   self->own_names = _natter_server_names_new (natter_server_config_get_public_names (config),
                                               certificate);
-
-  /* Connections come from our own listener (natter-server-accept.c), TLS
+  /* Connections come from our own listeners (natter-server-accept.c), TLS
    * included. */
   self->certificate = g_steal_pointer (&certificate);
-  self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ", NULL);
-  /* Frames are small JSON; compression would cost memory per connection. */
-  soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
-  soup_server_add_handler (self->soup, "/health", on_health, self, NULL);
-  soup_server_add_handler (self->soup, "/stats", on_stats, self, NULL);
+
+  n_workers = MAX (natter_server_config_get_workers (config), 1);
+  self->shards = g_ptr_array_new_with_free_func ((GDestroyNotify) _natter_server_shard_free);
+  for (guint i = 0; i < n_workers; i++)
+    {
+      NatterServerShard *shard = _natter_server_shard_new (self, i, error);
+
+      g_ptr_array_add (self->shards, shard);
+      if (shard->store == NULL)
+        return NULL;
+    }
 
   return g_steal_pointer (&self);
+}
+
+static GSocket *
+listening_socket_new (GSocketAddress  *address,
+                      gboolean         shared,
+                      GError         **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+
+  socket = g_socket_new (g_socket_address_get_family (address), G_SOCKET_TYPE_STREAM,
+                         G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return NULL;
+
+  /* A listen backlog that takes bursts of thousands of clients connecting
+   * at once (GSocket's default is 10). */
+  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
+  if (!shared)
+    {
+      if (!g_socket_bind (socket, address, TRUE, error))
+        return NULL;
+    }
+  else
+    {
+      /* g_socket_bind() clears SO_REUSEPORT on TCP sockets: bind ourselves. */
+      struct sockaddr_storage native;
+      gsize length = g_socket_address_get_native_size (address);
+
+      if (!g_socket_set_option (socket, SOL_SOCKET, SO_REUSEADDR, 1, error) ||
+          !g_socket_set_option (socket, SOL_SOCKET, SO_REUSEPORT, 1, error) ||
+          !g_socket_address_to_native (address, &native, sizeof native, error))
+        return NULL;
+
+      if (bind (g_socket_get_fd (socket), (struct sockaddr *) &native, length) != 0)
+        {
+          int saved_errno = errno;
+          g_autofree char *text = g_socket_connectable_to_string (G_SOCKET_CONNECTABLE (address));
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                       "Error binding to address %s: %s", text, g_strerror (saved_errno));
+          return NULL;
+        }
+    }
+  if (!g_socket_listen (socket, error))
+    return NULL;
+
+  return g_steal_pointer (&socket);
 }
 
 /**
@@ -899,7 +1075,8 @@ natter_server_new (NatterServerConfig  *config,
  * @self: a #NatterServer
  * @error: return location for a #GError
  *
- * Binds the configured address and port and starts the timers.
+ * Binds the configured address and port, once per worker, and starts the
+ * workers and timers.
  *
  * Returns: %TRUE when listening
  */
@@ -908,39 +1085,51 @@ natter_server_listen (NatterServer  *self,
                       GError       **error)
 {
   g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GSocketAddress) socket_address = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  guint sweep_ms;
+  g_autoptr(GPtrArray) sockets = g_ptr_array_new_with_free_func (g_object_unref);
+  guint port = natter_server_config_get_port (self->config);
+  gboolean shared = self->shards->len > 1;
 
   g_return_val_if_fail (NATTER_IS_SERVER (self), FALSE);
 
   address = g_inet_address_new_from_string (natter_server_config_get_address (self->config));
-  socket_address = g_inet_socket_address_new (address,
-                                              natter_server_config_get_port (self->config));
 
-  /* Our own socket for a listen backlog that takes bursts of thousands of
-   * clients connecting at once (GSocket's default is 10). */
-  socket = g_socket_new (g_inet_address_get_family (address), G_SOCKET_TYPE_STREAM,
-                         G_SOCKET_PROTOCOL_TCP, error);
-  if (socket == NULL)
-    return FALSE;
-  g_socket_set_listen_backlog (socket, LISTEN_BACKLOG);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
-    return FALSE;
+  /* SO_REUSEPORT would also let a second server of the same user share
+   * the port unnoticed: a plain bind first makes sure it is free. */
+  if (shared && port != 0)
+    {
+      g_autoptr(GSocketAddress) probe_address = g_inet_socket_address_new (address, port);
+      g_autoptr(GSocket) probe = listening_socket_new (probe_address, FALSE, error);
 
-  self->listen_socket = g_steal_pointer (&socket);
-  _natter_server_accept_start (self);
+      if (probe == NULL)
+        return FALSE;
+      g_socket_close (probe, NULL);
+    }
 
-  sweep_ms = MAX (self->limits.heartbeat_s * 1000 / 2, 100);
-  self->sweep_id = g_timeout_add (sweep_ms, on_sweep, self);
-  self->slow_sweep_id = g_timeout_add (MAX (self->limits.slow_timeout_s * 1000 / 4, 100),
-                                       on_slow_sweep, self);
-  self->purge_id = g_timeout_add_seconds (PURGE_INTERVAL_S, on_purge, self);
-  on_purge (self);
+  for (guint i = 0; i < self->shards->len; i++)
+    {
+      g_autoptr(GSocketAddress) socket_address = g_inet_socket_address_new (address, port);
+      GSocket *socket = listening_socket_new (socket_address, shared, error);
+      g_autoptr(GSocketAddress) bound = NULL;
 
-  g_message ("Listening on %s://%s:%u/ws",
+      if (socket == NULL)
+        return FALSE;
+      g_ptr_array_add (sockets, socket);
+
+      bound = g_socket_get_local_address (socket, error);
+      if (bound == NULL)
+        return FALSE;
+      port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+    }
+
+  self->port = port;
+  for (guint i = 0; i < self->shards->len; i++)
+    _natter_server_shard_start (g_ptr_array_index (self->shards, i),
+                                g_object_ref (g_ptr_array_index (sockets, i)));
+
+  g_message ("Listening on %s://%s:%u/ws with %u worker%s",
              self->certificate != NULL ? "wss" : "ws",
-             natter_server_config_get_address (self->config), natter_server_get_port (self));
+             natter_server_config_get_address (self->config), port, self->shards->len,
+             self->shards->len == 1 ? "" : "s");
 
   return TRUE;
 }
@@ -953,31 +1142,22 @@ natter_server_listen (NatterServer  *self,
 guint
 natter_server_get_port (NatterServer *self)
 {
-  g_autoptr(GSocketAddress) address = NULL;
-
   g_return_val_if_fail (NATTER_IS_SERVER (self), 0);
 
-  if (self->listen_socket == NULL)
-    return 0;
-
-  address = g_socket_get_local_address (self->listen_socket, NULL);
-  if (!G_IS_INET_SOCKET_ADDRESS (address))
-    return 0;
-
-  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (address));
+  return self->port;
 }
 
 /**
  * natter_server_get_n_connections:
  *
- * Returns: the number of WebSockets not yet fully closed
+ * Returns: the number of WebSockets not yet fully closed, on all workers
  */
 guint
 natter_server_get_n_connections (NatterServer *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER (self), 0);
 
-  return g_hash_table_size (self->connections);
+  return g_atomic_int_get (&self->n_connections);
 }
 
 /**
@@ -986,42 +1166,16 @@ natter_server_get_n_connections (NatterServer *self)
  *
  * Stops listening, tells every client `shutting-down` and closes its
  * connection with 1001, and closes the database. The connections finish
- * closing in the main loop.
+ * closing in the main loops.
  */
 void
 natter_server_shutdown (NatterServer *self)
 {
-  g_autoptr(GPtrArray) open = NULL;
-  GHashTableIter iter;
-  gpointer connection;
-
   g_return_if_fail (NATTER_IS_SERVER (self));
 
-  if (self->shutting_down)
+  if (!g_atomic_int_compare_and_exchange (&self->shutting_down, FALSE, TRUE))
     return;
 
-  self->shutting_down = TRUE;
-  _natter_server_accept_stop (self);
-  g_clear_handle_id (&self->sweep_id, g_source_remove);
-  g_clear_handle_id (&self->slow_sweep_id, g_source_remove);
-  g_clear_handle_id (&self->purge_id, g_source_remove);
-
-  open = g_ptr_array_new_with_free_func (g_object_unref);
-  g_hash_table_iter_init (&iter, self->connections);
-  while (g_hash_table_iter_next (&iter, &connection, NULL))
-    {
-      if (!natter_server_connection_is_closing (connection))
-        g_ptr_array_add (open, g_object_ref (connection));
-    }
-
-  g_message ("Shutting down; closing %u connections", open->len);
-
-  for (guint i = 0; i < open->len; i++)
-    {
-      _natter_server_send_error (self, open->pdata[i], NATTER_PROTOCOL_ERROR_SHUTTING_DOWN, NULL,
-                                 "The server is stopping");
-      natter_server_connection_close (open->pdata[i], NATTER_CLOSE_GOING_AWAY);
-    }
-
-  natter_server_store_close (self->store);
+  for (guint i = 0; i < self->shards->len; i++)
+    _natter_server_shard_shutdown (g_ptr_array_index (self->shards, i));
 }

@@ -231,6 +231,9 @@ build_argv (NatterTestServer *self)
                            "--print-port",
                            "--data-dir", self->data_dir,
                            NULL);
+  /* The suites run once with one worker and once with several. */
+  if (g_getenv ("NATTER_TEST_SERVER_WORKERS") != NULL)
+    g_strv_builder_add_many (builder, "--workers", g_getenv ("NATTER_TEST_SERVER_WORKERS"), NULL);
   for (guint i = 0; i < self->options->len; i++)
     g_strv_builder_add (builder, g_ptr_array_index (self->options, i));
 

@@ -702,6 +702,86 @@ test_replaced (void)
   expect_presence (watcher, newer, FALSE);
 }
 
+/* Eight clients on a server of four workers: the kernel spreads them over
+ * the workers, so presence, relays, a room and `replaced` cross the
+ * hand-off between workers, and each must arrive as on one. */
+#define ACROSS_N 8
+
+static void
+test_workers_across (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new ("--workers", "4", NULL);
+  NatterTestClient *clients[ACROSS_N];
+  g_autoptr(NatterTestClient) again = NULL;
+  g_autoptr(JsonObject) stats = NULL;
+  g_autoptr(JsonObject) auth_ok = NULL;
+
+  for (guint i = 0; i < ACROSS_N; i++)
+    clients[i] = natter_test_client_new_authenticated (server);
+
+  /* Everyone watches the next one; everyone joins one room. */
+  for (guint i = 0; i < ACROSS_N; i++)
+    {
+      g_autoptr(JsonObject) members = NULL;
+
+      subscribe (clients[i], clients[(i + 1) % ACROSS_N]);
+      members = room_join (clients[i], "across", i + 1);
+      for (guint j = 0; j < i; j++)
+        expect_room_event (clients[j], "room-member-joined", "across", clients[i]);
+    }
+
+  /* Every client signals every other one. */
+  for (guint i = 0; i < ACROSS_N; i++)
+    for (guint j = 0; j < ACROSS_N; j++)
+      if (i != j)
+        natter_test_client_send (clients[i], "{'type':'signal','to':'%s','payload':{'n':%u}}",
+                                 natter_test_client_get_user (clients[j]), i);
+  for (guint j = 0; j < ACROSS_N; j++)
+    {
+      guint seen = 0;
+
+      for (guint k = 0; k + 1 < ACROSS_N; k++)
+        {
+          g_autoptr(JsonObject) signal = natter_test_client_wait (clients[j], "signal");
+          JsonObject *payload = json_object_get_object_member (signal, "payload");
+          guint from = json_object_get_int_member (payload, "n");
+
+          g_assert_cmpuint (from, <, ACROSS_N);
+          g_assert_cmpuint (from, !=, j);
+          g_assert_cmpstr (STR (signal, "from"), ==, natter_test_client_get_user (clients[from]));
+          g_assert_false (seen & (1u << from));
+          seen |= 1u << from;
+        }
+    }
+
+  stats = get_stats (server);
+  g_assert_cmpint (INT (stats, "workers"), ==, 4);
+  g_assert_cmpint (INT (stats, "frames_relayed"), ==, ACROSS_N * (ACROSS_N - 1));
+  /* Eight clients on one worker of four: one chance in 4^7. */
+  g_assert_cmpint (INT (stats, "frames_relayed_across_workers"), >, 0);
+
+  /* The first client signs in again, wherever that lands: the old
+   * connection hears `replaced`, its watcher sees no flap, the room sees it
+   * leave. */
+  again = natter_test_client_new_same_user (clients[0]);
+  auth_ok = natter_test_client_authenticate (again);
+  expect_error_and_close (clients[0], "replaced", 4002);
+  for (guint i = 1; i < ACROSS_N; i++)
+    expect_room_event (clients[i], "room-member-left", "across", clients[0]);
+  natter_test_client_ping (clients[ACROSS_N - 1]);
+  natter_test_client_assert_no_frame (clients[ACROSS_N - 1], "presence", QUIET_MS);
+
+  /* Going offline reaches the watcher, wherever it is. */
+  natter_test_client_close (clients[3]);
+  expect_presence (clients[2], clients[3], FALSE);
+  for (guint i = 1; i < ACROSS_N; i++)
+    if (i != 3)
+      expect_room_event (clients[i], "room-member-left", "across", clients[3]);
+
+  for (guint i = 0; i < ACROSS_N; i++)
+    g_object_unref (clients[i]);
+}
+
 /* Heartbeat, with a client that did the WebSocket handshake by hand and
  * then stops reading: it never answers the server's pings. */
 
@@ -1485,7 +1565,8 @@ test_slow_reader_run (void)
   g_autofree char *frame = g_strdup_printf ("{\"type\":\"signal\",\"id\":\"s\",\"to\":\"%s\","
                                             "\"payload\":{\"pad\":\"%s\"}}", reader_id, pad);
   guint64 rss_full, rss_after;
-  guint told = 0, sent = 0;
+  guint told = 0, sent = 0, offline = 0;
+  gint64 deadline;
   guint close_code;
 
   /* Until kernel buffers and the bound are full: the sender hears peer-slow. */
@@ -1515,10 +1596,20 @@ test_slow_reader_run (void)
    * keeps freed memory in quarantine: RSS means nothing there. */
   if (!natter_test_under_valgrind () && !natter_test_under_sanitizer ())
     g_assert_cmpuint (rss_after, <, rss_full + 4096);
-  told += natter_test_client_take_errors (sender, "peer-slow", "s");
-  /* Once closed (on a slow machine, before all were sent), the reader is offline. */
-  g_assert_cmpuint (told + natter_test_client_take_errors (sender, "peer-offline", "s"), >=,
-                    1024);
+  /* Once closed (on a slow machine, before all were sent), the reader is
+   * offline. With the reader on another worker, its worker's answers come
+   * back through the hand-off, after the pong: wait for them. */
+  deadline = g_get_monotonic_time () + natter_test_timeout_ms (20000) * G_TIME_SPAN_MILLISECOND;
+  do
+    {
+      told += natter_test_client_take_errors (sender, "peer-slow", "s");
+      offline += natter_test_client_take_errors (sender, "peer-offline", "s");
+      if (told + offline >= 1024)
+        break;
+      natter_test_client_ping (sender);
+    }
+  while (g_get_monotonic_time () < deadline);
+  g_assert_cmpuint (told + offline, >=, 1024);
 
   /* Closed for being slow, and counted. */
   wait_json_member (server, "/stats", "slow_reader_closes", 1);
@@ -1534,6 +1625,14 @@ test_slow_reader_run (void)
     g_assert_cmpuint (close_code, ==, 4006);
 
   wait_json_member (server, "/health", "users", 1);
+  /* Every peer-slow the server counted reaches the sender (those from
+   * another worker may still be on their way: a pong after the count
+   * follows them). */
+  for (guint i = 0; i < 100 && rejected_count (server, "peer-slow") != (gint64) told; i++)
+    {
+      natter_test_client_ping (sender);
+      told += natter_test_client_take_errors (sender, "peer-slow", "s");
+    }
   g_assert_cmpint (stat_of (server, "frames_dropped_slow"), >=, told);
   g_assert_cmpint (rejected_count (server, "peer-slow"), ==, told);
   natter_test_client_ping (sender);
@@ -2247,6 +2346,7 @@ static const ServerTest server_tests[] = {
   { "/server/ping", test_ping },
   { "/server/presence", test_presence },
   { "/server/replaced", test_replaced },
+  { "/server/workers/across", test_workers_across },
   { "/server/heartbeat", test_heartbeat },
   { "/server/signal/relay", test_signal_relay },
   { "/server/signal/errors", test_signal_errors },
