@@ -142,6 +142,7 @@ struct _LoadGen
   double     stall_timeout_s;
   double     timeout_s;
   int        server_rate;
+  gboolean   peerjs;      /* the server is a PeerJS server: its protocol */
 
   /* Server */
   GSubprocess *server;
@@ -561,9 +562,13 @@ conn_send_bench (Conn *c)
   LoadGen *lg = c->lg;
   int length;
 
+  /* PeerJS relays OFFER, ANSWER and CANDIDATE to `dst`, adding `src`. */
   length = g_snprintf (lg->scratch, lg->scratch_size,
-                       "{\"type\":\"signal\",\"to\":\"%s\",\"payload\":{\"type\":\"bench\","
-                       "\"seq\":%u,\"sent_us\":%" G_GINT64_FORMAT "%s}}",
+                       lg->peerjs
+                         ? "{\"type\":\"OFFER\",\"dst\":\"%s\",\"payload\":{\"type\":\"bench\","
+                           "\"seq\":%u,\"sent_us\":%" G_GINT64_FORMAT "%s}}"
+                         : "{\"type\":\"signal\",\"to\":\"%s\",\"payload\":{\"type\":\"bench\","
+                           "\"seq\":%u,\"sent_us\":%" G_GINT64_FORMAT "%s}}",
                        c->peer->user_id, c->next_seq++, g_get_monotonic_time (), lg->pad);
 
   conn_queue_ws (c, WS_OP_TEXT, lg->scratch, length);
@@ -629,6 +634,7 @@ conn_start (Conn *c)
   g_autofree char *key_b64 = NULL;
   g_autofree char *accept_src = NULL;
   g_autofree char *request = NULL;
+  g_autofree char *path = NULL;
   g_autoptr(GChecksum) sha1 = NULL;
   guint8 digest[20];
   gsize digest_len = sizeof digest;
@@ -668,14 +674,23 @@ conn_start (Conn *c)
       return;
     }
 
-  request = g_strdup_printf ("GET /ws HTTP/1.1\r\n"
+  if (lg->peerjs)
+    {
+      guint8 token[8];
+      g_autofree char *token_hex = NULL;
+
+      natter_random_bytes (token, sizeof token);
+      token_hex = g_compute_checksum_for_data (G_CHECKSUM_MD5, token, sizeof token);
+      path = g_strdup_printf ("/peerjs?key=peerjs&id=%s&token=%.12s", c->user_id, token_hex);
+    }
+  request = g_strdup_printf ("GET %s HTTP/1.1\r\n"
                              "Host: %s\r\n"
                              "Upgrade: websocket\r\n"
                              "Connection: Upgrade\r\n"
                              "Sec-WebSocket-Key: %s\r\n"
                              "Sec-WebSocket-Version: 13\r\n"
                              "\r\n",
-                             lg->host_port, key_b64);
+                             path != NULL ? path : "/ws", lg->host_port, key_b64);
   conn_append (c, request, strlen (request));   /* sent once connected */
 
   if (connect (c->fd, (struct sockaddr *) &lg->addr, sizeof lg->addr) != 0 && errno != EINPROGRESS)
@@ -979,20 +994,22 @@ conn_handle_signal_fast (Conn       *c,
                          gsize       length,
                          gint64      now)
 {
-  static const char from_key[] = "\"from\":\"";
+  const char *from_key = c->lg->peerjs ? "\"src\":\"" : "\"from\":\"";
+  gsize from_key_length = strlen (from_key);
   const char *from;
   gint64 seq, sent_us;
 
-  if (g_strstr_len (data, length, "\"type\":\"signal\"") == NULL
+  if (g_strstr_len (data, length,
+                    c->lg->peerjs ? "\"type\":\"OFFER\"" : "\"type\":\"signal\"") == NULL
       || !find_int (data, length, "\"seq\":", &seq)
       || !find_int (data, length, "\"sent_us\":", &sent_us))
     return FALSE;
 
   from = g_strstr_len (data, length, from_key);
-  if (from == NULL || (gsize) (from - data) + sizeof from_key - 1 + NATTER_USER_ID_LENGTH > length)
+  if (from == NULL || (gsize) (from - data) + from_key_length + NATTER_USER_ID_LENGTH > length)
     return FALSE;
 
-  if (memcmp (from + sizeof from_key - 1, c->peer->user_id, NATTER_USER_ID_LENGTH) != 0)
+  if (memcmp (from + from_key_length, c->peer->user_id, NATTER_USER_ID_LENGTH) != 0)
     {
       c->lg->misrouted++;
       return TRUE;
@@ -1060,6 +1077,38 @@ conn_handle_error_frame (Conn        *c,
     conn_fail (c, reason);
 }
 
+/* PeerJS: OPEN once the server took the ID (it has no sign-in), then
+ * relayed frames; anything else (ERROR, ID-TAKEN, EXPIRE, LEAVE) is
+ * counted as an error. */
+static void
+conn_handle_peerjs (Conn       *c,
+                    const char *data,
+                    gsize       length)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *object;
+  const char *type;
+
+  if (!json_parser_load_from_data (parser, data, length, NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      conn_fail (c, "unparsable frame from server");
+      return;
+    }
+
+  object = json_node_get_object (json_parser_get_root (parser));
+  type = json_object_get_string_member_with_default (object, "type", "");
+  if (g_str_equal (type, "OPEN") && c->state == CONN_HELLO)
+    {
+      c->state = CONN_READY;
+      conn_on_ready (c);
+    }
+  else if (c->state == CONN_READY)
+    count_reason (c->lg->errors, type);
+  else
+    conn_fail (c, type);
+}
+
 static void
 conn_handle_text (Conn       *c,
                   const char *data,
@@ -1073,6 +1122,12 @@ conn_handle_text (Conn       *c,
 
   if (c->state == CONN_READY && conn_handle_signal_fast (c, data, length, now))
     return;
+
+  if (c->lg->peerjs)
+    {
+      conn_handle_peerjs (c, data, length);
+      return;
+    }
 
   frame = natter_frame_parse (data, length, NATTER_FRAME_TO_CLIENT, WS_MAX_MESSAGE, &ref, &error);
   if (frame == NULL)
@@ -1468,7 +1523,8 @@ parse_url (LoadGen  *lg,
   if (g_strcmp0 (g_uri_get_scheme (uri), "ws") != 0
       || g_strcmp0 (g_uri_get_host (uri), "127.0.0.1") != 0
       || port <= 0
-      || (g_strcmp0 (g_uri_get_path (uri), "/ws") != 0 && g_strcmp0 (g_uri_get_path (uri), "") != 0))
+      || (!lg->peerjs && g_strcmp0 (g_uri_get_path (uri), "/ws") != 0 &&
+          g_strcmp0 (g_uri_get_path (uri), "") != 0))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "--url must be ws://127.0.0.1:PORT/ws (traffic stays on this machine)");
@@ -1596,6 +1652,9 @@ parse_options (LoadGen  *lg,
       "--rate-burst and --rate-per-s given to the server (default 1000000)", "N" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &lg->url,
       "Use a running server instead: ws://127.0.0.1:PORT/ws", "URL" },
+    { "peerjs", 0, 0, G_OPTION_ARG_NONE, &lg->peerjs,
+      "The --url server is a PeerJS server (npm package peer, started with --key peerjs): "
+      "speak its protocol, for comparison", NULL },
     { "server-pid", 0, 0, G_OPTION_ARG_INT, &lg->server_pid,
       "Process of the server given by --url, for RSS and CPU figures", "PID" },
     { "connections", 'n', 0, G_OPTION_ARG_INT, &lg->n_connections,
@@ -1630,6 +1689,12 @@ parse_options (LoadGen  *lg,
   if ((lg->server_path == NULL) == (lg->url == NULL))
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "Give either --server or --url");
+      return FALSE;
+    }
+
+  if (lg->peerjs && lg->url == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "--peerjs needs --url");
       return FALSE;
     }
 
@@ -1872,7 +1937,7 @@ phase_relay (LoadGen *lg)
 static gboolean
 print_summary (LoadGen *lg)
 {
-  g_autoptr(JsonObject) stats = fetch_stats (lg);
+  g_autoptr(JsonObject) stats = lg->peerjs ? NULL : fetch_stats (lg);
   g_autofree char *failures = format_reasons (lg->failures);
   g_autofree char *errors = format_reasons (lg->errors);
   g_autofree char *loadavg = read_loadavg ();
