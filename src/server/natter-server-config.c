@@ -44,6 +44,7 @@ struct _NatterServerConfig
   char **stun;
   char **turn;
   char *turn_secret;
+  char *cluster;
   int turn_ttl;
   int max_connections;
   int workers;
@@ -107,6 +108,9 @@ static const OptionSpec option_specs[] = {
   { "max-connections", OPT_INT, FIELD (max_connections), TRUE,
     "Maximum number of open WebSocket connections; all TCP connections together may exceed "
     "it by 16, kept for plain HTTP such as /health (default 20000)", "N" },
+  { "cluster", OPT_STRING, FIELD (cluster), TRUE,
+    "Serve as one of several servers sharing presence, relays and rooms through Redis at "
+    "redis://HOST:PORT", "URL" },
   { "workers", OPT_INT, FIELD (workers), TRUE,
     "Threads that serve connections, each with its own share of them (default: one per "
     "processor core)", "N" },
@@ -376,6 +380,7 @@ natter_server_config_finalize (GObject *object)
   if (self->turn_secret != NULL)
     memset (self->turn_secret, 0, strlen (self->turn_secret));
   g_clear_pointer (&self->turn_secret, g_free);
+  g_clear_pointer (&self->cluster, g_free);
 
   G_OBJECT_CLASS (natter_server_config_parent_class)->finalize (object);
 }
@@ -633,6 +638,13 @@ natter_server_config_get_max_connections (NatterServerConfig *self)
 {
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
   return self->max_connections;
+}
+
+const char *
+natter_server_config_get_cluster (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), NULL);
+  return self->cluster;
 }
 
 guint

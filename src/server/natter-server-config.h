@@ -50,6 +50,7 @@ const char          *natter_server_config_get_turn_secret    (NatterServerConfig
 guint                natter_server_config_get_turn_ttl       (NatterServerConfig  *self);
 guint                natter_server_config_get_max_connections (NatterServerConfig *self);
 guint                natter_server_config_get_workers         (NatterServerConfig *self);
+const char          *natter_server_config_get_cluster         (NatterServerConfig *self);
 guint                natter_server_config_get_max_frame_size (NatterServerConfig  *self);
 guint                natter_server_config_get_rate_burst     (NatterServerConfig  *self);
 double               natter_server_config_get_rate_per_s     (NatterServerConfig  *self);

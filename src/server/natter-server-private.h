@@ -11,6 +11,7 @@
 #include "natter-protocol.h"
 
 #include "natter-server.h"
+#include "natter-server-cluster.h"
 #include "natter-server-connection.h"
 #include "natter-server-mailbox.h"
 #include "natter-server-store.h"
@@ -135,6 +136,7 @@ struct _NatterServer
   gint64 started;            /* monotonic µs */
   GPtrArray *shards;         /* NatterServerShard */
   guint port;
+  NatterServerCluster *cluster;   /* --cluster: used in shard 0 only */
 
   /* The directory: who is where, watched by whom, in which rooms. Held
    * only to read or change these tables, never across I/O. */
@@ -198,6 +200,10 @@ void                _natter_server_stream_authenticated (NatterServerShard      
 
 /* natter-server-requests.c */
 void          _natter_server_room_free                 (NatterServerRoom                   *room);
+void          _natter_server_room_event_from_cluster   (NatterServerShard      *self,
+                                                        const char             *name,
+                                                        const char             *user,
+                                                        gboolean                joined);
 void          _natter_server_room_leave                (NatterServerShard      *self,
                                                         NatterServerRoom       *room,
                                                         NatterServerConnection *connection);

@@ -198,8 +198,35 @@ _natter_server_room_leave (NatterServerShard      *self,
         }
     }
   keys = room_keys (room, key);
+  if (server->cluster != NULL)
+    natter_server_cluster_room_leave (server->cluster, room->name,
+                                      natter_server_connection_get_user (connection));
   if (room->members->len == 0)
     g_hash_table_remove (server->rooms, room->name);
+  pthread_rwlock_unlock (&server->directory_lock);
+
+  _natter_server_send_to_keys (self, keys, text);
+}
+
+/* A member of another server of the cluster joined or left @name: the
+ * members here hear it. */
+void
+_natter_server_room_event_from_cluster (NatterServerShard *self,
+                                        const char        *name,
+                                        const char        *user,
+                                        gboolean           joined)
+{
+  NatterServer *server = self->server;
+  g_autofree char *text = room_event_new (joined ? NATTER_FRAME_ROOM_MEMBER_JOINED
+                                                 : NATTER_FRAME_ROOM_MEMBER_LEFT,
+                                          name, user);
+  NatterServerRoom *room;
+  GArray *keys = NULL;
+
+  pthread_rwlock_rdlock (&server->directory_lock);
+  room = g_hash_table_lookup (server->rooms, name);
+  if (room != NULL)
+    keys = room_keys (room, 0);
   pthread_rwlock_unlock (&server->directory_lock);
 
   _natter_server_send_to_keys (self, keys, text);
@@ -237,6 +264,16 @@ send_room_members (NatterServerShard      *self,
     json_array_add_string_element (members,
                                    g_array_index (room->members, NatterServerRoomMember, i).user);
   pthread_rwlock_unlock (&self->server->directory_lock);
+
+  /* and those of the other servers of a cluster */
+  if (self->server->cluster != NULL)
+    {
+      g_autoptr(GPtrArray) others = natter_server_cluster_room_members (self->server->cluster,
+                                                                        room->name);
+
+      for (guint i = 0; i < others->len; i++)
+        json_array_add_string_element (members, others->pdata[i]);
+    }
 
   natter_frame_set_string (reply, "room", room->name);
   natter_frame_take_array (reply, "members", members);
@@ -526,12 +563,52 @@ send_handle (NatterServerConnection *connection,
   natter_server_connection_send_frame (connection, reply);
 }
 
+typedef struct
+{
+  NatterServerShard *shard;
+  NatterServerConnection *connection;
+  NatterFrame *frame;
+  char *handle;
+} HandleReply;
+
+static void
+handle_reply_free (gpointer data)
+{
+  HandleReply *reply = data;
+
+  g_object_unref (reply->connection);
+  natter_frame_unref (reply->frame);
+  g_free (reply->handle);
+  g_free (reply);
+}
+
+/* A handle request answered by the cluster. */
+static void
+on_cluster_handle (gpointer      data,
+                   const char   *owner,
+                   const GError *error)
+{
+  HandleReply *reply = data;
+  const char *user = natter_server_connection_get_user (reply->connection);
+
+  if (natter_server_connection_is_closing (reply->connection))
+    return;
+
+  if (error != NULL)
+    _natter_server_send_gerror (reply->shard, reply->connection, reply->frame, error);
+  else if (natter_frame_get_frame_type (reply->frame) == NATTER_FRAME_HANDLE_RELEASE)
+    _natter_server_send_reply (reply->connection, NATTER_FRAME_OK, reply->frame);
+  else
+    send_handle (reply->connection, reply->frame, reply->handle, owner != NULL ? owner : user);
+}
+
 void
 _natter_server_handle_handle (NatterServerShard      *self,
                               NatterServerConnection *connection,
                               NatterFrame            *frame)
 {
   const char *user = natter_server_connection_get_user (connection);
+  NatterServerCluster *cluster = self->server->cluster;
   g_autoptr(GError) error = NULL;
   g_autofree char *handle = NULL;
   g_autofree char *owner = NULL;
@@ -540,6 +617,26 @@ _natter_server_handle_handle (NatterServerShard      *self,
   if (handle == NULL)
     {
       _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  /* In a cluster, handles live in Redis, claimed atomically there. */
+  if (cluster != NULL)
+    {
+      HandleReply *reply = g_new0 (HandleReply, 1);
+      NatterServerClusterHandleOp op = NATTER_SERVER_CLUSTER_HANDLE_LOOKUP;
+
+      if (natter_frame_get_frame_type (frame) == NATTER_FRAME_HANDLE_REGISTER)
+        op = NATTER_SERVER_CLUSTER_HANDLE_REGISTER;
+      else if (natter_frame_get_frame_type (frame) == NATTER_FRAME_HANDLE_RELEASE)
+        op = NATTER_SERVER_CLUSTER_HANDLE_RELEASE;
+
+      reply->shard = self;
+      reply->connection = g_object_ref (connection);
+      reply->frame = natter_frame_ref (frame);
+      reply->handle = g_strdup (handle);
+      natter_server_cluster_handle (cluster, op, handle, user, on_cluster_handle, reply,
+                                    handle_reply_free);
       return;
     }
 
@@ -624,6 +721,8 @@ _natter_server_handle_room_join (NatterServerShard      *self,
   g_ptr_array_add (joined, room);
   text = room_event_new (NATTER_FRAME_ROOM_MEMBER_JOINED, name, user);
   _natter_server_send_to_keys (self, keys, text);
+  if (server->cluster != NULL)
+    natter_server_cluster_room_join (server->cluster, name, user);
 
   send_room_members (self, connection, frame, room);
 }

@@ -253,11 +253,15 @@ handle_auth (NatterServerShard      *self,
       else
         _natter_server_replace_key (self, GPOINTER_TO_SIZE (previous_key));
     }
-  else
+  else if (hub->cluster == NULL || !natter_server_cluster_has_user (hub->cluster, user))
     {
       g_info ("User %.*s… online", NATTER_SERVER_LOG_USER (user));
       broadcast_presence (self, user, TRUE);
     }
+  /* else: on another server of the cluster, which closes its connection */
+
+  if (hub->cluster != NULL)
+    natter_server_cluster_user_online (hub->cluster, user);
 
   reply = _natter_server_reply_new (NATTER_FRAME_AUTH_OK, frame);
   natter_frame_set_string (reply, "user", user);
@@ -314,7 +318,10 @@ handle_subscribe (NatterServerShard      *self,
         }
 
       json_object_set_string_member (entry, "user", user);
-      json_object_set_boolean_member (entry, "online", g_hash_table_contains (server->users, user));
+      json_object_set_boolean_member (entry, "online",
+                                      g_hash_table_contains (server->users, user) ||
+                                      (server->cluster != NULL &&
+                                       natter_server_cluster_has_user (server->cluster, user)));
       json_array_add_object_element (presence, entry);
     }
   pthread_rwlock_unlock (&server->directory_lock);
@@ -367,17 +374,29 @@ handle_signal (NatterServerShard      *self,
       return;
     }
 
+  relayed = natter_frame_new (NATTER_FRAME_SIGNAL);
+  natter_frame_set_string (relayed, "from", from);
+  natter_frame_take_object_member (relayed, "payload", json_object_ref (payload));
+
   if (!_natter_server_find_user (self, to, &target, &key))
     {
+      g_autofree char *text = NULL;
+
+      /* Another server's, in a cluster */
+      if (self->server->cluster != NULL)
+        text = natter_frame_to_string (relayed, NULL);
+      if (text != NULL && natter_server_cluster_relay (self->server->cluster, to, text))
+        {
+          NATTER_SERVER_COUNT (self->counters.frames_relayed);
+          return;
+        }
+
       _natter_server_send_request_error (self, connection, frame,
                                          NATTER_PROTOCOL_ERROR_PEER_OFFLINE,
                                          "The peer is not connected");
       return;
     }
 
-  relayed = natter_frame_new (NATTER_FRAME_SIGNAL);
-  natter_frame_set_string (relayed, "from", from);
-  natter_frame_take_object_member (relayed, "payload", json_object_ref (payload));
   if (target == NULL)
     {
       const char *id = natter_frame_get_id (frame);
@@ -599,6 +618,8 @@ _natter_server_detach (NatterServerShard      *self,
     {
       g_info ("User %.*s… offline", NATTER_SERVER_LOG_USER (user));
       broadcast_presence (self, user, FALSE);
+      if (server->cluster != NULL)
+        natter_server_cluster_user_offline (server->cluster, user);
     }
 }
 
@@ -885,6 +906,68 @@ on_websocket (SoupServer              *server,
   natter_server_connection_send_hello (connection);
 }
 
+/* The cluster (natter-server-cluster.c), in shard 0 */
+
+static void
+on_cluster_presence (gpointer    data,
+                     const char *user,
+                     gboolean    online)
+{
+  NatterServerShard *self = data;
+
+  if (g_hash_table_lookup (self->users, user) == NULL)
+    broadcast_presence (self, user, online);
+}
+
+static void
+on_cluster_deliver (gpointer    data,
+                    const char *user,
+                    const char *text)
+{
+  NatterServerShard *self = data;
+  NatterServerConnection *connection = g_hash_table_lookup (self->users, user);
+
+  if (connection != NULL && natter_server_connection_send_text (connection, text))
+    NATTER_SERVER_COUNT (self->counters.frames_relayed);
+}
+
+static void
+on_cluster_replaced (gpointer    data,
+                     const char *user)
+{
+  NatterServerShard *self = data;
+  NatterServer *hub = self->server;
+  NatterServerConnection *connection = g_hash_table_lookup (self->users, user);
+
+  if (connection == NULL)
+    return;
+
+  /* Still online, elsewhere: its going is no presence change. */
+  pthread_rwlock_wrlock (&hub->directory_lock);
+  g_hash_table_remove (hub->users, user);
+  pthread_rwlock_unlock (&hub->directory_lock);
+
+  g_info ("User %.*s… connected to another server; replacing its connection here",
+          NATTER_SERVER_LOG_USER (user));
+  _natter_server_replace (self, connection);
+}
+
+static void
+on_cluster_room (gpointer    data,
+                 const char *room,
+                 const char *user,
+                 gboolean    joined)
+{
+  _natter_server_room_event_from_cluster (data, room, user, joined);
+}
+
+static const NatterServerClusterCallbacks cluster_callbacks = {
+  .presence = on_cluster_presence,
+  .deliver = on_cluster_deliver,
+  .replaced = on_cluster_replaced,
+  .room = on_cluster_room,
+};
+
 /* Gives @self a libsoup server of its own, answering what the server
  * answers. */
 void
@@ -904,6 +987,9 @@ static void
 natter_server_dispose (GObject *object)
 {
   NatterServer *self = (NatterServer *) object;
+
+  /* Tells the others our users are gone. */
+  g_clear_pointer (&self->cluster, natter_server_cluster_free);
 
   /* The workers first, each in its own thread; shard 0, in ours, last. */
   if (self->shards != NULL)
@@ -1010,6 +1096,11 @@ natter_server_new (NatterServerConfig  *config,
   self->certificate = g_steal_pointer (&certificate);
 
   n_workers = MAX (natter_server_config_get_workers (config), 1);
+  if (natter_server_config_get_cluster (config) != NULL && n_workers > 1)
+    {
+      g_message ("In a cluster, the server serves its connections on one worker");
+      n_workers = 1;
+    }
   self->shards = g_ptr_array_new_with_free_func ((GDestroyNotify) _natter_server_shard_free);
   for (guint i = 0; i < n_workers; i++)
     {
@@ -1017,6 +1108,17 @@ natter_server_new (NatterServerConfig  *config,
 
       g_ptr_array_add (self->shards, shard);
       if (shard->store == NULL)
+        return NULL;
+    }
+
+  if (natter_server_config_get_cluster (config) != NULL)
+    {
+      NatterServerShard *first = g_ptr_array_index (self->shards, 0);
+
+      self->cluster = natter_server_cluster_new (natter_server_config_get_cluster (config),
+                                                 self->limits.heartbeat_s, first->context,
+                                                 &cluster_callbacks, first, error);
+      if (self->cluster == NULL)
         return NULL;
     }
 

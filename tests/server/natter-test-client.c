@@ -658,6 +658,16 @@ natter_test_client_new_same_user (NatterTestClient *other)
   return client_new (other->server, other->public_key, other->secret_key);
 }
 
+/* The same user (key pair) on another server, of a cluster say. */
+NatterTestClient *
+natter_test_client_new_same_user_on (NatterTestClient *other,
+                                     NatterTestServer *server)
+{
+  g_return_val_if_fail (NATTER_IS_TEST_CLIENT (other), NULL);
+
+  return client_new (server, other->public_key, other->secret_key);
+}
+
 /* A client that has received hello. */
 NatterTestClient *
 natter_test_client_new_connected (NatterTestServer *server)

@@ -20,6 +20,8 @@ G_DECLARE_FINAL_TYPE (NatterTestClient, natter_test_client, NATTER, TEST_CLIENT,
 
 NatterTestClient *natter_test_client_new               (NatterTestServer  *server);
 NatterTestClient *natter_test_client_new_same_user     (NatterTestClient  *other);
+NatterTestClient *natter_test_client_new_same_user_on  (NatterTestClient  *other,
+                                                        NatterTestServer  *server);
 NatterTestClient *natter_test_client_new_authenticated (NatterTestServer  *server);
 NatterTestClient *natter_test_client_new_connected     (NatterTestServer  *server);
 

@@ -366,6 +366,23 @@ natter_test_server_stop (NatterTestServer *self)
                         : "");
 }
 
+/* SIGKILL: the server dies without a word, as a crashed machine would. */
+void
+natter_test_server_kill (NatterTestServer *self)
+{
+  g_autoptr(GSubprocess) process = NULL;
+  gboolean exited = FALSE;
+
+  g_return_if_fail (NATTER_IS_TEST_SERVER (self));
+  g_return_if_fail (self->process != NULL);
+
+  process = g_steal_pointer (&self->process);
+  g_subprocess_wait_async (process, NULL, on_process_exited, &exited);
+  g_subprocess_force_exit (process);
+  natter_test_wait_until (&exited, natter_test_timeout_ms (STOP_TIMEOUT_MS));
+  g_clear_pointer (&self->log_thread, g_thread_join);
+}
+
 /* Stops the server and starts it again on the same data directory. The
  * port changes. */
 void

@@ -33,6 +33,7 @@ guint64           natter_test_server_get_rss_kib    (NatterTestServer  *self);
 guint             natter_test_server_count_in_log   (NatterTestServer  *self,
                                                      const char        *text);
 void              natter_test_server_stop           (NatterTestServer  *self);
+void              natter_test_server_kill           (NatterTestServer  *self);
 void              natter_test_server_restart        (NatterTestServer  *self);
 gboolean          natter_test_server_is_tls         (NatterTestServer  *self);
 guint16           natter_test_server_get_port       (NatterTestServer  *self);

@@ -1,0 +1,1040 @@
+/* natter-server-cluster.c: several natter-server processes as one service, through Redis
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * With `--cluster redis://HOST:PORT`, servers behind one load balancer
+ * share who is online where through Redis (hiredis, on the server's main
+ * context through its GLib adapter):
+ *
+ *   natter:server:ID   "1" with an expiry of two thirds of a heartbeat,
+ *                      renewed four times a heartbeat: the server is alive
+ *   natter:users       hash: user ID -> ID of the server it is connected to
+ *   natter:presence    channel: "1 SERVER USER" (online) or "0 SERVER USER"
+ *   natter:to:ID       channel: "USER FRAME", a frame for a user of server ID
+ *   natter:rooms       channel: "j SERVER USER ROOM" (joined) or "l SERVER USER ROOM"
+ *
+ * Every server keeps the users of the others in memory (loaded from
+ * natter:users when it connects, then followed on natter:presence), so
+ * that presence and the relay ask Redis nothing on their way. A server
+ * that dies stops renewing its key: within a heartbeat the others find it
+ * gone and show its users offline. A user who signs in on a second server
+ * is announced there; the first one hears it and closes its older
+ * connection (`replaced`).
+ */
+#define G_LOG_DOMAIN "natter-server"
+
+#include "config.h"
+
+#include <string.h>
+
+#include "natter-protocol.h"
+
+#include "natter-server-cluster.h"
+
+#ifndef NATTER_HAVE_HIREDIS
+
+/* Built without hiredis: no cluster. */
+NatterServerCluster *
+natter_server_cluster_new (const char                         *url,
+                           guint                               heartbeat_s,
+                           GMainContext                       *context,
+                           const NatterServerClusterCallbacks *callbacks,
+                           gpointer                            data,
+                           GError                            **error)
+{
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "This natter-server was built without cluster support (hiredis)");
+  return NULL;
+}
+
+const char *natter_server_cluster_get_id (NatterServerCluster *self) { return NULL; }
+void natter_server_cluster_user_online (NatterServerCluster *self, const char *user) { }
+void natter_server_cluster_user_offline (NatterServerCluster *self, const char *user) { }
+gboolean natter_server_cluster_has_user (NatterServerCluster *self, const char *user) { return FALSE; }
+gboolean natter_server_cluster_relay (NatterServerCluster *self, const char *user, const char *text) { return FALSE; }
+void natter_server_cluster_handle (NatterServerCluster *self, NatterServerClusterHandleOp op,
+                                   const char *handle, const char *user,
+                                   NatterServerClusterHandleFunc done, gpointer data,
+                                   GDestroyNotify destroy) { }
+void natter_server_cluster_room_join (NatterServerCluster *self, const char *room,
+                                      const char *user) { }
+void natter_server_cluster_room_leave (NatterServerCluster *self, const char *room,
+                                       const char *user) { }
+GPtrArray *natter_server_cluster_room_members (NatterServerCluster *self, const char *room)
+{
+  return g_ptr_array_new ();
+}
+void natter_server_cluster_free (NatterServerCluster *self) { }
+
+#else
+
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/glib.h>
+
+#define USERS_KEY        "natter:users"
+#define PRESENCE_CHANNEL "natter:presence"
+#define ROOMS_CHANNEL    "natter:rooms"
+#define RECONNECT_MS     1000
+
+/* Handles: natter:handles (handle -> user) and natter:handle-of (user ->
+ * handle), changed together by scripts, so that a handle is claimed once
+ * only whichever server the claims come through. */
+#define HANDLES_KEY      "natter:handles"
+#define HANDLE_OF_KEY    "natter:handle-of"
+#define HANDLE_REGISTER \
+  "local owner = redis.call('hget', KEYS[1], ARGV[1]) " \
+  "if owner and owner ~= ARGV[2] then return 0 end " \
+  "local old = redis.call('hget', KEYS[2], ARGV[2]) " \
+  "if old and old ~= ARGV[1] then redis.call('hdel', KEYS[1], old) end " \
+  "redis.call('hset', KEYS[1], ARGV[1], ARGV[2]) " \
+  "redis.call('hset', KEYS[2], ARGV[2], ARGV[1]) return 1"
+#define HANDLE_RELEASE \
+  "local owner = redis.call('hget', KEYS[1], ARGV[1]) " \
+  "if not owner then return -1 end if owner ~= ARGV[2] then return 0 end " \
+  "redis.call('hdel', KEYS[1], ARGV[1]) redis.call('hdel', KEYS[2], ARGV[2]) return 1"
+
+/* Deletes the user's entry only if it still names this server. */
+#define HDEL_IF_OURS \
+  "if redis.call('hget', KEYS[1], ARGV[1]) == ARGV[2] then " \
+  "return redis.call('hdel', KEYS[1], ARGV[1]) end return 0"
+
+struct _NatterServerCluster
+{
+  char *host;
+  int port;
+  guint heartbeat_ms;
+  GMainContext *context;
+  NatterServerClusterCallbacks callbacks;
+  gpointer data;
+
+  char *id;                  /* this server's */
+  char *server_key;          /* natter:server:ID */
+  char *inbox;               /* natter:to:ID */
+
+  redisAsyncContext *command;
+  redisAsyncContext *subscriber;
+  GSource *command_source;
+  GSource *subscriber_source;
+  gboolean connected;
+
+  GHashTable *local;         /* user ID (owned) set: ours, to announce again after a reconnect */
+  GHashTable *remote;        /* user ID (owned) -> server ID (owned) */
+  GHashTable *rooms;         /* room (owned) -> GHashTable: user ID (owned) -> server ID (owned);
+                              * the other servers' members */
+  GHashTable *local_rooms;   /* "USER ROOM" (owned) set: ours, to announce again */
+  GSource *heartbeat;
+  GSource *reconnect;
+  gint64 connected_at;       /* monotonic µs */
+  gboolean closing;
+};
+
+static void cluster_connect (NatterServerCluster *self);
+
+static void
+clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}
+
+static void
+on_ignored_reply (redisAsyncContext *context,
+                  void              *reply,
+                  void              *data)
+{
+  redisReply *r = reply;
+
+  if (r != NULL && r->type == REDIS_REPLY_ERROR)
+    g_message ("Redis refused a command: %s", r->str);
+}
+
+/* One argument for PUBLISH: hiredis splits its format at spaces. */
+static void
+publish_presence (NatterServerCluster *self,
+                  gboolean             online,
+                  const char          *user)
+{
+  g_autofree char *message = g_strdup_printf ("%c %s %s", online ? '1' : '0', self->id, user);
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "PUBLISH %s %s", PRESENCE_CHANNEL,
+                     message);
+}
+
+#define ROOM_MEMBERS_KEY "natter:room-members"
+
+/* @entry: "USER ROOM" */
+static void
+publish_room (NatterServerCluster *self,
+              gboolean             joined,
+              const char          *entry)
+{
+  g_autofree char *message = NULL;
+  const char *space = strchr (entry, ' ');
+  g_autofree char *user = g_strndup (entry, space - entry);
+
+  message = g_strdup_printf ("%c %s %s", joined ? 'j' : 'l', self->id, entry);
+  if (joined)
+    redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", ROOM_MEMBERS_KEY,
+                       entry, self->id);
+  else
+    redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s",
+                       HDEL_IF_OURS, ROOM_MEMBERS_KEY, entry, self->id);
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "PUBLISH %s %s", ROOMS_CHANNEL,
+                     message);
+}
+
+static void
+remote_set (NatterServerCluster *self,
+            const char          *user,
+            const char          *server)
+{
+  gboolean known = g_hash_table_contains (self->remote, user);
+
+  g_hash_table_insert (self->remote, g_strdup (user), g_strdup (server));
+  if (!known && !g_hash_table_contains (self->local, user))
+    self->callbacks.presence (self->data, user, TRUE);
+}
+
+static void
+remote_remove (NatterServerCluster *self,
+               const char          *user)
+{
+  if (g_hash_table_remove (self->remote, user) && !g_hash_table_contains (self->local, user))
+    self->callbacks.presence (self->data, user, FALSE);
+}
+
+/* Another server's user came or went, or signed in there while here. */
+static void
+on_presence (NatterServerCluster *self,
+             const char          *message)
+{
+  g_auto(GStrv) parts = g_strsplit (message, " ", 3);
+
+  if (g_strv_length (parts) != 3 || g_str_equal (parts[1], self->id) ||
+      !natter_user_id_is_valid (parts[2]))
+    return;
+
+  if (g_str_equal (parts[0], "1"))
+    {
+      /* Ours until now: it moved, and stays online. */
+      if (g_hash_table_remove (self->local, parts[2]))
+        {
+          g_hash_table_insert (self->remote, g_strdup (parts[2]), g_strdup (parts[1]));
+          self->callbacks.replaced (self->data, parts[2]);
+          return;
+        }
+      remote_set (self, parts[2], parts[1]);
+    }
+  else if (g_strcmp0 (g_hash_table_lookup (self->remote, parts[2]), parts[1]) == 0)
+    {
+      remote_remove (self, parts[2]);
+    }
+}
+
+static void
+room_member_set (NatterServerCluster *self,
+                 const char          *room,
+                 const char          *user,
+                 const char          *server)
+{
+  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+
+  if (members == NULL)
+    {
+      members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      g_hash_table_insert (self->rooms, g_strdup (room), members);
+    }
+  if (!g_hash_table_contains (members, user))
+    {
+      g_hash_table_insert (members, g_strdup (user), g_strdup (server));
+      self->callbacks.room (self->data, room, user, TRUE);
+    }
+}
+
+static void
+room_member_remove (NatterServerCluster *self,
+                    const char          *room,
+                    const char          *user)
+{
+  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+
+  if (members == NULL || !g_hash_table_remove (members, user))
+    return;
+
+  self->callbacks.room (self->data, room, user, FALSE);
+  if (g_hash_table_size (members) == 0)
+    g_hash_table_remove (self->rooms, room);
+}
+
+static void
+on_room_event (NatterServerCluster *self,
+               const char          *message)
+{
+  g_auto(GStrv) parts = g_strsplit (message, " ", 4);
+
+  if (g_strv_length (parts) != 4 || g_str_equal (parts[1], self->id) ||
+      !natter_user_id_is_valid (parts[2]))
+    return;
+
+  if (g_str_equal (parts[0], "j"))
+    room_member_set (self, parts[3], parts[2], parts[1]);
+  else
+    room_member_remove (self, parts[3], parts[2]);
+}
+
+/* The rooms' members on other servers, as Redis has them. */
+static void
+on_room_members_loaded (redisAsyncContext *context,
+                        void              *reply,
+                        void              *data)
+{
+  NatterServerCluster *self = data;
+  redisReply *r = reply;
+
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+    return;
+
+  /* HGETALL natter:room-members: "USER ROOM" -> server */
+  for (gsize i = 0; i + 1 < r->elements; i += 2)
+    {
+      const char *entry = r->element[i]->str;
+      const char *server = r->element[i + 1]->str;
+      const char *space = entry != NULL ? strchr (entry, ' ') : NULL;
+      g_autofree char *user = NULL;
+
+      if (space == NULL || server == NULL || g_str_equal (server, self->id))
+        continue;
+      user = g_strndup (entry, space - entry);
+      if (natter_user_id_is_valid (user))
+        room_member_set (self, space + 1, user, server);
+    }
+}
+
+static void
+on_inbox (NatterServerCluster *self,
+          const char          *message)
+{
+  const char *space = strchr (message, ' ');
+  g_autofree char *user = NULL;
+
+  if (space == NULL)
+    return;
+
+  user = g_strndup (message, space - message);
+  if (g_hash_table_contains (self->local, user))
+    self->callbacks.deliver (self->data, user, space + 1);
+}
+
+static void
+on_subscriber_reply (redisAsyncContext *context,
+                     void              *reply,
+                     void              *data)
+{
+  NatterServerCluster *self = data;
+  redisReply *r = reply;
+  const char *channel;
+
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+      r->element[0]->type != REDIS_REPLY_STRING || !g_str_equal (r->element[0]->str, "message") ||
+      r->element[1]->type != REDIS_REPLY_STRING || r->element[2]->type != REDIS_REPLY_STRING)
+    return;
+
+  channel = r->element[1]->str;
+  if (g_str_equal (channel, PRESENCE_CHANNEL))
+    on_presence (self, r->element[2]->str);
+  else if (g_str_equal (channel, ROOMS_CHANNEL))
+    on_room_event (self, r->element[2]->str);
+  else if (g_str_equal (channel, self->inbox))
+    on_inbox (self, r->element[2]->str);
+}
+
+/* The users of the other servers, as Redis has them. Those we knew of
+ * and Redis does not (it restarted, say) stay: their servers announce them
+ * again as they reconnect, and the users of a server that died meanwhile
+ * go with it at the next check of the servers alive. */
+static void
+on_users_loaded (redisAsyncContext *context,
+                 void              *reply,
+                 void              *data)
+{
+  NatterServerCluster *self = data;
+  redisReply *r = reply;
+
+  if (r == NULL || r->type != REDIS_REPLY_ARRAY)
+    return;
+
+  for (gsize i = 0; i + 1 < r->elements; i += 2)
+    {
+      const char *name = r->element[i]->str;
+      const char *server = r->element[i + 1]->str;
+
+      if (name == NULL || server == NULL || g_str_equal (server, self->id) ||
+          !natter_user_id_is_valid (name) || g_hash_table_contains (self->local, name))
+        continue;
+      remote_set (self, name, server);
+    }
+}
+
+typedef struct
+{
+  NatterServerCluster *cluster;
+  char *server;
+} AliveCheck;
+
+static void
+on_alive_reply (redisAsyncContext *context,
+                void              *reply,
+                void              *data)
+{
+  AliveCheck *check = data;
+  NatterServerCluster *self = check->cluster;
+  redisReply *r = reply;
+
+  if (r != NULL && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && !self->closing)
+    {
+      g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+      g_autoptr(GPtrArray) gone_members = g_ptr_array_new_with_free_func (g_free);
+      GHashTableIter iter;
+      gpointer user, server;
+
+      g_hash_table_iter_init (&iter, self->remote);
+      while (g_hash_table_iter_next (&iter, &user, &server))
+        if (g_str_equal (server, check->server))
+          g_ptr_array_add (gone, g_strdup (user));
+
+      if (gone->len > 0)
+        g_message ("Server %.8s… stopped answering; its %u users are offline", check->server,
+                   gone->len);
+      g_hash_table_iter_init (&iter, self->rooms);
+      while (g_hash_table_iter_next (&iter, &user, &server))
+        {
+          GHashTable *members = server;
+          GHashTableIter member_iter;
+          gpointer member, member_server;
+
+          g_hash_table_iter_init (&member_iter, members);
+          while (g_hash_table_iter_next (&member_iter, &member, &member_server))
+            if (g_str_equal (member_server, check->server))
+              {
+                g_ptr_array_add (gone_members, g_strdup_printf ("%s %s", (char *) member,
+                                                                (char *) user));
+                redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s",
+                                   HDEL_IF_OURS, ROOM_MEMBERS_KEY,
+                                   gone_members->pdata[gone_members->len - 1], check->server);
+              }
+        }
+      for (guint i = 0; i < gone_members->len; i++)
+        {
+          const char *entry = gone_members->pdata[i];
+          const char *space = strchr (entry, ' ');
+          g_autofree char *name = g_strndup (entry, space - entry);
+
+          room_member_remove (self, space + 1, name);
+        }
+
+      for (guint i = 0; i < gone->len; i++)
+        {
+          const char *name = gone->pdata[i];
+
+          remote_remove (self, name);
+          redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s",
+                             HDEL_IF_OURS, USERS_KEY, name, check->server);
+        }
+    }
+
+  g_free (check->server);
+  g_free (check);
+}
+
+static gboolean
+on_heartbeat (gpointer data)
+{
+  NatterServerCluster *self = data;
+  g_autoptr(GHashTable) servers = g_hash_table_new (g_str_hash, g_str_equal);
+  GHashTableIter iter;
+  gpointer server;
+
+  if (!self->connected)
+    return G_SOURCE_CONTINUE;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "SET %s 1 PX %u", self->server_key,
+                     self->heartbeat_ms * 2 / 3);
+
+  /* Just (re)connected: the others may be reconnecting too (Redis
+   * restarted) and have not renewed their keys yet. */
+  if (g_get_monotonic_time () - self->connected_at < (gint64) self->heartbeat_ms * 1000)
+    return G_SOURCE_CONTINUE;
+
+  g_hash_table_iter_init (&iter, self->remote);
+  while (g_hash_table_iter_next (&iter, NULL, &server))
+    g_hash_table_add (servers, server);
+
+  g_hash_table_iter_init (&iter, servers);
+  while (g_hash_table_iter_next (&iter, &server, NULL))
+    {
+      AliveCheck *check = g_new (AliveCheck, 1);
+
+      check->cluster = self;
+      check->server = g_strdup (server);
+      redisAsyncCommand (self->command, on_alive_reply, check, "EXISTS natter:server:%s",
+                         (const char *) server);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_reconnect (gpointer data)
+{
+  NatterServerCluster *self = data;
+
+  g_clear_pointer (&self->reconnect, g_source_unref);
+  cluster_connect (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (NatterServerCluster *self)
+{
+  if (self->closing || self->reconnect != NULL)
+    return;
+
+  self->reconnect = g_timeout_source_new (RECONNECT_MS);
+  g_source_set_callback (self->reconnect, on_reconnect, self, NULL);
+  g_source_attach (self->reconnect, self->context);
+}
+
+/* hiredis frees the context itself after the callback that called this,
+ * and takes its descriptor out of the source then: the source goes at the
+ * next connection (free_context()). */
+static void
+drop_connection (NatterServerCluster *self,
+                 redisAsyncContext  **context,
+                 GSource            **source)
+{
+  *context = NULL;
+}
+
+/* Frees a context that is still connected, without its callbacks, and its
+ * source. */
+static void
+free_context (redisAsyncContext **context,
+              GSource            **source)
+{
+  if (*context != NULL)
+    {
+      (*context)->data = NULL;
+      g_clear_pointer (context, redisAsyncFree);
+    }
+  clear_source (source);
+}
+
+static void
+on_disconnected (const redisAsyncContext *context,
+                 int                      status)
+{
+  NatterServerCluster *self = context->data;
+
+  if (self == NULL || self->closing)
+    return;
+
+  g_message ("Lost the connection to Redis; reconnecting");
+  self->connected = FALSE;
+
+  /* hiredis frees the context that went; the other one goes too, and both
+   * come back together. */
+  if (context == self->command)
+    {
+      drop_connection (self, &self->command, &self->command_source);
+      free_context (&self->subscriber, &self->subscriber_source);
+    }
+  else
+    {
+      drop_connection (self, &self->subscriber, &self->subscriber_source);
+      free_context (&self->command, &self->command_source);
+    }
+
+  schedule_reconnect (self);
+}
+
+static void
+on_connected (const redisAsyncContext *context,
+              int                      status)
+{
+  NatterServerCluster *self = context->data;
+
+  if (self != NULL && status != REDIS_OK)
+    {
+      /* hiredis frees it after this; the disconnect callback does not run */
+      g_message ("Cannot connect to Redis at %s:%d: %s", self->host, self->port, context->errstr);
+      if (context == self->command)
+        drop_connection (self, &self->command, &self->command_source);
+      else
+        drop_connection (self, &self->subscriber, &self->subscriber_source);
+      self->connected = FALSE;
+      schedule_reconnect (self);
+    }
+}
+
+static void
+watch_context (NatterServerCluster *self,
+               redisAsyncContext   *context,
+               GSource            **source)
+{
+  context->data = self;
+  redisAsyncSetConnectCallback (context, on_connected);
+  redisAsyncSetDisconnectCallback (context, on_disconnected);
+  *source = redis_source_new (context);
+  g_source_attach (*source, self->context);
+}
+
+/* Connects both contexts and announces this server and its users. */
+static void
+cluster_connect (NatterServerCluster *self)
+{
+  GHashTableIter iter;
+  gpointer user;
+
+  /* One half may be left from a failed attempt: start over. */
+  free_context (&self->command, &self->command_source);
+  free_context (&self->subscriber, &self->subscriber_source);
+
+  self->command = redisAsyncConnect (self->host, self->port);
+  self->subscriber = redisAsyncConnect (self->host, self->port);
+  if (self->command == NULL || self->subscriber == NULL || self->command->err ||
+      self->subscriber->err)
+    {
+      g_message ("Cannot connect to Redis at %s:%d", self->host, self->port);
+      g_clear_pointer (&self->command, redisAsyncFree);
+      g_clear_pointer (&self->subscriber, redisAsyncFree);
+      schedule_reconnect (self);
+      return;
+    }
+
+  watch_context (self, self->command, &self->command_source);
+  watch_context (self, self->subscriber, &self->subscriber_source);
+  self->connected = TRUE;
+  self->connected_at = g_get_monotonic_time ();
+
+  redisAsyncCommand (self->subscriber, on_subscriber_reply, self, "SUBSCRIBE %s %s %s",
+                     PRESENCE_CHANNEL, ROOMS_CHANNEL, self->inbox);
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "SET %s 1 PX %u", self->server_key,
+                     self->heartbeat_ms * 2 / 3);
+
+  /* Ours again (after Redis restarted, say), announced to the others. */
+  g_hash_table_iter_init (&iter, self->local);
+  while (g_hash_table_iter_next (&iter, &user, NULL))
+    {
+      redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", USERS_KEY,
+                         (const char *) user, self->id);
+      publish_presence (self, TRUE, user);
+    }
+  redisAsyncCommand (self->command, on_users_loaded, self, "HGETALL %s", USERS_KEY);
+
+  g_hash_table_iter_init (&iter, self->local_rooms);
+  while (g_hash_table_iter_next (&iter, &user, NULL))
+    publish_room (self, TRUE, user);
+  redisAsyncCommand (self->command, on_room_members_loaded, self, "HGETALL %s",
+                     ROOM_MEMBERS_KEY);
+}
+
+static gboolean
+parse_url (const char  *url,
+           char       **host,
+           int         *port,
+           GError     **error)
+{
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, NULL);
+
+  if (uri == NULL || g_strcmp0 (g_uri_get_scheme (uri), "redis") != 0 ||
+      g_uri_get_host (uri) == NULL || *g_uri_get_host (uri) == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--cluster must be redis://HOST:PORT");
+      return FALSE;
+    }
+
+  *host = g_strdup (g_uri_get_host (uri));
+  *port = g_uri_get_port (uri) > 0 ? g_uri_get_port (uri) : 6379;
+
+  return TRUE;
+}
+
+/**
+ * natter_server_cluster_new:
+ * @url: `redis://HOST:PORT`
+ * @heartbeat_s: the servers' heartbeat interval
+ * @context: the main context the cluster works in
+ *
+ * Connects to Redis (again and again if it is not there or goes away).
+ *
+ * Returns: (transfer full): a cluster, or %NULL if @url is not one
+ */
+NatterServerCluster *
+natter_server_cluster_new (const char                         *url,
+                           guint                               heartbeat_s,
+                           GMainContext                       *context,
+                           const NatterServerClusterCallbacks *callbacks,
+                           gpointer                            data,
+                           GError                            **error)
+{
+  g_autoptr(NatterServerCluster) self = g_new0 (NatterServerCluster, 1);
+  guint8 id[8];
+
+  if (!parse_url (url, &self->host, &self->port, error))
+    return NULL;
+
+  natter_random_bytes (id, sizeof id);
+  self->id = g_compute_checksum_for_data (G_CHECKSUM_SHA256, id, sizeof id);
+  self->id[16] = '\0';
+  self->server_key = g_strdup_printf ("natter:server:%s", self->id);
+  self->inbox = g_strdup_printf ("natter:to:%s", self->id);
+  self->heartbeat_ms = MAX (heartbeat_s, 1) * 1000;
+  self->context = g_main_context_ref (context);
+  self->callbacks = *callbacks;
+  self->data = data;
+  self->local = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->remote = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                       (GDestroyNotify) g_hash_table_unref);
+  self->local_rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+
+  cluster_connect (self);
+  self->heartbeat = g_timeout_source_new (self->heartbeat_ms / 4);
+  g_source_set_callback (self->heartbeat, on_heartbeat, self, NULL);
+  g_source_attach (self->heartbeat, self->context);
+
+  g_message ("In the cluster of redis://%s:%d as server %.8s…", self->host, self->port, self->id);
+
+  return g_steal_pointer (&self);
+}
+
+const char *
+natter_server_cluster_get_id (NatterServerCluster *self)
+{
+  return self->id;
+}
+
+void
+natter_server_cluster_user_online (NatterServerCluster *self,
+                                   const char          *user)
+{
+  g_hash_table_add (self->local, g_strdup (user));
+  g_hash_table_remove (self->remote, user);
+  if (!self->connected)
+    return;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", USERS_KEY, user,
+                     self->id);
+  publish_presence (self, TRUE, user);
+}
+
+void
+natter_server_cluster_user_offline (NatterServerCluster *self,
+                                    const char          *user)
+{
+  if (!g_hash_table_remove (self->local, user) || !self->connected)
+    return;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s", HDEL_IF_OURS,
+                     USERS_KEY, user, self->id);
+  publish_presence (self, FALSE, user);
+}
+
+/* Whether @user is connected to another server of the cluster. */
+gboolean
+natter_server_cluster_has_user (NatterServerCluster *self,
+                                const char          *user)
+{
+  return g_hash_table_contains (self->remote, user);
+}
+
+/**
+ * natter_server_cluster_relay:
+ * @text: a frame for @user, who is on another server
+ *
+ * Returns: %FALSE if @user is on no other server (or Redis is away)
+ */
+gboolean
+natter_server_cluster_relay (NatterServerCluster *self,
+                             const char          *user,
+                             const char          *text)
+{
+  const char *server = g_hash_table_lookup (self->remote, user);
+  g_autofree char *channel = NULL;
+  g_autofree char *message = NULL;
+  const char *argv[3];
+  gsize lengths[3];
+
+  if (server == NULL || !self->connected)
+    return FALSE;
+
+  channel = g_strdup_printf ("natter:to:%s", server);
+  message = g_strdup_printf ("%s %s", user, text);
+  argv[0] = "PUBLISH";
+  argv[1] = channel;
+  argv[2] = message;
+  for (guint i = 0; i < 3; i++)
+    lengths[i] = strlen (argv[i]);
+  redisAsyncCommandArgv (self->command, on_ignored_reply, NULL, 3, argv, lengths);
+
+  return TRUE;
+}
+
+void
+natter_server_cluster_room_join (NatterServerCluster *self,
+                                 const char          *room,
+                                 const char          *user)
+{
+  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
+
+  if (!g_hash_table_add (self->local_rooms, g_strdup (entry)) || !self->connected)
+    return;
+  publish_room (self, TRUE, entry);
+}
+
+void
+natter_server_cluster_room_leave (NatterServerCluster *self,
+                                  const char          *room,
+                                  const char          *user)
+{
+  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
+
+  if (!g_hash_table_remove (self->local_rooms, entry) || !self->connected)
+    return;
+  publish_room (self, FALSE, entry);
+}
+
+/**
+ * natter_server_cluster_room_members:
+ *
+ * Returns: (transfer container): the members of @room on the other servers
+ */
+GPtrArray *
+natter_server_cluster_room_members (NatterServerCluster *self,
+                                    const char          *room)
+{
+  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+  GPtrArray *users = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer user;
+
+  if (members == NULL)
+    return users;
+
+  g_hash_table_iter_init (&iter, members);
+  while (g_hash_table_iter_next (&iter, &user, NULL))
+    g_ptr_array_add (users, user);
+
+  return users;
+}
+
+typedef struct
+{
+  NatterServerClusterHandleOp op;
+  NatterServerClusterHandleFunc done;
+  gpointer data;
+  GDestroyNotify destroy;
+} HandleRequest;
+
+static void
+handle_request_finish (HandleRequest *request,
+                       const char    *owner,
+                       const GError  *error)
+{
+  request->done (request->data, owner, error);
+  if (request->destroy != NULL)
+    request->destroy (request->data);
+  g_free (request);
+}
+
+static void
+on_handle_reply (redisAsyncContext *context,
+                 void              *reply,
+                 void              *data)
+{
+  HandleRequest *request = data;
+  redisReply *r = reply;
+  g_autoptr(GError) error = NULL;
+  const char *owner = NULL;
+
+  if (r == NULL || r->type == REDIS_REPLY_ERROR)
+    {
+      if (r != NULL)
+        g_message ("Redis refused a handle request: %s", r->str);
+      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
+                                   "The server failed; nothing changed");
+    }
+  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_LOOKUP)
+    {
+      if (r->type == REDIS_REPLY_STRING && natter_user_id_is_valid (r->str))
+        owner = r->str;
+      else
+        error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
+                                     "No such handle");
+    }
+  else if (r->type != REDIS_REPLY_INTEGER)
+    {
+      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
+                                   "The server failed; nothing changed");
+    }
+  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_REGISTER && r->integer == 0)
+    {
+      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_HANDLE_TAKEN,
+                                   "The handle belongs to another user");
+    }
+  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && r->integer < 0)
+    {
+      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
+                                   "No such handle");
+    }
+  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && r->integer == 0)
+    {
+      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_OWNER,
+                                   "The handle belongs to another user");
+    }
+
+  handle_request_finish (request, owner, error);
+}
+
+/**
+ * natter_server_cluster_handle:
+ * @handle: a normalized handle
+ * @user: who asks
+ * @done: called with the outcome, in the cluster's context (also when
+ *   Redis is away: then with %NATTER_PROTOCOL_ERROR_INTERNAL)
+ *
+ * Registers, looks up or releases a handle in Redis, atomically.
+ */
+void
+natter_server_cluster_handle (NatterServerCluster           *self,
+                              NatterServerClusterHandleOp    op,
+                              const char                    *handle,
+                              const char                    *user,
+                              NatterServerClusterHandleFunc  done,
+                              gpointer                       data,
+                              GDestroyNotify                 destroy)
+{
+  HandleRequest *request = g_new (HandleRequest, 1);
+  int status = REDIS_ERR;
+
+  request->op = op;
+  request->done = done;
+  request->data = data;
+  request->destroy = destroy;
+
+  if (self->connected && self->command != NULL)
+    {
+      switch (op)
+        {
+        case NATTER_SERVER_CLUSTER_HANDLE_REGISTER:
+          status = redisAsyncCommand (self->command, on_handle_reply, request,
+                                      "EVAL %s 2 %s %s %s %s", HANDLE_REGISTER, HANDLES_KEY,
+                                      HANDLE_OF_KEY, handle, user);
+          break;
+        case NATTER_SERVER_CLUSTER_HANDLE_LOOKUP:
+          status = redisAsyncCommand (self->command, on_handle_reply, request, "HGET %s %s",
+                                      HANDLES_KEY, handle);
+          break;
+        case NATTER_SERVER_CLUSTER_HANDLE_RELEASE:
+          status = redisAsyncCommand (self->command, on_handle_reply, request,
+                                      "EVAL %s 2 %s %s %s %s", HANDLE_RELEASE, HANDLES_KEY,
+                                      HANDLE_OF_KEY, handle, user);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+    }
+
+  if (status != REDIS_OK)
+    {
+      g_autoptr(GError) error = g_error_new_literal (NATTER_PROTOCOL_ERROR,
+                                                     NATTER_PROTOCOL_ERROR_INTERNAL,
+                                                     "The server cannot reach its cluster; "
+                                                     "nothing changed");
+
+      handle_request_finish (request, NULL, error);
+    }
+}
+
+void
+natter_server_cluster_free (NatterServerCluster *self)
+{
+  if (self == NULL)
+    return;
+
+  self->closing = TRUE;
+  clear_source (&self->heartbeat);
+  clear_source (&self->reconnect);
+
+  /* Our users are gone with us: say so at once, not a heartbeat later
+   * (a blocking connection of its own, bounded, at shutdown only). */
+  if (self->connected)
+    {
+      struct timeval timeout = { 0, 500 * 1000 };
+      redisContext *c = redisConnectWithTimeout (self->host, self->port, timeout);
+      GHashTableIter iter;
+      gpointer user;
+      guint n = 0;
+
+      if (c != NULL && c->err == 0)
+        {
+          redisSetTimeout (c, timeout);
+          g_hash_table_iter_init (&iter, self->local);
+          while (g_hash_table_iter_next (&iter, &user, NULL))
+            {
+              g_autofree char *message = g_strdup_printf ("0 %s %s", self->id,
+                                                          (const char *) user);
+
+              redisAppendCommand (c, "EVAL %s 1 %s %s %s", HDEL_IF_OURS, USERS_KEY,
+                                  (const char *) user, self->id);
+              redisAppendCommand (c, "PUBLISH %s %s", PRESENCE_CHANNEL, message);
+              n += 2;
+            }
+          g_hash_table_iter_init (&iter, self->local_rooms);
+          while (g_hash_table_iter_next (&iter, &user, NULL))
+            {
+              g_autofree char *message = g_strdup_printf ("l %s %s", self->id,
+                                                          (const char *) user);
+
+              redisAppendCommand (c, "EVAL %s 1 %s %s %s", HDEL_IF_OURS, ROOM_MEMBERS_KEY,
+                                  (const char *) user, self->id);
+              redisAppendCommand (c, "PUBLISH %s %s", ROOMS_CHANNEL, message);
+              n += 2;
+            }
+          redisAppendCommand (c, "DEL %s", self->server_key);
+          n++;
+          for (guint i = 0; i < n; i++)
+            {
+              void *reply = NULL;
+
+              if (redisGetReply (c, &reply) != REDIS_OK)
+                break;
+              freeReplyObject (reply);
+            }
+        }
+      if (c != NULL)
+        redisFree (c);
+    }
+
+  free_context (&self->command, &self->command_source);
+  free_context (&self->subscriber, &self->subscriber_source);
+
+  g_clear_pointer (&self->local, g_hash_table_unref);
+  g_clear_pointer (&self->remote, g_hash_table_unref);
+  g_clear_pointer (&self->rooms, g_hash_table_unref);
+  g_clear_pointer (&self->local_rooms, g_hash_table_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  g_free (self->host);
+  g_free (self->id);
+  g_free (self->server_key);
+  g_free (self->inbox);
+  g_free (self);
+}
+
+#endif /* NATTER_HAVE_HIREDIS */

@@ -1,0 +1,528 @@
+/* test-cluster.c: several natter-server processes as one service through a real Redis
+ *
+ * Every test starts a real redis-server on a free port of 127.0.0.1 and
+ * two natter-server processes with --cluster pointing at it, and talks to
+ * both over real WebSockets: what a client of one server does reaches a
+ * client of the other.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "test-cluster"
+
+#include "config.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "natter-test-client.h"
+#include "natter-test-server.h"
+
+#define STR(object, member) json_object_get_string_member_with_default ((object), (member), NULL)
+#define HEARTBEAT_S "2"
+
+/* Redis */
+
+typedef struct
+{
+  GSubprocess *process;
+  guint16 port;
+  char *url;
+} Redis;
+
+static guint16
+free_port (void)
+{
+  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+                                            G_SOCKET_PROTOCOL_TCP, NULL);
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  g_assert_true (g_socket_bind (socket, address, TRUE, NULL));
+  bound = g_socket_get_local_address (socket, NULL);
+
+  return g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+}
+
+static gboolean
+redis_answers (guint16 port)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+  char reply[16] = { 0 };
+
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
+  if (connection == NULL)
+    return FALSE;
+
+  /* Inline command; the answer is +PONG */
+  if (!g_output_stream_write_all (g_io_stream_get_output_stream (G_IO_STREAM (connection)),
+                                  "PING\r\n", 6, NULL, NULL, NULL))
+    return FALSE;
+  g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (connection)), reply,
+                       sizeof reply - 1, NULL, NULL);
+
+  return g_str_has_prefix (reply, "+PONG");
+}
+
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+redis_start (Redis *redis)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autofree char *port = g_strdup_printf ("%u", redis->port);
+  g_autoptr(GError) error = NULL;
+  gint64 deadline = g_get_monotonic_time () + natter_test_timeout_ms (10000) * G_TIME_SPAN_MILLISECOND;
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  /* Gone with the test, even when an assertion aborts it */
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
+  redis->process = g_subprocess_launcher_spawn (launcher, &error, "redis-server",
+                                                "--port", port, "--bind", "127.0.0.1",
+                                                "--save", "", "--appendonly", "no", NULL);
+  g_assert_no_error (error);
+
+  while (!redis_answers (redis->port))
+    {
+      if (g_get_monotonic_time () > deadline)
+        natter_test_fail ("redis-server did not answer on port %u", redis->port);
+      natter_test_sleep_ms (50);
+    }
+}
+
+static void
+redis_stop (Redis *redis)
+{
+  if (redis->process == NULL)
+    return;
+
+  g_subprocess_force_exit (redis->process);
+  g_subprocess_wait (redis->process, NULL, NULL);
+  g_clear_object (&redis->process);
+}
+
+static Redis *
+redis_new (void)
+{
+  Redis *redis = g_new0 (Redis, 1);
+
+  redis->port = free_port ();
+  redis->url = g_strdup_printf ("redis://127.0.0.1:%u", redis->port);
+  redis_start (redis);
+
+  return redis;
+}
+
+static void
+redis_free (Redis *redis)
+{
+  redis_stop (redis);
+  g_free (redis->url);
+  g_free (redis);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Redis, redis_free)
+
+static NatterTestServer *
+cluster_server_new (Redis *redis)
+{
+  return natter_test_server_new ("--cluster", redis->url, "--heartbeat-interval", HEARTBEAT_S,
+                                 NULL);
+}
+
+/* Helpers */
+
+static gboolean
+presence_online (JsonObject *presence_list,
+                 const char *user)
+{
+  JsonArray *presence = json_object_get_array_member (presence_list, "presence");
+
+  g_assert_nonnull (presence);
+  for (guint i = 0; i < json_array_get_length (presence); i++)
+    {
+      JsonObject *entry = json_array_get_object_element (presence, i);
+
+      if (g_strcmp0 (STR (entry, "user"), user) == 0)
+        return json_object_get_boolean_member (entry, "online");
+    }
+
+  natter_test_fail ("%s is missing from presence-list", user);
+}
+
+static gboolean
+subscribe (NatterTestClient *client,
+           NatterTestClient *user)
+{
+  g_autoptr(JsonObject) list = natter_test_client_request (
+    client, "{'type':'subscribe','id':'sub','users':['%s']}", natter_test_client_get_user (user));
+
+  g_assert_cmpstr (STR (list, "type"), ==, "presence-list");
+  return presence_online (list, natter_test_client_get_user (user));
+}
+
+static void
+expect_presence (NatterTestClient *client,
+                 NatterTestClient *user,
+                 gboolean          online)
+{
+  g_autoptr(JsonObject) presence = natter_test_client_wait (client, "presence");
+
+  g_assert_cmpstr (STR (presence, "user"), ==, natter_test_client_get_user (user));
+  g_assert_true (json_object_get_boolean_member (presence, "online") == online);
+}
+
+/* Subscribes and waits until @user is online: a sign-in on another
+ * server reaches this one a moment later. */
+static void
+subscribe_online (NatterTestClient *client,
+                  NatterTestClient *user)
+{
+  if (!subscribe (client, user))
+    expect_presence (client, user, TRUE);
+}
+
+static void
+expect_signal (NatterTestClient *to,
+               NatterTestClient *from,
+               guint             n)
+{
+  g_autoptr(JsonObject) signal = natter_test_client_wait (to, "signal");
+  JsonObject *payload = json_object_get_object_member (signal, "payload");
+
+  g_assert_cmpstr (STR (signal, "from"), ==, natter_test_client_get_user (from));
+  g_assert_cmpint (json_object_get_int_member (payload, "n"), ==, n);
+}
+
+static void
+expect_handle (NatterTestClient *client,
+               const char       *request,
+               const char       *handle,
+               NatterTestClient *owner)
+{
+  g_autoptr(JsonObject) reply = natter_test_client_request (
+    client, "{'type':'handle-%s','id':'handle','handle':'%s'}", request, handle);
+
+  g_assert_cmpstr (STR (reply, "type"), ==, "handle");
+  g_assert_cmpstr (STR (reply, "handle"), ==, handle);
+  g_assert_cmpstr (STR (reply, "user"), ==, natter_test_client_get_user (owner));
+}
+
+static void
+expect_handle_error (NatterTestClient *client,
+                     const char       *request,
+                     const char       *handle,
+                     const char       *code)
+{
+  natter_test_client_request_error (client, code,
+                                    "{'type':'handle-%s','id':'handle','handle':'%s'}",
+                                    request, handle);
+}
+
+/* Tests */
+
+/* Presence and the relay between clients of two servers. */
+static void
+test_presence_and_relay (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new (redis);
+  g_autoptr(NatterTestServer) two = cluster_server_new (redis);
+  g_autoptr(NatterTestClient) alice = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new (two);
+  g_autoptr(JsonObject) auth_ok = NULL;
+
+  g_assert_false (subscribe (alice, bob));
+  auth_ok = natter_test_client_authenticate (bob);
+  expect_presence (alice, bob, TRUE);
+  g_assert_true (subscribe (bob, alice));
+
+  natter_test_client_send (alice, "{'type':'signal','to':'%s','payload':{'n':1}}",
+                           natter_test_client_get_user (bob));
+  expect_signal (bob, alice, 1);
+  natter_test_client_send (bob, "{'type':'signal','to':'%s','payload':{'n':2}}",
+                           natter_test_client_get_user (alice));
+  expect_signal (alice, bob, 2);
+
+  natter_test_client_close (bob);
+  expect_presence (alice, bob, FALSE);
+}
+
+/* The same user signs in on the second server: the first closes its older
+ * connection with `replaced`, and its watchers see no flap. */
+static void
+test_replaced (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new (redis);
+  g_autoptr(NatterTestServer) two = cluster_server_new (redis);
+  g_autoptr(NatterTestClient) watcher = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) older = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) newer = natter_test_client_new_same_user_on (older, two);
+  g_autoptr(NatterTestClient) peer = natter_test_client_new_authenticated (one);
+  g_autoptr(JsonObject) auth_ok = NULL;
+
+  g_assert_true (subscribe (watcher, older));   /* both here */
+  auth_ok = natter_test_client_authenticate (newer);
+  natter_test_client_expect_error (older, "replaced", NULL);
+  g_assert_cmpuint (natter_test_client_wait_closed (older), ==, 4002);
+  natter_test_client_ping (watcher);
+  natter_test_client_assert_no_frame (watcher, "presence", 500);
+
+  /* And the relay finds the user where it is now. */
+  natter_test_client_send (peer, "{'type':'signal','to':'%s','payload':{'n':3}}",
+                           natter_test_client_get_user (newer));
+  expect_signal (newer, peer, 3);
+}
+
+/* A server dies without a word: within a heartbeat its users are offline
+ * for the others, and they come back through another server. */
+static void
+test_server_killed (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new (redis);
+  g_autoptr(NatterTestServer) two = cluster_server_new (redis);
+  g_autoptr(NatterTestClient) alice = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (two);
+  g_autoptr(NatterTestClient) bob_again = NULL;
+  g_autoptr(JsonObject) auth_ok = NULL;
+  gint64 killed;
+
+  subscribe_online (alice, bob);
+
+  natter_test_server_kill (two);
+  killed = g_get_monotonic_time ();
+  expect_presence (alice, bob, FALSE);
+  g_test_message ("offline for the others %.1f s after the kill (heartbeat %s s)",
+                  (g_get_monotonic_time () - killed) / 1e6, HEARTBEAT_S);
+
+  /* The client reconnects; the load balancer sends it to the live one. */
+  bob_again = natter_test_client_new_same_user_on (bob, one);
+  auth_ok = natter_test_client_authenticate (bob_again);
+  expect_presence (alice, bob, TRUE);
+}
+
+/* Redis restarts, empty: the servers reconnect and announce their users
+ * again; nobody is shown offline who is not, nor online who is not. */
+static void
+test_redis_restart (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new (redis);
+  g_autoptr(NatterTestServer) two = cluster_server_new (redis);
+  g_autoptr(NatterTestClient) alice = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (two);
+  g_autoptr(NatterTestClient) carol = NULL;
+  g_autoptr(JsonObject) auth_ok = NULL;
+  gint64 deadline;
+
+  subscribe_online (alice, bob);
+
+  redis_stop (redis);
+  redis_start (redis);
+
+  /* Once both servers are back, a newcomer on one is seen from the other. */
+  carol = natter_test_client_new (two);
+  deadline = g_get_monotonic_time () + natter_test_timeout_ms (15000) * G_TIME_SPAN_MILLISECOND;
+  while (!redis_answers (redis->port) && g_get_monotonic_time () < deadline)
+    natter_test_sleep_ms (100);
+  natter_test_sleep_ms (1500);   /* the servers retry once a second */
+  g_assert_false (subscribe (alice, carol));
+  auth_ok = natter_test_client_authenticate (carol);
+  expect_presence (alice, carol, TRUE);
+
+  /* Bob never went: no offline came before carol's online (the wait above
+   * takes the next presence frame), none after, and he is online still. */
+  natter_test_client_assert_no_frame (alice, "presence", 1000);
+  g_assert_true (subscribe (alice, bob));
+  natter_test_client_send (alice, "{'type':'signal','to':'%s','payload':{'n':4}}",
+                           natter_test_client_get_user (bob));
+  expect_signal (bob, alice, 4);
+}
+
+static void
+expect_room_event (NatterTestClient *client,
+                   const char       *type,
+                   const char       *room,
+                   NatterTestClient *user)
+{
+  g_autoptr(JsonObject) event = natter_test_client_wait (client, type);
+
+  g_assert_cmpstr (STR (event, "room"), ==, room);
+  g_assert_cmpstr (STR (event, "user"), ==, natter_test_client_get_user (user));
+}
+
+static guint
+room_join (NatterTestClient *client,
+           const char       *room)
+{
+  g_autoptr(JsonObject) members = natter_test_client_request (
+    client, "{'type':'room-join','id':'join','room':'%s'}", room);
+
+  g_assert_cmpstr (STR (members, "type"), ==, "room-members");
+  return json_array_get_length (json_object_get_array_member (members, "members"));
+}
+
+/* Joins, then waits until the room has @n members: joins through another
+ * server reach this one a moment later. */
+static void
+room_join_expect (NatterTestClient *client,
+                  const char       *room,
+                  guint             n)
+{
+  gint64 deadline = g_get_monotonic_time () +
+                    natter_test_timeout_ms (10000) * G_TIME_SPAN_MILLISECOND;
+  guint first = room_join (client, room);
+  guint found = first;
+
+  while (found < n && g_get_monotonic_time () < deadline)
+    {
+      g_autoptr(JsonObject) members = NULL;
+
+      natter_test_sleep_ms (50);
+      members = natter_test_client_request (
+        client, "{'type':'room-members','id':'members','room':'%s'}", room);
+      found = json_array_get_length (json_object_get_array_member (members, "members"));
+    }
+  g_assert_cmpuint (found, ==, n);
+
+  /* Those who were not in the first list came as events. */
+  for (guint i = first; i < n; i++)
+    json_object_unref (natter_test_client_wait (client, "room-member-joined"));
+}
+
+/* One room, members on both servers: each sees the others come and go,
+ * and the member list has them all. */
+static void
+test_room (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new (redis);
+  g_autoptr(NatterTestServer) two = cluster_server_new (redis);
+  g_autoptr(NatterTestClient) ana = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (two);
+  g_autoptr(NatterTestClient) cat = natter_test_client_new_authenticated (one);
+
+  room_join_expect (ana, "lobby", 1);
+  room_join_expect (bob, "lobby", 2);
+  expect_room_event (ana, "room-member-joined", "lobby", bob);
+  room_join_expect (cat, "lobby", 3);
+  expect_room_event (ana, "room-member-joined", "lobby", cat);
+  expect_room_event (bob, "room-member-joined", "lobby", cat);
+
+  natter_test_client_close (bob);
+  expect_room_event (ana, "room-member-left", "lobby", bob);
+  expect_room_event (cat, "room-member-left", "lobby", bob);
+}
+
+/* Handles are the cluster's: claimed once only, whichever server the
+ * claims come through, and found from every server. */
+static void
+test_handles (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new (redis);
+  g_autoptr(NatterTestServer) two = cluster_server_new (redis);
+  g_autoptr(NatterTestClient) ana = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (two);
+  guint won = 0;
+
+  expect_handle (ana, "register", "ana", ana);
+  expect_handle (bob, "lookup", "ana", ana);
+  expect_handle_error (bob, "register", "ana", "handle-taken");
+  expect_handle_error (bob, "release", "ana", "not-owner");
+  expect_handle_error (ana, "lookup", "nobody-here", "not-found");
+
+  /* A new handle releases the old one, on every server. */
+  expect_handle (ana, "register", "ana_2", ana);
+  expect_handle_error (bob, "lookup", "ana", "not-found");
+  expect_handle (bob, "register", "ana", bob);
+  expect_handle (ana, "lookup", "ana", bob);
+
+  /* Both claim one at once, through different servers: one wins. */
+  natter_test_client_send (ana, "{'type':'handle-register','id':'race','handle':'race'}");
+  natter_test_client_send (bob, "{'type':'handle-register','id':'race','handle':'race'}");
+  for (guint i = 0; i < 2; i++)
+    {
+      NatterTestClient *client = i == 0 ? ana : bob;
+      g_autoptr(JsonObject) reply = natter_test_client_wait_ref (client, "race");
+
+      if (g_strcmp0 (STR (reply, "type"), "handle") == 0)
+        won++;
+      else
+        g_assert_cmpstr (STR (reply, "code"), ==, "handle-taken");
+    }
+  g_assert_cmpuint (won, ==, 1);
+}
+
+typedef struct
+{
+  const char *path;
+  void (*func) (void);
+} ClusterTest;
+
+static const ClusterTest tests[] = {
+  { "/cluster/presence-and-relay", test_presence_and_relay },
+  { "/cluster/replaced", test_replaced },
+  { "/cluster/handles", test_handles },
+  { "/cluster/room", test_room },
+  { "/cluster/server-killed", test_server_killed },
+  { "/cluster/redis-restart", test_redis_restart },
+};
+
+static void
+run_test (gconstpointer data)
+{
+  const ClusterTest *test = data;
+  g_autofree char *redis = g_find_program_in_path ("redis-server");
+
+  if (!natter_test_server_available ())
+    {
+      g_test_skip ("NATTER_SERVER does not name an executable: natter-server is not built");
+      return;
+    }
+  if (redis == NULL)
+    {
+      g_test_skip ("redis-server is not installed (build-aux/dev deps installs it)");
+      return;
+    }
+
+  test->func ();
+}
+
+static void
+drop_log (const char     *domain,
+          GLogLevelFlags  level,
+          const char     *message,
+          gpointer        user_data)
+{
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  /* In TAP mode GTest prints every debug message; libsoup's frame by
+   * frame output would drown the log. */
+  if (g_getenv ("G_MESSAGES_DEBUG") == NULL)
+    {
+      const char *domains[] = { "libsoup", "GLib-GIO", "GLib-Net" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
+        g_log_set_handler (domains[i], G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO, drop_log, NULL);
+    }
+  g_assert_true (natter_protocol_init ());
+  for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
+    g_test_add_data_func (tests[i].path, &tests[i], run_test);
+
+  return g_test_run ();
+}
