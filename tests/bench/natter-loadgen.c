@@ -104,6 +104,7 @@ struct _Conn
   gboolean   dirty;
   gboolean   checked;
   gboolean   idle;        /* authenticates, then only answers pings */
+  gboolean   on_b;        /* connects to --url-b */
 
   guint8     secret_key[NATTER_SECRET_KEY_SIZE];
   char      *user_id;
@@ -149,6 +150,9 @@ struct _LoadGen
   char        *data_dir;
   GDataInputStream *server_stdout;
   char        *host_port;
+  char        *url_b;       /* odd connections go there: pairs span two servers */
+  struct sockaddr_in addr_b;
+  char        *host_port_b;
   struct sockaddr_in addr;
 
   /* Connections */
@@ -690,10 +694,12 @@ conn_start (Conn *c)
                              "Sec-WebSocket-Key: %s\r\n"
                              "Sec-WebSocket-Version: 13\r\n"
                              "\r\n",
-                             path != NULL ? path : "/ws", lg->host_port, key_b64);
+                             path != NULL ? path : "/ws",
+                             c->on_b ? lg->host_port_b : lg->host_port, key_b64);
   conn_append (c, request, strlen (request));   /* sent once connected */
 
-  if (connect (c->fd, (struct sockaddr *) &lg->addr, sizeof lg->addr) != 0 && errno != EINPROGRESS)
+  if (connect (c->fd, (struct sockaddr *) (c->on_b ? &lg->addr_b : &lg->addr), sizeof lg->addr) != 0 &&
+      errno != EINPROGRESS)
     conn_fail (c, g_strerror (errno));
 }
 
@@ -1050,13 +1056,14 @@ conn_send_auth (Conn        *c,
       return;
     }
 
-  signature = natter_auth_challenge_sign (c->secret_key, nonce, c->user_id, c->lg->host_port);
+  signature = natter_auth_challenge_sign (c->secret_key, nonce, c->user_id,
+                                          c->on_b ? c->lg->host_port_b : c->lg->host_port);
   natter_secure_zero (c->secret_key, sizeof c->secret_key);
 
   auth = natter_frame_new (NATTER_FRAME_AUTH);
   natter_frame_set_id (auth, "1");
   natter_frame_set_string (auth, "user", c->user_id);
-  natter_frame_set_string (auth, "server", c->lg->host_port);
+  natter_frame_set_string (auth, "server", c->on_b ? c->lg->host_port_b : c->lg->host_port);
   natter_frame_set_string (auth, "signature", signature);
   text = natter_frame_to_string (auth, &length);
 
@@ -1509,10 +1516,13 @@ stop_server (LoadGen *lg)
 }
 
 static gboolean
-parse_url (LoadGen  *lg,
-           GError  **error)
+parse_one_url (LoadGen             *lg,
+               const char          *url,
+               struct sockaddr_in  *addr,
+               char               **host_port,
+               GError             **error)
 {
-  g_autoptr(GUri) uri = g_uri_parse (lg->url, G_URI_FLAGS_NONE, error);
+  g_autoptr(GUri) uri = g_uri_parse (url, G_URI_FLAGS_NONE, error);
   int port;
 
   if (uri == NULL)
@@ -1531,10 +1541,20 @@ parse_url (LoadGen  *lg,
       return FALSE;
     }
 
-  lg->addr.sin_port = htons (port);
-  lg->host_port = g_strdup_printf ("127.0.0.1:%d", port);
+  addr->sin_port = htons (port);
+  *host_port = g_strdup_printf ("127.0.0.1:%d", port);
 
   return TRUE;
+}
+
+static gboolean
+parse_url (LoadGen  *lg,
+           GError  **error)
+{
+  if (!parse_one_url (lg, lg->url, &lg->addr, &lg->host_port, error))
+    return FALSE;
+
+  return lg->url_b == NULL || parse_one_url (lg, lg->url_b, &lg->addr_b, &lg->host_port_b, error);
 }
 
 /* GET /stats, to compare the server's own count with ours */
@@ -1625,6 +1645,8 @@ loadgen_free (LoadGen *lg)
     remove_tree (lg->data_dir);
   g_free (lg->data_dir);
   g_free (lg->host_port);
+  g_free (lg->host_port_b);
+  g_free (lg->url_b);
   g_free (lg->scratch);
   g_free (lg->pad);
   g_free (lg->latency);
@@ -1652,6 +1674,9 @@ parse_options (LoadGen  *lg,
       "--rate-burst and --rate-per-s given to the server (default 1000000)", "N" },
     { "url", 0, 0, G_OPTION_ARG_STRING, &lg->url,
       "Use a running server instead: ws://127.0.0.1:PORT/ws", "URL" },
+    { "url-b", 0, 0, G_OPTION_ARG_STRING, &lg->url_b,
+      "With --url: a second server (of the same cluster); each pair has one connection on "
+      "each, so every relay crosses between them", "URL" },
     { "peerjs", 0, 0, G_OPTION_ARG_NONE, &lg->peerjs,
       "The --url server is a PeerJS server (npm package peer, started with --key peerjs): "
       "speak its protocol, for comparison", NULL },
@@ -1744,6 +1769,7 @@ loadgen_new (void)
   lg->dirty = g_ptr_array_new ();
   lg->addr.sin_family = AF_INET;
   lg->addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  lg->addr_b = lg->addr;
   natter_random_bytes (&lg->mask_state, sizeof lg->mask_state);
   lg->mask_state |= 1;
 
@@ -1760,6 +1786,7 @@ setup_connections (LoadGen *lg)
       lg->conns[i].fd = -1;
       lg->conns[i].peer = &lg->conns[i ^ 1];
       lg->conns[i].idle = i >= lg->n_connections - lg->n_idle;
+      lg->conns[i].on_b = lg->url_b != NULL && i % 2 == 1;
     }
 
   if (lg->payload_bytes > 0)
