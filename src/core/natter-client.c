@@ -33,7 +33,8 @@ struct _NatterClient
 
   NatterIdentity  *identity;
   NatterStore     *store;
-  NatterSignaling *signaling;
+  NatterRendezvous *rendezvous;
+  NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
   char            *server_url;
 
   GHashTable      *peers;        /* contact id -> PeerEntry */
@@ -77,6 +78,7 @@ enum {
   PROP_IDENTITY,
   PROP_STORE,
   PROP_SERVER_URL,
+  PROP_RENDEZVOUS,
   N_PROPS
 };
 
@@ -143,6 +145,8 @@ peer_entry_free (gpointer data)
 
   g_clear_handle_id (&entry->retry_source, g_source_remove);
   g_clear_handle_id (&entry->typing_source, g_source_remove);
+  /* natter_client_stop() takes the peer away itself, timers and all */
+  g_clear_handle_id (&entry->resend_source, g_source_remove);
   peer_entry_drop_peer (entry);
   g_clear_pointer (&entry->sent_ids, g_hash_table_unref);
   g_clear_pointer (&entry->avatar_chunks, g_ptr_array_unref);
@@ -630,10 +634,10 @@ on_signal_out (NatterPeer *peer,
   const char *contact_id = natter_peer_get_remote_id (peer);
   g_autoptr(GError) error = NULL;
 
-  if (self->signaling == NULL)
+  if (self->rendezvous == NULL)
     return;
 
-  if (!natter_signaling_send_signal (self->signaling, contact_id, payload, &error))
+  if (!natter_rendezvous_send_signal (self->rendezvous, contact_id, payload, &error))
     g_debug ("Could not relay to %.8s: %s", contact_id, error->message);
 }
 
@@ -703,7 +707,7 @@ on_peer_state (NatterPeer *peer,
   peer_entry_drop_peer (entry);
 
   if (has_outbox (self, contact_id) &&
-      natter_signaling_is_user_online (self->signaling, contact_id))
+      natter_rendezvous_is_user_online (self->rendezvous, contact_id))
     schedule_peer_retry (entry);
 }
 
@@ -720,7 +724,7 @@ ensure_peer (NatterClient *self,
   entry->peer = natter_peer_new (self->identity, contact_id,
                                  self->ice_override != NULL ?
                                  self->ice_override :
-                                 natter_signaling_get_ice_servers (self->signaling),
+                                 natter_rendezvous_get_ice_servers (self->rendezvous),
                                  self->loopback);
   if (self->connect_timeout_ms > 0)
     natter_peer_set_connect_timeout (entry->peer, self->connect_timeout_ms);
@@ -805,7 +809,7 @@ flush_outbox (NatterClient *self,
   if (entry->peer == NULL || !entry->chat_open)
     {
       if (outbox->len > 0 && entry->peer == NULL && entry->retry_source == 0 &&
-          natter_signaling_is_user_online (self->signaling, contact_id))
+          natter_rendezvous_is_user_online (self->rendezvous, contact_id))
         ensure_peer (self, contact_id, TRUE);
       return;
     }
@@ -827,10 +831,10 @@ flush_outbox (NatterClient *self,
 }
 
 static void
-on_presence_changed (NatterSignaling *signaling,
-                     const char      *user_id,
-                     gboolean         online,
-                     gpointer         user_data)
+on_presence_changed (NatterRendezvous *rendezvous,
+                     const char       *user_id,
+                     gboolean          online,
+                     gpointer          user_data)
 {
   NatterClient *self = user_data;
 
@@ -839,7 +843,7 @@ on_presence_changed (NatterSignaling *signaling,
   /* The contact left the server (not we): their app quit, so the peer
    * connection is about to die too. Closing it now means nothing is sent
    * into a dead channel; whatever is undelivered waits in the outbox. */
-  if (!online && natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_ONLINE)
+  if (!online && natter_rendezvous_get_online (rendezvous))
     {
       PeerEntry *entry = g_hash_table_lookup (self->peers, user_id);
 
@@ -861,10 +865,10 @@ on_presence_changed (NatterSignaling *signaling,
 }
 
 static void
-on_signal_received (NatterSignaling *signaling,
-                    const char      *from,
-                    JsonObject      *payload,
-                    gpointer         user_data)
+on_signal_received (NatterRendezvous *rendezvous,
+                    const char       *from,
+                    JsonObject       *payload,
+                    gpointer          user_data)
 {
   NatterClient *self = user_data;
   PeerEntry *entry;
@@ -881,10 +885,10 @@ on_signal_received (NatterSignaling *signaling,
 }
 
 static void
-on_signal_failed (NatterSignaling *signaling,
-                  const char      *to,
-                  int              code,
-                  gpointer         user_data)
+on_signal_failed (NatterRendezvous *rendezvous,
+                  const char       *to,
+                  int               code,
+                  gpointer          user_data)
 {
   NatterClient *self = user_data;
   PeerEntry *entry = g_hash_table_lookup (self->peers, to);
@@ -969,7 +973,7 @@ update_subscriptions (NatterClient *self)
     }
   g_ptr_array_add (ids, NULL);
 
-  natter_signaling_set_subscriptions (self->signaling, (const char * const *) ids->pdata);
+  natter_rendezvous_watch_users (self->rendezvous, (const char * const *) ids->pdata);
 }
 
 static void
@@ -986,10 +990,18 @@ natter_client_constructed (GObject *object)
 
   G_OBJECT_CLASS (natter_client_parent_class)->constructed (object);
 
-  self->signaling = natter_signaling_new (self->identity, self->server_url);
-  g_signal_connect (self->signaling, "presence-changed", G_CALLBACK (on_presence_changed), self);
-  g_signal_connect (self->signaling, "signal-received", G_CALLBACK (on_signal_received), self);
-  g_signal_connect (self->signaling, "signal-failed", G_CALLBACK (on_signal_failed), self);
+  if (self->rendezvous == NULL)
+    self->rendezvous = NATTER_RENDEZVOUS (natter_signaling_new (self->identity,
+                                                                self->server_url));
+  g_signal_connect (self->rendezvous, "presence-changed", G_CALLBACK (on_presence_changed), self);
+  g_signal_connect (self->rendezvous, "signal-received", G_CALLBACK (on_signal_received), self);
+  g_signal_connect (self->rendezvous, "signal-failed", G_CALLBACK (on_signal_failed), self);
+
+  /* Invitations, handles and rooms are what a server offers besides */
+  if (!NATTER_IS_SIGNALING (self->rendezvous))
+    return;
+
+  self->signaling = NATTER_SIGNALING (self->rendezvous);
   g_signal_connect (self->signaling, "frame-received", G_CALLBACK (on_frame_received), self);
 
   self->pending_invitations = natter_pending_invitations_new (self->signaling);
@@ -1019,6 +1031,10 @@ natter_client_get_property (GObject    *object,
       g_value_set_string (value, self->server_url);
       break;
 
+    case PROP_RENDEZVOUS:
+      g_value_set_object (value, self->rendezvous);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1046,6 +1062,10 @@ natter_client_set_property (GObject      *object,
       self->server_url = g_value_dup_string (value);
       break;
 
+    case PROP_RENDEZVOUS:
+      self->rendezvous = g_value_dup_object (value);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1060,12 +1080,13 @@ natter_client_dispose (GObject *object)
   if (self->pending_invitations != NULL)
     g_signal_handlers_disconnect_by_data (self->pending_invitations, self);
   g_clear_object (&self->pending_invitations);
-  if (self->signaling != NULL)
+  if (self->rendezvous != NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->signaling, self);
-      natter_signaling_stop (self->signaling);
+      g_signal_handlers_disconnect_by_data (self->rendezvous, self);
+      natter_rendezvous_stop (self->rendezvous);
     }
-  g_clear_object (&self->signaling);
+  self->signaling = NULL;
+  g_clear_object (&self->rendezvous);
   g_clear_object (&self->store);
   g_clear_object (&self->identity);
 
@@ -1107,6 +1128,15 @@ natter_client_class_init (NatterClientClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_SERVER_URL] =
     g_param_spec_string ("server-url", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  /**
+   * NatterClient:rendezvous:
+   *
+   * How peers are found and signal payloads pass; a NatterSignaling for
+   * #NatterClient:server-url unless given.
+   */
+  properties[PROP_RENDEZVOUS] =
+    g_param_spec_object ("rendezvous", NULL, NULL, NATTER_TYPE_RENDEZVOUS,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -1252,6 +1282,30 @@ natter_client_new (NatterIdentity *identity,
                        NULL);
 }
 
+/**
+ * natter_client_new_with_rendezvous:
+ * @identity: the local identity
+ * @store: the history store
+ * @rendezvous: how to find contacts and pass signal payloads to them
+ *
+ * Returns: (transfer full): a new client; call natter_client_start()
+ */
+NatterClient *
+natter_client_new_with_rendezvous (NatterIdentity   *identity,
+                                   NatterStore      *store,
+                                   NatterRendezvous *rendezvous)
+{
+  g_return_val_if_fail (NATTER_IS_IDENTITY (identity), NULL);
+  g_return_val_if_fail (NATTER_IS_STORE (store), NULL);
+  g_return_val_if_fail (NATTER_IS_RENDEZVOUS (rendezvous), NULL);
+
+  return g_object_new (NATTER_TYPE_CLIENT,
+                       "identity", identity,
+                       "store", store,
+                       "rendezvous", rendezvous,
+                       NULL);
+}
+
 NatterIdentity *
 natter_client_get_identity (NatterClient *self)
 {
@@ -1268,6 +1322,27 @@ natter_client_get_store (NatterClient *self)
   return self->store;
 }
 
+/**
+ * natter_client_get_rendezvous:
+ * @self: a #NatterClient
+ *
+ * Returns: (transfer none): how this client reaches its contacts
+ */
+NatterRendezvous *
+natter_client_get_rendezvous (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+
+  return self->rendezvous;
+}
+
+/**
+ * natter_client_get_signaling:
+ * @self: a #NatterClient
+ *
+ * Returns: (transfer none) (nullable): the connection to natter-server, or
+ *   %NULL when the rendezvous is not a server
+ */
 NatterSignaling *
 natter_client_get_signaling (NatterClient *self)
 {
@@ -1484,7 +1559,7 @@ natter_client_start (NatterClient *self)
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
   update_subscriptions (self);
-  natter_signaling_start (self->signaling);
+  natter_rendezvous_start (self->rendezvous);
 }
 
 void
@@ -1507,7 +1582,7 @@ natter_client_stop (NatterClient *self)
     }
 
   g_hash_table_remove_all (self->peers);
-  natter_signaling_stop (self->signaling);
+  natter_rendezvous_stop (self->rendezvous);
 }
 
 NatterPeerState
@@ -1533,7 +1608,7 @@ natter_client_is_contact_online (NatterClient *self,
   g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (contact_id != NULL, FALSE);
 
-  return natter_signaling_is_user_online (self->signaling, contact_id);
+  return natter_rendezvous_is_user_online (self->rendezvous, contact_id);
 }
 
 /**
@@ -1553,7 +1628,7 @@ natter_client_connect_to (NatterClient *self,
   g_return_if_fail (contact_id != NULL);
 
   if (is_allowed_peer (self, contact_id) &&
-      natter_signaling_is_user_online (self->signaling, contact_id))
+      natter_rendezvous_is_user_online (self->rendezvous, contact_id))
     ensure_peer (self, contact_id, TRUE);
 }
 
@@ -1728,7 +1803,8 @@ natter_client_is_invitation_pending (NatterClient *self,
 {
   g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
 
-  return natter_pending_invitations_contains (self->pending_invitations, contact_id);
+  return self->pending_invitations != NULL &&
+         natter_pending_invitations_contains (self->pending_invitations, contact_id);
 }
 
 /**
@@ -1934,6 +2010,19 @@ natter_client_clear_conversation (NatterClient  *self,
 
 /* Invitations */
 
+/* Invitations and handles are kept by a server; other rendezvous have none. */
+static gboolean
+check_server (NatterClient *self,
+              GTask        *task)
+{
+  if (self->signaling != NULL)
+    return TRUE;
+
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("This needs a Natter server"));
+  return FALSE;
+}
+
 typedef struct
 {
   char *to;
@@ -2066,6 +2155,8 @@ natter_client_lookup_handle_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_lookup_handle_async);
+  if (!check_server (self, task))
+    return;
 
   normalized = natter_handle_normalize (handle, &error);
   if (normalized == NULL)
@@ -2125,6 +2216,8 @@ natter_client_invite_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_invite_async);
+  if (!check_server (self, task))
+    return;
 
   /* Said at once, rather than after the server's refusal finds no request */
   if (text != NULL && (strlen (text) > NATTER_INVITATION_TEXT_MAX || !g_utf8_validate (text, -1, NULL)))
@@ -2378,6 +2471,11 @@ natter_client_list_invitations_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_list_invitations_async);
+  if (!check_server (self, task))
+    {
+      g_object_unref (task);
+      return;
+    }
   listing = json_object_new ();
   json_object_set_array_member (listing, "incoming", json_array_new ());
   json_object_set_array_member (listing, "outgoing", json_array_new ());

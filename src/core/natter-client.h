@@ -10,6 +10,7 @@
 #include "natter-identity.h"
 #include "natter-message.h"
 #include "natter-peer.h"
+#include "natter-rendezvous.h"
 #include "natter-signaling.h"
 #include "natter-store.h"
 
@@ -38,8 +39,12 @@ GQuark           natter_client_error_quark            (void);
 NatterClient    *natter_client_new                    (NatterIdentity       *identity,
                                                        NatterStore          *store,
                                                        const char           *server_url);
+NatterClient    *natter_client_new_with_rendezvous    (NatterIdentity       *identity,
+                                                       NatterStore          *store,
+                                                       NatterRendezvous     *rendezvous);
 NatterIdentity  *natter_client_get_identity           (NatterClient         *self);
 NatterStore     *natter_client_get_store              (NatterClient         *self);
+NatterRendezvous *natter_client_get_rendezvous       (NatterClient         *self);
 NatterSignaling *natter_client_get_signaling          (NatterClient         *self);
 const char      *natter_client_get_user_id            (NatterClient         *self);
 
