@@ -512,7 +512,7 @@ cmd_invite (Cli   *cli,
             char **args)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *invitee = NULL;
 
@@ -537,37 +537,49 @@ cmd_invite (Cli   *cli,
     return fail (cli, _("Could not send the invitation: %s"), error->message);
 
   if (cli->json)
-    print_json (invitation);
+    {
+      g_autoptr(JsonObject) object = natter_invitation_to_json (invitation);
+
+      print_json (object);
+    }
   else
-    g_print (_("Invitation %s sent to %s\n"),
-             json_object_get_string_member_with_default (invitation, "id", ""),
-             json_object_get_string_member_with_default (invitation, "to", ""));
+    g_print (_("Invitation %s sent to %s\n"), natter_invitation_get_id (invitation),
+             natter_invitation_get_to (invitation));
 
   return TRUE;
 }
 
 static void
-print_invitation_list (JsonArray  *list,
+print_invitation_list (GPtrArray  *list,
                        const char *heading,
-                       const char *who_member)
+                       gboolean    incoming)
 {
   g_print ("%s\n", heading);
-  for (guint i = 0; i < json_array_get_length (list); i++)
+  for (guint i = 0; i < list->len; i++)
     {
-      JsonObject *invitation = json_array_get_object_element (list, i);
+      NatterInvitation *invitation = g_ptr_array_index (list, i);
       g_autofree char *id = NULL;
       g_autofree char *who = NULL;
       g_autofree char *text = NULL;
 
-      if (invitation == NULL)
-        continue;
-      id = natter_cli_printable (json_object_get_string_member_with_default (invitation, "id", ""));
-      who = natter_cli_printable (json_object_get_string_member_with_default (invitation,
-                                                                              who_member, ""));
-      text = natter_cli_printable (json_object_get_string_member_with_default (invitation,
-                                                                               "text", ""));
+      id = natter_cli_printable (natter_invitation_get_id (invitation));
+      who = natter_cli_printable (incoming ? natter_invitation_get_from (invitation) :
+                                             natter_invitation_get_to (invitation));
+      text = natter_cli_printable (natter_invitation_get_text (invitation) != NULL ?
+                                   natter_invitation_get_text (invitation) : "");
       g_print ("  %s  %s  %s\n", id, who, text);
     }
+}
+
+static JsonArray *
+invitations_to_json (GPtrArray *invitations)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < invitations->len; i++)
+    json_array_add_object_element (array, natter_invitation_to_json (invitations->pdata[i]));
+
+  return array;
 }
 
 static gboolean
@@ -575,7 +587,9 @@ cmd_invitations (Cli   *cli,
                  char **args)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) listing = NULL;
+  g_autoptr(GPtrArray) listing = NULL;
+  g_autoptr(GPtrArray) incoming = g_ptr_array_new ();
+  g_autoptr(GPtrArray) outgoing = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
 
   if (!go_online (cli))
@@ -590,16 +604,27 @@ cmd_invitations (Cli   *cli,
   if (listing == NULL)
     return fail (cli, "%s", error->message);
 
+  for (guint i = 0; i < listing->len; i++)
+    {
+      NatterInvitation *invitation = g_ptr_array_index (listing, i);
+
+      g_ptr_array_add (g_str_equal (natter_invitation_get_from (invitation),
+                                    natter_client_get_user_id (cli->client)) ? outgoing : incoming,
+                       invitation);
+    }
+
   if (cli->json)
     {
-      print_json (listing);
+      g_autoptr(JsonObject) object = json_object_new ();
+
+      json_object_set_array_member (object, "incoming", invitations_to_json (incoming));
+      json_object_set_array_member (object, "outgoing", invitations_to_json (outgoing));
+      print_json (object);
       return TRUE;
     }
 
-  print_invitation_list (json_object_get_array_member (listing, "incoming"), _("Incoming:"),
-                         "from");
-  print_invitation_list (json_object_get_array_member (listing, "outgoing"), _("Outgoing:"),
-                         "to");
+  print_invitation_list (incoming, _("Incoming:"), TRUE);
+  print_invitation_list (outgoing, _("Outgoing:"), FALSE);
   return TRUE;
 }
 
@@ -609,7 +634,7 @@ answer_invitation (Cli        *cli,
                    gboolean    accept)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
 
   natter_client_answer_invitation_async (cli->client, id, accept, NULL, on_async_done, cli);
@@ -658,7 +683,7 @@ cmd_contacts (Cli   *cli,
 {
   g_autoptr(GPtrArray) contacts = NULL;
   g_autoptr(GHashTable) online = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(NatterFrame) reply = NULL;
+  g_auto(GStrv) online_ids = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!go_online (cli))
@@ -670,27 +695,22 @@ cmd_contacts (Cli   *cli,
 
   if (contacts->len > 0)
     {
-      g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_SUBSCRIBE);
-      JsonArray *users = json_array_new ();
-      JsonArray *presence;
+      g_autoptr(GPtrArray) users = g_ptr_array_new ();
+      g_autoptr(GAsyncResult) result = NULL;
 
-      for (guint i = 0; i < contacts->len && i < NATTER_SUBSCRIPTIONS_MAX; i++)
-        json_array_add_string_element (users,
-                                       natter_contact_get_user_id (g_ptr_array_index (contacts, i)));
-      natter_frame_take_array (frame, "users", users);
+      for (guint i = 0; i < contacts->len; i++)
+        g_ptr_array_add (users, (gpointer) natter_contact_get_user_id (contacts->pdata[i]));
+      g_ptr_array_add (users, NULL);
 
-      if ((reply = request (cli, frame)) == NULL)
-        return FALSE;
-
-      presence = natter_frame_get_array (reply, "presence");
-      for (guint i = 0; i < json_array_get_length (presence); i++)
-        {
-          JsonObject *entry = json_array_get_object_element (presence, i);
-
-          if (entry != NULL && json_object_get_boolean_member_with_default (entry, "online", FALSE))
-            g_hash_table_add (online,
-                              (gpointer) json_object_get_string_member_with_default (entry, "user", ""));
-        }
+      natter_client_query_presence_async (cli->client, (const char * const *) users->pdata, NULL,
+                                          on_async_done, cli);
+      if ((result = wait_async (cli)) == NULL)
+        return fail (cli, _("The server did not answer"));
+      online_ids = natter_client_query_presence_finish (cli->client, result, &error);
+      if (online_ids == NULL)
+        return fail (cli, "%s", error->message);
+      for (guint i = 0; online_ids[i] != NULL; i++)
+        g_hash_table_add (online, online_ids[i]);
     }
 
   for (guint i = 0; i < contacts->len; i++)
@@ -1083,7 +1103,7 @@ on_answer_done (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) event = NULL;
 
@@ -1095,34 +1115,34 @@ on_answer_done (GObject      *source,
     }
 
   event = event_new ("invitation-accepted");
-  json_object_set_object_member (event, "invitation", g_steal_pointer (&invitation));
+  json_object_set_object_member (event, "invitation", natter_invitation_to_json (invitation));
   print_event (event);
 }
 
 static void
-on_listen_invitation (NatterClient *client,
-                      JsonObject   *invitation,
-                      gpointer      user_data)
+on_listen_invitation (NatterClient     *client,
+                      NatterInvitation *invitation,
+                      gpointer          user_data)
 {
   Cli *cli = user_data;
   g_autoptr(JsonObject) event = event_new ("invitation");
-  const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
 
-  json_object_set_object_member (event, "invitation", json_object_ref (invitation));
+  json_object_set_object_member (event, "invitation", natter_invitation_to_json (invitation));
   print_event (event);
 
-  if (cli->auto_accept && id != NULL)
-    natter_client_answer_invitation_async (client, id, TRUE, NULL, on_answer_done, cli);
+  if (cli->auto_accept)
+    natter_client_answer_invitation_async (client, natter_invitation_get_id (invitation), TRUE,
+                                           NULL, on_answer_done, cli);
 }
 
 static void
-on_listen_invitation_answer (NatterClient *client,
-                             JsonObject   *invitation,
-                             gpointer      user_data)
+on_listen_invitation_answer (NatterClient     *client,
+                             NatterInvitation *invitation,
+                             gpointer          user_data)
 {
   g_autoptr(JsonObject) event = event_new ("invitation-answer");
 
-  json_object_set_object_member (event, "invitation", json_object_ref (invitation));
+  json_object_set_object_member (event, "invitation", natter_invitation_to_json (invitation));
   print_event (event);
 }
 
@@ -1352,18 +1372,19 @@ cmd_history (Cli   *cli,
 }
 
 static void
-print_members (JsonArray *members)
+print_members (char **members)
 {
-  for (guint i = 0; i < json_array_get_length (members); i++)
-    g_print ("%s\n", json_array_get_string_element (members, i));
+  for (guint i = 0; members[i] != NULL; i++)
+    g_print ("%s\n", members[i]);
 }
 
 static gboolean
 cmd_room (Cli   *cli,
           char **args)
 {
-  g_autoptr(NatterFrame) frame = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) members = NULL;
   gboolean stay;
 
   if (args[0] == NULL || args[1] == NULL ||
@@ -1377,14 +1398,16 @@ cmd_room (Cli   *cli,
   if (!go_online (cli))
     return FALSE;
 
-  frame = natter_frame_new (NATTER_FRAME_ROOM_JOIN);
-  natter_frame_set_string (frame, "room", args[1]);
-  if ((reply = request (cli, frame)) == NULL)
-    return FALSE;
+  natter_client_join_room_async (cli->client, args[1], NULL, on_async_done, cli);
+  if ((result = wait_async (cli)) == NULL)
+    return fail (cli, _("The server did not answer"));
+  members = natter_client_join_room_finish (cli->client, result, &error);
+  if (members == NULL)
+    return fail (cli, "%s", error->message);
 
   if (!stay)
     {
-      print_members (natter_frame_get_array (reply, "members"));
+      print_members (members);
       return TRUE;
     }
 
@@ -1393,10 +1416,12 @@ cmd_room (Cli   *cli,
 
   {
     g_autoptr(JsonObject) event = event_new ("room-members");
+    JsonArray *array = json_array_new ();
 
+    for (guint i = 0; members[i] != NULL; i++)
+      json_array_add_string_element (array, members[i]);
     json_object_set_string_member (event, "room", args[1]);
-    json_object_set_array_member (event, "members",
-                                  json_array_ref (natter_frame_get_array (reply, "members")));
+    json_object_set_array_member (event, "members", array);
     print_json (event);
   }
 

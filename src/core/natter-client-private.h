@@ -1,12 +1,83 @@
-/* natter-client-private.h: what tests may reach inside a NatterClient
+/* natter-client-private.h: what NatterClient's files share, and what tests may reach
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * NatterClient is the facade (natter-client.c); what only a server offers
+ * lives beside it: natter-client-invitations.c, natter-client-rooms.c.
  */
 #pragma once
 
 #include "natter-client.h"
+#include "natter-pending-invitations.h"
 
 G_BEGIN_DECLS
+
+struct _NatterClient
+{
+  GObject          parent_instance;
+
+  NatterIdentity  *identity;
+  NatterStore     *store;
+  NatterRendezvous *rendezvous;
+  NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
+  char            *server_url;
+
+  GHashTable      *peers;        /* contact id -> PeerEntry */
+  NatterPendingInvitations *pending_invitations;
+
+  char            *profile_name;
+  char            *profile_bio;
+  GBytes          *avatar;
+  char            *avatar_sha256;
+  JsonArray       *ice_override;
+  guint            connect_timeout_ms;
+  gboolean         loopback;
+  gboolean         relay_only;
+  gboolean         send_read_receipts;
+  gboolean         send_typing;
+
+  guint64          envelopes_sent;
+  guint64          envelopes_received;
+};
+
+/* NatterClient's signals, which its services emit too */
+enum {
+  MESSAGE_ADDED,
+  MESSAGE_STATUS_CHANGED,
+  TYPING_CHANGED,
+  PRESENCE_CHANGED,
+  PEER_STATE_CHANGED,
+  CONTACT_CHANGED,
+  INVITATION_RECEIVED,
+  INVITATION_ANSWERED,
+  ROOM_EVENT,
+  TRUST_FAILURE,
+  CONVERSATION_READ,
+  MESSAGE_DELETED,
+  CONVERSATION_CLEARED,
+  MESSAGE_REFUSED,
+  STORE_FAILED,
+  N_SIGNALS
+};
+
+extern guint _natter_client_signals[N_SIGNALS];
+
+
+NatterContact *_natter_client_lookup_contact     (NatterClient  *self,
+                                                  const char    *contact_id);
+void           _natter_client_flush_outbox       (NatterClient  *self,
+                                                  const char    *contact_id);
+gboolean       _natter_client_check_server       (NatterClient  *self,
+                                                  GTask         *task);
+
+/* natter-client-invitations.c */
+void           _natter_client_invitation_frame   (NatterClient  *self,
+                                                  NatterFrame   *frame);
+
+/* natter-client-rooms.c */
+void           _natter_client_room_frame         (NatterClient  *self,
+                                                  NatterFrame   *frame);
+
 
 /* Sends @text as it is on the contact's open chat channel: a test plays a
  * peer that sends what an honest client never would. */

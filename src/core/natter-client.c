@@ -27,33 +27,6 @@
 #define RESEND_BASE_MS      5000
 #define RESEND_CAP_MS       60000
 
-struct _NatterClient
-{
-  GObject          parent_instance;
-
-  NatterIdentity  *identity;
-  NatterStore     *store;
-  NatterRendezvous *rendezvous;
-  NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
-  char            *server_url;
-
-  GHashTable      *peers;        /* contact id -> PeerEntry */
-  NatterPendingInvitations *pending_invitations;
-
-  char            *profile_name;
-  char            *profile_bio;
-  GBytes          *avatar;
-  char            *avatar_sha256;
-  JsonArray       *ice_override;
-  guint            connect_timeout_ms;
-  gboolean         loopback;
-  gboolean         relay_only;
-  gboolean         send_read_receipts;
-  gboolean         send_typing;
-
-  guint64          envelopes_sent;
-  guint64          envelopes_received;
-};
 
 typedef struct
 {
@@ -82,33 +55,13 @@ enum {
   N_PROPS
 };
 
-enum {
-  MESSAGE_ADDED,
-  MESSAGE_STATUS_CHANGED,
-  TYPING_CHANGED,
-  PRESENCE_CHANGED,
-  PEER_STATE_CHANGED,
-  CONTACT_CHANGED,
-  INVITATION_RECEIVED,
-  INVITATION_ANSWERED,
-  ROOM_EVENT,
-  TRUST_FAILURE,
-  CONVERSATION_READ,
-  MESSAGE_DELETED,
-  CONVERSATION_CLEARED,
-  MESSAGE_REFUSED,
-  STORE_FAILED,
-  N_SIGNALS
-};
 
 static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
+guint _natter_client_signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NatterClient, natter_client, G_TYPE_OBJECT)
 G_DEFINE_QUARK (natter-client-error-quark, natter_client_error)
 
-static void flush_outbox (NatterClient *self,
-                          const char   *contact_id);
 static gboolean send_one_message (NatterClient  *self,
                                   PeerEntry     *entry,
                                   NatterMessage *message);
@@ -173,9 +126,9 @@ get_entry (NatterClient *self,
   return entry;
 }
 
-static NatterContact *
-lookup_contact (NatterClient *self,
-                const char   *contact_id)
+NatterContact *
+_natter_client_lookup_contact (NatterClient *self,
+                               const char   *contact_id)
 {
   return natter_store_get_contact (self->store, contact_id, NULL);
 }
@@ -184,7 +137,7 @@ static gboolean
 is_allowed_peer (NatterClient *self,
                  const char   *contact_id)
 {
-  g_autoptr(NatterContact) contact = lookup_contact (self, contact_id);
+  g_autoptr(NatterContact) contact = _natter_client_lookup_contact (self, contact_id);
 
   return contact != NULL && !natter_contact_get_blocked (contact);
 }
@@ -195,7 +148,7 @@ emit_status (NatterClient        *self,
              const char          *message_id,
              NatterMessageStatus  status)
 {
-  g_signal_emit (self, signals[MESSAGE_STATUS_CHANGED], 0, contact_id, message_id, status);
+  g_signal_emit (self, _natter_client_signals[MESSAGE_STATUS_CHANGED], 0, contact_id, message_id, status);
 }
 
 /* Records a status an outgoing message reached. The store decides whether
@@ -319,7 +272,7 @@ on_typing_expired (gpointer user_data)
   PeerEntry *entry = user_data;
 
   entry->typing_source = 0;
-  g_signal_emit (entry->client, signals[TYPING_CHANGED], 0, entry->contact_id, FALSE);
+  g_signal_emit (entry->client, _natter_client_signals[TYPING_CHANGED], 0, entry->contact_id, FALSE);
 
   return G_SOURCE_REMOVE;
 }
@@ -350,7 +303,7 @@ refuse_message (NatterClient *self,
     {
       /* Not a warning: it is the disk, not a bug, and the UI says so */
       g_message ("Could not store an incoming message: %s", error->message);
-      g_signal_emit (self, signals[STORE_FAILED], 0, error);
+      g_signal_emit (self, _natter_client_signals[STORE_FAILED], 0, error);
     }
   else
     {
@@ -405,11 +358,11 @@ handle_message_envelope (NatterClient *self,
   if (entry->typing_source != 0)
     {
       g_clear_handle_id (&entry->typing_source, g_source_remove);
-      g_signal_emit (self, signals[TYPING_CHANGED], 0, entry->contact_id, FALSE);
+      g_signal_emit (self, _natter_client_signals[TYPING_CHANGED], 0, entry->contact_id, FALSE);
     }
 
   if (is_new)
-    g_signal_emit (self, signals[MESSAGE_ADDED], 0, message);
+    g_signal_emit (self, _natter_client_signals[MESSAGE_ADDED], 0, message);
 }
 
 static void
@@ -430,7 +383,7 @@ handle_refused_envelope (NatterClient *self,
       !natter_envelope_refusal_is_temporary (reason))
     advance_status (self, entry->contact_id, id, NATTER_MESSAGE_STATUS_FAILED);
 
-  g_signal_emit (self, signals[MESSAGE_REFUSED], 0, entry->contact_id, id, reason);
+  g_signal_emit (self, _natter_client_signals[MESSAGE_REFUSED], 0, entry->contact_id, id, reason);
 }
 
 static void
@@ -455,7 +408,7 @@ handle_profile_envelope (NatterClient *self,
                          PeerEntry    *entry,
                          JsonObject   *envelope)
 {
-  g_autoptr(NatterContact) contact = lookup_contact (self, entry->contact_id);
+  g_autoptr(NatterContact) contact = _natter_client_lookup_contact (self, entry->contact_id);
   g_autoptr(GError) error = NULL;
   const char *avatar_sha256;
 
@@ -482,7 +435,7 @@ handle_profile_envelope (NatterClient *self,
   if (!natter_store_update_contact (self->store, contact, &error))
     g_warning ("Could not store a contact's profile: %s", error->message);
   else
-    g_signal_emit (self, signals[CONTACT_CHANGED], 0, entry->contact_id);
+    g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, entry->contact_id);
 }
 
 static void
@@ -544,7 +497,7 @@ handle_avatar_envelope (NatterClient *self,
       return;
     }
 
-  contact = lookup_contact (self, entry->contact_id);
+  contact = _natter_client_lookup_contact (self, entry->contact_id);
   if (contact == NULL)
     return;
 
@@ -552,7 +505,7 @@ handle_avatar_envelope (NatterClient *self,
   if (!natter_store_update_contact (self->store, contact, &error))
     g_warning ("Could not store a contact's avatar: %s", error->message);
   else
-    g_signal_emit (self, signals[CONTACT_CHANGED], 0, entry->contact_id);
+    g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, entry->contact_id);
 }
 
 static void
@@ -588,7 +541,7 @@ on_chat_message (NatterPeer *peer,
       g_clear_handle_id (&entry->typing_source, g_source_remove);
       if (json_object_get_boolean_member (envelope, "active"))
         entry->typing_source = g_timeout_add_seconds (TYPING_EXPIRY_S, on_typing_expired, entry);
-      g_signal_emit (self, signals[TYPING_CHANGED], 0, entry->contact_id,
+      g_signal_emit (self, _natter_client_signals[TYPING_CHANGED], 0, entry->contact_id,
                      json_object_get_boolean_member (envelope, "active"));
       break;
 
@@ -620,7 +573,7 @@ on_chat_opened (NatterPeer *peer,
   entry->chat_open = TRUE;
   entry->attempts = 0;
   send_profile (self, entry);
-  flush_outbox (self, entry->contact_id);
+  _natter_client_flush_outbox (self, entry->contact_id);
 }
 
 /* Connected to the client rather than to the entry, so that a peer that is
@@ -650,7 +603,7 @@ on_trust_failure (NatterPeer *peer,
 
   /* Not a warning: it is what the check is for, and the UI shows it. */
   g_message ("Refused the connection to %.8s: %s", entry->contact_id, reason);
-  g_signal_emit (entry->client, signals[TRUST_FAILURE], 0, entry->contact_id);
+  g_signal_emit (entry->client, _natter_client_signals[TRUST_FAILURE], 0, entry->contact_id);
 }
 
 static gboolean
@@ -659,7 +612,7 @@ on_peer_retry (gpointer user_data)
   PeerEntry *entry = user_data;
 
   entry->retry_source = 0;
-  flush_outbox (entry->client, entry->contact_id);
+  _natter_client_flush_outbox (entry->client, entry->contact_id);
 
   return G_SOURCE_REMOVE;
 }
@@ -699,7 +652,7 @@ on_peer_state (NatterPeer *peer,
   NatterPeerState state = natter_peer_get_state (peer);
   g_autofree char *contact_id = g_strdup (entry->contact_id);
 
-  g_signal_emit (self, signals[PEER_STATE_CHANGED], 0, contact_id, state);
+  g_signal_emit (self, _natter_client_signals[PEER_STATE_CHANGED], 0, contact_id, state);
 
   if (state != NATTER_PEER_STATE_FAILED && state != NATTER_PEER_STATE_CLOSED)
     return;
@@ -750,7 +703,7 @@ on_resend_timeout (gpointer user_data)
   entry->resend_source = 0;
   entry->resend_attempts++;
   g_hash_table_remove_all (entry->sent_ids);
-  flush_outbox (entry->client, entry->contact_id);
+  _natter_client_flush_outbox (entry->client, entry->contact_id);
 
   return G_SOURCE_REMOVE;
 }
@@ -787,9 +740,9 @@ send_one_message (NatterClient  *self,
   return TRUE;
 }
 
-static void
-flush_outbox (NatterClient *self,
-              const char   *contact_id)
+void
+_natter_client_flush_outbox (NatterClient *self,
+                             const char   *contact_id)
 {
   g_autoptr(GPtrArray) outbox = NULL;
   g_autoptr(GError) error = NULL;
@@ -838,7 +791,7 @@ on_presence_changed (NatterRendezvous *rendezvous,
 {
   NatterClient *self = user_data;
 
-  g_signal_emit (self, signals[PRESENCE_CHANGED], 0, user_id, online);
+  g_signal_emit (self, _natter_client_signals[PRESENCE_CHANGED], 0, user_id, online);
 
   /* The contact left the server (not we): their app quit, so the peer
    * connection is about to die too. Closing it now means nothing is sent
@@ -850,7 +803,7 @@ on_presence_changed (NatterRendezvous *rendezvous,
       if (entry != NULL && entry->peer != NULL)
         {
           peer_entry_drop_peer (entry);
-          g_signal_emit (self, signals[PEER_STATE_CHANGED], 0, user_id, NATTER_PEER_STATE_CLOSED);
+          g_signal_emit (self, _natter_client_signals[PEER_STATE_CHANGED], 0, user_id, NATTER_PEER_STATE_CLOSED);
         }
     }
 
@@ -860,7 +813,7 @@ on_presence_changed (NatterRendezvous *rendezvous,
 
       entry->attempts = 0;
       g_clear_handle_id (&entry->retry_source, g_source_remove);
-      flush_outbox (self, user_id);
+      _natter_client_flush_outbox (self, user_id);
     }
 }
 
@@ -909,48 +862,13 @@ on_frame_received (NatterSignaling *signaling,
   switch (natter_frame_get_frame_type (frame))
     {
     case NATTER_FRAME_INVITATION:
-      {
-        JsonObject *invitation = natter_frame_get_object_member (frame, "invitation");
-        const char *from = json_object_get_string_member_with_default (invitation, "from", "");
-        const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
-        g_autoptr(NatterContact) contact = lookup_contact (self, from);
-
-        /* A blocked contact cannot invite either: declined without a word. */
-        if (contact != NULL && natter_contact_get_blocked (contact) && id != NULL)
-          {
-            g_autoptr(NatterFrame) decline = natter_frame_new (NATTER_FRAME_INVITE_DECLINE);
-
-            natter_frame_set_string (decline, "invitation", id);
-            natter_signaling_request_async (self->signaling, decline, NULL, NULL, NULL);
-            break;
-          }
-
-        g_signal_emit (self, signals[INVITATION_RECEIVED], 0, invitation);
-      }
-      break;
-
     case NATTER_FRAME_INVITATION_ANSWER:
-      {
-        JsonObject *invitation = natter_frame_get_object_member (frame, "invitation");
-        const char *status = json_object_get_string_member_with_default (invitation, "status", "");
-        const char *to = json_object_get_string_member_with_default (invitation, "to", NULL);
-
-        if (g_str_equal (status, "declined") && to != NULL)
-          g_debug ("%.8s declined an invitation", to);
-        if (to != NULL)
-          natter_pending_invitations_answered (self->pending_invitations, to);
-        g_signal_emit (self, signals[INVITATION_ANSWERED], 0, invitation);
-        if (g_str_equal (status, "accepted") && to != NULL)
-          flush_outbox (self, to);
-      }
+      _natter_client_invitation_frame (self, frame);
       break;
 
     case NATTER_FRAME_ROOM_MEMBER_JOINED:
     case NATTER_FRAME_ROOM_MEMBER_LEFT:
-      g_signal_emit (self, signals[ROOM_EVENT], 0,
-                     natter_frame_get_string (frame, "room"),
-                     natter_frame_get_string (frame, "user"),
-                     natter_frame_get_frame_type (frame) == NATTER_FRAME_ROOM_MEMBER_JOINED);
+      _natter_client_room_frame (self, frame);
       break;
 
     default:
@@ -980,7 +898,7 @@ static void
 on_pending_invitation_changed (NatterClient *self,
                                const char   *user_id)
 {
-  g_signal_emit (self, signals[CONTACT_CHANGED], 0, user_id);
+  g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, user_id);
 }
 
 static void
@@ -1145,7 +1063,7 @@ natter_client_class_init (NatterClientClass *klass)
    * NatterClient::message-added:
    * @message: a #NatterMessage, outgoing (queued) or newly received
    */
-  signals[MESSAGE_ADDED] =
+  _natter_client_signals[MESSAGE_ADDED] =
     g_signal_new ("message-added", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, NATTER_TYPE_MESSAGE);
 
@@ -1155,33 +1073,33 @@ natter_client_class_init (NatterClientClass *klass)
    * @message_id: the message
    * @status: a #NatterMessageStatus
    */
-  signals[MESSAGE_STATUS_CHANGED] =
+  _natter_client_signals[MESSAGE_STATUS_CHANGED] =
     g_signal_new ("message-status-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, NATTER_TYPE_MESSAGE_STATUS);
 
-  signals[TYPING_CHANGED] =
+  _natter_client_signals[TYPING_CHANGED] =
     g_signal_new ("typing-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
 
-  signals[PRESENCE_CHANGED] =
+  _natter_client_signals[PRESENCE_CHANGED] =
     g_signal_new ("presence-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
 
-  signals[PEER_STATE_CHANGED] =
+  _natter_client_signals[PEER_STATE_CHANGED] =
     g_signal_new ("peer-state-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, NATTER_TYPE_PEER_STATE);
 
-  signals[CONTACT_CHANGED] =
+  _natter_client_signals[CONTACT_CHANGED] =
     g_signal_new ("contact-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 
-  signals[INVITATION_RECEIVED] =
+  _natter_client_signals[INVITATION_RECEIVED] =
     g_signal_new ("invitation-received", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, JSON_TYPE_OBJECT);
+                  G_TYPE_NONE, 1, NATTER_TYPE_INVITATION);
 
-  signals[INVITATION_ANSWERED] =
+  _natter_client_signals[INVITATION_ANSWERED] =
     g_signal_new ("invitation-answered", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, JSON_TYPE_OBJECT);
+                  G_TYPE_NONE, 1, NATTER_TYPE_INVITATION);
 
   /**
    * NatterClient::room-event:
@@ -1189,7 +1107,7 @@ natter_client_class_init (NatterClientClass *klass)
    * @user: who joined or left
    * @joined: %TRUE for joined
    */
-  signals[ROOM_EVENT] =
+  _natter_client_signals[ROOM_EVENT] =
     g_signal_new ("room-event", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_BOOLEAN);
 
@@ -1198,7 +1116,7 @@ natter_client_class_init (NatterClientClass *klass)
    * @contact_id: the contact whose connection presented a DTLS fingerprint
    *   that its key did not sign: someone may be in the middle
    */
-  signals[TRUST_FAILURE] =
+  _natter_client_signals[TRUST_FAILURE] =
     g_signal_new ("trust-failure", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 
@@ -1206,7 +1124,7 @@ natter_client_class_init (NatterClientClass *klass)
    * NatterClient::conversation-read:
    * @contact_id: the conversation whose messages were all marked read
    */
-  signals[CONVERSATION_READ] =
+  _natter_client_signals[CONVERSATION_READ] =
     g_signal_new ("conversation-read", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 
@@ -1215,7 +1133,7 @@ natter_client_class_init (NatterClientClass *klass)
    * @contact_id: the conversation
    * @message_id: the message deleted from this history
    */
-  signals[MESSAGE_DELETED] =
+  _natter_client_signals[MESSAGE_DELETED] =
     g_signal_new ("message-deleted", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
 
@@ -1223,7 +1141,7 @@ natter_client_class_init (NatterClientClass *klass)
    * NatterClient::conversation-cleared:
    * @contact_id: the conversation whose messages were all deleted here
    */
-  signals[CONVERSATION_CLEARED] =
+  _natter_client_signals[CONVERSATION_CLEARED] =
     g_signal_new ("conversation-cleared", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_STRING);
 
@@ -1235,7 +1153,7 @@ natter_client_class_init (NatterClientClass *klass)
    *   for the storage ones the message stays queued and goes again later,
    *   otherwise it is now failed
    */
-  signals[MESSAGE_REFUSED] =
+  _natter_client_signals[MESSAGE_REFUSED] =
     g_signal_new ("message-refused", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 
@@ -1245,7 +1163,7 @@ natter_client_class_init (NatterClientClass *klass)
    *   disk is %NATTER_STORE_ERROR_DISK_FULL); the contact was told and will
    *   send it again later
    */
-  signals[STORE_FAILED] =
+  _natter_client_signals[STORE_FAILED] =
     g_signal_new ("store-failed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
 }
@@ -1637,7 +1555,7 @@ check_contact (NatterClient  *self,
                const char    *contact_id,
                GError       **error)
 {
-  g_autoptr(NatterContact) contact = lookup_contact (self, contact_id);
+  g_autoptr(NatterContact) contact = _natter_client_lookup_contact (self, contact_id);
 
   if (contact == NULL)
     {
@@ -1716,7 +1634,7 @@ natter_client_send_reply (NatterClient  *self,
   if (message == NULL)
     return NULL;
 
-  g_signal_emit (self, signals[MESSAGE_ADDED], 0, message);
+  g_signal_emit (self, _natter_client_signals[MESSAGE_ADDED], 0, message);
 
   /* On an open connection everything older went out already: only the new
    * message goes, so a burst costs one envelope a message. */
@@ -1724,7 +1642,7 @@ natter_client_send_reply (NatterClient  *self,
   if (entry != NULL && entry->chat_open)
     send_one_message (self, entry, message);
   else
-    flush_outbox (self, contact_id);
+    _natter_client_flush_outbox (self, contact_id);
 
   return g_steal_pointer (&message);
 }
@@ -1756,7 +1674,7 @@ natter_client_retry_message (NatterClient  *self,
     return FALSE;
 
   emit_status (self, contact_id, message_id, NATTER_MESSAGE_STATUS_QUEUED);
-  flush_outbox (self, contact_id);
+  _natter_client_flush_outbox (self, contact_id);
   return TRUE;
 }
 
@@ -1829,7 +1747,7 @@ natter_client_delete_message (NatterClient  *self,
   if (!natter_store_delete_message (self->store, contact_id, message_id, error))
     return FALSE;
 
-  g_signal_emit (self, signals[MESSAGE_DELETED], 0, contact_id, message_id);
+  g_signal_emit (self, _natter_client_signals[MESSAGE_DELETED], 0, contact_id, message_id);
   return TRUE;
 }
 
@@ -1875,7 +1793,7 @@ natter_client_mark_read (NatterClient  *self,
   if (!natter_store_mark_conversation_read (self->store, contact_id, error))
     return FALSE;
 
-  g_signal_emit (self, signals[CONVERSATION_READ], 0, contact_id);
+  g_signal_emit (self, _natter_client_signals[CONVERSATION_READ], 0, contact_id);
 
   entry = g_hash_table_lookup (self->peers, contact_id);
   if (self->send_read_receipts && ids->len > 0 && entry != NULL && entry->chat_open)
@@ -1914,14 +1832,14 @@ natter_client_add_contact (NatterClient  *self,
       return NULL;
     }
 
-  contact = lookup_contact (self, user_id);
+  contact = _natter_client_lookup_contact (self, user_id);
   if (contact == NULL)
     {
       contact = natter_store_add_contact (self->store, user_id, name, error);
       if (contact == NULL)
         return NULL;
       update_subscriptions (self);
-      g_signal_emit (self, signals[CONTACT_CHANGED], 0, user_id);
+      g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, user_id);
     }
 
   return contact;
@@ -1954,7 +1872,7 @@ natter_client_set_blocked (NatterClient  *self,
     g_hash_table_remove (self->peers, contact_id);
 
   update_subscriptions (self);
-  g_signal_emit (self, signals[CONTACT_CHANGED], 0, contact_id);
+  g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, contact_id);
 
   return TRUE;
 }
@@ -1980,8 +1898,8 @@ natter_client_remove_contact (NatterClient  *self,
 
   g_hash_table_remove (self->peers, contact_id);
   update_subscriptions (self);
-  g_signal_emit (self, signals[CONVERSATION_CLEARED], 0, contact_id);
-  g_signal_emit (self, signals[CONTACT_CHANGED], 0, contact_id);
+  g_signal_emit (self, _natter_client_signals[CONVERSATION_CLEARED], 0, contact_id);
+  g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, contact_id);
   return TRUE;
 }
 
@@ -2004,558 +1922,8 @@ natter_client_clear_conversation (NatterClient  *self,
   if (!natter_store_clear_conversation (self->store, contact_id, error))
     return FALSE;
 
-  g_signal_emit (self, signals[CONVERSATION_CLEARED], 0, contact_id);
+  g_signal_emit (self, _natter_client_signals[CONVERSATION_CLEARED], 0, contact_id);
   return TRUE;
-}
-
-/* Invitations */
-
-/* Invitations and handles are kept by a server; other rendezvous have none. */
-static gboolean
-check_server (NatterClient *self,
-              GTask        *task)
-{
-  if (self->signaling != NULL)
-    return TRUE;
-
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           _("This needs a Natter server"));
-  return FALSE;
-}
-
-typedef struct
-{
-  char *to;
-  char *text;
-} InviteData;
-
-static void
-invite_data_free (gpointer data)
-{
-  InviteData *invite = data;
-
-  g_free (invite->to);
-  g_free (invite->text);
-  g_free (invite);
-}
-
-static void
-on_invite_sent (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  NatterClient *self = g_task_get_source_object (task);
-  InviteData *data = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) reply = NULL;
-  g_autoptr(NatterContact) contact = NULL;
-  GError *error = NULL;
-
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  /* The invitee becomes a contact on this side at once, so that their
-   * answer can open a connection. */
-  contact = natter_client_add_contact (self, data->to, NULL, &error);
-  if (contact == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  natter_pending_invitations_add (self->pending_invitations, data->to);
-
-  g_task_return_pointer (task,
-                         json_object_ref (natter_frame_get_object_member (reply, "invitation")),
-                         (GDestroyNotify) json_object_unref);
-}
-
-static void
-send_invite (GTask *task)
-{
-  NatterClient *self = g_task_get_source_object (task);
-  InviteData *data = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_INVITE);
-
-  natter_frame_set_string (frame, "to", data->to);
-  if (data->text != NULL && *data->text != '\0')
-    natter_frame_set_string (frame, "text", data->text);
-
-  natter_signaling_request_async (self->signaling, frame, g_task_get_cancellable (task),
-                                  on_invite_sent, task);
-}
-
-static void
-on_handle_looked_up (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  InviteData *data = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) reply = NULL;
-  GError *error = NULL;
-
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  g_free (data->to);
-  data->to = g_strdup (natter_frame_get_string (reply, "user"));
-  send_invite (g_steal_pointer (&task));
-}
-
-static void
-on_lookup_done (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  g_autoptr(NatterFrame) reply = NULL;
-  GError *error = NULL;
-
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, g_strdup (natter_frame_get_string (reply, "user")), g_free);
-}
-
-/**
- * natter_client_lookup_handle_async:
- * @self: a #NatterClient
- * @handle: `@name` or `name`
- * @cancellable: (nullable): a #GCancellable
- * @callback: called with the server's answer
- * @user_data: data for @callback
- *
- * Asks the server whose `@handle` this is. The server answers it, so the
- * answer is only as good as the server: show it, with the safety number,
- * before adding the contact (then invite the ID, not the handle).
- */
-void
-natter_client_lookup_handle_async (NatterClient        *self,
-                                   const char          *handle,
-                                   GCancellable        *cancellable,
-                                   GAsyncReadyCallback  callback,
-                                   gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(NatterFrame) lookup = NULL;
-  g_autofree char *normalized = NULL;
-  GError *error = NULL;
-
-  g_return_if_fail (NATTER_IS_CLIENT (self));
-  g_return_if_fail (handle != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, natter_client_lookup_handle_async);
-  if (!check_server (self, task))
-    return;
-
-  normalized = natter_handle_normalize (handle, &error);
-  if (normalized == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  lookup = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
-  natter_frame_set_string (lookup, "handle", normalized);
-  natter_signaling_request_async (self->signaling, lookup, cancellable, on_lookup_done,
-                                  g_steal_pointer (&task));
-}
-
-/**
- * natter_client_lookup_handle_finish:
- *
- * Returns: (transfer full): the user ID the server gave for the handle, or
- *   %NULL with @error set (%NATTER_PROTOCOL_ERROR_NOT_FOUND for no one)
- */
-char *
-natter_client_lookup_handle_finish (NatterClient  *self,
-                                    GAsyncResult  *result,
-                                    GError       **error)
-{
-  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * natter_client_invite_async:
- * @self: a #NatterClient
- * @id_or_handle: a user ID (any case, spaces and dashes allowed) or `@handle`
- * @text: (nullable): a short note for the invitee
- * @cancellable: (nullable): a #GCancellable
- * @callback: called when the server has the invitation
- * @user_data: data for @callback
- *
- * Invites someone to become a contact, and adds them as a contact here.
- */
-void
-natter_client_invite_async (NatterClient        *self,
-                            const char          *id_or_handle,
-                            const char          *text,
-                            GCancellable        *cancellable,
-                            GAsyncReadyCallback  callback,
-                            gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  InviteData *data;
-  GError *error = NULL;
-
-  g_return_if_fail (NATTER_IS_CLIENT (self));
-  g_return_if_fail (id_or_handle != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, natter_client_invite_async);
-  if (!check_server (self, task))
-    return;
-
-  /* Said at once, rather than after the server's refusal finds no request */
-  if (text != NULL && (strlen (text) > NATTER_INVITATION_TEXT_MAX || !g_utf8_validate (text, -1, NULL)))
-    {
-      g_task_return_new_error (task, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_MESSAGE,
-                               _("An invitation’s text is at most %d bytes of UTF-8 (this one "
-                                 "has %u)"), NATTER_INVITATION_TEXT_MAX,
-                               (guint) MIN (strlen (text), G_MAXUINT));
-      return;
-    }
-
-  data = g_new0 (InviteData, 1);
-  data->text = g_strdup (text);
-  g_task_set_task_data (task, data, invite_data_free);
-
-  if (id_or_handle[0] == '@')
-    {
-      g_autoptr(NatterFrame) lookup = NULL;
-      g_autofree char *handle = natter_handle_normalize (id_or_handle, &error);
-
-      if (handle == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-
-      lookup = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
-      natter_frame_set_string (lookup, "handle", handle);
-      natter_signaling_request_async (self->signaling, lookup, cancellable,
-                                      on_handle_looked_up, g_steal_pointer (&task));
-      return;
-    }
-
-  data->to = natter_user_id_normalize (id_or_handle, &error);
-  if (data->to == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  send_invite (g_steal_pointer (&task));
-}
-
-/**
- * natter_client_invite_finish:
- * @self: a #NatterClient
- * @result: the result
- * @error: a #GError
- *
- * Returns: (transfer full): the invitation object of docs/protocol.md
- */
-JsonObject *
-natter_client_invite_finish (NatterClient  *self,
-                             GAsyncResult  *result,
-                             GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-typedef struct
-{
-  char       *invitation_id;
-  JsonObject *invitation;
-  gboolean    accept;
-} AnswerData;
-
-static void
-answer_data_free (gpointer data)
-{
-  AnswerData *answer = data;
-
-  g_free (answer->invitation_id);
-  g_clear_pointer (&answer->invitation, json_object_unref);
-  g_free (answer);
-}
-
-static void
-on_answer_sent (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  NatterClient *self = g_task_get_source_object (task);
-  AnswerData *data = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) reply = NULL;
-  GError *error = NULL;
-
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  if (data->accept)
-    {
-      g_autoptr(NatterContact) contact = NULL;
-
-      contact = natter_client_add_contact (self,
-                                           json_object_get_string_member (data->invitation, "from"),
-                                           NULL, &error);
-      if (contact == NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-
-  g_task_return_pointer (task, json_object_ref (data->invitation),
-                         (GDestroyNotify) json_object_unref);
-}
-
-static void
-on_invitations_listed (GObject      *source,
-                       GAsyncResult *result,
-                       gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  NatterClient *self = g_task_get_source_object (task);
-  AnswerData *data = g_task_get_task_data (task);
-  g_autoptr(JsonObject) listing = NULL;
-  g_autoptr(NatterFrame) answer = NULL;
-  GCancellable *cancellable;
-  JsonArray *incoming;
-  GError *error = NULL;
-
-  listing = natter_client_list_invitations_finish (self, result, &error);
-  if (listing == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  incoming = json_object_get_array_member (listing, "incoming");
-  for (guint i = 0; i < json_array_get_length (incoming); i++)
-    {
-      JsonObject *invitation = json_array_get_object_element (incoming, i);
-
-      if (g_strcmp0 (json_object_get_string_member_with_default (invitation, "id", NULL),
-                     data->invitation_id) == 0 &&
-          natter_user_id_is_valid (json_object_get_string_member_with_default (invitation,
-                                                                               "from", NULL)))
-        data->invitation = json_object_ref (invitation);
-    }
-
-  if (data->invitation == NULL)
-    {
-      g_task_return_new_error (task, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_NOT_FOUND,
-                               "No pending invitation has this ID; it may have expired");
-      return;
-    }
-
-  answer = natter_frame_new (data->accept ? NATTER_FRAME_INVITE_ACCEPT : NATTER_FRAME_INVITE_DECLINE);
-  natter_frame_set_string (answer, "invitation", data->invitation_id);
-  cancellable = g_task_get_cancellable (task);
-  natter_signaling_request_async (self->signaling, answer, cancellable,
-                                  on_answer_sent, g_steal_pointer (&task));
-}
-
-/* The server sends the invitations listing in pages; this many pages of
- * at least one invitation each is more than any server keeps. */
-#define INVITATION_PAGES_MAX 10000
-
-static void request_invitations_page (GTask      *task,
-                                      const char *after);
-
-static void
-append_invitation_objects (JsonArray *to,
-                           JsonArray *from)
-{
-  for (guint i = 0; from != NULL && i < json_array_get_length (from); i++)
-    {
-      JsonNode *node = json_array_get_element (from, i);
-
-      if (JSON_NODE_HOLDS_OBJECT (node))
-        json_array_add_element (to, json_node_copy (node));
-    }
-}
-
-static void
-on_invitations_page (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  JsonObject *listing = g_task_get_task_data (task);
-  g_autoptr(NatterFrame) reply = NULL;
-  const char *next;
-  gint64 pages;
-  GError *error = NULL;
-
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  append_invitation_objects (json_object_get_array_member (listing, "incoming"),
-                             natter_frame_get_array (reply, "incoming"));
-  append_invitation_objects (json_object_get_array_member (listing, "outgoing"),
-                             natter_frame_get_array (reply, "outgoing"));
-
-  pages = json_object_get_int_member (listing, "pages") + 1;
-  json_object_set_int_member (listing, "pages", pages);
-  next = natter_frame_get_string (reply, "next");
-  if (next != NULL && pages < INVITATION_PAGES_MAX)
-    {
-      request_invitations_page (g_steal_pointer (&task), next);
-      return;
-    }
-
-  json_object_remove_member (listing, "pages");
-  g_task_return_pointer (task, json_object_ref (listing), (GDestroyNotify) json_object_unref);
-}
-
-static void
-request_invitations_page (GTask      *task,
-                          const char *after)
-{
-  NatterClient *self = g_task_get_source_object (task);
-  g_autoptr(NatterFrame) list = natter_frame_new (NATTER_FRAME_INVITATIONS);
-
-  if (after != NULL)
-    natter_frame_set_string (list, "after", after);
-  natter_signaling_request_async (self->signaling, list, g_task_get_cancellable (task),
-                                  on_invitations_page, task);
-}
-
-/**
- * natter_client_list_invitations_async:
- * @self: a #NatterClient
- * @cancellable: (nullable): a #GCancellable
- * @callback: called with the whole listing
- * @user_data: data for @callback
- *
- * Asks the server for the pending invitations, page after page.
- */
-void
-natter_client_list_invitations_async (NatterClient        *self,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data)
-{
-  GTask *task;
-  JsonObject *listing;
-
-  g_return_if_fail (NATTER_IS_CLIENT (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, natter_client_list_invitations_async);
-  if (!check_server (self, task))
-    {
-      g_object_unref (task);
-      return;
-    }
-  listing = json_object_new ();
-  json_object_set_array_member (listing, "incoming", json_array_new ());
-  json_object_set_array_member (listing, "outgoing", json_array_new ());
-  json_object_set_int_member (listing, "pages", 0);
-  g_task_set_task_data (task, listing, (GDestroyNotify) json_object_unref);
-
-  request_invitations_page (task, NULL);
-}
-
-/**
- * natter_client_list_invitations_finish:
- * @self: a #NatterClient
- * @result: the result
- * @error: a #GError
- *
- * Returns: (transfer full): an object with the arrays `incoming` and
- *   `outgoing` of invitation objects (docs/protocol.md)
- */
-JsonObject *
-natter_client_list_invitations_finish (NatterClient  *self,
-                                       GAsyncResult  *result,
-                                       GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
-}
-
-/**
- * natter_client_answer_invitation_async:
- * @self: a #NatterClient
- * @invitation_id: the `id` of a pending incoming invitation
- * @accept: %TRUE to accept, %FALSE to decline
- * @cancellable: (nullable): a #GCancellable
- * @callback: called when answered
- * @user_data: data for @callback
- *
- * Answers an invitation; accepting adds its sender as a contact.
- */
-void
-natter_client_answer_invitation_async (NatterClient        *self,
-                                       const char          *invitation_id,
-                                       gboolean             accept,
-                                       GCancellable        *cancellable,
-                                       GAsyncReadyCallback  callback,
-                                       gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  AnswerData *data;
-
-  g_return_if_fail (NATTER_IS_CLIENT (self));
-  g_return_if_fail (invitation_id != NULL);
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, natter_client_answer_invitation_async);
-  data = g_new0 (AnswerData, 1);
-  data->invitation_id = g_strdup (invitation_id);
-  data->accept = !!accept;
-  g_task_set_task_data (task, data, answer_data_free);
-
-  natter_client_list_invitations_async (self, cancellable, on_invitations_listed,
-                                        g_steal_pointer (&task));
-}
-
-/**
- * natter_client_answer_invitation_finish:
- * @self: a #NatterClient
- * @result: the result
- * @error: a #GError
- *
- * Returns: (transfer full): the invitation that was answered
- */
-JsonObject *
-natter_client_answer_invitation_finish (NatterClient  *self,
-                                        GAsyncResult  *result,
-                                        GError       **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

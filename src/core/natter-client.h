@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "natter-identity.h"
+#include "natter-invitation.h"
 #include "natter-message.h"
 #include "natter-peer.h"
 #include "natter-rendezvous.h"
@@ -136,14 +137,14 @@ void             natter_client_invite_async           (NatterClient         *sel
                                                        GCancellable         *cancellable,
                                                        GAsyncReadyCallback   callback,
                                                        gpointer              user_data);
-JsonObject      *natter_client_invite_finish          (NatterClient         *self,
+NatterInvitation *natter_client_invite_finish         (NatterClient         *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
 void             natter_client_list_invitations_async   (NatterClient       *self,
                                                          GCancellable       *cancellable,
                                                          GAsyncReadyCallback callback,
                                                          gpointer            user_data);
-JsonObject      *natter_client_list_invitations_finish  (NatterClient       *self,
+GPtrArray       *natter_client_list_invitations_finish  (NatterClient       *self,
                                                          GAsyncResult       *result,
                                                          GError            **error);
 void             natter_client_answer_invitation_async  (NatterClient       *self,
@@ -152,9 +153,28 @@ void             natter_client_answer_invitation_async  (NatterClient       *sel
                                                          GCancellable       *cancellable,
                                                          GAsyncReadyCallback callback,
                                                          gpointer            user_data);
-JsonObject      *natter_client_answer_invitation_finish (NatterClient       *self,
+NatterInvitation *natter_client_answer_invitation_finish (NatterClient      *self,
                                                          GAsyncResult       *result,
                                                          GError            **error);
+
+void             natter_client_join_room_async        (NatterClient         *self,
+                                                       const char           *room,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char           **natter_client_join_room_finish       (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
+void             natter_client_leave_room             (NatterClient         *self,
+                                                       const char           *room);
+void             natter_client_query_presence_async   (NatterClient         *self,
+                                                       const char * const   *users,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char           **natter_client_query_presence_finish  (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
 
 guint64          natter_client_get_envelopes_sent     (NatterClient         *self);
 guint64          natter_client_get_envelopes_received (NatterClient         *self);

@@ -478,6 +478,110 @@ test_client_retry (Fixture       *fixture,
   g_assert_cmpstr (natter_message_get_body (g_ptr_array_index (b->incoming, 0)), ==, "eventually");
 }
 
+static void
+on_async_done (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/* Without a server there are no invitations or rooms, and saying so is an
+ * error, not a crash or a wait for ever. */
+static void
+test_client_no_server (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  Side *a = &fixture->a;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
+  g_auto(GStrv) members = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (natter_client_get_signaling (a->client));
+  g_assert_true (natter_client_get_rendezvous (a->client) == NATTER_RENDEZVOUS (a->rendezvous));
+
+  natter_client_invite_async (a->client, user_id (&fixture->b), "hi", NULL, on_async_done, &result);
+  WAIT_FOR (result != NULL);
+  invitation = natter_client_invite_finish (a->client, result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_null (invitation);
+  g_clear_error (&error);
+  g_clear_object (&result);
+
+  natter_client_join_room_async (a->client, "lobby", NULL, on_async_done, &result);
+  WAIT_FOR (result != NULL);
+  members = natter_client_join_room_finish (a->client, result, &error);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_null (members);
+  g_assert_false (natter_client_is_invitation_pending (a->client, user_id (&fixture->b)));
+}
+
+static JsonObject *
+parse_object (const char *text)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  g_assert_true (json_parser_load_from_data (parser, text, -1, NULL));
+  return json_node_dup_object (json_parser_get_root (parser));
+}
+
+/* An invitation object of docs/protocol.md becomes a NatterInvitation and
+ * back unchanged; what is not one is refused. */
+static void
+test_invitation_json (void)
+{
+  g_autofree char *alice = NULL;
+  g_autofree char *bob = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(JsonObject) again = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
+  g_autoptr(NatterIdentity) a = NULL;
+  g_autoptr(NatterIdentity) b = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(JsonNode) node_again = NULL;
+  guint8 seed[32];
+
+  memset (seed, 1, sizeof seed);
+  a = natter_identity_new_from_seed (seed);
+  memset (seed, 2, sizeof seed);
+  b = natter_identity_new_from_seed (seed);
+  alice = g_strdup (natter_identity_get_user_id (a));
+  bob = g_strdup (natter_identity_get_user_id (b));
+
+  text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"%s\", \"to\": \"%s\", "
+                          "\"text\": \"Hello <b>\", \"created\": 1700000000, "
+                          "\"expires\": 1700086400, \"status\": \"accepted\"}", alice, bob);
+  object = parse_object (text);
+  invitation = natter_invitation_new_from_json (object, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (natter_invitation_get_id (invitation), ==, "5f0c");
+  g_assert_cmpstr (natter_invitation_get_from (invitation), ==, alice);
+  g_assert_cmpstr (natter_invitation_get_to (invitation), ==, bob);
+  g_assert_cmpstr (natter_invitation_get_text (invitation), ==, "Hello <b>");
+  g_assert_cmpint (natter_invitation_get_created (invitation), ==, 1700000000);
+  g_assert_cmpint (natter_invitation_get_expires (invitation), ==, 1700086400);
+  g_assert_cmpint (natter_invitation_get_status (invitation), ==, NATTER_INVITATION_STATUS_ACCEPTED);
+
+  again = natter_invitation_to_json (invitation);
+  node = json_node_init_object (json_node_alloc (), object);
+  node_again = json_node_init_object (json_node_alloc (), again);
+  g_assert_true (json_node_equal (node, node_again));
+  g_assert_finalize_object (g_steal_pointer (&invitation));
+
+  g_clear_pointer (&object, json_object_unref);
+  g_free (text);
+  text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"nobody\", \"to\": \"%s\"}", bob);
+  object = parse_object (text);
+  invitation = natter_invitation_new_from_json (object, &error);
+  g_assert_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME);
+  g_assert_null (invitation);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -493,6 +597,8 @@ main (int   argc,
   ADD ("/Natter/Core/Client/typing-expiry", test_client_typing_expiry);
   ADD ("/Natter/Core/Client/avatar", test_client_avatar);
   ADD ("/Natter/Core/Client/retry", test_client_retry);
+  ADD ("/Natter/Core/Client/no-server", test_client_no_server);
+  g_test_add_func ("/Natter/Core/Invitation/json", test_invitation_json);
 
 #undef ADD
 
