@@ -73,6 +73,8 @@ fail (Cli        *cli,
       const char *format,
       ...) G_GNUC_PRINTF (2, 3);
 static gboolean start_control (Cli *cli);
+static gboolean report_trust_failure (Cli        *cli,
+                                      const char *contact_id);
 
 static gboolean
 fail (Cli        *cli,
@@ -938,6 +940,7 @@ cmd_send (Cli   *cli,
   g_signal_handlers_disconnect_by_data (cli->client, &delivered);
   if (!delivered)
     {
+      report_trust_failure (cli, contact_id);
       cli->exit_code = 3;
       g_printerr (_("natter-cli: not delivered within %d s; the message stays queued and goes "
                     "out the next time natter-cli runs while %s is online\n"),
@@ -1243,6 +1246,24 @@ cmd_listen (Cli   *cli,
   return TRUE;
 }
 
+/* Says so if a connection to @contact_id was refused for trust while this
+ * ran: the reason a message did not go is then someone in the middle. */
+static gboolean
+report_trust_failure (Cli        *cli,
+                      const char *contact_id)
+{
+  NatterContactSession *session = natter_client_get_session (cli->client, contact_id);
+  const char *reason = natter_contact_session_get_trust_failure (session);
+
+  if (reason == NULL)
+    return FALSE;
+
+  g_printerr (_("natter-cli: refused the connection to %s: it was not signed with their key, "
+                "so someone may be in the middle (%s). Nothing was sent; compare safety "
+                "numbers.\n"), contact_id, reason);
+  return TRUE;
+}
+
 static gboolean
 wait_for_chat (Cli        *cli,
                const char *contact_id)
@@ -1253,7 +1274,14 @@ wait_for_chat (Cli        *cli,
   while (natter_client_get_peer_state (cli->client, contact_id) != NATTER_PEER_STATE_CONNECTED)
     {
       if (g_get_monotonic_time () >= deadline)
-        return fail (cli, _("Could not connect to %s"), contact_id);
+        {
+          if (report_trust_failure (cli, contact_id))
+            {
+              cli->exit_code = 1;
+              return FALSE;
+            }
+          return fail (cli, _("Could not connect to %s"), contact_id);
+        }
       g_main_context_iteration (NULL, TRUE);
       if (natter_client_get_peer_state (cli->client, contact_id) == NATTER_PEER_STATE_NEW &&
           natter_client_is_contact_online (cli->client, contact_id))

@@ -2,8 +2,11 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * NatterClient is the facade (natter-client.c); what only a server offers
- * lives beside it: natter-client-invitations.c, natter-client-rooms.c.
+ * NatterClient is the facade (natter-client.c): the rendezvous, one
+ * NatterContactSession per contact, contacts, settings. Its services live
+ * beside it: natter-client-chat.c (outbox, receipts, typing),
+ * natter-client-profile-exchange.c (profile and picture), and what only a
+ * server offers, natter-client-invitations.c and natter-client-rooms.c.
  */
 #pragma once
 
@@ -22,7 +25,7 @@ struct _NatterClient
   NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
   char            *server_url;
 
-  GHashTable      *peers;        /* contact id -> PeerEntry */
+  GHashTable      *sessions;     /* contact id -> NatterContactSession */
   NatterPendingInvitations *pending_invitations;
 
   char            *profile_name;
@@ -65,10 +68,35 @@ extern guint _natter_client_signals[N_SIGNALS];
 
 NatterContact *_natter_client_lookup_contact     (NatterClient  *self,
                                                   const char    *contact_id);
+gboolean       _natter_client_is_allowed_peer    (NatterClient  *self,
+                                                  const char    *contact_id);
+NatterContactSession *_natter_client_get_session (NatterClient  *self,
+                                                  const char    *contact_id);
 void           _natter_client_flush_outbox       (NatterClient  *self,
                                                   const char    *contact_id);
 gboolean       _natter_client_check_server       (NatterClient  *self,
                                                   GTask         *task);
+
+/* natter-client-chat.c */
+gboolean       _natter_client_has_outbox         (NatterClient  *self,
+                                                  const char    *contact_id);
+void           _natter_client_chat_opened        (NatterClient  *self,
+                                                  NatterContactSession *session);
+void           _natter_client_chat_message       (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  const char    *text);
+void           _natter_client_message_added      (NatterClient  *self,
+                                                  NatterMessage *message);
+
+/* natter-client-profile-exchange.c */
+void           _natter_client_send_profile       (NatterClient  *self,
+                                                  NatterContactSession *session);
+void           _natter_client_profile_envelope   (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  JsonObject    *envelope);
+void           _natter_client_avatar_envelope    (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  JsonObject    *envelope);
 
 /* natter-client-invitations.c */
 void           _natter_client_invitation_frame   (NatterClient  *self,

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "natter-contact-session.h"
 #include "natter-identity.h"
 #include "natter-invitation.h"
 #include "natter-message.h"
@@ -75,6 +76,8 @@ void             natter_client_start                  (NatterClient         *sel
 void             natter_client_stop                   (NatterClient         *self);
 
 NatterPeerState  natter_client_get_peer_state         (NatterClient         *self,
+                                                       const char           *contact_id);
+NatterContactSession *natter_client_get_session      (NatterClient         *self,
                                                        const char           *contact_id);
 gboolean         natter_client_is_contact_online      (NatterClient         *self,
                                                        const char           *contact_id);

@@ -11,6 +11,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "natter-fake-hub.h"
 #include "natter-fake-rendezvous.h"
 #include "natter-protocol.h"
@@ -23,6 +25,7 @@ struct _NatterFakeHub
   GQueue      deliveries;  /* Delivery */
   guint       deliver_source;
   gboolean    dropping;
+  gboolean    tampering;
   guint       relayed;
 };
 
@@ -55,6 +58,25 @@ copy_object (JsonObject *object)
   g_autoptr(JsonNode) copy = json_node_copy (node);
 
   return json_node_dup_object (copy);
+}
+
+/* What a hostile server would do: another certificate's fingerprint in
+ * the description, which its sender did not sign */
+static void
+tamper (JsonObject *payload)
+{
+  const char *sdp = json_object_get_string_member_with_default (payload, "sdp", NULL);
+  g_autofree char *changed = NULL;
+  char *digit;
+
+  if (sdp == NULL || (changed = g_strdup (sdp), digit = strstr (changed, "a=fingerprint:")) == NULL)
+    return;
+
+  digit = strchr (digit, ' ');
+  if (digit == NULL || !g_ascii_isxdigit (digit[1]))
+    return;
+  digit[1] = digit[1] == '0' ? '1' : '0';
+  json_object_set_string_member (payload, "sdp", changed);
 }
 
 static void
@@ -284,5 +306,24 @@ _natter_fake_hub_relay (NatterFakeHub        *self,
       return;
     }
 
-  enqueue (self, from, to, FALSE, copy_object (payload));
+  payload = copy_object (payload);
+  if (self->tampering)
+    tamper (payload);
+  enqueue (self, from, to, FALSE, payload);
+}
+
+/**
+ * natter_fake_hub_set_tampering:
+ * @self: a #NatterFakeHub
+ * @tampering: whether descriptions arrive with a changed DTLS fingerprint
+ *
+ * Plays a hostile server, for the trust checks to refuse.
+ */
+void
+natter_fake_hub_set_tampering (NatterFakeHub *self,
+                               gboolean       tampering)
+{
+  g_return_if_fail (NATTER_IS_FAKE_HUB (self));
+
+  self->tampering = !!tampering;
 }

@@ -17,6 +17,8 @@ typedef struct _NatterFakeRendezvous NatterFakeRendezvous;
 NatterFakeHub *natter_fake_hub_new            (void);
 void           natter_fake_hub_set_dropping   (NatterFakeHub        *self,
                                                gboolean              dropping);
+void           natter_fake_hub_set_tampering  (NatterFakeHub        *self,
+                                               gboolean              tampering);
 guint          natter_fake_hub_get_relayed    (NatterFakeHub        *self);
 gboolean       natter_fake_hub_is_online      (NatterFakeHub        *self,
                                                const char           *user_id);

@@ -29,9 +29,11 @@ typedef struct
   NatterFakeRendezvous *rendezvous;
   NatterClient         *client;
   GPtrArray            *incoming;   /* NatterMessage, in the order message-added gave them */
+  NatterContactSession *session;    /* the other side, as this side sees them */
   guint                 typing_changes;
-  gboolean              typing;
   guint                 peer_failures;
+  guint                 trust_failures;
+  guint                 session_added;    /* the session's message-added */
 } Side;
 
 typedef struct
@@ -97,27 +99,46 @@ on_message_added (NatterClient  *client,
 }
 
 static void
-on_typing_changed (NatterClient *client,
-                   const char   *contact_id,
-                   gboolean      active,
-                   gpointer      user_data)
+on_typing_notify (NatterContactSession *session,
+                  GParamSpec           *pspec,
+                  gpointer              user_data)
 {
   Side *side = user_data;
 
-  side->typing = active;
   side->typing_changes++;
 }
 
 static void
-on_peer_state_changed (NatterClient    *client,
-                       const char      *contact_id,
-                       NatterPeerState  state,
-                       gpointer         user_data)
+on_peer_state_notify (NatterContactSession *session,
+                      GParamSpec           *pspec,
+                      gpointer              user_data)
 {
   Side *side = user_data;
 
-  if (state == NATTER_PEER_STATE_FAILED)
+  if (natter_contact_session_get_peer_state (session) == NATTER_PEER_STATE_FAILED)
     side->peer_failures++;
+}
+
+static void
+on_session_message_added (NatterContactSession *session,
+                          NatterMessage        *message,
+                          gpointer              user_data)
+{
+  Side *side = user_data;
+
+  g_assert_cmpstr (natter_message_get_contact_id (message), ==,
+                   natter_contact_session_get_contact_id (session));
+  side->session_added++;
+}
+
+static void
+on_trust_failure (NatterClient *client,
+                  const char   *contact_id,
+                  gpointer      user_data)
+{
+  Side *side = user_data;
+
+  side->trust_failures++;
 }
 
 static void
@@ -140,8 +161,7 @@ side_init (Fixture    *fixture,
   natter_client_set_loopback (side->client, TRUE);
   side->incoming = g_ptr_array_new_with_free_func (g_object_unref);
   g_signal_connect (side->client, "message-added", G_CALLBACK (on_message_added), side);
-  g_signal_connect (side->client, "typing-changed", G_CALLBACK (on_typing_changed), side);
-  g_signal_connect (side->client, "peer-state-changed", G_CALLBACK (on_peer_state_changed), side);
+  g_signal_connect (side->client, "trust-failure", G_CALLBACK (on_trust_failure), side);
 }
 
 static void
@@ -154,6 +174,12 @@ befriend (Side *side,
   contact = natter_client_add_contact (side->client, user_id (other), NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (contact);
+
+  side->session = g_object_ref (natter_client_get_session (side->client, user_id (other)));
+  g_assert_cmpstr (natter_contact_session_get_contact_id (side->session), ==, user_id (other));
+  g_signal_connect (side->session, "notify::typing", G_CALLBACK (on_typing_notify), side);
+  g_signal_connect (side->session, "notify::peer-state", G_CALLBACK (on_peer_state_notify), side);
+  g_signal_connect (side->session, "message-added", G_CALLBACK (on_session_message_added), side);
 }
 
 static void
@@ -194,6 +220,8 @@ side_clear (Side *side)
 {
   g_clear_pointer (&side->incoming, g_ptr_array_unref);
   g_assert_finalize_object (g_steal_pointer (&side->client));
+  /* The client let go of it; nothing else holds it */
+  g_assert_finalize_object (g_steal_pointer (&side->session));
   g_assert_finalize_object (g_steal_pointer (&side->rendezvous));
   g_assert_finalize_object (g_steal_pointer (&side->store));
   g_assert_finalize_object (g_steal_pointer (&side->identity));
@@ -307,6 +335,12 @@ test_client_outbox_order (Fixture       *fixture,
   WAIT_FOR (all_reached (a, sent, NATTER_MESSAGE_STATUS_DELIVERED));
   g_assert_cmpint (natter_client_get_peer_state (a->client, user_id (b)), ==,
                    NATTER_PEER_STATE_CONNECTED);
+  g_assert_cmpint (natter_contact_session_get_peer_state (a->session), ==,
+                   NATTER_PEER_STATE_CONNECTED);
+  g_assert_true (natter_contact_session_get_online (a->session));
+  /* Each conversation heard of its own messages: five sent, five received */
+  g_assert_cmpuint (a->session_added, ==, 5);
+  g_assert_cmpuint (b->session_added, ==, 5);
 
   g_assert_true (natter_client_mark_read (b->client, user_id (a), &error));
   g_assert_no_error (error);
@@ -390,18 +424,20 @@ test_client_typing_expiry (Fixture       *fixture,
   connect_pair (a, b);
 
   natter_client_send_typing (a->client, user_id (b), TRUE);
-  WAIT_FOR (b->typing);
+  WAIT_FOR (natter_contact_session_get_typing (b->session));
   started = g_get_monotonic_time ();
-  WAIT_FOR (!b->typing);
+  WAIT_FOR (!natter_contact_session_get_typing (b->session));
   /* It lasts its few seconds, not less */
   g_assert_cmpint (g_get_monotonic_time () - started, >, 3 * G_USEC_PER_SEC);
   g_assert_cmpuint (b->typing_changes, ==, 2);
+  /* a's side of it never changed */
+  g_assert_false (natter_contact_session_get_typing (a->session));
 
   natter_client_send_typing (a->client, user_id (b), TRUE);
-  WAIT_FOR (b->typing);
+  WAIT_FOR (natter_contact_session_get_typing (b->session));
   message = send_text (a, b, "done typing");
   WAIT_FOR (b->incoming->len == 1);
-  g_assert_false (b->typing);
+  g_assert_false (natter_contact_session_get_typing (b->session));
 }
 
 static GBytes *
@@ -476,6 +512,39 @@ test_client_retry (Fixture       *fixture,
   g_assert_cmpuint (natter_fake_hub_get_relayed (fixture->hub), >, 0);
   g_assert_cmpuint (b->incoming->len, ==, 1);
   g_assert_cmpstr (natter_message_get_body (g_ptr_array_index (b->incoming, 0)), ==, "eventually");
+}
+
+/* A description whose fingerprint its sender did not sign is refused, the
+ * session says why, nothing goes through; once the way is clean again the
+ * message does. */
+static void
+test_client_trust_failure (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  Side *a = &fixture->a;
+  Side *b = &fixture->b;
+  g_autoptr(NatterMessage) message = NULL;
+
+  natter_client_set_connect_timeout (a->client, 1500);
+  natter_client_set_connect_timeout (b->client, 1500);
+  natter_client_start (a->client);
+  natter_client_start (b->client);
+  WAIT_FOR (natter_client_is_contact_online (a->client, user_id (b)));
+  g_assert_null (natter_contact_session_get_trust_failure (b->session));
+
+  natter_fake_hub_set_tampering (fixture->hub, TRUE);
+  message = send_text (a, b, "not for the middle");
+  WAIT_FOR (b->trust_failures > 0);
+  g_assert_nonnull (natter_contact_session_get_trust_failure (b->session));
+  g_assert_cmpuint (b->incoming->len, ==, 0);
+  g_assert_cmpint (natter_contact_session_get_peer_state (b->session), !=,
+                   NATTER_PEER_STATE_CONNECTED);
+
+  natter_fake_hub_set_tampering (fixture->hub, FALSE);
+  WAIT_FOR (status_of (a, message) == NATTER_MESSAGE_STATUS_DELIVERED);
+  g_assert_cmpuint (b->incoming->len, ==, 1);
+  /* What happened stays said */
+  g_assert_nonnull (natter_contact_session_get_trust_failure (b->session));
 }
 
 static void
@@ -597,6 +666,7 @@ main (int   argc,
   ADD ("/Natter/Core/Client/typing-expiry", test_client_typing_expiry);
   ADD ("/Natter/Core/Client/avatar", test_client_avatar);
   ADD ("/Natter/Core/Client/retry", test_client_retry);
+  ADD ("/Natter/Core/Client/trust-failure", test_client_trust_failure);
   ADD ("/Natter/Core/Client/no-server", test_client_no_server);
   g_test_add_func ("/Natter/Core/Invitation/json", test_invitation_json);
 
