@@ -6,10 +6,6 @@
 
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
-
-#include <string.h>
-
 #include "natter-client.h"
 #include "natter-client-private.h"
 #include "natter-contact-session-private.h"
@@ -501,6 +497,10 @@ natter_client_class_init (NatterClientClass *klass)
     g_signal_new ("message-status-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, NATTER_TYPE_MESSAGE_STATUS);
 
+  /* typing-changed, presence-changed, peer-state-changed and trust-failure
+   * are for listeners of every contact (natter-cli listen, the contact
+   * list); a view of one contact binds the properties of its
+   * NatterContactSession (natter_client_get_session()) instead. */
   _natter_client_signals[TYPING_CHANGED] =
     g_signal_new ("typing-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
