@@ -424,6 +424,7 @@ on_invitations_listed (GObject      *source,
   g_autoptr(GPtrArray) invitations = NULL;
   g_autoptr(NatterFrame) answer = NULL;
   const char *own_id = natter_client_get_user_id (self);
+  GCancellable *cancellable;
   GError *error = NULL;
 
   invitations = natter_client_list_invitations_finish (self, result, &error);
@@ -451,8 +452,10 @@ on_invitations_listed (GObject      *source,
 
   answer = natter_frame_new (data->accept ? NATTER_FRAME_INVITE_ACCEPT : NATTER_FRAME_INVITE_DECLINE);
   natter_frame_set_string (answer, "invitation", data->invitation_id);
-  natter_signaling_request_async (self->signaling, answer, g_task_get_cancellable (task),
-                                  on_answer_sent, g_steal_pointer (&task));
+  /* Taken before the task is handed on: arguments have no order */
+  cancellable = g_task_get_cancellable (task);
+  natter_signaling_request_async (self->signaling, answer, cancellable, on_answer_sent,
+                                  g_steal_pointer (&task));
 }
 
 static void request_invitations_page (GTask      *task,
