@@ -49,6 +49,35 @@ _natter_client_check_server (NatterClient *self,
   return FALSE;
 }
 
+/* The server's answer to the request of @task; %NULL once @task has
+ * returned the error instead */
+NatterFrame *
+_natter_client_request_finish (GTask        *task,
+                               GObject      *source,
+                               GAsyncResult *result)
+{
+  GError *error = NULL;
+  NatterFrame *reply;
+
+  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  if (reply == NULL)
+    g_task_return_error (task, error);
+
+  return reply;
+}
+
+/* What every _finish() of the client's requests does */
+gpointer
+_natter_client_task_finish (NatterClient  *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 static NatterInvitation *
 invitation_of_frame (NatterFrame  *frame,
                      GError      **error)
@@ -196,14 +225,10 @@ on_handle_looked_up (GObject      *source,
   g_autoptr(GTask) task = user_data;
   InviteData *data = g_task_get_task_data (task);
   g_autoptr(NatterFrame) reply = NULL;
-  GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  reply = _natter_client_request_finish (task, source, result);
   if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return;
 
   g_free (data->to);
   data->to = g_strdup (natter_frame_get_string (reply, "user"));
@@ -216,13 +241,9 @@ on_lookup_done (GObject      *source,
                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  g_autoptr(NatterFrame) reply = NULL;
-  GError *error = NULL;
+  g_autoptr(NatterFrame) reply = _natter_client_request_finish (task, source, result);
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    g_task_return_error (task, error);
-  else
+  if (reply != NULL)
     g_task_return_pointer (task, g_strdup (natter_frame_get_string (reply, "user")), g_free);
 }
 
@@ -282,10 +303,7 @@ natter_client_lookup_handle_finish (NatterClient  *self,
                                     GAsyncResult  *result,
                                     GError       **error)
 {
-  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _natter_client_task_finish (self, result, error);
 }
 
 /**
@@ -374,9 +392,7 @@ natter_client_invite_finish (NatterClient  *self,
                              GAsyncResult  *result,
                              GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _natter_client_task_finish (self, result, error);
 }
 
 static void
@@ -390,12 +406,9 @@ on_answer_sent (GObject      *source,
   g_autoptr(NatterFrame) reply = NULL;
   GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  reply = _natter_client_request_finish (task, source, result);
   if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return;
 
   if (data->accept)
     {
@@ -492,14 +505,10 @@ on_invitations_page (GObject      *source,
   ListData *list = g_task_get_task_data (task);
   g_autoptr(NatterFrame) reply = NULL;
   const char *next;
-  GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  reply = _natter_client_request_finish (task, source, result);
   if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return;
 
   append_invitations (list->invitations, natter_frame_get_array (reply, "incoming"));
   append_invitations (list->invitations, natter_frame_get_array (reply, "outgoing"));
@@ -579,9 +588,7 @@ natter_client_list_invitations_finish (NatterClient  *self,
                                        GAsyncResult  *result,
                                        GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _natter_client_task_finish (self, result, error);
 }
 
 /**
@@ -633,7 +640,5 @@ natter_client_answer_invitation_finish (NatterClient  *self,
                                         GAsyncResult  *result,
                                         GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _natter_client_task_finish (self, result, error);
 }

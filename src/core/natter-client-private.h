@@ -76,6 +76,12 @@ void           _natter_client_flush_outbox       (NatterClient  *self,
                                                   const char    *contact_id);
 gboolean       _natter_client_check_server       (NatterClient  *self,
                                                   GTask         *task);
+NatterFrame   *_natter_client_request_finish     (GTask         *task,
+                                                  GObject       *source,
+                                                  GAsyncResult  *result);
+gpointer       _natter_client_task_finish        (NatterClient  *self,
+                                                  GAsyncResult  *result,
+                                                  GError       **error);
 
 /* natter-client-chat.c */
 gboolean       _natter_client_has_outbox         (NatterClient  *self,

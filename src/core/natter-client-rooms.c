@@ -50,13 +50,9 @@ on_room_joined (GObject      *source,
                 gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
-  g_autoptr(NatterFrame) reply = NULL;
-  GError *error = NULL;
+  g_autoptr(NatterFrame) reply = _natter_client_request_finish (task, source, result);
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
-    g_task_return_error (task, error);
-  else
+  if (reply != NULL)
     g_task_return_pointer (task, strv_of_array (natter_frame_get_array (reply, "members")),
                            (GDestroyNotify) g_strfreev);
 }
@@ -110,9 +106,7 @@ natter_client_join_room_finish (NatterClient  *self,
                                 GAsyncResult  *result,
                                 GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _natter_client_task_finish (self, result, error);
 }
 
 /**
@@ -148,14 +142,10 @@ on_presence_listed (GObject      *source,
   g_autoptr(NatterFrame) reply = NULL;
   g_autoptr(GStrvBuilder) online = g_strv_builder_new ();
   JsonArray *presence;
-  GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  reply = _natter_client_request_finish (task, source, result);
   if (reply == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
+    return;
 
   presence = natter_frame_get_array (reply, "presence");
   for (guint i = 0; presence != NULL && i < json_array_get_length (presence); i++)
@@ -227,7 +217,5 @@ natter_client_query_presence_finish (NatterClient  *self,
                                      GAsyncResult  *result,
                                      GError       **error)
 {
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return _natter_client_task_finish (self, result, error);
 }
