@@ -40,6 +40,7 @@ typedef enum
   NATTER_PEER_EVENT_CHANNEL_DATA,
   NATTER_PEER_EVENT_CHANNEL_LOW,       /* buffered amount went low */
   NATTER_PEER_EVENT_DROPPED_TEXT,
+  NATTER_PEER_EVENT_MEDIA_READY,       /* caps reached a media sink pad */
   NATTER_PEER_EVENT_ERROR,
 } NatterPeerEventKind;
 
@@ -67,6 +68,8 @@ void               _natter_peer_events_watch        (NatterPeerLink       *link,
 void               _natter_peer_events_unwatch      (GstElement           *pipeline);
 void               _natter_peer_events_watch_channel (NatterPeerLink      *link,
                                                       GstWebRTCDataChannel *channel);
+void               _natter_peer_events_watch_media_pad (NatterPeerLink    *link,
+                                                        GstPad            *pad);
 
 NatterPeerPromise *_natter_peer_events_emit_with_promise (NatterPeerLink      *link,
                                                           GstElement          *webrtc,

@@ -408,6 +408,28 @@ on_deep_element_added (GstBin     *bin,
 }
 #endif
 
+static GstPadProbeReturn
+on_media_pad_event (GstPad          *pad,
+                    GstPadProbeInfo *info,
+                    gpointer         user_data)
+{
+  if (GST_EVENT_TYPE (GST_PAD_PROBE_INFO_EVENT (info)) != GST_EVENT_CAPS)
+    return GST_PAD_PROBE_OK;
+
+  post_simple (user_data, NATTER_PEER_EVENT_MEDIA_READY, 0, NULL);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* A media section can be offered once its stream has caps (webrtcbin
+ * writes its SSRC into the SDP from them) */
+void
+_natter_peer_events_watch_media_pad (NatterPeerLink *link,
+                                     GstPad         *pad)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_media_pad_event,
+                     _natter_peer_link_ref (link), (GDestroyNotify) _natter_peer_link_unref);
+}
+
 static GstBusSyncReply
 on_bus_sync (GstBus     *bus,
              GstMessage *message,

@@ -5,14 +5,17 @@
  * One offer/answer exchange at a time, tracked by NatterPeer::signaling.
  * The first exchange of an attempt starts it (natter_peer_connect() on one
  * side, the offer on the other); once the connection is established, an
- * exchange on the same session renegotiates it (webrtcbin asks through
- * on-negotiation-needed when media is added, say).
+ * exchange on the same session renegotiates it when something asks for one
+ * (media added, natter-peer-media.c). webrtcbin's on-negotiation-needed is
+ * not relied on: 1.22 says it when nothing changed and stays silent for a
+ * pad added to a running connection.
  *
  * Glare (docs/peer.md, "Who offers"): when both sides offer at once, the
  * impolite side ignores the offer it gets. On the first exchange the polite
  * side drops its whole attempt and answers on a fresh webrtcbin; on a
- * running connection it rolls its own offer back, answers, and offers again
- * once the exchange is over.
+ * running connection, where webrtcbin 1.22 cannot roll back, a renegotiation
+ * offer is applied only together with its answer, so the polite side still
+ * can answer the other offer, and makes its own anew once that is done.
  */
 #define G_LOG_DOMAIN "natter-peer"
 
@@ -72,10 +75,10 @@ description_payload (NatterPeer                  *self,
   return payload;
 }
 
-/* Sends our offer or answer, then makes it the local description */
+/* Sends our offer or answer */
 static gboolean
-send_and_set_local (NatterPeer                  *self,
-                    GstWebRTCSessionDescription *description)
+send_description (NatterPeer                  *self,
+                  GstWebRTCSessionDescription *description)
 {
   g_autoptr(JsonObject) payload = NULL;
 
@@ -90,17 +93,29 @@ send_and_set_local (NatterPeer                  *self,
 
   payload = description_payload (self, description);
   _natter_peer_emit_signal_out (self, payload);
-  if (self->link == NULL)
-    return FALSE; /* a handler closed us */
 
+  return self->link != NULL; /* unless a handler closed us */
+}
+
+static void
+set_local (NatterPeer                  *self,
+           GstWebRTCSessionDescription *description)
+{
   emit_with_promise (self, "set-local-description", description,
                      NATTER_PEER_EVENT_LOCAL_SET);
-  return TRUE;
 }
 
 static void
 maybe_renegotiate (NatterPeer *self)
 {
+  if (self->deferred_offer != NULL && self->signaling == NATTER_PEER_SIGNALING_STABLE)
+    {
+      g_autoptr(JsonObject) offer = g_steal_pointer (&self->deferred_offer);
+
+      _natter_peer_handle_description (self, offer, TRUE);
+      return;
+    }
+
   if (self->renegotiate && self->chat_open && self->signaling == NATTER_PEER_SIGNALING_STABLE)
     {
       g_debug ("Renegotiating the connection");
@@ -124,6 +139,17 @@ _natter_peer_negotiation_offer (NatterPeer *self)
 void
 _natter_peer_negotiation_needed (NatterPeer *self)
 {
+  maybe_renegotiate (self);
+}
+
+/* Something changed that the other side must hear of (media added): a new
+ * exchange, now or once the current one is over. webrtcbin 1.22 does not
+ * always say on-negotiation-needed for a pad requested on a running
+ * connection, so this does not wait for it. */
+void
+_natter_peer_negotiation_request (NatterPeer *self)
+{
+  self->renegotiate = TRUE;
   maybe_renegotiate (self);
 }
 
@@ -186,19 +212,35 @@ _natter_peer_negotiation_event (NatterPeer      *self,
       if (self->signaling != NATTER_PEER_SIGNALING_CREATING_OFFER)
         break;
       self->renegotiate = FALSE;
-      if (send_and_set_local (self, event->description))
-        {
-          self->signaling = NATTER_PEER_SIGNALING_HAVE_LOCAL_OFFER;
-          _natter_peer_log_step (self, "the offer is out");
-        }
+      if (!send_description (self, event->description))
+        break;
+      self->signaling = NATTER_PEER_SIGNALING_HAVE_LOCAL_OFFER;
+      _natter_peer_log_step (self, "the offer is out");
+      /* webrtcbin 1.22 cannot roll a local offer back: on a running
+       * connection ours is applied only with its answer, so that a
+       * colliding offer can still be answered */
+      if (self->chat_open)
+        self->pending_offer = g_steal_pointer (&event->description);
+      else
+        set_local (self, event->description);
       break;
 
     case NATTER_PEER_EVENT_ANSWER_CREATED:
       if (self->signaling != NATTER_PEER_SIGNALING_APPLYING_OFFER)
         break;
-      if (send_and_set_local (self, event->description))
+      if (self->chat_open)
         {
-          /* webrtcbin applies what follows after it */
+          /* On a running connection the answer goes out only once it is
+           * applied here: the other side starts sending media as soon as
+           * it has it, and webrtcbin 1.22 loses a stream that arrives
+           * before its transceiver has its media section */
+          set_local (self, event->description);
+          self->unsent_answer = g_steal_pointer (&event->description);
+          break;
+        }
+      if (send_description (self, event->description))
+        {
+          set_local (self, event->description);
           self->signaling = NATTER_PEER_SIGNALING_STABLE;
           _natter_peer_log_step (self, "the answer is out");
           maybe_renegotiate (self);
@@ -206,6 +248,15 @@ _natter_peer_negotiation_event (NatterPeer      *self,
       break;
 
     case NATTER_PEER_EVENT_LOCAL_SET:
+      if (self->unsent_answer != NULL)
+        {
+          g_autoptr(GstWebRTCSessionDescription) answer = g_steal_pointer (&self->unsent_answer);
+
+          if (!send_description (self, answer))
+            break;
+          self->signaling = NATTER_PEER_SIGNALING_STABLE;
+          maybe_renegotiate (self);
+        }
       break;
 
     case NATTER_PEER_EVENT_REMOTE_SET:
@@ -227,12 +278,9 @@ _natter_peer_negotiation_event (NatterPeer      *self,
       break;
 
     case NATTER_PEER_EVENT_NEGOTIATION_NEEDED:
-      /* The first exchange covers what is asked for before it */
-      if (self->chat_open)
-        {
-          self->renegotiate = TRUE;
-          maybe_renegotiate (self);
-        }
+      /* webrtcbin 1.22 asks when nothing changed (after a renegotiation
+       * that added media) and stays silent for a pad added to a running
+       * connection: what needs an exchange asks for one itself */
       break;
 
     default:
@@ -240,22 +288,34 @@ _natter_peer_negotiation_event (NatterPeer      *self,
     }
 }
 
-/* Polite side of a collision on a running connection: our offer goes */
-static void
-rollback_local_offer (NatterPeer *self)
+/* A renegotiation names the certificate of the running DTLS session, in
+ * every media section, and nothing else */
+static gboolean
+fingerprints_in_use (NatterPeer *self,
+                     const char *fingerprints)
 {
-  GstSDPMessage *sdp = NULL;
-  GstWebRTCSessionDescription *rollback;
+  g_autofree char *local_pem = NULL;
+  g_autofree char *remote_pem = NULL;
+  g_auto(GStrv) lines = NULL;
 
-  if (self->signaling == NATTER_PEER_SIGNALING_HAVE_LOCAL_OFFER)
-    {
-      gst_sdp_message_new (&sdp);
-      rollback = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ROLLBACK, sdp);
-      emit_with_promise (self, "set-local-description", rollback, NATTER_PEER_EVENT_LOCAL_SET);
-      gst_webrtc_session_description_free (rollback);
-    }
+  if (fingerprints == NULL ||
+      !_natter_peer_dtls_certificates (self->webrtc, &local_pem, &remote_pem))
+    return FALSE;
 
-  /* Offered again once this exchange is over */
+  lines = g_strsplit (fingerprints, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (!_natter_peer_certificate_matches (remote_pem, lines[i]))
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Polite side of a collision on a running connection: our offer, not yet
+ * applied, goes; it is made anew once this exchange is over */
+static void
+drop_local_offer (NatterPeer *self)
+{
+  g_clear_pointer (&self->pending_offer, gst_webrtc_session_description_free);
   self->signaling = NATTER_PEER_SIGNALING_STABLE;
   self->renegotiate = TRUE;
 }
@@ -297,7 +357,10 @@ _natter_peer_handle_description (NatterPeer *self,
         }
       if (!offering && self->signaling != NATTER_PEER_SIGNALING_STABLE)
         {
-          g_debug ("Ignoring an offer in the middle of an exchange");
+          /* Their next offer overtook the end of the exchange before it
+           * (our answer's set-remote, say): taken once that is over */
+          g_clear_pointer (&self->deferred_offer, json_object_unref);
+          self->deferred_offer = json_object_ref (payload);
           return;
         }
     }
@@ -335,8 +398,7 @@ _natter_peer_handle_description (NatterPeer *self,
     }
 
   fingerprints = _natter_peer_sdp_fingerprints (sdp_text);
-  if ((same_session || !is_offer) && self->remote_fingerprints != NULL &&
-      g_strcmp0 (fingerprints, self->remote_fingerprints) != 0)
+  if (self->chat_open && !fingerprints_in_use (self, fingerprints))
     {
       /* The certificate of a running connection cannot change */
       _natter_peer_trust_failure (self, "A renegotiation changed the DTLS fingerprint");
@@ -352,7 +414,13 @@ _natter_peer_handle_description (NatterPeer *self,
     }
   else if (is_offer && offering)
     {
-      rollback_local_offer (self);
+      drop_local_offer (self);
+    }
+  else if (!is_offer && self->pending_offer != NULL)
+    {
+      /* Ours first, then their answer to it */
+      set_local (self, self->pending_offer);
+      g_clear_pointer (&self->pending_offer, gst_webrtc_session_description_free);
     }
 
   g_free (self->remote_fingerprints);

@@ -34,6 +34,9 @@ typedef enum
   NATTER_PEER_SIGNALING_APPLYING_ANSWER,  /* their answer goes in */
 } NatterPeerSignaling;
 
+/* The media sections asked for, shared with webrtcbin's threads */
+typedef struct _NatterPeerMediaTable NatterPeerMediaTable;
+
 struct _NatterPeer
 {
   GObject               parent_instance;
@@ -47,6 +50,7 @@ struct _NatterPeer
   guint                 connect_timeout;
   NatterPeerState       state;
   GMainContext         *context;
+  NatterPeerMediaTable *media;
 
   /* The current attempt; all cleared by _natter_peer_attempt_clear() */
   NatterPeerLink       *link;
@@ -55,8 +59,11 @@ struct _NatterPeer
   char                 *session_id;
   gint64                started;          /* monotonic, for the timing log */
   NatterPeerSignaling   signaling;
-  gboolean              renegotiate;      /* webrtcbin asked while we were busy */
+  gboolean              renegotiate;      /* another exchange is wanted */
+  GstWebRTCSessionDescription *pending_offer; /* a renegotiation offer, applied with its answer */
+  GstWebRTCSessionDescription *unsent_answer; /* a renegotiation answer, sent once applied */
   char                 *last_remote_offer;
+  JsonObject           *deferred_offer;   /* came while an exchange was ending */
   NatterChannel        *chat;
   GHashTable           *channels;         /* GstWebRTCDataChannel -> NatterChannel */
   gboolean              chat_ready;       /* DTLS up, certificate checked, our binding sent */
@@ -97,6 +104,7 @@ gboolean    _natter_peer_session_id_is_valid (const char                 *sessio
 /* natter-peer-negotiation.c */
 void        _natter_peer_negotiation_offer  (NatterPeer                  *self);
 void        _natter_peer_negotiation_needed (NatterPeer                  *self);
+void        _natter_peer_negotiation_request (NatterPeer                 *self);
 void        _natter_peer_negotiation_event  (NatterPeer                  *self,
                                              NatterPeerEvent             *event);
 void        _natter_peer_handle_description (NatterPeer                  *self,
@@ -104,6 +112,13 @@ void        _natter_peer_handle_description (NatterPeer                  *self,
                                              gboolean                     is_offer);
 void        _natter_peer_handle_candidate   (NatterPeer                  *self,
                                              JsonObject                  *payload);
+
+/* natter-peer-media.c */
+NatterPeerMediaTable *_natter_peer_media_table_new      (void);
+void                  _natter_peer_media_table_unref    (NatterPeerMediaTable *table);
+void                  _natter_peer_media_watch          (NatterPeer           *self);
+void                  _natter_peer_media_attach_pending (NatterPeer           *self);
+void                  _natter_peer_media_clear          (NatterPeer           *self);
 
 /* For tests */
 GstElement *_natter_peer_get_webrtcbin      (NatterPeer                  *self);

@@ -349,6 +349,7 @@ attempt_clear (NatterPeer *self,
     }
 
   channels_close_all (self);
+  _natter_peer_media_clear (self);
   self->webrtc = NULL;
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->link, _natter_peer_link_unref);
@@ -360,6 +361,9 @@ attempt_clear (NatterPeer *self,
   self->remote_channels = 0;
   self->refused_channels = 0;
   g_clear_pointer (&self->last_remote_offer, g_free);
+  g_clear_pointer (&self->deferred_offer, json_object_unref);
+  g_clear_pointer (&self->pending_offer, gst_webrtc_session_description_free);
+  g_clear_pointer (&self->unsent_answer, gst_webrtc_session_description_free);
   g_clear_pointer (&self->early_message, g_free);
   g_clear_pointer (&self->local_fingerprint, g_free);
   g_clear_pointer (&self->remote_fingerprint, g_free);
@@ -491,6 +495,8 @@ _natter_peer_attempt_start (NatterPeer *self,
                 NULL);
   configure_ice (self);
   _natter_peer_events_watch (self->link, self->pipeline, self->webrtc);
+  _natter_peer_media_watch (self);
+  _natter_peer_media_attach_pending (self);
 
   gst_element_set_state (self->pipeline, GST_STATE_PLAYING);
   self->timeout_source = timeout_source_new (self, self->connect_timeout, on_timeout);
@@ -914,8 +920,8 @@ _natter_peer_dispatch (NatterPeer      *self,
       else if (event->number == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
                event->number == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
         {
-          if (!self->chat_ready)
-            _natter_peer_log_step (self, "ICE is connected");
+          if (event->number == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED)
+            _natter_peer_log_step (self, "webrtcbin says ICE is connected");
           clear_source (&self->disconnect_source);
         }
       break;
@@ -931,6 +937,11 @@ _natter_peer_dispatch (NatterPeer      *self,
     case NATTER_PEER_EVENT_CHANNEL_DATA:
     case NATTER_PEER_EVENT_CHANNEL_LOW:
       channel_event (self, event);
+      break;
+
+    case NATTER_PEER_EVENT_MEDIA_READY:
+      if (self->chat_open)
+        _natter_peer_negotiation_request (self);
       break;
 
     case NATTER_PEER_EVENT_DROPPED_TEXT:
@@ -1079,6 +1090,7 @@ natter_peer_finalize (GObject *object)
   g_clear_pointer (&self->pending_candidates, g_ptr_array_unref);
   g_clear_pointer (&self->promises, g_ptr_array_unref);
   g_clear_pointer (&self->channels, g_hash_table_unref);
+  g_clear_pointer (&self->media, _natter_peer_media_table_unref);
   g_main_context_unref (self->context);
 
   G_OBJECT_CLASS (natter_peer_parent_class)->finalize (object);
@@ -1215,6 +1227,7 @@ natter_peer_init (NatterPeer *self)
   self->pending_candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
   self->promises = g_ptr_array_new_with_free_func ((GDestroyNotify) _natter_peer_promise_free);
   self->channels = g_hash_table_new_full (NULL, NULL, NULL, g_object_unref);
+  self->media = _natter_peer_media_table_new ();
 }
 
 /**

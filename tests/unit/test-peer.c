@@ -29,6 +29,8 @@
 
 #define WAIT_LIMIT_S 60
 
+#include "natter-test-wait.h"
+
 typedef struct _Side Side;
 
 /* Return FALSE to drop the payload */
@@ -68,30 +70,12 @@ typedef struct
 
 /* Helpers */
 
-static gboolean
-on_wake (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-#define WAIT_FOR(condition)                                                   \
-  G_STMT_START {                                                              \
-    gint64 wait_end = g_get_monotonic_time () + WAIT_LIMIT_S * G_USEC_PER_SEC; \
-    guint wake_id = g_timeout_add (50, on_wake, NULL);                        \
-    while (!(condition))                                                      \
-      {                                                                       \
-        if (g_get_monotonic_time () > wait_end)                               \
-          g_error ("Gave up waiting for %s", #condition);                     \
-        g_main_context_iteration (NULL, TRUE);                                \
-      }                                                                       \
-    g_source_remove (wake_id);                                                \
-  } G_STMT_END
 
 static void
 run_for (guint ms)
 {
   gint64 end = g_get_monotonic_time () + ms * 1000;
-  guint wake_id = g_timeout_add (10, on_wake, NULL);
+  guint wake_id = g_timeout_add (10, natter_test_on_wake, NULL);
 
   while (g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
