@@ -149,6 +149,8 @@ peer_entry_free (gpointer data)
 
   g_clear_handle_id (&entry->retry_source, g_source_remove);
   g_clear_handle_id (&entry->typing_source, g_source_remove);
+  /* Not only with a peer: a resend may be due after the peer went */
+  g_clear_handle_id (&entry->resend_source, g_source_remove);
   peer_entry_drop_peer (entry);
   g_clear_pointer (&entry->sent_ids, g_hash_table_unref);
   g_clear_pointer (&entry->avatar_chunks, g_ptr_array_unref);
