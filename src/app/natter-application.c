@@ -868,6 +868,33 @@ natter_application_dup_profile_value (NatterApplication *self,
   return g_key_file_get_string (self->keyfile, "profile", key, NULL);
 }
 
+/**
+ * natter_application_set_profile_value:
+ * @key: a key of settings.ini's [profile] group
+ * @value: (nullable): the value, %NULL to remove the key
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_application_set_profile_value (NatterApplication  *self,
+                                      const char         *key,
+                                      const char         *value,
+                                      GError            **error)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+  g_return_val_if_fail (key != NULL, FALSE);
+
+  if (!open_profile (self, error))
+    return FALSE;
+
+  if (value != NULL)
+    g_key_file_set_string (self->keyfile, "profile", key, value);
+  else
+    g_key_file_remove_key (self->keyfile, "profile", key, NULL);
+
+  return save_keyfile (self, error);
+}
+
 GBytes *
 natter_application_dup_avatar (NatterApplication *self)
 {

@@ -11,6 +11,8 @@
 
 #include <glib/gi18n.h>
 
+#include "natter-protocol.h"
+
 #include "natter-contact-row.h"
 #include "natter-profile-dialog.h"
 
@@ -25,6 +27,9 @@ struct _NatterProfileDialog
   AdwEntryRow       *name_row;
   AdwEntryRow       *bio_row;
   AdwActionRow      *id_row;
+  AdwEntryRow       *handle_row;
+  GtkButton         *release_button;
+  GCancellable      *cancellable;
 
   NatterApplication *application;
   GBytes            *new_avatar;
@@ -140,6 +145,149 @@ on_save_clicked (NatterProfileDialog *self)
   gtk_window_close (GTK_WINDOW (self));
 }
 
+/* The handle: claimed, changed (a claim releases the old one) or released */
+
+static void
+show_handle (NatterProfileDialog *self)
+{
+  g_autofree char *handle = natter_application_dup_profile_value (self->application, "handle");
+  g_autofree char *shown = handle != NULL ? g_strconcat ("@", handle, NULL) : NULL;
+
+  gtk_editable_set_text (GTK_EDITABLE (self->handle_row), shown != NULL ? shown : "");
+  gtk_widget_set_visible (GTK_WIDGET (self->release_button), handle != NULL);
+}
+
+static void
+set_handle_busy (NatterProfileDialog *self,
+                 gboolean             busy)
+{
+  gtk_widget_set_sensitive (GTK_WIDGET (self->handle_row), !busy);
+}
+
+/* In words for the user: the server's refusals, or our own connection. */
+static char *
+explain_handle_error (const GError *error,
+                      const char   *handle)
+{
+  if (g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_HANDLE_TAKEN))
+    /* Translators: %s is a handle such as @ana */
+    return g_strdup_printf (_("%s belongs to someone else. Try another one."), handle);
+  if (g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INVALID_HANDLE))
+    return g_strdup (_("A handle is @ and 3 to 32 letters, digits, '_', '.' or '-'."));
+  /* Translators: %s says why */
+  return g_strdup_printf (_("The server did not take it: %s"), error->message);
+}
+
+static void
+on_handle_claimed (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(NatterProfileDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *handle = natter_client_claim_handle_finish (NATTER_CLIENT (source), result,
+                                                               &error);
+  g_autofree char *message = NULL;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  set_handle_busy (self, FALSE);
+  if (handle == NULL)
+    {
+      g_autofree char *asked = g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->handle_row)));
+
+      message = explain_handle_error (error, asked);
+      set_error (self, message);
+      return;
+    }
+
+  set_error (self, NULL);
+  if (!natter_application_set_profile_value (self->application, "handle", handle, &error))
+    {
+      set_error (self, error->message);
+      return;
+    }
+  show_handle (self);
+  /* Translators: %s is the handle, without its @ */
+  message = g_strdup_printf (_("You are @%s now"), handle);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (message));
+}
+
+static void
+on_handle_apply (NatterProfileDialog *self)
+{
+  NatterClient *client = natter_application_get_client (self->application);
+  g_autofree char *handle = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->handle_row))));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *normalized = NULL;
+
+  if (client == NULL || *handle == '\0')
+    return;
+
+  normalized = natter_handle_normalize (handle, &error);
+  if (normalized == NULL)
+    {
+      g_autofree char *message = explain_handle_error (error, handle);
+
+      set_error (self, message);
+      return;
+    }
+
+  set_handle_busy (self, TRUE);
+  natter_client_claim_handle_async (client, normalized, self->cancellable, on_handle_claimed,
+                                    g_object_ref (self));
+}
+
+static void
+on_handle_released (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(NatterProfileDialog) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean released = natter_client_release_handle_finish (NATTER_CLIENT (source), result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  set_handle_busy (self, FALSE);
+  /* Not ours any more on the server (not-found, not-owner): forget it too. */
+  if (!released && !g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND) &&
+      !g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_OWNER))
+    {
+      g_autofree char *message = g_strdup_printf (_("The server did not take it: %s"),
+                                                  error->message);
+
+      set_error (self, message);
+      return;
+    }
+
+  g_clear_error (&error);
+  set_error (self, NULL);
+  if (!natter_application_set_profile_value (self->application, "handle", NULL, &error))
+    {
+      set_error (self, error->message);
+      return;
+    }
+  show_handle (self);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Handle released")));
+}
+
+static void
+on_release_clicked (NatterProfileDialog *self)
+{
+  NatterClient *client = natter_application_get_client (self->application);
+  g_autofree char *handle = natter_application_dup_profile_value (self->application, "handle");
+
+  if (client == NULL || handle == NULL)
+    return;
+
+  set_handle_busy (self, TRUE);
+  natter_client_release_handle_async (client, handle, self->cancellable, on_handle_released,
+                                      g_object_ref (self));
+}
+
 static void
 on_name_changed (NatterProfileDialog *self)
 {
@@ -154,6 +302,7 @@ natter_profile_dialog_dispose (GObject *object)
 {
   NatterProfileDialog *self = NATTER_PROFILE_DIALOG (object);
 
+  g_cancellable_cancel (self->cancellable);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -170,6 +319,7 @@ natter_profile_dialog_finalize (GObject *object)
   NatterProfileDialog *self = NATTER_PROFILE_DIALOG (object);
 
   g_clear_pointer (&self->new_avatar, g_bytes_unref);
+  g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (natter_profile_dialog_parent_class)->finalize (object);
 }
@@ -192,6 +342,10 @@ natter_profile_dialog_class_init (NatterProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, name_row);
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, bio_row);
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, id_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, handle_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, release_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_handle_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_release_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_choose_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_remove_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_copy_clicked);
@@ -205,6 +359,7 @@ natter_profile_dialog_init (NatterProfileDialog *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  self->cancellable = g_cancellable_new ();
   g_signal_connect_swapped (self->name_row, "changed", G_CALLBACK (on_name_changed), self);
 }
 
@@ -230,6 +385,7 @@ natter_profile_dialog_new (GtkWindow         *parent,
 
   avatar = natter_application_dup_avatar (application);
   show_avatar (self, avatar);
+  show_handle (self);
 
   client = natter_application_get_client (application);
   if (client != NULL)

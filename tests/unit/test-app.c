@@ -8,7 +8,10 @@
 
 #include "natter-application.h"
 #include "natter-message-row.h"
+#include "natter-message-text.h"
 #include "natter-text.h"
+#include "natter-user-id-text.h"
+#include "natter-protocol.h"
 
 static char *data_home;
 
@@ -16,6 +19,61 @@ static char *
 profile_file (const char *name)
 {
   return g_build_filename (data_home, "natter", "profiles", "default", name, NULL);
+}
+
+static void
+test_message_links (void)
+{
+  const struct { const char *text; const char *markup; const char *link; } cases[] = {
+    { "plain <b>text</b> & more", "plain &lt;b&gt;text&lt;/b&gt; &amp; more", NULL },
+    { "see https://example.org/a?b=1&c=2.",
+      "see <a href=\"https://example.org/a?b=1&amp;c=2\">https://example.org/a?b=1&amp;c=2</a>.",
+      "https://example.org/a?b=1&c=2" },
+    { "(www.example.org)", "(<a href=\"https://www.example.org\">www.example.org</a>)",
+      "https://www.example.org" },
+    { "https://en.wikipedia.org/wiki/Tree_(graph)",
+      "<a href=\"https://en.wikipedia.org/wiki/Tree_(graph)\">"
+      "https://en.wikipedia.org/wiki/Tree_(graph)</a>",
+      "https://en.wikipedia.org/wiki/Tree_(graph)" },
+    { "javascript:alert(1) file:///etc/passwd", "javascript:alert(1) file:///etc/passwd", NULL },
+    { "http://x.org/\"onmouseover=", "<a href=\"http://x.org/\">http://x.org/</a>&quot;onmouseover=",
+      "http://x.org/" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *link = NULL;
+      g_autofree char *markup = natter_message_text_to_markup (cases[i].text, &link);
+
+      g_assert_cmpstr (markup, ==, cases[i].markup);
+      g_assert_cmpstr (link, ==, cases[i].link);
+    }
+}
+
+static void
+test_user_id_text (void)
+{
+  guint8 key[NATTER_PUBLIC_KEY_SIZE] = { 7, 42, 99 };
+  g_autofree char *id = natter_user_id_from_public_key (key);
+  g_autofree char *grouped = natter_user_id_text_grouped (id);
+  g_autofree char *uri = natter_user_id_text_uri (id);
+  g_autofree char *back = natter_user_id_text_from_uri (uri);
+  g_autofree char *slashes = g_strconcat ("natter://", id, NULL);
+  g_autofree char *back_slashes = natter_user_id_text_from_uri (slashes);
+  g_auto(GStrv) groups = g_strsplit (grouped, " ", -1);
+  g_autoptr(GString) joined = g_string_new (NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      if (groups[i + 1] != NULL)
+        g_assert_cmpuint (strlen (groups[i]), ==, 4);
+      g_string_append (joined, groups[i]);
+    }
+  g_assert_cmpstr (joined->str, ==, id);
+  g_assert_cmpstr (back, ==, id);
+  g_assert_cmpstr (back_slashes, ==, id);
+  g_assert_null (natter_user_id_text_from_uri ("natter:not-an-id"));
+  g_assert_null (natter_user_id_text_from_uri ("https://example.org"));
 }
 
 static void
@@ -143,6 +201,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/app/server-url", test_server_url);
+  g_test_add_func ("/app/message-links", test_message_links);
+  g_test_add_func ("/app/user-id-text", test_user_id_text);
   g_test_add_func ("/app/status-labels", test_status_labels);
   g_test_add_func ("/app/profile", test_profile);
   g_test_add_func ("/app/hostile-text", test_hostile_text);
