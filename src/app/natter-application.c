@@ -24,12 +24,15 @@
 #include "natter-protocol.h"
 
 #include "natter-application.h"
+#include "natter-control.h"
 #include "natter-preferences-window.h"
 #include "natter-text.h"
 #include "natter-user-id-text.h"
 #include "natter-window.h"
 
 #define DEFAULT_PROFILE "default"
+/* The history's backup is renewed when it is older than this */
+#define BACKUP_MAX_AGE_S (60 * 60)
 
 enum {
   PROP_0,
@@ -60,6 +63,9 @@ struct _NatterApplication
 
   guint           sigint_source;
   guint           sigterm_source;
+  guint           backup_source;
+  /* Other processes of this profile (natter-cli) hand their commands here */
+  NatterControl  *control;
 };
 
 G_DEFINE_FINAL_TYPE (NatterApplication, natter_application, ADW_TYPE_APPLICATION)
@@ -372,6 +378,261 @@ on_message_added (NatterClient  *client,
   g_application_send_notification (G_APPLICATION (self), notification_id, notification);
 }
 
+/* The history's health */
+
+static void
+show_notice (NatterApplication *self,
+             const char        *message,
+             const char        *button_label,
+             const char        *action_name)
+{
+  NatterWindow *window = get_main_window (self);
+
+  if (window != NULL)
+    natter_window_add_notice (window, message, button_label, action_name);
+}
+
+static void
+on_store_damaged (NatterStore *store,
+                  GParamSpec  *pspec,
+                  gpointer     user_data)
+{
+  if (natter_store_get_damaged (store))
+    show_notice (user_data,
+                 _("The history is damaged: nothing more is stored in it"),
+                 _("Restore Backup"), "app.restore-backup");
+}
+
+static void
+on_store_checked (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(NatterApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (natter_store_check_finish (NATTER_STORE (source), result, &error))
+    {
+      if (!natter_store_backup_if_due (NATTER_STORE (source), BACKUP_MAX_AGE_S, &error))
+        g_warning ("Could not back up the history: %s", error->message);
+    }
+  else if (!g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
+    {
+      g_warning ("Could not check the history: %s", error->message);
+    }
+}
+
+static gboolean
+on_backup_timer (gpointer user_data)
+{
+  NatterApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (self->store != NULL && !natter_store_get_damaged (self->store) &&
+      !natter_store_get_read_only (self->store) &&
+      !natter_store_backup_if_due (self->store, BACKUP_MAX_AGE_S, &error))
+    g_warning ("Could not back up the history: %s", error->message);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_store_failed (NatterClient *client,
+                 const GError *error,
+                 gpointer      user_data)
+{
+  if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL))
+    show_notice (user_data,
+                 _("The disk is full: an incoming message waits with its sender"), NULL, NULL);
+  else
+    show_notice (user_data,
+                 _("An incoming message could not be stored: it waits with its sender"), NULL, NULL);
+}
+
+static void
+on_message_refused (NatterClient *client,
+                    const char   *contact_id,
+                    const char   *message_id,
+                    const char   *reason,
+                    gpointer      user_data)
+{
+  if (g_str_equal (reason, "storage-full"))
+    show_notice (user_data,
+                 _("Your contact’s disk is full: your message waits and goes by itself"), NULL, NULL);
+  else if (g_str_has_prefix (reason, "storage-"))
+    show_notice (user_data,
+                 _("Your contact could not store your message: it waits and goes again"), NULL, NULL);
+  else
+    show_notice (user_data, _("Your contact’s device refused a message as malformed"), NULL, NULL);
+}
+
+static void
+open_store (NatterApplication  *self,
+            GError            **error)
+{
+  g_autofree char *store_path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+  /* A profile whose history was made once never gets a new empty one
+   * silently: a missing or empty file is damage. */
+  gboolean had_history = g_key_file_get_boolean (self->keyfile, "history", "created", NULL);
+  NatterStoreOpenFlags flags = NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL;
+
+  if (!had_history)
+    flags |= NATTER_STORE_OPEN_CREATE;
+
+  self->store = natter_store_open (store_path, flags, error);
+  if (self->store == NULL)
+    return;
+
+  if (!had_history)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      g_key_file_set_boolean (self->keyfile, "history", "created", TRUE);
+      if (!save_keyfile (self, &local_error))
+        g_warning ("Could not save the profile’s settings: %s", local_error->message);
+    }
+
+  g_signal_connect (self->store, "notify::damaged", G_CALLBACK (on_store_damaged), self);
+  if (natter_store_get_read_only (self->store))
+    show_notice (self, _("The disk is full: nothing new can be stored"), NULL, NULL);
+  else
+    /* In a thread: a large history does not hold up the window */
+    natter_store_check_async (self->store, NULL, on_store_checked, g_object_ref (self));
+
+  if (self->backup_source == 0)
+    self->backup_source = g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, self);
+}
+
+/* Commands that natter-cli hands over while the app is online */
+
+typedef struct
+{
+  NatterControlCall *call;
+  char              *message_id;
+  guint              timeout_id;
+  gulong             handler;
+  NatterClient      *client;
+} SendWait;
+
+static void
+send_wait_done (SendWait *wait,
+                int       exit_code)
+{
+  if (exit_code != 0)
+    natter_control_call_print (wait->call, TRUE,
+                               _("natter-cli: not delivered in time; the message stays queued\n"));
+  natter_control_call_finish (wait->call, exit_code);
+  g_clear_handle_id (&wait->timeout_id, g_source_remove);
+  g_clear_signal_handler (&wait->handler, wait->client);
+  g_clear_object (&wait->client);
+  natter_control_call_unref (wait->call);
+  g_free (wait->message_id);
+  g_free (wait);
+}
+
+static void
+on_send_wait_status (NatterClient        *client,
+                     const char          *contact_id,
+                     const char          *message_id,
+                     NatterMessageStatus  status,
+                     gpointer             user_data)
+{
+  SendWait *wait = user_data;
+
+  if (g_strcmp0 (message_id, wait->message_id) == 0 &&
+      (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ))
+    send_wait_done (wait, 0);
+}
+
+static gboolean
+on_send_wait_timeout (gpointer user_data)
+{
+  SendWait *wait = user_data;
+
+  wait->timeout_id = 0;
+  send_wait_done (wait, 3);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+control_send (NatterApplication *self,
+              JsonObject        *request,
+              JsonArray         *args,
+              NatterControlCall *call)
+{
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contact_id = NULL;
+  g_autofree char *text = NULL;
+  SendWait *wait;
+
+  if (json_array_get_length (args) != 2 ||
+      g_strcmp0 (json_array_get_string_element (args, 1), "-") == 0)
+    {
+      natter_control_call_print (call, TRUE,
+                                 _("natter-cli: while Natter is open, send takes an ID and one "
+                                   "text\n"));
+      natter_control_call_finish (call, 2);
+      return;
+    }
+
+  contact_id = natter_user_id_normalize (json_array_get_string_element (args, 0), &error);
+  if (contact_id != NULL)
+    message = natter_client_send_message (self->client, contact_id,
+                                          json_array_get_string_element (args, 1), &error);
+  if (message == NULL)
+    {
+      text = g_strdup_printf ("natter-cli: %s\n", error->message);
+      natter_control_call_print (call, TRUE, text);
+      natter_control_call_finish (call, 1);
+      return;
+    }
+
+  if (json_object_get_boolean_member_with_default (request, "no_wait", FALSE))
+    {
+      natter_control_call_finish (call, 0);
+      return;
+    }
+
+  wait = g_new0 (SendWait, 1);
+  wait->call = natter_control_call_ref (call);
+  wait->message_id = g_strdup (natter_message_get_id (message));
+  wait->client = g_object_ref (self->client);
+  wait->handler = g_signal_connect (self->client, "message-status-changed",
+                                    G_CALLBACK (on_send_wait_status), wait);
+  wait->timeout_id = g_timeout_add_seconds (CLAMP (json_object_get_int_member_with_default (request,
+                                                                                           "timeout",
+                                                                                           60),
+                                                   1, 3600),
+                                            on_send_wait_timeout, wait);
+}
+
+static void
+on_control_request (NatterControl     *control,
+                    JsonObject        *request,
+                    NatterControlCall *call,
+                    gpointer           user_data)
+{
+  NatterApplication *self = user_data;
+  const char *command = json_object_get_string_member_with_default (request, "command", "");
+  JsonNode *args_node = json_object_get_member (request, "args");
+  JsonArray *args = args_node != NULL && JSON_NODE_HOLDS_ARRAY (args_node) ?
+                    json_node_get_array (args_node) : NULL;
+  g_autofree char *text = NULL;
+
+  if (g_str_equal (command, "send") && args != NULL && self->client != NULL)
+    {
+      control_send (self, request, args, call);
+    }
+  else
+    {
+      text = g_strdup_printf (_("natter-cli: “%s” is not available while Natter is open on this "
+                                "profile; use the window, or close Natter first\n"), command);
+      natter_control_call_print (call, TRUE, text);
+      natter_control_call_finish (call, 2);
+    }
+}
+
 /* Read here or elsewhere: the notification has said what it had to. */
 static void
 on_conversation_read (NatterClient *client,
@@ -397,6 +658,8 @@ set_client (NatterApplication *self,
     }
 
   g_set_object (&self->client, client);
+  if (client == NULL)
+    g_clear_object (&self->control);
 
   if (self->client != NULL)
     {
@@ -404,6 +667,18 @@ set_client (NatterApplication *self,
       apply_settings (self);
       apply_profile (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
+      if (self->control == NULL)
+        {
+          g_autoptr(GError) error = NULL;
+
+          self->control = natter_control_new (self->profile_dir, &error);
+          if (self->control != NULL)
+            g_signal_connect (self->control, "request", G_CALLBACK (on_control_request), self);
+          else
+            g_warning ("natter-cli cannot hand commands to Natter: %s", error->message);
+        }
+      g_signal_connect (self->client, "store-failed", G_CALLBACK (on_store_failed), self);
+      g_signal_connect (self->client, "message-refused", G_CALLBACK (on_message_refused), self);
       g_signal_connect (self->client, "conversation-read", G_CALLBACK (on_conversation_read),
                         self);
       natter_client_start (self->client);
@@ -424,7 +699,6 @@ on_identity_loaded (GObject      *source,
   g_autoptr(NatterIdentity) identity = NULL;
   g_autoptr(NatterClient) client = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *store_path = NULL;
   g_autofree char *server = NULL;
 
   identity = natter_identity_load_from_keyring_finish (result, &error);
@@ -438,10 +712,12 @@ on_identity_loaded (GObject      *source,
 
   if (self->store == NULL)
     {
-      store_path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
-      self->store = natter_store_new (store_path, &error);
+      open_store (self, &error);
       if (self->store == NULL)
         {
+          if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
+            show_notice (self, _("The history is damaged or missing"), _("Restore Backup"),
+                         "app.restore-backup");
           g_task_return_new_error (task, error->domain, error->code,
                                    _("Cannot open the history: %s"), error->message);
           return;
@@ -546,6 +822,53 @@ on_quit_signal (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+on_reopened (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  NatterApplication *self = NATTER_APPLICATION (source);
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_application_open_finish (self, result, &error))
+    show_notice (self, error->message, NULL, NULL);
+}
+
+static void
+on_restore_backup (GSimpleAction *action,
+                   GVariant      *parameter,
+                   gpointer       user_data)
+{
+  NatterApplication *self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *aside = NULL;
+
+  if (self->profile_dir == NULL)
+    return;
+
+  /* Nothing may hold the history while it is replaced */
+  set_client (self, NULL);
+  if (self->store != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->store, self);
+      natter_store_close (self->store);
+      g_clear_object (&self->store);
+    }
+
+  path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+  aside = natter_store_restore_backup (path, &error);
+  if (aside == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Could not restore the backup: %s"),
+                                                  error->message);
+
+      show_notice (self, message, NULL, NULL);
+    }
+
+  natter_application_open_async (self, NULL, NULL, NULL, on_reopened, NULL);
+}
+
 /* A notification's Mark as Read: read without opening the window. */
 static void
 on_mark_read (GSimpleAction *action,
@@ -563,6 +886,7 @@ on_mark_read (GSimpleAction *action,
 }
 
 static const GActionEntry app_actions[] = {
+  { "restore-backup", on_restore_backup },
   { "open-conversation", on_open_conversation, "s" },
   { "mark-read", on_mark_read, "s" },
   { "preferences", on_preferences },
@@ -697,6 +1021,7 @@ natter_application_shutdown (GApplication *application)
   NatterApplication *self = NATTER_APPLICATION (application);
 
   set_client (self, NULL);
+  g_clear_handle_id (&self->backup_source, g_source_remove);
   g_clear_handle_id (&self->sigint_source, g_source_remove);
   g_clear_handle_id (&self->sigterm_source, g_source_remove);
 
@@ -1106,6 +1431,15 @@ natter_application_open_async (NatterApplication   *self,
   if (self->client != NULL)
     {
       g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* Two processes online with one identity knock each other off the server */
+  if (natter_control_is_online (self->profile_dir))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                               _("natter-cli is online on this profile (natter-cli listen); "
+                                 "stop it to open Natter here"));
       return;
     }
 

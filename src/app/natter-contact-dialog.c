@@ -22,7 +22,6 @@ struct _NatterContactDialog
   GtkLabel      *id_label;
   AdwEntryRow   *alias_row;
   GtkSwitch     *block_switch;
-  GtkLabel      *key_changed_label;
   GtkLabel      *safety_number_label;
   GtkSwitch     *verified_switch;
 
@@ -87,18 +86,6 @@ update (NatterContactDialog *self)
 
   gtk_switch_set_active (self->block_switch, natter_contact_get_blocked (self->contact));
   gtk_switch_set_active (self->verified_switch, natter_contact_get_verified (self->contact));
-
-  if (natter_contact_get_key_changed (self->contact))
-    {
-      g_autofree char *text = g_strdup_printf (_("The safety number with %s has changed since "
-                                                 "you last talked. Their key may have been "
-                                                 "replaced, or someone may be in the middle. "
-                                                 "Compare the number again."), name);
-
-      gtk_label_set_text (self->key_changed_label, text);
-    }
-  gtk_widget_set_visible (GTK_WIDGET (self->key_changed_label),
-                          natter_contact_get_key_changed (self->contact));
 
   self->updating = FALSE;
 }
@@ -182,10 +169,7 @@ on_verified_toggled (NatterContactDialog *self)
   if (self->updating || verified == natter_contact_get_verified (self->contact))
     return;
 
-  /* Comparing the number again settles a changed key. */
-  if (!natter_store_set_contact_verified (store, id, verified, &error) ||
-      (verified && natter_contact_get_key_changed (self->contact) &&
-       !natter_store_set_contact_key_changed (store, id, FALSE, &error)))
+  if (!natter_store_set_contact_verified (store, id, verified, &error))
     {
       show_error (self, error);
       update (self);
@@ -224,7 +208,6 @@ natter_contact_dialog_class_init (NatterContactDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, id_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, alias_row);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, block_switch);
-  gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, key_changed_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, safety_number_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, verified_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_alias_apply);

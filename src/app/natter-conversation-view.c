@@ -198,10 +198,6 @@ update_warning (NatterConversationView *self)
     text = g_strdup_printf (_("The connection to %s was not signed with their key: someone may "
                               "be listening in. Nothing was sent. Compare safety numbers."),
                             contact_name (self));
-  else if (self->contact != NULL && natter_contact_get_key_changed (self->contact))
-    text = g_strdup_printf (_("The safety number with %s has changed. Compare it with them "
-                              "before you trust this conversation."),
-                            contact_name (self));
 
   if (text != NULL)
     gtk_label_set_text (self->warning_label, text);

@@ -1050,6 +1050,36 @@ natter_window_add_toast (NatterWindow *self,
 }
 
 /**
+ * natter_window_add_notice:
+ * @message: what the user must know, in words
+ * @button_label: (nullable): a button on the notice
+ * @action_name: (nullable): the action the button activates
+ *
+ * Like a toast, but it stays until it is dismissed: for problems such as a
+ * full disk or a damaged history.
+ */
+void
+natter_window_add_notice (NatterWindow *self,
+                          const char   *message,
+                          const char   *button_label,
+                          const char   *action_name)
+{
+  AdwToast *toast;
+
+  g_return_if_fail (NATTER_IS_WINDOW (self));
+
+  toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 0);
+  adw_toast_set_priority (toast, ADW_TOAST_PRIORITY_HIGH);
+  if (button_label != NULL && action_name != NULL)
+    {
+      adw_toast_set_button_label (toast, button_label);
+      adw_toast_set_action_name (toast, action_name);
+    }
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/**
  * natter_window_add_contact:
  * @user_id: a valid Natter ID, as from a `natter:` link
  *

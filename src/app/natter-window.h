@@ -19,6 +19,10 @@ void          natter_window_open_conversation (NatterWindow      *self,
                                                const char        *contact_id);
 void          natter_window_add_toast         (NatterWindow      *self,
                                                const char        *message);
+void          natter_window_add_notice        (NatterWindow      *self,
+                                               const char        *message,
+                                               const char        *button_label,
+                                               const char        *action_name);
 void          natter_window_add_contact       (NatterWindow      *self,
                                                const char        *user_id);
 

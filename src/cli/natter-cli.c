@@ -17,11 +17,15 @@
 #include <glib-unix.h>
 
 #include "natter-cli-output.h"
+#include "natter-json.h"
 #include "natter-client.h"
+#include "natter-control.h"
 #include "natter-protocol.h"
 
 #define ONLINE_TIMEOUT_S  20
 #define REQUEST_WAIT_S    20
+/* How old the history's backup may get before a command makes a new one */
+#define BACKUP_MAX_AGE_S  (60 * 60)
 
 typedef struct
 {
@@ -55,12 +59,20 @@ typedef struct
   /* The command waiting for something */
   char         *wait_message_id;
   GAsyncResult *result;
+
+  /* Online on the profile: other natter-cli processes hand their commands here */
+  NatterControl *control;
+  /* A command handed over by another process: the objects belong to the
+   * process that is online, and its input came with the request */
+  gboolean      borrowed;
+  FILE         *input;
 } Cli;
 
 static gboolean
 fail (Cli        *cli,
       const char *format,
       ...) G_GNUC_PRINTF (2, 3);
+static gboolean start_control (Cli *cli);
 
 static gboolean
 fail (Cli        *cli,
@@ -83,6 +95,18 @@ static void
 print_json (JsonObject *object)
 {
   natter_cli_print_json (object);
+}
+
+/* Events of listen go straight to its own standard output, also while it
+ * runs a command handed over by another process (whose output goes there) */
+static void
+print_event (JsonObject *event)
+{
+  g_autofree char *text = natter_json_object_to_string (event, NULL);
+
+  fputs (text, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
 }
 
 static JsonObject *
@@ -159,6 +183,7 @@ open_profile (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = NULL;
+  g_autofree char *known_server = NULL;
 
   if (cli->profile == NULL)
     cli->profile = g_strdup ("default");
@@ -180,7 +205,10 @@ open_profile (Cli *cli)
     return fail (cli, _("Cannot read %s: %s"), path, error->message);
   g_clear_error (&error);
 
-  if (cli->server != NULL)
+  known_server = g_key_file_get_string (cli->settings, "client", "server", NULL);
+
+  /* Written only when it changes: reading works on a full disk */
+  if (cli->server != NULL && g_strcmp0 (known_server, cli->server) != 0)
     {
       g_key_file_set_string (cli->settings, "client", "server", cli->server);
       if (!g_key_file_save_to_file (cli->settings, path, &error))
@@ -194,6 +222,9 @@ static gboolean
 open_identity (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
+
+  if (cli->identity != NULL)
+    return TRUE;
 
   if (cli->identity_file != NULL)
     {
@@ -217,15 +248,48 @@ open_identity (Cli *cli)
   return TRUE;
 }
 
+static char *
+store_path (Cli *cli)
+{
+  return g_build_filename (cli->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+}
+
 static gboolean
 open_store (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = g_build_filename (cli->profile_dir, NATTER_STORE_FILE_NAME, NULL);
+  g_autofree char *path = store_path (cli);
+  g_autofree char *settings = settings_path (cli);
+  /* A profile whose history was made once never gets a new empty one
+   * silently: a missing or empty file is damage. */
+  gboolean had_history = g_key_file_get_boolean (cli->settings, "history", "created", NULL);
+  NatterStoreOpenFlags flags = NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL;
 
-  cli->store = natter_store_new (path, &error);
+  if (cli->store != NULL)
+    return TRUE;
+
+  if (!had_history)
+    flags |= NATTER_STORE_OPEN_CREATE;
+
+  cli->store = natter_store_open (path, flags, &error);
   if (cli->store == NULL)
     return fail (cli, _("Cannot open the history: %s"), error->message);
+
+  if (!had_history)
+    {
+      g_key_file_set_boolean (cli->settings, "history", "created", TRUE);
+      if (!g_key_file_save_to_file (cli->settings, settings, &error))
+        return fail (cli, _("Cannot save %s: %s"), settings, error->message);
+    }
+
+  if (natter_store_get_read_only (cli->store))
+    g_printerr (_("natter-cli: the disk is full: the history can be read, but nothing new can "
+                  "be stored until there is free space\n"));
+  else if (!natter_store_check (cli->store, &error))
+    g_printerr (_("natter-cli: %s. Nothing more is written to it; natter-cli restore-backup "
+                  "goes back to the last backup\n"), error->message);
+  else if (!natter_store_backup_if_due (cli->store, BACKUP_MAX_AGE_S, &error))
+    g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
 
   return TRUE;
 }
@@ -259,6 +323,9 @@ static gboolean
 open_client (Cli *cli)
 {
   g_autofree char *server = NULL;
+
+  if (cli->client != NULL)
+    return TRUE;
 
   if (!open_store (cli))
     return FALSE;
@@ -294,6 +361,9 @@ go_online (Cli *cli)
     return FALSE;
 
   signaling = natter_client_get_signaling (cli->client);
+  if (natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_ONLINE)
+    return TRUE;
+
   handler = g_signal_connect (signaling, "notify::state", G_CALLBACK (on_state_notify), &online);
   natter_client_start (cli->client);
   run_until (&online, ONLINE_TIMEOUT_S);
@@ -760,9 +830,10 @@ send_lines (Cli        *cli,
 
   g_signal_connect (cli->client, "message-status-changed", G_CALLBACK (on_lines_status),
                     waiting);
-  natter_client_start (cli->client);
+  if (!cli->no_wait)
+    natter_client_start (cli->client);
 
-  while ((length = getline (&line, &size, stdin)) >= 0)
+  while ((length = getline (&line, &size, cli->input)) >= 0)
     {
       g_autoptr(NatterMessage) message = NULL;
 
@@ -773,16 +844,26 @@ send_lines (Cli        *cli,
 
       message = natter_client_send_message (cli->client, contact_id, line, &error);
       if (message == NULL)
-        return fail (cli, "%s", error->message);
+        {
+          g_signal_handlers_disconnect_by_data (cli->client, waiting);
+          return fail (cli, "%s", error->message);
+        }
       g_hash_table_add (waiting, g_strdup (natter_message_get_id (message)));
       /* Let the connection come up and carry what is queued */
       while (g_main_context_iteration (NULL, FALSE))
         ;
     }
 
+  if (cli->no_wait)
+    {
+      g_signal_handlers_disconnect_by_data (cli->client, waiting);
+      return TRUE;
+    }
+
   deadline = g_get_monotonic_time () + (gint64) cli->timeout_s * G_USEC_PER_SEC;
   while (!hash_table_is_empty (waiting, &empty) && g_get_monotonic_time () < deadline)
     g_main_context_iteration (NULL, TRUE);
+  g_signal_handlers_disconnect_by_data (cli->client, waiting);
 
   if (!empty)
     {
@@ -820,14 +901,22 @@ cmd_send (Cli   *cli,
   /* Queue first, so that the message is kept even if the server is down. */
   message = natter_client_send_reply (cli->client, contact_id, args[1], cli->reply_to, &error);
   if (message == NULL)
-    return fail (cli, "%s", error->message);
+    {
+      g_signal_handlers_disconnect_by_data (cli->client, &delivered);
+      return fail (cli, "%s", error->message);
+    }
 
   cli->wait_message_id = g_strdup (natter_message_get_id (message));
   if (cli->no_wait)
-    return TRUE;
+    {
+      g_signal_handlers_disconnect_by_data (cli->client, &delivered);
+      return TRUE;
+    }
 
   natter_client_start (cli->client);
-  if (!run_until (&delivered, cli->timeout_s))
+  delivered = delivered || run_until (&delivered, cli->timeout_s);
+  g_signal_handlers_disconnect_by_data (cli->client, &delivered);
+  if (!delivered)
     {
       cli->exit_code = 3;
       g_printerr (_("natter-cli: not delivered within %d s; the message stays queued and goes "
@@ -857,7 +946,7 @@ on_listen_message (NatterClient  *client,
   json_object_set_int_member (event, "ts", natter_message_get_timestamp (message) / 1000);
   if (natter_message_get_reply_to (message) != NULL)
     json_object_set_string_member (event, "reply_to", natter_message_get_reply_to (message));
-  print_json (event);
+  print_event (event);
 
   if (cli->mark_read)
     natter_client_mark_read (client, natter_message_get_contact_id (message), NULL);
@@ -875,7 +964,7 @@ on_listen_status (NatterClient        *client,
   json_object_set_string_member (event, "contact", contact_id);
   json_object_set_string_member (event, "id", message_id);
   json_object_set_string_member (event, "status", natter_message_status_to_string (status));
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -888,7 +977,7 @@ on_listen_typing (NatterClient *client,
 
   json_object_set_string_member (event, "contact", contact_id);
   json_object_set_boolean_member (event, "active", active);
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -901,7 +990,7 @@ on_listen_presence (NatterClient *client,
 
   json_object_set_string_member (event, "contact", contact_id);
   json_object_set_boolean_member (event, "online", online);
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -916,7 +1005,7 @@ on_listen_peer_state (NatterClient    *client,
 
   json_object_set_string_member (event, "contact", contact_id);
   json_object_set_string_member (event, "state", value != NULL ? value->value_nick : "unknown");
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -927,7 +1016,7 @@ on_listen_trust_failure (NatterClient *client,
   g_autoptr(JsonObject) event = event_new ("trust-failure");
 
   json_object_set_string_member (event, "contact", contact_id);
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -942,7 +1031,7 @@ on_listen_refused (NatterClient *client,
   json_object_set_string_member (event, "contact", contact_id);
   json_object_set_string_member (event, "id", message_id);
   json_object_set_string_member (event, "reason", reason);
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -956,7 +1045,22 @@ on_listen_store_failed (NatterClient *client,
                                   g_error_matches (error, NATTER_STORE_ERROR,
                                                    NATTER_STORE_ERROR_DISK_FULL));
   json_object_set_string_member (event, "error", error->message);
-  print_json (event);
+  print_event (event);
+}
+
+static void
+on_listen_store_damaged (GObject    *store,
+                         GParamSpec *pspec,
+                         gpointer    user_data)
+{
+  g_autoptr(JsonObject) event = NULL;
+
+  if (!natter_store_get_damaged (NATTER_STORE (store)))
+    return;
+
+  event = event_new ("store-damaged");
+  json_object_set_string_member (event, "path", natter_store_get_path (NATTER_STORE (store)));
+  print_event (event);
 }
 
 static void
@@ -971,7 +1075,7 @@ on_listen_contact (NatterClient *client,
   json_object_set_string_member (event, "contact", contact_id);
   if (contact != NULL && natter_contact_get_name (contact) != NULL)
     json_object_set_string_member (event, "name", natter_contact_get_name (contact));
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -992,7 +1096,7 @@ on_answer_done (GObject      *source,
 
   event = event_new ("invitation-accepted");
   json_object_set_object_member (event, "invitation", g_steal_pointer (&invitation));
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -1005,7 +1109,7 @@ on_listen_invitation (NatterClient *client,
   const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
 
   json_object_set_object_member (event, "invitation", json_object_ref (invitation));
-  print_json (event);
+  print_event (event);
 
   if (cli->auto_accept && id != NULL)
     natter_client_answer_invitation_async (client, id, TRUE, NULL, on_answer_done, cli);
@@ -1019,7 +1123,7 @@ on_listen_invitation_answer (NatterClient *client,
   g_autoptr(JsonObject) event = event_new ("invitation-answer");
 
   json_object_set_object_member (event, "invitation", json_object_ref (invitation));
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -1033,7 +1137,7 @@ on_listen_room (NatterClient *client,
 
   json_object_set_string_member (event, "room", room);
   json_object_set_string_member (event, "user", user);
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -1049,7 +1153,7 @@ on_listen_server_state (GObject    *object,
   json_object_set_string_member (event, "state", value != NULL ? value->value_nick : "unknown");
   if (natter_signaling_get_last_error (signaling) != NULL)
     json_object_set_string_member (event, "error", natter_signaling_get_last_error (signaling));
-  print_json (event);
+  print_event (event);
 }
 
 static void
@@ -1068,6 +1172,7 @@ connect_listeners (Cli *cli)
   g_signal_connect (cli->client, "room-event", G_CALLBACK (on_listen_room), cli);
   g_signal_connect (cli->client, "message-refused", G_CALLBACK (on_listen_refused), cli);
   g_signal_connect (cli->client, "store-failed", G_CALLBACK (on_listen_store_failed), cli);
+  g_signal_connect (cli->store, "notify::damaged", G_CALLBACK (on_listen_store_damaged), cli);
   g_signal_connect (natter_client_get_signaling (cli->client), "notify::state",
                     G_CALLBACK (on_listen_server_state), cli);
 }
@@ -1091,13 +1196,28 @@ run_forever (Cli *cli)
 }
 
 static gboolean
+on_backup_timer (gpointer user_data)
+{
+  Cli *cli = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_store_get_damaged (cli->store) && !natter_store_get_read_only (cli->store) &&
+      !natter_store_backup_if_due (cli->store, BACKUP_MAX_AGE_S, &error))
+    g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
 cmd_listen (Cli   *cli,
             char **args)
 {
-  if (!open_client (cli))
+  if (!open_client (cli) || !start_control (cli))
     return FALSE;
 
   connect_listeners (cli);
+  on_listen_store_damaged (G_OBJECT (cli->store), NULL, cli);
+  g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, cli);
   natter_client_start (cli->client);
   run_forever (cli);
   return TRUE;
@@ -1267,6 +1387,9 @@ cmd_room (Cli   *cli,
       print_members (natter_frame_get_array (reply, "members"));
       return TRUE;
     }
+
+  if (!start_control (cli))
+    return FALSE;
 
   {
     g_autoptr(JsonObject) event = event_new ("room-members");
@@ -1441,6 +1564,43 @@ cmd_profile (Cli   *cli,
   return TRUE;
 }
 
+static gboolean
+cmd_backup (Cli   *cli,
+            char **args)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!open_store (cli))
+    return FALSE;
+
+  if (!natter_store_backup (cli->store, &error))
+    return fail (cli, "%s", error->message);
+
+  g_print (_("Backed up the history to %s%s\n"), natter_store_get_path (cli->store),
+           NATTER_STORE_BACKUP_SUFFIX);
+  return TRUE;
+}
+
+static gboolean
+cmd_restore_backup (Cli   *cli,
+                    char **args)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *path = store_path (cli);
+  g_autofree char *aside = NULL;
+
+  aside = natter_store_restore_backup (path, &error);
+  if (aside == NULL)
+    return fail (cli, _("Cannot restore the backup: %s"), error->message);
+
+  if (*aside != '\0')
+    g_print (_("Restored the history from its backup; the one it replaced is kept as %s\n"),
+             aside);
+  else
+    g_print (_("Restored the history from its backup\n"));
+  return TRUE;
+}
+
 typedef struct
 {
   const char *name;
@@ -1469,6 +1629,9 @@ static const Command commands[] = {
   { "unblock", cmd_unblock, TRUE, N_("Unblock a contact") },
   { "safety-number", cmd_safety_number, TRUE, N_("Print the number to compare with a contact") },
   { "room", cmd_room, TRUE, N_("join NAME: stay in a room; members NAME: list it") },
+  { "backup", cmd_backup, FALSE, N_("Back up the history now (commands also do it hourly)") },
+  { "restore-backup", cmd_restore_backup, FALSE,
+    N_("Put the last backup in place of a damaged history (which is kept)") },
 };
 
 static void
@@ -1480,12 +1643,13 @@ cli_clear (Cli *cli)
                 natter_client_get_envelopes_sent (cli->client),
                 natter_client_get_envelopes_received (cli->client));
 
-  if (cli->client != NULL)
+  if (cli->client != NULL && !cli->borrowed)
     {
       natter_client_stop (cli->client);
       /* Let the goodbyes and the close frame reach the server. */
       spin (150);
     }
+  g_clear_object (&cli->control);
   g_clear_object (&cli->client);
   g_clear_object (&cli->store);
   g_clear_object (&cli->identity);
@@ -1501,59 +1665,54 @@ cli_clear (Cli *cli)
   g_free (cli->avatar);
   g_free (cli->profile_dir);
   g_free (cli->wait_message_id);
+  if (cli->input != NULL && cli->input != stdin)
+    fclose (cli->input);
 }
 
-int
-main (int   argc,
-      char *argv[])
+/* The options, filling @cli; what is left (the command and its
+ * arguments) goes to @rest */
+static GOptionContext *
+option_context_new (Cli     *cli,
+                    char  ***rest)
 {
-  g_auto(GStrv) rest = NULL;
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GError) error = NULL;
   g_autoptr(GString) summary = g_string_new (NULL);
-  Cli cli = { .limit = 50, .timeout_s = 60 };
-  const Command *command = NULL;
+  GOptionContext *context;
   GOptionEntry entries[] = {
-    { "profile", 'p', 0, G_OPTION_ARG_STRING, &cli.profile,
+    { "profile", 'p', 0, G_OPTION_ARG_STRING, &cli->profile,
       N_("Use a separate identity and history"), N_("NAME") },
-    { "server", 's', 0, G_OPTION_ARG_STRING, &cli.server,
+    { "server", 's', 0, G_OPTION_ARG_STRING, &cli->server,
       N_("Signaling server, remembered for the profile"), "ws://HOST:PORT/ws" },
-    { "identity-file", 0, 0, G_OPTION_ARG_FILENAME, &cli.identity_file,
+    { "identity-file", 0, 0, G_OPTION_ARG_FILENAME, &cli->identity_file,
       N_("Keep the identity key in this file (mode 0600) instead of the keyring"), N_("PATH") },
-    { "loopback", 0, 0, G_OPTION_ARG_NONE, &cli.loopback,
+    { "loopback", 0, 0, G_OPTION_ARG_NONE, &cli->loopback,
       N_("Also offer 127.0.0.1 to peers (both ends on this machine)"), NULL },
-    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &cli.no_wait,
+    { "no-wait", 0, 0, G_OPTION_ARG_NONE, &cli->no_wait,
       N_("send: return once the message is queued"), NULL },
-    { "reply-to", 0, 0, G_OPTION_ARG_STRING, &cli.reply_to,
+    { "reply-to", 0, 0, G_OPTION_ARG_STRING, &cli->reply_to,
       N_("send: the ID of the message this one answers"), N_("ID") },
-    { "timeout", 0, 0, G_OPTION_ARG_INT, &cli.timeout_s,
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &cli->timeout_s,
       N_("send, typing: give up after this many seconds (default 60)"), N_("SECONDS") },
-    { "json", 0, 0, G_OPTION_ARG_NONE, &cli.json, N_("Print JSON"), NULL },
-    { "limit", 0, 0, G_OPTION_ARG_INT, &cli.limit,
+    { "json", 0, 0, G_OPTION_ARG_NONE, &cli->json, N_("Print JSON"), NULL },
+    { "limit", 0, 0, G_OPTION_ARG_INT, &cli->limit,
       N_("history: at most this many messages (default 50)"), "N" },
-    { "search", 0, 0, G_OPTION_ARG_STRING, &cli.search,
+    { "search", 0, 0, G_OPTION_ARG_STRING, &cli->search,
       N_("history: only messages matching TEXT"), N_("TEXT") },
-    { "expect", 0, 0, G_OPTION_ARG_STRING, &cli.expect,
+    { "expect", 0, 0, G_OPTION_ARG_STRING, &cli->expect,
       N_("invite: send nothing unless the contact is this ID (what @HANDLE resolves to)"),
       N_("ID") },
-    { "auto-accept-invitations", 0, 0, G_OPTION_ARG_NONE, &cli.auto_accept,
+    { "auto-accept-invitations", 0, 0, G_OPTION_ARG_NONE, &cli->auto_accept,
       N_("listen: accept every invitation"), NULL },
-    { "name", 0, 0, G_OPTION_ARG_STRING, &cli.name,
+    { "name", 0, 0, G_OPTION_ARG_STRING, &cli->name,
       N_("profile: your display name"), N_("NAME") },
-    { "bio", 0, 0, G_OPTION_ARG_STRING, &cli.bio,
+    { "bio", 0, 0, G_OPTION_ARG_STRING, &cli->bio,
       N_("profile: a short text about you"), N_("TEXT") },
-    { "avatar", 0, 0, G_OPTION_ARG_FILENAME, &cli.avatar,
+    { "avatar", 0, 0, G_OPTION_ARG_FILENAME, &cli->avatar,
       N_("profile: a PNG, JPEG or WebP picture of at most 256 KiB (\"\" removes it)"), N_("FILE") },
-    { "mark-read", 0, 0, G_OPTION_ARG_NONE, &cli.mark_read,
+    { "mark-read", 0, 0, G_OPTION_ARG_NONE, &cli->mark_read,
       N_("listen: mark incoming messages read at once (sends read receipts)"), NULL },
-    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &rest, NULL, N_("COMMAND [ARGS…]") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, rest, NULL, N_("COMMAND [ARGS…]") },
     { NULL }
   };
-
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
 
   g_string_append (summary, _("Commands:"));
   for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
@@ -1563,6 +1722,255 @@ main (int   argc,
   g_option_context_set_summary (context, _("A headless Natter client for scripts and tests."));
   g_option_context_set_description (context, summary->str);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  return context;
+}
+
+static const Command *
+find_command (const char *name)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (name, commands[i].name))
+      return &commands[i];
+
+  return NULL;
+}
+
+/* Commands that stay online, or replace the history, cannot share a
+ * profile with a process that is online on it. */
+static gboolean
+needs_the_profile_alone (const char  *name,
+                         char       **args)
+{
+  return g_str_equal (name, "listen") || g_str_equal (name, "restore-backup") ||
+         (g_str_equal (name, "room") && g_strcmp0 (args[0], "join") == 0);
+}
+
+static int
+run_command (Cli   *cli,
+             char **rest)
+{
+  const Command *command = find_command (rest[0]);
+
+  if (command == NULL)
+    {
+      g_printerr (_("natter-cli: unknown command “%s”; see --help\n"), rest[0]);
+      return 2;
+    }
+
+  if (cli->limit <= 0 || cli->timeout_s <= 0)
+    {
+      g_printerr (_("natter-cli: --limit and --timeout must be positive\n"));
+      return 2;
+    }
+
+  if (cli->borrowed && needs_the_profile_alone (rest[0], rest + 1))
+    {
+      g_printerr (_("natter-cli: another process is online on this profile (natter-cli listen "
+                    "or Natter); stop it first to run “%s”\n"), rest[0]);
+      return 2;
+    }
+
+  if (!command->needs_identity || open_identity (cli))
+    {
+      if (command->run (cli, rest + 1))
+        cli->exit_code = 0;
+      else if (cli->exit_code == 0)
+        cli->exit_code = 1;
+    }
+
+  return cli->exit_code;
+}
+
+/* Commands handed over by other processes of this profile */
+
+static NatterControlCall *forward_call;
+
+static void
+print_to_call (const char *text)
+{
+  natter_control_call_print (forward_call, FALSE, text);
+}
+
+static void
+printerr_to_call (const char *text)
+{
+  natter_control_call_print (forward_call, TRUE, text);
+}
+
+static void
+on_control_request (NatterControl     *control,
+                    JsonObject        *request,
+                    NatterControlCall *call,
+                    gpointer           user_data)
+{
+  Cli *cli = user_data;
+  Cli sub = { .limit = 50, .timeout_s = 60, .borrowed = TRUE };
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) strv = NULL;
+  g_auto(GStrv) rest = NULL;
+  g_autofree char *input = NULL;
+  NatterControlCall *outer_call = forward_call;
+  GPrintFunc outer_print;
+  GPrintFunc outer_printerr;
+  JsonNode *argv_node = json_object_get_member (request, "argv");
+  JsonArray *argv = argv_node != NULL && JSON_NODE_HOLDS_ARRAY (argv_node) ?
+                    json_node_get_array (argv_node) : NULL;
+  int exit_code = 2;
+
+  g_strv_builder_add (builder, "natter-cli");
+  for (guint i = 0; argv != NULL && i < json_array_get_length (argv); i++)
+    {
+      JsonNode *node = json_array_get_element (argv, i);
+
+      if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING)
+        g_strv_builder_add (builder, json_node_get_string (node));
+    }
+  strv = g_strv_builder_end (builder);
+
+  sub.profile = g_strdup (cli->profile);
+  sub.profile_dir = g_strdup (cli->profile_dir);
+  sub.settings = g_key_file_ref (cli->settings);
+  sub.identity = g_object_ref (cli->identity);
+  sub.store = g_object_ref (cli->store);
+  sub.client = g_object_ref (cli->client);
+  input = g_strdup (json_object_get_string_member_with_default (request, "stdin", ""));
+  sub.input = fmemopen (input, strlen (input), "r");
+
+  forward_call = call;
+  outer_print = g_set_print_handler (print_to_call);
+  outer_printerr = g_set_printerr_handler (printerr_to_call);
+
+  context = option_context_new (&sub, &rest);
+  if (!g_option_context_parse_strv (context, &strv, &error))
+    g_printerr ("natter-cli: %s\n", error->message);
+  else if (rest == NULL || rest[0] == NULL)
+    g_printerr (_("natter-cli: no command; see --help\n"));
+  else
+    exit_code = run_command (&sub, rest);
+
+  g_set_print_handler (outer_print);
+  g_set_printerr_handler (outer_printerr);
+  forward_call = outer_call;
+  natter_control_call_finish (call, exit_code);
+
+  /* What contacts see of us may have changed */
+  if (rest != NULL && g_strcmp0 (rest[0], "profile") == 0)
+    apply_profile (cli);
+
+  cli_clear (&sub);
+}
+
+/* Takes the profile's control socket: from now on other natter-cli
+ * processes hand their commands here instead of going online themselves. */
+static gboolean
+start_control (Cli *cli)
+{
+  g_autoptr(GError) error = NULL;
+
+  cli->control = natter_control_new (cli->profile_dir, &error);
+  if (cli->control == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        return fail (cli, _("Another process is online on this profile (natter-cli listen or "
+                            "Natter)"));
+      g_printerr (_("natter-cli: other natter-cli processes cannot hand commands to this one: "
+                    "%s\n"), error->message);
+      return TRUE;
+    }
+
+  g_signal_connect (cli->control, "request", G_CALLBACK (on_control_request), cli);
+  return TRUE;
+}
+
+/* Hands the command to the process online on the profile, if there is
+ * one. Returns TRUE if it ran there, with its exit code. */
+static gboolean
+forward_command (Cli         *cli,
+                 char       **original_args,
+                 char       **rest,
+                 int         *exit_code)
+{
+  g_autoptr(JsonObject) request = json_object_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *argv = json_array_new ();
+  JsonArray *args;
+
+  /* Nothing is read from the standard input unless it goes there */
+  if (!natter_control_is_online (cli->profile_dir))
+    {
+      json_array_unref (argv);
+      return FALSE;
+    }
+
+  for (guint i = 0; original_args[i] != NULL; i++)
+    json_array_add_string_element (argv, original_args[i]);
+  json_object_set_array_member (request, "argv", argv);
+
+  /* The same parsed, for a process that is not natter-cli (the app) */
+  args = json_array_new ();
+  for (guint i = 1; rest[i] != NULL; i++)
+    json_array_add_string_element (args, rest[i]);
+  json_object_set_string_member (request, "command", rest[0]);
+  json_object_set_array_member (request, "args", args);
+  json_object_set_boolean_member (request, "no_wait", cli->no_wait);
+  json_object_set_int_member (request, "timeout", cli->timeout_s);
+
+  if (g_str_equal (rest[0], "send") && g_strv_length (rest) >= 3 && g_str_equal (rest[2], "-"))
+    {
+      g_autoptr(GString) input = g_string_new (NULL);
+      char buffer[4096];
+      size_t n;
+
+      while ((n = fread (buffer, 1, sizeof buffer, stdin)) > 0)
+        g_string_append_len (input, buffer, n);
+      json_object_set_string_member (request, "stdin", input->str);
+    }
+
+  if (natter_control_forward (cli->profile_dir, request, exit_code, &error))
+    return TRUE;
+
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      g_printerr ("natter-cli: %s\n", error->message);
+      *exit_code = 1;
+      return TRUE;
+    }
+
+  return FALSE;
+}
+
+/* Commands that only read or change local files run here even while
+ * another process is online on the profile: they do not connect. */
+static gboolean
+stays_local (const char *name)
+{
+  const char *local[] = { "whoami", "profile", "history", "rename", "safety-number", "backup",
+                          NULL };
+
+  return g_strv_contains (local, name);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_auto(GStrv) rest = NULL;
+  g_auto(GStrv) original_args = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  Cli cli = { .limit = 50, .timeout_s = 60 };
+  int exit_code;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  original_args = g_strdupv (argv + 1);
+  cli.input = stdin;
+  context = option_context_new (&cli, &rest);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("natter-cli: %s\n", error->message);
@@ -1577,30 +1985,33 @@ main (int   argc,
       return 2;
     }
 
-  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (g_str_equal (rest[0], commands[i].name))
-      command = &commands[i];
-
-  if (command == NULL)
+  if (find_command (rest[0]) == NULL)
     {
       g_printerr (_("natter-cli: unknown command “%s”; see --help\n"), rest[0]);
       return 2;
     }
 
-  if (cli.limit <= 0 || cli.timeout_s <= 0)
+  if (!open_profile (&cli))
     {
-      g_printerr (_("natter-cli: --limit and --timeout must be positive\n"));
-      return 2;
+      exit_code = cli.exit_code;
     }
-
-  if (open_profile (&cli) && (!command->needs_identity || open_identity (&cli)))
+  else if (!needs_the_profile_alone (rest[0], rest + 1) && !stays_local (rest[0]) &&
+           forward_command (&cli, original_args, rest, &exit_code))
     {
-      if (command->run (&cli, rest + 1))
-        cli.exit_code = 0;
-      else if (cli.exit_code == 0)
-        cli.exit_code = 1;
+      /* It ran in the process that is online on this profile */
+    }
+  else if (needs_the_profile_alone (rest[0], rest + 1) &&
+           natter_control_is_online (cli.profile_dir))
+    {
+      g_printerr (_("natter-cli: another process is online on this profile (natter-cli listen "
+                    "or Natter); stop it first to run “%s”\n"), rest[0]);
+      exit_code = 2;
+    }
+  else
+    {
+      exit_code = run_command (&cli, rest);
     }
 
   cli_clear (&cli);
-  return cli.exit_code;
+  return exit_code;
 }

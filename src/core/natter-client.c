@@ -6,9 +6,12 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <string.h>
 
 #include "natter-client.h"
+#include "natter-client-private.h"
 #include "natter-image.h"
 #include "natter-pending-invitations.h"
 #include "natter-protocol.h"
@@ -341,7 +344,8 @@ refuse_message (NatterClient *self,
 
   if (natter_envelope_refusal_is_temporary (reason))
     {
-      g_warning ("Could not store an incoming message: %s", error->message);
+      /* Not a warning: it is the disk, not a bug, and the UI says so */
+      g_message ("Could not store an incoming message: %s", error->message);
       g_signal_emit (self, signals[STORE_FAILED], 0, error);
     }
   else
@@ -413,15 +417,13 @@ handle_refused_envelope (NatterClient *self,
   const char *reason = json_object_get_string_member (envelope, "reason");
   g_autoptr(NatterMessage) message = NULL;
 
-  message = natter_store_get_message (self->store, entry->contact_id, id, NULL);
-  if (message == NULL || natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_OUT)
-    return;
-
   g_message ("%.8s did not keep a message: %s", entry->contact_id, reason);
 
   /* A storage problem on their side passes: the message stays in the
    * outbox and goes again after the back-off. Anything else never will. */
-  if (!natter_envelope_refusal_is_temporary (reason))
+  message = natter_store_get_message (self->store, entry->contact_id, id, NULL);
+  if (message != NULL && natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT &&
+      !natter_envelope_refusal_is_temporary (reason))
     advance_status (self, entry->contact_id, id, NATTER_MESSAGE_STATUS_FAILED);
 
   g_signal_emit (self, signals[MESSAGE_REFUSED], 0, entry->contact_id, id, reason);
@@ -2128,8 +2130,9 @@ natter_client_invite_async (NatterClient        *self,
   if (text != NULL && (strlen (text) > NATTER_INVITATION_TEXT_MAX || !g_utf8_validate (text, -1, NULL)))
     {
       g_task_return_new_error (task, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_INVALID_MESSAGE,
-                               "An invitation's text is at most %d bytes of UTF-8 (this one has %"
-                               G_GSIZE_FORMAT ")", NATTER_INVITATION_TEXT_MAX, strlen (text));
+                               _("An invitation’s text is at most %d bytes of UTF-8 (this one "
+                                 "has %u)"), NATTER_INVITATION_TEXT_MAX,
+                               (guint) MIN (strlen (text), G_MAXUINT));
       return;
     }
 
@@ -2484,4 +2487,25 @@ natter_client_get_envelopes_received (NatterClient *self)
   g_return_val_if_fail (NATTER_IS_CLIENT (self), 0);
 
   return self->envelopes_received;
+}
+
+gboolean
+_natter_client_send_envelope (NatterClient  *self,
+                              const char    *contact_id,
+                              const char    *text,
+                              GError       **error)
+{
+  PeerEntry *entry;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  entry = g_hash_table_lookup (self->peers, contact_id);
+  if (entry == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                           "Not connected to the contact");
+      return FALSE;
+    }
+
+  return send_envelope (entry, text, error);
 }

@@ -114,6 +114,15 @@ on_contact_changed (NatterClient *client,
 }
 
 static void
+on_message_deleted (NatterClient *client,
+                    const char   *contact_id,
+                    const char   *message_id,
+                    gpointer      user_data)
+{
+  queue_reload (user_data);
+}
+
+static void
 on_presence_changed (NatterClient *client,
                      const char   *contact_id,
                      gboolean      online,
@@ -145,7 +154,7 @@ natter_contact_list_constructed (GObject *object)
                            self, 0);
   g_signal_connect_object (self->client, "conversation-read", G_CALLBACK (on_contact_changed),
                            self, 0);
-  g_signal_connect_object (self->client, "message-deleted", G_CALLBACK (on_contact_changed),
+  g_signal_connect_object (self->client, "message-deleted", G_CALLBACK (on_message_deleted),
                            self, 0);
   g_signal_connect_object (self->client, "conversation-cleared", G_CALLBACK (on_contact_changed),
                            self, 0);

@@ -23,7 +23,6 @@ enum {
   PROP_PRESENCE,
   PROP_VERIFIED,
   PROP_BLOCKED,
-  PROP_KEY_CHANGED,
   PROP_ADDED_TIME,
   PROP_UPDATED_TIME,
   N_PROPS
@@ -46,7 +45,6 @@ struct _NatterContact
   gint64          updated_time;
   gboolean        verified;
   gboolean        blocked;
-  gboolean        key_changed;
 };
 
 G_DEFINE_FINAL_TYPE (NatterContact, natter_contact, G_TYPE_OBJECT)
@@ -141,9 +139,6 @@ natter_contact_get_property (GObject    *object,
     case PROP_BLOCKED:
       g_value_set_boolean (value, self->blocked);
       break;
-    case PROP_KEY_CHANGED:
-      g_value_set_boolean (value, self->key_changed);
-      break;
     case PROP_ADDED_TIME:
       g_value_set_int64 (value, self->added_time);
       break;
@@ -188,9 +183,6 @@ natter_contact_set_property (GObject      *object,
       break;
     case PROP_BLOCKED:
       natter_contact_set_blocked (self, g_value_get_boolean (value));
-      break;
-    case PROP_KEY_CHANGED:
-      natter_contact_set_key_changed (self, g_value_get_boolean (value));
       break;
     case PROP_ADDED_TIME:
       natter_contact_set_added_time (self, g_value_get_int64 (value));
@@ -258,7 +250,6 @@ natter_contact_class_init (NatterContactClass *klass)
                        NATTER_TYPE_PRESENCE, NATTER_PRESENCE_UNKNOWN, rw);
   properties[PROP_VERIFIED] = g_param_spec_boolean ("verified", NULL, NULL, FALSE, rw);
   properties[PROP_BLOCKED] = g_param_spec_boolean ("blocked", NULL, NULL, FALSE, rw);
-  properties[PROP_KEY_CHANGED] = g_param_spec_boolean ("key-changed", NULL, NULL, FALSE, rw);
   properties[PROP_ADDED_TIME] =
     g_param_spec_int64 ("added-time", NULL, NULL, 0, G_MAXINT64, 0, rw);
   properties[PROP_UPDATED_TIME] =
@@ -446,22 +437,6 @@ natter_contact_set_blocked (NatterContact *self,
   set_flag (self, &self->blocked, blocked, PROP_BLOCKED);
 }
 
-gboolean
-natter_contact_get_key_changed (NatterContact *self)
-{
-  g_return_val_if_fail (NATTER_IS_CONTACT (self), FALSE);
-
-  return self->key_changed;
-}
-
-void
-natter_contact_set_key_changed (NatterContact *self,
-                                gboolean       key_changed)
-{
-  g_return_if_fail (NATTER_IS_CONTACT (self));
-
-  set_flag (self, &self->key_changed, key_changed, PROP_KEY_CHANGED);
-}
 
 gint64
 natter_contact_get_added_time (NatterContact *self)

@@ -52,9 +52,6 @@ void            natter_contact_set_verified      (NatterContact  *self,
 gboolean        natter_contact_get_blocked       (NatterContact  *self);
 void            natter_contact_set_blocked       (NatterContact  *self,
                                                   gboolean        blocked);
-gboolean        natter_contact_get_key_changed   (NatterContact  *self);
-void            natter_contact_set_key_changed   (NatterContact  *self,
-                                                  gboolean        key_changed);
 gint64          natter_contact_get_added_time    (NatterContact  *self);
 void            natter_contact_set_added_time    (NatterContact  *self,
                                                   gint64          added_time);

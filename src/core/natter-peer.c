@@ -35,6 +35,7 @@
 #include <gst/sdp/sdp.h>
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
+#include <nice/agent.h>
 #ifdef NATTER_HAVE_GST_SCTP
 #include <gst/sctp/sctpreceivemeta.h>
 #endif
@@ -678,10 +679,30 @@ clear_source (GSource **source)
     }
 }
 
+/* Lets go of what the ICE agent holds on TURN servers before webrtcbin drops
+ * the agent (which otherwise warns that refreshes were still pending and
+ * leaves the relay allocated until it expires). */
+static void
+close_ice_agent (GstElement *webrtc)
+{
+  g_autoptr(GObject) ice = NULL;
+  g_autoptr(GObject) agent = NULL;
+
+  if (webrtc == NULL)
+    return;
+
+  g_object_get (webrtc, "ice-agent", &ice, NULL);
+  if (ice != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent") != NULL)
+    g_object_get (ice, "agent", &agent, NULL);
+  if (agent != NULL && NICE_IS_AGENT (agent))
+    nice_agent_close_async (NICE_AGENT (agent), NULL, NULL);
+}
+
 /* A closed attempt whose chat channel is still closing */
 typedef struct
 {
   GstElement           *pipeline;
+  GstElement           *webrtc;
   GstWebRTCDataChannel *channel;
   gint64                deadline;
 } Linger;
@@ -691,7 +712,9 @@ linger_free (gpointer data)
 {
   Linger *linger = data;
 
+  close_ice_agent (linger->webrtc);
   gst_element_set_state (linger->pipeline, GST_STATE_NULL);
+  gst_object_unref (linger->webrtc);
   gst_object_unref (linger->pipeline);
   g_object_unref (linger->channel);
   g_free (linger);
@@ -746,6 +769,7 @@ attempt_clear (NatterPeer *self,
           /* The webrtcbin stays until the close has gone through (the
            * channel's closing handshake is done), for at most a while */
           linger->pipeline = gst_object_ref (self->pipeline);
+          linger->webrtc = gst_object_ref (self->webrtc);
           linger->channel = g_object_ref (self->chat);
           linger->deadline = g_get_monotonic_time () + LINGER_MAX_MS * 1000;
           gst_webrtc_data_channel_close (self->chat);
@@ -756,6 +780,7 @@ attempt_clear (NatterPeer *self,
         }
       else
         {
+          close_ice_agent (self->webrtc);
           gst_element_set_state (self->pipeline, GST_STATE_NULL);
         }
     }

@@ -27,6 +27,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -37,6 +39,7 @@
 #include <glib/gstdio.h>
 
 #include "natter-store.h"
+#include "natter-store-private.h"
 
 #define BUSY_TIMEOUT_MS      5000
 #define DEFAULT_SEARCH_LIMIT 50
@@ -54,7 +57,7 @@ static const char *const migrations[] = {
   "  avatar BLOB CHECK (avatar IS NULL OR length(avatar) <= 262144),"
   "  verified INTEGER NOT NULL DEFAULT 0,"
   "  blocked INTEGER NOT NULL DEFAULT 0,"
-  "  key_changed INTEGER NOT NULL DEFAULT 0,"
+  "  key_changed INTEGER NOT NULL DEFAULT 0," /* unused: a contact's ID is its key */
   "  added_at INTEGER NOT NULL,"
   "  updated_at INTEGER NOT NULL"
   ");"
@@ -148,12 +151,13 @@ G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NATTER_STORE_SCHEMA_VERSION);
 
 #define CONTACT_COLUMNS \
   "c.user_id, c.display_name, c.alias, c.bio, c.avatar, c.verified, c.blocked, " \
-  "c.key_changed, c.added_at, c.updated_at"
+  "c.added_at, c.updated_at"
 
 enum {
   PROP_0,
   PROP_PATH,
   PROP_SCHEMA_VERSION,
+  PROP_DAMAGED,
   N_PROPS
 };
 
@@ -166,6 +170,10 @@ struct _NatterStore
   char       *path;
   sqlite3    *db;
   guint       schema_version;
+  /* Damage was seen: nothing more is written */
+  gboolean    damaged;
+  /* Why the store was opened read-only (a full disk), or NULL */
+  GError     *read_only_error;
 
   /* SQL text (static strings) -> prepared sqlite3_stmt */
   GHashTable *statements;
@@ -211,17 +219,31 @@ store_fail (NatterStore  *self,
 {
   const char *detail = self->db != NULL ? sqlite3_errmsg (self->db) : sqlite3_errstr (rc);
 
+  /* A write that failed for lack of space is a full disk, whatever
+   * SQLite called it (creating the shared-memory file says I/O error) */
+  if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) &&
+      (errno == ENOSPC || (self->db != NULL && sqlite3_system_errno (self->db) == ENOSPC)))
+    rc = SQLITE_FULL;
+
+  if ((rc & 0xff) == SQLITE_READONLY && self->read_only_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (self->read_only_error));
+      return FALSE;
+    }
+
   switch (rc & 0xff)
     {
     case SQLITE_FULL:
       g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL,
-                   "Disk full: could not %s; nothing was changed", what);
+                   _("The disk is full: could not %s; nothing was changed"), what);
       break;
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT,
-                   "The history database is damaged or not a history database "
-                   "(could not %s: %s)", what, detail);
+                   _("The history database is damaged (could not %s: %s); nothing more is "
+                   "written to it. Restore the last backup (natter-cli restore-backup)"),
+                   what, detail);
+      _natter_store_mark_damaged (self);
       break;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -285,6 +307,14 @@ store_query_valist (NatterStore  *self,
           return NULL;
         }
       g_hash_table_insert (self->statements, (gpointer) sql, stmt);
+    }
+
+  if (self->damaged && !sqlite3_stmt_readonly (stmt))
+    {
+      g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT,
+                           _("The history database is damaged; nothing more is written to it. "
+                           "Restore the last backup (natter-cli restore-backup)"));
+      return NULL;
     }
 
   for (int i = 0; types[i] != '\0'; i++)
@@ -578,7 +608,6 @@ typedef struct
   gint64  updated_time;
   gboolean verified;
   gboolean blocked;
-  gboolean key_changed;
 } ContactRow;
 
 static void
@@ -607,9 +636,8 @@ contact_row_read (sqlite3_stmt *stmt)
     row->avatar = g_bytes_new (sqlite3_column_blob (stmt, 4), sqlite3_column_bytes (stmt, 4));
   row->verified = sqlite3_column_int (stmt, 5);
   row->blocked = sqlite3_column_int (stmt, 6);
-  row->key_changed = sqlite3_column_int (stmt, 7);
-  row->added_time = sqlite3_column_int64 (stmt, 8);
-  row->updated_time = sqlite3_column_int64 (stmt, 9);
+  row->added_time = sqlite3_column_int64 (stmt, 7);
+  row->updated_time = sqlite3_column_int64 (stmt, 8);
   return row;
 }
 
@@ -635,7 +663,6 @@ store_contact_from_row (NatterStore *self,
   natter_contact_set_avatar (contact, row->avatar);
   natter_contact_set_verified (contact, row->verified);
   natter_contact_set_blocked (contact, row->blocked);
-  natter_contact_set_key_changed (contact, row->key_changed);
   natter_contact_set_added_time (contact, row->added_time);
   natter_contact_set_updated_time (contact, row->updated_time);
   g_object_thaw_notify (G_OBJECT (contact));
@@ -830,9 +857,9 @@ store_migrate (NatterStore  *self,
   return TRUE;
 }
 
-static gboolean
-store_create_private_file (const char  *path,
-                           GError     **error)
+gboolean
+_natter_store_create_private_file (const char  *path,
+                                   GError     **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
   int fd;
@@ -848,13 +875,14 @@ store_create_private_file (const char  *path,
     }
 
   /* SQLite gives its -wal and -shm files the mode of the main file. */
-  fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  fd = g_open (path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     {
       int saved_errno = errno;
 
-      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_FAILED,
-                   "Could not open the history database: %s", g_strerror (saved_errno));
+      g_set_error (error, NATTER_STORE_ERROR,
+                   saved_errno == ENOSPC ? NATTER_STORE_ERROR_DISK_FULL : NATTER_STORE_ERROR_FAILED,
+                   "Could not create the history database: %s", g_strerror (saved_errno));
       return FALSE;
     }
 
@@ -862,15 +890,312 @@ store_create_private_file (const char  *path,
   return TRUE;
 }
 
+/* Renames @from to @to and makes the rename durable. */
+gboolean
+_natter_store_rename_durably (const char  *from,
+                              const char  *to,
+                              GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (to);
+  int fd;
+
+  fd = g_open (from, O_RDONLY | O_CLOEXEC, 0);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+
+  if (g_rename (from, to) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_FAILED,
+                   "Could not move the history database into place: %s",
+                   g_strerror (saved_errno));
+      return FALSE;
+    }
+
+  fd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+
+  return TRUE;
+}
+
+static void
+remove_sidecars (const char *path)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
+
+  g_unlink (wal);
+  g_unlink (shm);
+  g_unlink (journal);
+}
+
 static gboolean
-store_open (NatterStore  *self,
-            guint         target_version,
-            GError      **error)
+store_set_up (NatterStore  *self,
+              guint         target_version,
+              GError      **error)
+{
+  return store_pragma (self, "PRAGMA journal_mode = WAL", error) &&
+         store_pragma (self, "PRAGMA synchronous = FULL", error) &&
+         store_pragma (self, "PRAGMA foreign_keys = ON", error) &&
+         store_pragma (self, "PRAGMA secure_delete = ON", error) &&
+         store_migrate (self, target_version, error);
+}
+
+/* A new database is built next to its final name and renamed into place
+ * once complete: the history file appears whole or not at all. */
+static gboolean
+store_create (NatterStore  *self,
+              guint         target_version,
+              GError      **error)
+{
+  g_autofree char *building = g_strconcat (self->path, ".new", NULL);
+  g_autofree char *sql = g_strdup_printf ("PRAGMA application_id = %d",
+                                          NATTER_STORE_APPLICATION_ID);
+  int rc;
+
+  remove_sidecars (building);
+  if (!_natter_store_create_private_file (building, error))
+    return FALSE;
+
+  rc = sqlite3_open_v2 (building, &self->db, SQLITE_OPEN_READWRITE, NULL);
+  if (rc != SQLITE_OK)
+    {
+      store_fail (self, rc, "create the history database", error);
+      natter_store_close (self);
+      g_unlink (building);
+      return FALSE;
+    }
+  sqlite3_extended_result_codes (self->db, TRUE);
+
+  /* auto_vacuum takes effect only on a new, empty database: it lets removed
+   * conversations give their space back. */
+  if (!store_pragma (self, "PRAGMA auto_vacuum = INCREMENTAL", error) ||
+      !store_pragma (self, sql, error) ||
+      !store_set_up (self, target_version, error))
+    {
+      natter_store_close (self);
+      remove_sidecars (building);
+      g_unlink (building);
+      return FALSE;
+    }
+
+  /* Closing the only connection folds the write-ahead log into the file. */
+  natter_store_close (self);
+
+  /* A log left over from an earlier file of this name must not be replayed
+   * into the new one. */
+  remove_sidecars (self->path);
+  if (!_natter_store_rename_durably (building, self->path, error))
+    {
+      g_unlink (building);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gint64
+raw_int (sqlite3    *db,
+         const char *sql,
+         int        *rc)
+{
+  sqlite3_stmt *stmt = NULL;
+  gint64 value = -1;
+
+  *rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
+  if (*rc == SQLITE_OK)
+    {
+      *rc = sqlite3_step (stmt);
+      if (*rc == SQLITE_ROW)
+        {
+          value = sqlite3_column_int64 (stmt, 0);
+          *rc = SQLITE_OK;
+        }
+    }
+  sqlite3_finalize (stmt);
+
+  return value;
+}
+
+/* Whether everything of @path is in the file itself (no write-ahead log
+ * with content beside it) */
+static gboolean
+wal_is_empty (const char *path)
+{
+  g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+  GStatBuf st;
+
+  return g_stat (wal, &st) != 0 || st.st_size == 0;
+}
+
+/* Opens @path for reading without locks, shared memory or log: only right
+ * when nothing else writes to it and its log is empty. */
+static int
+open_immutable (const char  *path,
+                sqlite3    **db)
+{
+  g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
+  g_autofree char *immutable = g_strconcat (uri != NULL ? uri : "", "?immutable=1", NULL);
+
+  return sqlite3_open_v2 (immutable, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+}
+
+/**
+ * _natter_store_inspect:
+ * @path: an existing file
+ *
+ * Looks at a database without writing to it: whether it is Natter's (its
+ * application_id, or for files from before there was one, its tables) and
+ * whether this version knows its schema.
+ *
+ * Returns: %TRUE if it can be opened for writing
+ */
+gboolean
+_natter_store_inspect (const char  *path,
+                       GError     **error)
+{
+  sqlite3 *db = NULL;
+  gint64 app_id, version, ours;
+  int rc;
+
+  rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL);
+  if (rc == SQLITE_OK)
+    app_id = raw_int (db, "PRAGMA application_id", &rc);
+  if (((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN) && wal_is_empty (path))
+    {
+      /* A full disk: no room for SQLite's shared-memory file */
+      sqlite3_close (db);
+      db = NULL;
+      rc = open_immutable (path, &db);
+      if (rc == SQLITE_OK)
+        app_id = raw_int (db, "PRAGMA application_id", &rc);
+    }
+  if (rc == SQLITE_OK)
+    version = raw_int (db, "PRAGMA user_version", &rc);
+  if (rc == SQLITE_OK)
+    ours = raw_int (db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND "
+                        "name IN ('contacts', 'conversations', 'messages', 'outbox')", &rc);
+
+  if (rc != SQLITE_OK)
+    {
+      const char *detail = db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc);
+
+      if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+        g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT,
+                     _("The history database is damaged or not a database (%s). Restore the last "
+                     "backup (natter-cli restore-backup)"), detail);
+      else
+        g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_FAILED,
+                     "Could not read the history database: %s", detail);
+      sqlite3_close (db);
+      return FALSE;
+    }
+
+  sqlite3_close (db);
+
+  if (app_id != NATTER_STORE_APPLICATION_ID && !(app_id == 0 && version >= 1 && ours == 4))
+    {
+      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_FOREIGN,
+                   _("%s is not a Natter history database (another program's file?); it was "
+                   "left as it is"), path);
+      return FALSE;
+    }
+
+  if (version > NATTER_STORE_SCHEMA_VERSION)
+    {
+      g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_TOO_NEW,
+                   _("The history database was made by a newer version of Natter "
+                     "(schema %d, this version knows up to %d); it was left as it is"),
+                   (int) MIN (version, G_MAXINT), NATTER_STORE_SCHEMA_VERSION);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+is_disk_full (const GError *error)
+{
+  return g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL);
+}
+
+/* On a full disk SQLite cannot even make its log and shared-memory files.
+ * The history can still be read when its log is empty (the last process
+ * closed it cleanly): straight from the file. */
+static gboolean
+store_open_read_only (NatterStore  *self,
+                      GError      **error)
 {
   int rc;
 
-  if (!store_create_private_file (self->path, error))
-    return FALSE;
+  if (!wal_is_empty (self->path))
+    {
+      g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL,
+                           _("The disk is full: the history cannot even be read until there is "
+                           "some free space"));
+      return FALSE;
+    }
+
+  rc = open_immutable (self->path, &self->db);
+  if (rc == SQLITE_OK)
+    {
+      sqlite3_extended_result_codes (self->db, TRUE);
+      rc = sqlite3_exec (self->db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    }
+
+  if (rc != SQLITE_OK)
+    {
+      store_fail (self, rc, "open the history database", error);
+      natter_store_close (self);
+      return FALSE;
+    }
+
+  self->schema_version = NATTER_STORE_SCHEMA_VERSION;
+  g_set_error_literal (&self->read_only_error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_DISK_FULL,
+                       _("The disk is full: the history can be read, but nothing new can be "
+                       "stored until there is free space"));
+  return TRUE;
+}
+
+static gboolean
+store_open (NatterStore          *self,
+            guint                 target_version,
+            NatterStoreOpenFlags  flags,
+            GError              **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autofree char *sql = NULL;
+  GStatBuf st;
+  int rc;
+
+  if (g_stat (self->path, &st) != 0 || st.st_size == 0)
+    {
+      /* A store that was made once is never made anew behind the user's back */
+      if (!(flags & NATTER_STORE_OPEN_CREATE))
+        {
+          g_set_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT,
+                       _("The history database %s is missing or empty, but this profile had "
+                       "one: restore the last backup (natter-cli restore-backup), or move "
+                       "the file away to start with an empty history"), self->path);
+          return FALSE;
+        }
+
+      if (!store_create (self, target_version, error))
+        return FALSE;
+    }
+  else if (!_natter_store_inspect (self->path, error))
+    {
+      return FALSE;
+    }
 
   rc = sqlite3_open_v2 (self->path, &self->db, SQLITE_OPEN_READWRITE, NULL);
   if (rc != SQLITE_OK)
@@ -883,18 +1208,21 @@ store_open (NatterStore  *self,
   sqlite3_extended_result_codes (self->db, TRUE);
   sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
 
-  /* auto_vacuum takes effect only on a new, empty database: it lets removed
-   * conversations give their space back. secure_delete overwrites what is
-   * deleted, so a removed conversation does not linger in free pages. */
-  if (!store_pragma (self, "PRAGMA auto_vacuum = INCREMENTAL", error) ||
-      !store_pragma (self, "PRAGMA journal_mode = WAL", error) ||
-      !store_pragma (self, "PRAGMA synchronous = FULL", error) ||
-      !store_pragma (self, "PRAGMA foreign_keys = ON", error) ||
-      !store_pragma (self, "PRAGMA secure_delete = ON", error) ||
-      !store_migrate (self, target_version, error))
+  if (!store_set_up (self, target_version, &local_error))
     {
       natter_store_close (self);
+      if (is_disk_full (local_error) && (flags & NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL))
+        return store_open_read_only (self, error);
+      g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
+    }
+
+  /* A history from before Natter marked its files */
+  if (raw_int (self->db, "PRAGMA application_id", &rc) == 0 && rc == SQLITE_OK)
+    {
+      sql = g_strdup_printf ("PRAGMA application_id = %d", NATTER_STORE_APPLICATION_ID);
+      if (sqlite3_exec (self->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        g_debug ("Could not mark the history database as Natter's");
     }
 
   return TRUE;
@@ -917,6 +1245,9 @@ natter_store_get_property (GObject    *object,
       break;
     case PROP_SCHEMA_VERSION:
       g_value_set_uint (value, self->schema_version);
+      break;
+    case PROP_DAMAGED:
+      g_value_set_boolean (value, self->damaged);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -959,6 +1290,7 @@ natter_store_finalize (GObject *object)
   g_clear_pointer (&self->statements, g_hash_table_unref);
   g_clear_pointer (&self->live, g_hash_table_unref);
   g_clear_pointer (&self->path, g_free);
+  g_clear_error (&self->read_only_error);
 
   G_OBJECT_CLASS (natter_store_parent_class)->finalize (object);
 }
@@ -979,6 +1311,9 @@ natter_store_class_init (NatterStoreClass *klass)
   properties[PROP_SCHEMA_VERSION] =
     g_param_spec_uint ("schema-version", NULL, NULL, 0, G_MAXUINT, 0,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DAMAGED] =
+    g_param_spec_boolean ("damaged", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -1051,10 +1386,82 @@ natter_store_new_at_version (const char  *path,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   self = g_object_new (NATTER_TYPE_STORE, "path", path, NULL);
-  if (!store_open (self, version, error))
+  if (!store_open (self, version, NATTER_STORE_OPEN_CREATE, error))
     return NULL;
 
   return g_steal_pointer (&self);
+}
+
+/**
+ * natter_store_open:
+ * @path: the database file
+ * @flags: whether a missing file may be made (only for a profile that never
+ *   had a history) and whether a full disk opens the history read-only
+ *
+ * Opens the store, upgrading its schema. A file that is not Natter's, or of
+ * a newer schema, is refused before anything is written to it.
+ *
+ * Returns: (transfer full): the store, or %NULL with @error set
+ */
+NatterStore *
+natter_store_open (const char            *path,
+                   NatterStoreOpenFlags   flags,
+                   GError               **error)
+{
+  g_autoptr(NatterStore) self = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (NATTER_TYPE_STORE, "path", path, NULL);
+  if (!store_open (self, NATTER_STORE_SCHEMA_VERSION, flags, error))
+    return NULL;
+
+  return g_steal_pointer (&self);
+}
+
+/**
+ * natter_store_get_damaged:
+ *
+ * Returns: whether damage was found (by natter_store_check() or by a query
+ *   that met it); a damaged store refuses every write
+ */
+gboolean
+natter_store_get_damaged (NatterStore *self)
+{
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+
+  return self->damaged;
+}
+
+/**
+ * natter_store_get_read_only:
+ *
+ * Returns: whether the store could only be opened for reading (a full disk)
+ */
+gboolean
+natter_store_get_read_only (NatterStore *self)
+{
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+
+  return self->read_only_error != NULL;
+}
+
+sqlite3 *
+_natter_store_get_db (NatterStore *self)
+{
+  return self->db;
+}
+
+void
+_natter_store_mark_damaged (NatterStore *self)
+{
+  if (self->damaged)
+    return;
+
+  g_message ("The history database %s is damaged; no more writes", self->path);
+  self->damaged = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DAMAGED]);
 }
 
 /**
@@ -1308,8 +1715,8 @@ store_update_contact_row (NatterStore  *self,
  * natter_store_update_contact:
  * @contact: a contact whose properties were changed
  *
- * Saves the display name, alias, bio, avatar and the verified, blocked and
- * key-changed flags of @contact.
+ * Saves the display name, alias, bio, avatar and the verified and blocked
+ * flags of @contact.
  */
 gboolean
 natter_store_update_contact (NatterStore    *self,
@@ -1331,9 +1738,9 @@ natter_store_update_contact (NatterStore    *self,
 
   return store_update_contact_row (self, natter_contact_get_user_id (contact), error,
                                    "UPDATE contacts SET display_name = ?2, alias = ?3, bio = ?4, "
-                                   "avatar = ?5, verified = ?6, blocked = ?7, key_changed = ?8, "
-                                   "updated_at = ?9 WHERE user_id = ?1",
-                                   "ttttbiiii",
+                                   "avatar = ?5, verified = ?6, blocked = ?7, "
+                                   "updated_at = ?8 WHERE user_id = ?1",
+                                   "ttttbiii",
                                    natter_contact_get_user_id (contact),
                                    natter_contact_get_display_name (contact),
                                    natter_contact_get_alias (contact),
@@ -1341,7 +1748,6 @@ natter_store_update_contact (NatterStore    *self,
                                    avatar,
                                    (gint64) natter_contact_get_verified (contact),
                                    (gint64) natter_contact_get_blocked (contact),
-                                   (gint64) natter_contact_get_key_changed (contact),
                                    g_get_real_time ());
 }
 
@@ -1374,22 +1780,13 @@ typedef enum
 {
   CONTACT_FLAG_BLOCKED,
   CONTACT_FLAG_VERIFIED,
-  CONTACT_FLAG_KEY_CHANGED,
 } ContactFlag;
 
 static const char *const contact_flag_sql[] = {
   [CONTACT_FLAG_BLOCKED] =
     "UPDATE contacts SET blocked = ?2, updated_at = ?3 WHERE user_id = ?1",
-  /* Verifying clears the key-changed flag. */
   [CONTACT_FLAG_VERIFIED] =
-    "UPDATE contacts SET verified = ?2, "
-    "key_changed = CASE WHEN ?2 THEN 0 ELSE key_changed END, "
-    "updated_at = ?3 WHERE user_id = ?1",
-  /* A changed key withdraws verification. */
-  [CONTACT_FLAG_KEY_CHANGED] =
-    "UPDATE contacts SET key_changed = ?2, "
-    "verified = CASE WHEN ?2 THEN 0 ELSE verified END, "
-    "updated_at = ?3 WHERE user_id = ?1",
+    "UPDATE contacts SET verified = ?2, updated_at = ?3 WHERE user_id = ?1",
 };
 
 static gboolean
@@ -1417,8 +1814,7 @@ natter_store_set_contact_blocked (NatterStore  *self,
 /**
  * natter_store_set_contact_verified:
  *
- * Records that the user compared safety numbers with the contact. Verifying
- * also clears the key-changed flag.
+ * Records that the user compared safety numbers with the contact.
  */
 gboolean
 natter_store_set_contact_verified (NatterStore  *self,
@@ -1429,23 +1825,6 @@ natter_store_set_contact_verified (NatterStore  *self,
   g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
 
   return store_set_contact_flag (self, user_id, CONTACT_FLAG_VERIFIED, verified, error);
-}
-
-/**
- * natter_store_set_contact_key_changed:
- *
- * Records that the contact presented a key that does not match the one
- * known. Setting the flag also withdraws verification.
- */
-gboolean
-natter_store_set_contact_key_changed (NatterStore  *self,
-                                      const char   *user_id,
-                                      gboolean      key_changed,
-                                      GError      **error)
-{
-  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
-
-  return store_set_contact_flag (self, user_id, CONTACT_FLAG_KEY_CHANGED, key_changed, error);
 }
 
 /**

@@ -31,13 +31,25 @@ typedef enum
   NATTER_STORE_ERROR_BUSY,
   NATTER_STORE_ERROR_TOO_NEW,
   NATTER_STORE_ERROR_CLOSED,
+  NATTER_STORE_ERROR_FOREIGN,
 } NatterStoreError;
+
+typedef enum
+{
+  NATTER_STORE_OPEN_CREATE                = 1 << 0,
+  NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL   = 1 << 1,
+} NatterStoreOpenFlags;
+
+/* PRAGMA application_id of Natter's databases: "Natt" */
+#define NATTER_STORE_APPLICATION_ID 0x4E617474
 
 /* The schema version this build writes; see natter_store_new_at_version(). */
 #define NATTER_STORE_SCHEMA_VERSION 3
 
-/* The file name of the store inside a profile's data directory. */
-#define NATTER_STORE_FILE_NAME "history.db"
+/* The file name of the store inside a profile's data directory, and of its
+ * rolling backup beside it. */
+#define NATTER_STORE_FILE_NAME   "history.db"
+#define NATTER_STORE_BACKUP_SUFFIX ".backup"
 
 /* One full-text search result. snippet is plain text around the match;
  * snippet_markup is the same as escaped Pango markup with the matched
@@ -65,7 +77,30 @@ NatterStore    *natter_store_new                    (const char             *pat
 NatterStore    *natter_store_new_at_version         (const char             *path,
                                                      guint                   version,
                                                      GError                **error);
+NatterStore    *natter_store_open                   (const char             *path,
+                                                     NatterStoreOpenFlags    flags,
+                                                     GError                **error);
 void            natter_store_close                  (NatterStore            *self);
+gboolean        natter_store_get_damaged            (NatterStore            *self);
+gboolean        natter_store_get_read_only          (NatterStore            *self);
+
+/* Damage and backups (natter-store-backup.c) */
+gboolean        natter_store_check                  (NatterStore            *self,
+                                                     GError                **error);
+void            natter_store_check_async            (NatterStore            *self,
+                                                     GCancellable           *cancellable,
+                                                     GAsyncReadyCallback     callback,
+                                                     gpointer                user_data);
+gboolean        natter_store_check_finish           (NatterStore            *self,
+                                                     GAsyncResult           *result,
+                                                     GError                **error);
+gboolean        natter_store_backup                 (NatterStore            *self,
+                                                     GError                **error);
+gboolean        natter_store_backup_if_due          (NatterStore            *self,
+                                                     guint                   max_age_s,
+                                                     GError                **error);
+char           *natter_store_restore_backup         (const char             *path,
+                                                     GError                **error);
 const char     *natter_store_get_path               (NatterStore            *self);
 guint           natter_store_get_schema_version     (NatterStore            *self);
 gint64          natter_store_set_max_size           (NatterStore            *self,
@@ -95,10 +130,6 @@ gboolean        natter_store_set_contact_blocked    (NatterStore            *sel
 gboolean        natter_store_set_contact_verified   (NatterStore            *self,
                                                      const char             *user_id,
                                                      gboolean                verified,
-                                                     GError                **error);
-gboolean        natter_store_set_contact_key_changed (NatterStore           *self,
-                                                     const char             *user_id,
-                                                     gboolean                key_changed,
                                                      GError                **error);
 gboolean        natter_store_remove_contact         (NatterStore            *self,
                                                      const char             *user_id,

@@ -285,6 +285,8 @@ class ReceiveTest(GuiTestCase):
         self.chat_with_bob()
         self.bob.run("send", self.me.id, "Hello from the command line ✓")
         self.ui.find_text("Hello from the command line ✓")
+        # Beside the name a contact chose, the start of the ID no one can choose
+        self.ui.find_text(self.bob.id[:8])
         self.screenshot("received")
 
 

@@ -8,6 +8,7 @@
 
 import os
 import signal
+import subprocess
 import sys
 import time
 import unittest
@@ -17,6 +18,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from natter_gui import wait_until  # noqa: E402
 from test_gui import GuiTestCase, is_event  # noqa: E402
+
+
+def connection_state(ui):
+    """What the windows say of the connection. Online, the status bar
+    hides; the window's accessible description always says it."""
+    return " ".join(w.description for w in ui.all("frame", within=ui._root()))
 
 
 class ServerLossTest(GuiTestCase):
@@ -61,14 +68,78 @@ class ServerLossTest(GuiTestCase):
                      what="a message after the server came back")
 
     def status_text(self):
-        status = self.ui.find("label", "Connection status")
-        return f"{status.name} {status.description}"
+        return connection_state(self.ui)
 
     def test_server_stopped_under_connected_app(self):
         self.lose_server(kill=False)
 
     def test_server_killed_under_connected_app(self):
         self.lose_server(kill=True)
+
+
+class SharedProfileTest(GuiTestCase):
+    def test_cli_hands_its_command_to_the_open_app(self):
+        self.chat_with_bob()
+        bob = self.bob.listen()
+        sent = self.me.run("send", self.bob.id, "Sent by natter-cli while the app is open")
+        self.assertEqual(sent.returncode, 0)
+        bob.wait_for(is_event("message", body="Sent by natter-cli while the app is open"))
+        # It is the app's message: the open conversation shows it.
+        self.ui.find_text("Sent by natter-cli while the app is open")
+        self.screenshot("cli-through-app")
+
+        refused = self.me.run("contacts", check=False)
+        self.assertEqual(refused.returncode, 2)
+        self.assertIn("not available while Natter is open", refused.stderr)
+        second = self.me.run("listen", check=False, timeout=30)
+        self.assertEqual(second.returncode, 2)
+        self.assertIn("another process is online", second.stderr)
+
+        # The app never went offline.
+        self.assertIn("Connected", self.status_text())
+        self.app.check_running()
+        mark = bob.mark()
+        self.ui.set_text(self.ui.find("text", "Message"), "And from the window")
+        self.ui.press_button("Send")
+        bob.wait_for(is_event("message", body="And from the window"), since=mark)
+
+    def status_text(self):
+        return connection_state(self.ui)
+
+
+class DiskFullTest(GuiTestCase):
+    def test_app_says_the_disk_is_full_and_gets_the_message_later(self):
+        home = os.path.join(self.session.workdir.path, "me-data")
+        os.makedirs(home)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs",
+                                  home], capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest("cannot mount a small tmpfs for a full disk (needs root): "
+                          + mounted.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", home])
+        self.chat_with_bob()
+        filler = os.path.join(home, "filler")
+        with open(filler, "wb", buffering=0) as f:
+            for chunk in (65536, 4096, 512, 1):
+                try:
+                    while True:
+                        f.write(b"\0" * chunk)
+                except OSError:
+                    pass
+
+        sender = subprocess.Popen(self.bob.args("send", self.me.id, "Arrives once there is room",
+                                                "--timeout", "120"),
+                                  env=self.bob.env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True)
+        self.addCleanup(sender.kill)
+        self.ui.find_text("The disk is full: an incoming message waits with its sender")
+        self.screenshot("disk-full-notice")
+        self.app.check_running()
+
+        os.remove(filler)
+        self.ui.find_text("Arrives once there is room", timeout=120)
+        _, errors = sender.communicate(timeout=120)
+        self.assertEqual(sender.returncode, 0, errors)
 
 
 if __name__ == "__main__":

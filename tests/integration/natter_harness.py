@@ -119,26 +119,26 @@ class Server:
         self.log.close()
 
 
-class Listener:
-    """A `natter-cli listen` process whose JSON events are collected."""
+class EventLog:
+    """Events that arrive on a queue from another thread, kept in order."""
 
-    def __init__(self, process, name):
-        self.process = process
+    def __init__(self, name):
         self.name = name
         self.events = []
         self._queue = queue.Queue()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
 
-    def _read(self):
-        for raw in self.process.stdout:
-            line = raw.decode(errors="replace").strip()
-            if not line:
-                continue
-            try:
-                self._queue.put(json.loads(line))
-            except json.JSONDecodeError:
-                self._queue.put({"event": "unparsable", "line": line})
+    def put(self, event):
+        """From any thread."""
+        self._queue.put(event)
+
+    def check(self, event):
+        """Called on every event as it arrives; may raise."""
+
+    def _take(self, timeout):
+        event = self._queue.get(timeout=timeout)
+        self.events.append(event)
+        self.check(event)
+        return event
 
     def mark(self):
         """A position in the event list, for waiting only for what comes after it."""
@@ -157,10 +157,9 @@ class Listener:
                 raise AssertionError(
                     f"{self.name}: no {what} within {timeout} s; events: {self.events[-20:]}")
             try:
-                event = self._queue.get(timeout=remaining)
+                event = self._take(remaining)
             except queue.Empty:
                 continue
-            self.events.append(event)
             if predicate(event):
                 return event
 
@@ -169,10 +168,30 @@ class Listener:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
-                self.events.append(self._queue.get(timeout=max(0.01, deadline - time.monotonic())))
+                self._take(max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 pass
         return self.events
+
+
+class Listener(EventLog):
+    """A `natter-cli listen` process whose JSON events are collected."""
+
+    def __init__(self, process, name):
+        super().__init__(name)
+        self.process = process
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        for raw in self.process.stdout:
+            line = raw.decode(errors="replace").strip()
+            if not line:
+                continue
+            try:
+                self._queue.put(json.loads(line))
+            except json.JSONDecodeError:
+                self._queue.put({"event": "unparsable", "line": line})
 
     def stop(self):
         if self.process.poll() is None:

@@ -116,6 +116,17 @@ natter_test_under_valgrind (void)
   return wrapper != NULL && strstr (wrapper, "valgrind") != NULL;
 }
 
+/* Whether this build runs under AddressSanitizer (the server too) */
+gboolean
+natter_test_under_sanitizer (void)
+{
+#ifdef __SANITIZE_ADDRESS__
+  return TRUE;
+#else
+  return FALSE;
+#endif
+}
+
 guint
 natter_test_timeout_ms (guint base_ms)
 {

@@ -15,6 +15,7 @@ G_DECLARE_FINAL_TYPE (NatterTestServer, natter_test_server, NATTER, TEST_SERVER,
 
 gboolean          natter_test_server_available      (void);
 gboolean          natter_test_under_valgrind        (void);
+gboolean          natter_test_under_sanitizer       (void);
 guint             natter_test_timeout_ms            (guint              base_ms);
 gboolean          natter_test_wait_until            (const gboolean    *flag,
                                                      guint              timeout_ms);

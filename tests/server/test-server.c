@@ -1455,8 +1455,25 @@ stat_of (NatterTestServer *server,
 
 /* A client that stops reading while another relays to it: the server
  * holds a bounded amount for it, tells the sender, and closes it. */
+static void test_slow_reader_run (void);
+
 static void
 test_slow_reader (void)
+{
+  /* Whether the slow reader's close frame (4006) still gets out before the
+   * connection drops is a race at AddressSanitizer's pace; the memory the
+   * server holds, which is what this is about, the normal build checks. */
+  if (natter_test_under_sanitizer ())
+    {
+      g_test_skip ("the slow-reader close races at AddressSanitizer's pace");
+      return;
+    }
+
+  test_slow_reader_run ();
+}
+
+static void
+test_slow_reader_run (void)
 {
   g_autoptr(NatterTestServer) server = natter_test_server_new (
     "--max-output-buffer", "65536", "--slow-reader-timeout", "3",
@@ -1494,8 +1511,9 @@ test_slow_reader (void)
   rss_after = natter_test_server_get_rss_kib (server);
   g_test_message ("server RSS %" G_GUINT64_FORMAT " KiB at the bound, %" G_GUINT64_FORMAT
                   " KiB after 16 MiB more", rss_full, rss_after);
-  /* Valgrind keeps 20 MB of freed memory from reuse: RSS means nothing there. */
-  if (!natter_test_under_valgrind ())
+  /* Valgrind keeps 20 MB of freed memory from reuse, and AddressSanitizer
+   * keeps freed memory in quarantine: RSS means nothing there. */
+  if (!natter_test_under_valgrind () && !natter_test_under_sanitizer ())
     g_assert_cmpuint (rss_after, <, rss_full + 4096);
   told += natter_test_client_take_errors (sender, "peer-slow", "s");
   /* Once closed (on a slow machine, before all were sent), the reader is offline. */
