@@ -30,6 +30,7 @@ struct _NatterProfileDialog
   AdwEntryRow       *handle_row;
   GtkButton         *release_button;
   GCancellable      *cancellable;
+  gboolean           handle_busy;
 
   NatterApplication *application;
   GBytes            *new_avatar;
@@ -161,7 +162,11 @@ static void
 set_handle_busy (NatterProfileDialog *self,
                  gboolean             busy)
 {
-  gtk_widget_set_sensitive (GTK_WIDGET (self->handle_row), !busy);
+  /* Not insensitive: the row keeps its focus (GTK warns when a focused
+   * entry turns insensitive), it only stops taking edits. */
+  self->handle_busy = busy;
+  gtk_editable_set_editable (GTK_EDITABLE (self->handle_row), !busy);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->release_button), !busy);
 }
 
 /* In words for the user: the server's refusals, or our own connection. */
@@ -221,6 +226,7 @@ on_handle_apply (NatterProfileDialog *self)
   g_autofree char *handle = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->handle_row))));
   g_autoptr(GError) error = NULL;
   g_autofree char *normalized = NULL;
+  g_autofree char *current = NULL;
 
   if (client == NULL || *handle == '\0')
     return;
@@ -233,6 +239,11 @@ on_handle_apply (NatterProfileDialog *self)
       set_error (self, message);
       return;
     }
+
+  /* Enter and the apply button both land here: claim a handle only once */
+  current = natter_application_dup_profile_value (self->application, "handle");
+  if (self->handle_busy || g_strcmp0 (current, normalized) == 0)
+    return;
 
   set_handle_busy (self, TRUE);
   natter_client_claim_handle_async (client, normalized, self->cancellable, on_handle_claimed,
