@@ -1169,7 +1169,7 @@ natter_application_dup_server_url (NatterApplication *self)
 
 /**
  * natter_application_dup_profile_value:
- * @key: "name" or "bio"
+ * @key: "name", "bio" or "handle"
  *
  * Returns: (transfer full) (nullable): what contacts see of us
  */
@@ -1186,35 +1186,29 @@ natter_application_dup_profile_value (NatterApplication *self,
     return natter_profile_dup_display_name (self->profile);
   if (g_str_equal (key, "bio"))
     return natter_profile_dup_bio (self->profile);
+  if (g_str_equal (key, "handle"))
+    return natter_profile_dup_handle (self->profile);
 
   g_return_val_if_reached (NULL);
 }
 
 /**
- * natter_application_set_profile_value:
- * @key: a key of settings.ini's [profile] group
- * @value: (nullable): the value, %NULL to remove the key
+ * natter_application_set_handle:
+ * @handle: (nullable): the handle the server gave us, %NULL once released
  *
- * Returns: %TRUE once settings.ini holds it
+ * Returns: %TRUE once the profile holds it
  */
 gboolean
-natter_application_set_profile_value (NatterApplication  *self,
-                                      const char         *key,
-                                      const char         *value,
-                                      GError            **error)
+natter_application_set_handle (NatterApplication  *self,
+                               const char         *handle,
+                               GError            **error)
 {
   g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
-  g_return_val_if_fail (key != NULL, FALSE);
 
   if (!open_profile (self, error))
     return FALSE;
 
-  if (value != NULL)
-    g_key_file_set_string (self->keyfile, "profile", key, value);
-  else
-    g_key_file_remove_key (self->keyfile, "profile", key, NULL);
-
-  return save_keyfile (self, error);
+  return natter_profile_set_handle (self->profile, handle, error);
 }
 
 GBytes *

@@ -15,6 +15,11 @@
 
 #include "natter-contact-row.h"
 #include "natter-profile-dialog.h"
+#include "natter-qr-code.h"
+#include "natter-user-id-text.h"
+
+/* Pixels per module: the code of a link is about 180 px wide */
+#define QR_MODULE_SIZE 4
 
 struct _NatterProfileDialog
 {
@@ -27,6 +32,8 @@ struct _NatterProfileDialog
   AdwEntryRow       *name_row;
   AdwEntryRow       *bio_row;
   AdwActionRow      *id_row;
+  GtkLabel          *link_label;
+  GtkPicture        *qr_picture;
   AdwEntryRow       *handle_row;
   GtkButton         *release_button;
   GCancellable      *cancellable;
@@ -130,6 +137,40 @@ on_copy_clicked (NatterProfileDialog *self)
 }
 
 static void
+on_copy_link_clicked (NatterProfileDialog *self)
+{
+  NatterClient *client = natter_application_get_client (self->application);
+  g_autofree char *uri = NULL;
+
+  if (client == NULL)
+    return;
+
+  uri = natter_user_id_text_uri (natter_client_get_user_id (client));
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)), uri);
+  adw_toast_overlay_add_toast (self->toast_overlay, adw_toast_new (_("Link copied")));
+}
+
+/* Our ID in groups of four, our link and its QR code */
+static void
+show_id (NatterProfileDialog *self,
+         const char          *user_id)
+{
+  g_autofree char *grouped = natter_user_id_text_grouped (user_id);
+  g_autofree char *uri = natter_user_id_text_uri (user_id);
+  g_autoptr(GdkTexture) code = NULL;
+  g_autoptr(GError) error = NULL;
+
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->id_row), grouped);
+  gtk_label_set_text (self->link_label, uri);
+
+  code = natter_qr_code_new (uri, QR_MODULE_SIZE, &error);
+  if (code == NULL)
+    g_warning ("%s", error->message);
+  gtk_picture_set_paintable (self->qr_picture, GDK_PAINTABLE (code));
+  gtk_widget_set_visible (GTK_WIDGET (self->qr_picture), code != NULL);
+}
+
+static void
 on_save_clicked (NatterProfileDialog *self)
 {
   g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_row))));
@@ -208,7 +249,7 @@ on_handle_claimed (GObject      *source,
     }
 
   set_error (self, NULL);
-  if (!natter_application_set_profile_value (self->application, "handle", handle, &error))
+  if (!natter_application_set_handle (self->application, handle, &error))
     {
       set_error (self, error->message);
       return;
@@ -276,7 +317,7 @@ on_handle_released (GObject      *source,
 
   g_clear_error (&error);
   set_error (self, NULL);
-  if (!natter_application_set_profile_value (self->application, "handle", NULL, &error))
+  if (!natter_application_set_handle (self->application, NULL, &error))
     {
       set_error (self, error->message);
       return;
@@ -353,6 +394,8 @@ natter_profile_dialog_class_init (NatterProfileDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, name_row);
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, bio_row);
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, id_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, link_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, qr_picture);
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, handle_row);
   gtk_widget_class_bind_template_child (widget_class, NatterProfileDialog, release_button);
   gtk_widget_class_bind_template_callback (widget_class, on_handle_apply);
@@ -360,6 +403,7 @@ natter_profile_dialog_class_init (NatterProfileDialogClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_choose_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_remove_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_copy_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_copy_link_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_save_clicked);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
@@ -400,8 +444,7 @@ natter_profile_dialog_new (GtkWindow         *parent,
 
   client = natter_application_get_client (application);
   if (client != NULL)
-    adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->id_row),
-                                   natter_client_get_user_id (client));
+    show_id (self, natter_client_get_user_id (client));
 
   return self;
 }

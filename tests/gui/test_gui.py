@@ -656,6 +656,36 @@ class HandleTest(GuiTestCase):
         self.ui.find_text("Handle released")
         self.assertNotEqual(self.lookup("@ada_two").returncode, 0)
 
+    def test_profile_shows_id_link_and_qr_code(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.ui.click(self.ui.find("push button", "Main menu"))
+        self.ui.menu_item("Profile")
+        # The ID in groups of four, and the natter: link of it
+        grouped = " ".join(self.me.id[i:i + 4] for i in range(0, len(self.me.id), 4))
+        self.ui.find_text(grouped)
+        self.ui.find_text("natter:" + self.me.id)
+        self.ui.find("image", "QR code of your Natter link")
+        # Tall enough to show the code; a real decoder reads it off the screen
+        dialog = self.app.windows()[1]
+        subprocess.run(["xdotool", "windowsize", "--sync", str(dialog), "460", "780"],
+                       check=True, timeout=30)
+        subprocess.run(["xdotool", "windowmove", "--sync", str(dialog), "0", "0"], check=True,
+                       timeout=30)
+        # ...and scrolled down to it
+        subprocess.run(["xdotool", "mousemove", "230", "400", "click", "--repeat", "15",
+                        "--delay", "30", "5"], check=True, timeout=30)
+        zbarimg = shutil.which("zbarimg")
+        if zbarimg is None:
+            self.skipTest("zbarimg is not installed (Debian package zbar-tools)")
+
+        def decoded():
+            shot = self.screenshot("profile-qr-code", window=dialog)
+            result = subprocess.run([zbarimg, "--raw", "-q", shot], capture_output=True,
+                                    text=True, timeout=60)
+            return result.stdout.strip() or None
+        self.assertEqual(wait_until(decoded, what="a QR code on screen"), "natter:" + self.me.id)
+
 
 NOTIFICATION_DAEMON = "/usr/lib/notification-daemon/notification-daemon"
 

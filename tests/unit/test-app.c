@@ -9,6 +9,7 @@
 #include "natter-application.h"
 #include "natter-message-row.h"
 #include "natter-message-text.h"
+#include "natter-qr-code.h"
 #include "natter-text.h"
 #include "natter-user-id-text.h"
 #include "natter-protocol.h"
@@ -231,6 +232,51 @@ test_hostile_text (void)
   g_assert_true (g_utf8_validate (broken, -1, NULL));
 }
 
+/* The QR code of a natter: link reads back as the link, through a real
+ * decoder (zbarimg, Debian package zbar-tools). */
+static void
+test_qr_code (void)
+{
+  g_autofree char *zbarimg = g_find_program_in_path ("zbarimg");
+  g_autofree char *uri = natter_user_id_text_uri ("tpzquiglzoasj6mdmkm5zxcpp2n3h2zh6nw4hkgp4q6foneon4rzxqb3");
+  g_autofree char *path = g_build_filename (data_home, "qr.png", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *long_text = g_strnfill (8000, 'a');
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkTexture) too_long = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { NULL, "--raw", "-q", NULL, NULL };
+  int status;
+
+  texture = natter_qr_code_new (uri, 4, &error);
+  g_assert_no_error (error);
+  /* Square, with a quiet zone of 4 modules on each side, 4 px each */
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, gdk_texture_get_height (texture));
+  g_assert_cmpint ((gdk_texture_get_width (texture) / 4 - 8 - 21) % 4, ==, 0);
+
+  /* Too long for any QR code: an error in words */
+  too_long = natter_qr_code_new (long_text, 4, &error);
+  g_assert_null (too_long);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  if (zbarimg == NULL)
+    {
+      g_test_skip ("zbarimg is not installed (Debian package zbar-tools): cannot read the code back");
+      return;
+    }
+
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  argv[0] = zbarimg;
+  argv[3] = path;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strchomp (out);
+  g_assert_cmpstr (out, ==, uri);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -252,6 +298,7 @@ main (int   argc,
   g_test_add_func ("/app/profile", test_profile);
   g_test_add_func ("/app/hostile-text", test_hostile_text);
   g_test_add_func ("/Natter/App/client-settings", test_client_settings);
+  g_test_add_func ("/Natter/App/qr-code", test_qr_code);
 
   status = g_test_run ();
 
