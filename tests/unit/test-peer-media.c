@@ -54,6 +54,20 @@ typedef struct
 } Side;
 
 
+/* Runs the main context for a while: a closed peer's webrtcbin lingers
+ * until its chat channel's close has gone through, and must be gone
+ * before the process exits (its DTLS threads outlive exit otherwise) */
+static void
+settle (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+  guint wake_id = g_timeout_add (10, natter_test_on_wake, NULL);
+
+  while (g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (wake_id);
+}
+
 static NatterIdentity *
 identity_from_seed (guint8 byte)
 {
@@ -298,6 +312,9 @@ run_child (void)
     g_main_context_iteration (NULL, TRUE);
 
   natter_peer_close (side.peer);
+  g_clear_object (&side.peer);
+  settle (1000);
+  g_clear_object (&side.identity);
   return 0;
 }
 
@@ -464,6 +481,8 @@ int
 main (int   argc,
       char *argv[])
 {
+  int result;
+
   gst_init (&argc, &argv);
 
   if (argc > 1 && g_str_equal (argv[1], "--child"))
@@ -475,5 +494,7 @@ main (int   argc,
   g_test_add_func ("/Natter/Core/PeerMedia/renegotiate", test_renegotiate_audio);
   g_test_add_func ("/Natter/Core/PeerMedia/renegotiate-glare", test_renegotiate_glare);
 
-  return g_test_run ();
+  result = g_test_run ();
+  settle (1000);
+  return result;
 }
