@@ -31,6 +31,7 @@ struct _NatterContactSession
   char            *contact_id;
 
   NatterPeer      *peer;
+  NatterChannel   *chat;         /* the peer's chat channel, once open and trusted */
   gboolean         chat_open;
   guint            retry_source;
   guint            attempts;

@@ -60,25 +60,38 @@ on_typing_expired (gpointer user_data)
 }
 
 static void
+on_chat_text (NatterChannel *channel,
+              const char    *text,
+              gpointer       user_data)
+{
+  NatterContactSession *self = user_data;
+
+  _natter_client_chat_message (self->client, self, text);
+}
+
+static void
+release_chat (NatterContactSession *self)
+{
+  if (self->chat == NULL)
+    return;
+
+  g_signal_handlers_disconnect_by_data (self->chat, self);
+  g_clear_object (&self->chat);
+}
+
+static void
 on_chat_opened (NatterPeer *peer,
                 gpointer    user_data)
 {
   NatterContactSession *self = user_data;
 
   g_debug ("Chat channel open to %.8s", self->contact_id);
+  release_chat (self);
+  self->chat = g_object_ref (natter_peer_get_chat_channel (peer));
+  g_signal_connect (self->chat, "text-message", G_CALLBACK (on_chat_text), self);
   self->chat_open = TRUE;
   self->attempts = 0;
   _natter_client_chat_opened (self->client, self);
-}
-
-static void
-on_chat_message (NatterPeer *peer,
-                 const char *text,
-                 gpointer    user_data)
-{
-  NatterContactSession *self = user_data;
-
-  _natter_client_chat_message (self->client, self, text);
 }
 
 /* Connected to the rendezvous rather than to the session, so that a peer
@@ -392,6 +405,7 @@ _natter_contact_session_drop_peer (NatterContactSession *self)
   if (self->peer == NULL)
     return;
 
+  release_chat (self);
   g_signal_handlers_disconnect_by_data (self->peer, self);
   g_idle_add_full (G_PRIORITY_DEFAULT, close_peer_idle, g_steal_pointer (&self->peer),
                    g_object_unref);
@@ -406,6 +420,7 @@ _natter_contact_session_drop_peer (NatterContactSession *self)
 void
 _natter_contact_session_close_now (NatterContactSession *self)
 {
+  release_chat (self);
   if (self->peer != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->peer, self);
@@ -444,7 +459,6 @@ _natter_contact_session_ensure_peer (NatterContactSession *self,
   g_signal_connect_object (self->peer, "signal-out", G_CALLBACK (on_signal_out),
                            client->rendezvous, 0);
   g_signal_connect (self->peer, "chat-opened", G_CALLBACK (on_chat_opened), self);
-  g_signal_connect (self->peer, "chat-message", G_CALLBACK (on_chat_message), self);
   g_signal_connect (self->peer, "trust-failure", G_CALLBACK (on_trust_failure), self);
   g_signal_connect (self->peer, "notify::state", G_CALLBACK (on_peer_state), self);
 
@@ -460,14 +474,14 @@ _natter_contact_session_send_text (NatterContactSession  *self,
                                    const char            *text,
                                    GError               **error)
 {
-  if (self->peer == NULL || !self->chat_open)
+  if (self->peer == NULL || self->chat == NULL || !self->chat_open)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                            "Not connected to the contact");
       return FALSE;
     }
 
-  if (!natter_peer_send_text (self->peer, text, error))
+  if (!natter_channel_send_text (self->chat, text, error))
     return FALSE;
 
   if (self->client != NULL)

@@ -269,8 +269,8 @@ natter_invitation_to_json (NatterInvitation *self)
   json_object_set_string_member (object, "id", self->id);
   json_object_set_string_member (object, "from", self->from);
   json_object_set_string_member (object, "to", self->to);
-  if (self->text != NULL)
-    json_object_set_string_member (object, "text", self->text);
+  /* null when the sender wrote none, as the server says it */
+  json_object_set_string_member (object, "text", self->text);
   json_object_set_int_member (object, "created", self->created);
   json_object_set_int_member (object, "expires", self->expires);
   json_object_set_string_member (object, "status",

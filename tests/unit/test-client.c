@@ -642,6 +642,25 @@ test_invitation_json (void)
   g_assert_true (json_node_equal (node, node_again));
   g_assert_finalize_object (g_steal_pointer (&invitation));
 
+  /* Without a note: null in, null out */
+  g_clear_pointer (&object, json_object_unref);
+  g_clear_pointer (&again, json_object_unref);
+  g_clear_pointer (&node, json_node_unref);
+  g_clear_pointer (&node_again, json_node_unref);
+  g_free (text);
+  text = g_strdup_printf ("{\"id\": \"5f0d\", \"from\": \"%s\", \"to\": \"%s\", "
+                          "\"text\": null, \"created\": 1, \"expires\": 2, "
+                          "\"status\": \"pending\"}", bob, alice);
+  object = parse_object (text);
+  invitation = natter_invitation_new_from_json (object, &error);
+  g_assert_no_error (error);
+  g_assert_null (natter_invitation_get_text (invitation));
+  again = natter_invitation_to_json (invitation);
+  node = json_node_init_object (json_node_alloc (), object);
+  node_again = json_node_init_object (json_node_alloc (), again);
+  g_assert_true (json_node_equal (node, node_again));
+  g_assert_finalize_object (g_steal_pointer (&invitation));
+
   g_clear_pointer (&object, json_object_unref);
   g_free (text);
   text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"nobody\", \"to\": \"%s\"}", bob);
