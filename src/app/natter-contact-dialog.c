@@ -110,9 +110,8 @@ on_alias_apply (NatterContactDialog *self)
   g_autofree char *alias = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->alias_row))));
   g_autoptr(GError) error = NULL;
 
-  if (!natter_store_rename_contact (natter_client_get_store (self->client),
-                                    natter_contact_get_user_id (self->contact),
-                                    *alias != '\0' ? alias : NULL, &error))
+  if (!natter_client_rename_contact (self->client, natter_contact_get_user_id (self->contact),
+                                     *alias != '\0' ? alias : NULL, &error))
     show_error (self, error);
 }
 

@@ -1038,6 +1038,18 @@ natter_client_set_blocked (NatterClient  *self,
   return TRUE;
 }
 
+/* What the user changed of a contact is stored: say so */
+static gboolean
+announce_contact_change (NatterClient *self,
+                         const char   *contact_id,
+                         gboolean      stored)
+{
+  if (stored)
+    g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, contact_id);
+
+  return stored;
+}
+
 /**
  * natter_client_set_verified:
  * @self: a #NatterClient
@@ -1056,11 +1068,33 @@ natter_client_set_verified (NatterClient  *self,
   g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
   g_return_val_if_fail (contact_id != NULL, FALSE);
 
-  if (!natter_store_set_contact_verified (self->store, contact_id, verified, error))
-    return FALSE;
+  return announce_contact_change (self, contact_id,
+                                  natter_store_set_contact_verified (self->store, contact_id,
+                                                                     verified, error));
+}
 
-  g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, contact_id);
-  return TRUE;
+/**
+ * natter_client_rename_contact:
+ * @self: a #NatterClient
+ * @contact_id: the contact
+ * @alias: (nullable): a name of the user's own for them, %NULL for the one
+ *   they chose
+ * @error: a #GError
+ *
+ * Returns: %TRUE once it is stored (and #NatterContact:alias follows)
+ */
+gboolean
+natter_client_rename_contact (NatterClient  *self,
+                              const char    *contact_id,
+                              const char    *alias,
+                              GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  return announce_contact_change (self, contact_id,
+                                  natter_store_rename_contact (self->store, contact_id, alias,
+                                                               error));
 }
 
 /**

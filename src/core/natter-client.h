@@ -124,6 +124,10 @@ gboolean         natter_client_set_blocked            (NatterClient         *sel
                                                        const char           *contact_id,
                                                        gboolean              blocked,
                                                        GError              **error);
+gboolean         natter_client_rename_contact         (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       const char           *alias,
+                                                       GError              **error);
 gboolean         natter_client_set_verified           (NatterClient         *self,
                                                        const char           *contact_id,
                                                        gboolean              verified,

@@ -395,8 +395,15 @@ natter_profile_set_server_url (NatterProfile  *self,
 
   if (self->client != NULL)
     {
-      natter_profile_close_client (self);
-      return natter_profile_open_client (self, error) != NULL;
+      /* One change of #NatterProfile:client, from the old client to the new */
+      g_autoptr(NatterClient) old = g_steal_pointer (&self->client);
+
+      natter_client_stop (old);
+      if (natter_profile_open_client (self, error) == NULL)
+        {
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+          return FALSE;
+        }
     }
 
   return TRUE;

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "natter-test-client.h"
 
 typedef struct
@@ -103,10 +105,10 @@ on_contact_changed (NatterClient *client,
   g_string_append_printf (log, "%.8s;", contact_id);
 }
 
-/* The contact dialog's switch: through the client, stored, and the live
- * contact follows */
+/* The contact dialog's verified switch and name of one's own: through the
+ * client, stored, and the live contact follows */
 static void
-test_set_verified (Fixture       *fixture,
+test_contact_edits (Fixture       *fixture,
                    gconstpointer  data)
 {
   NatterClient *client = fixture->client;
@@ -142,7 +144,21 @@ test_set_verified (Fixture       *fixture,
   }
   g_assert_false (natter_client_set_verified (client, stranger, TRUE, &error));
   g_assert_nonnull (error);
+  g_clear_error (&error);
   g_assert_cmpstr (log->str, ==, expected);
+
+  /* A name of one's own; an empty one gives their own name back */
+  g_clear_object (&reloaded);
+  g_assert_true (natter_client_rename_contact (client, peer_id, "Aunt May", &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (natter_contact_get_name (contact), ==, "Aunt May");
+  reloaded = natter_store_get_contact (store, peer_id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (natter_contact_get_alias (reloaded), ==, "Aunt May");
+  g_assert_true (natter_client_rename_contact (client, peer_id, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_null (natter_contact_get_alias (contact));
+  g_assert_cmpuint (log->len, ==, 3 * strlen (expected));
 
   g_signal_handlers_disconnect_by_data (client, log);
 }
@@ -156,8 +172,8 @@ main (int   argc,
   g_test_add ("/Natter/Core/Client/settings/notify", Fixture, NULL,
               fixture_set_up, test_settings_notify, fixture_tear_down);
 
-  g_test_add ("/Natter/Core/Client/set-verified", Fixture, NULL,
-              fixture_set_up, test_set_verified, fixture_tear_down);
+  g_test_add ("/Natter/Core/Client/contact-edits", Fixture, NULL,
+              fixture_set_up, test_contact_edits, fixture_tear_down);
 
   return g_test_run ();
 }
