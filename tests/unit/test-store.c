@@ -1307,7 +1307,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(name, func) \
-  g_test_add ("/Natter/Store/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/Natter/Core/Store/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
   ADD ("open", test_open);
   ADD ("contacts", test_contacts);
@@ -1321,12 +1321,12 @@ main (int   argc,
   ADD ("reentrant", test_reentrant);
   ADD ("row-id-reuse", test_row_id_reuse);
   ADD ("remove-leaves-no-trace", test_remove_leaves_no_trace);
-  g_test_add_func ("/Natter/Store/not-a-database", test_not_a_database);
-  g_test_add_func ("/Natter/Store/open-create", test_open_create);
-  g_test_add_func ("/Natter/Store/open-refuses-untouched", test_open_refuses_untouched);
-  g_test_add_func ("/Natter/Store/damage-and-backup", test_damage_and_backup);
-  g_test_add_func ("/Natter/Store/migration", test_migration);
-  g_test_add_func ("/Natter/Store/crash", test_crash);
+  g_test_add_func ("/Natter/Core/Store/not-a-database", test_not_a_database);
+  g_test_add_func ("/Natter/Core/Store/open-create", test_open_create);
+  g_test_add_func ("/Natter/Core/Store/open-refuses-untouched", test_open_refuses_untouched);
+  g_test_add_func ("/Natter/Core/Store/damage-and-backup", test_damage_and_backup);
+  g_test_add_func ("/Natter/Core/Store/migration", test_migration);
+  g_test_add_func ("/Natter/Core/Store/crash", test_crash);
 
 #undef ADD
 
