@@ -198,30 +198,64 @@ ice_servers_from_settings (GSettings *settings)
   return servers;
 }
 
+/* GSettings keys that are NatterClient properties, bound one way */
+static const struct {
+  const char *key;
+  const char *property;
+} client_settings[] = {
+  { "send-read-receipts", "send-read-receipts" },
+  { "send-typing-indicators", "send-typing" },
+  { "relay-only", "relay-only" },
+};
+
+/**
+ * natter_application_bind_client_settings:
+ * @settings: the application's settings
+ * @client: a client
+ *
+ * Makes the client follow the settings that are its properties (read
+ * receipts, typing indicators, relay only), now and whenever they change.
+ */
+void
+natter_application_bind_client_settings (GSettings    *settings,
+                                         NatterClient *client)
+{
+  g_return_if_fail (G_IS_SETTINGS (settings));
+  g_return_if_fail (NATTER_IS_CLIENT (client));
+
+  for (guint i = 0; i < G_N_ELEMENTS (client_settings); i++)
+    g_settings_bind (settings, client_settings[i].key, client, client_settings[i].property,
+                     G_SETTINGS_BIND_GET);
+}
+
+void
+natter_application_unbind_client_settings (NatterClient *client)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (client));
+
+  for (guint i = 0; i < G_N_ELEMENTS (client_settings); i++)
+    g_settings_unbind (client, client_settings[i].property);
+}
+
+/* The STUN and TURN lists become one RTCIceServer list */
 static void
-apply_settings (NatterApplication *self)
+apply_ice_servers (NatterApplication *self)
 {
   g_autoptr(JsonArray) ice = NULL;
 
   if (self->client == NULL || self->settings == NULL)
     return;
 
-  natter_client_set_send_read_receipts (self->client,
-                                        g_settings_get_boolean (self->settings,
-                                                                "send-read-receipts"));
-  natter_client_set_send_typing (self->client,
-                                 g_settings_get_boolean (self->settings, "send-typing-indicators"));
-  natter_client_set_relay_only (self->client, g_settings_get_boolean (self->settings, "relay-only"));
   ice = ice_servers_from_settings (self->settings);
   natter_client_set_ice_servers_override (self->client, ice);
 }
 
 static void
-on_settings_changed (GSettings  *settings,
-                     const char *key,
-                     gpointer    user_data)
+on_ice_servers_changed (GSettings  *settings,
+                        const char *key,
+                        gpointer    user_data)
 {
-  apply_settings (NATTER_APPLICATION (user_data));
+  apply_ice_servers (NATTER_APPLICATION (user_data));
 }
 
 static void
@@ -654,6 +688,7 @@ set_client (NatterApplication *self,
   if (self->client != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->client, self);
+      natter_application_unbind_client_settings (self->client);
       natter_client_stop (self->client);
     }
 
@@ -664,7 +699,9 @@ set_client (NatterApplication *self,
   if (self->client != NULL)
     {
       natter_client_set_loopback (self->client, self->loopback);
-      apply_settings (self);
+      if (self->settings != NULL)
+        natter_application_bind_client_settings (self->settings, self->client);
+      apply_ice_servers (self);
       apply_profile (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
       if (self->control == NULL)
@@ -981,7 +1018,12 @@ natter_application_startup (GApplication *application)
   if (self->settings == NULL)
     self->settings = lookup_settings ();
   if (self->settings != NULL)
-    g_signal_connect (self->settings, "changed", G_CALLBACK (on_settings_changed), self);
+    {
+      g_signal_connect (self->settings, "changed::stun-servers",
+                        G_CALLBACK (on_ice_servers_changed), self);
+      g_signal_connect (self->settings, "changed::turn-servers",
+                        G_CALLBACK (on_ice_servers_changed), self);
+    }
 }
 
 static void

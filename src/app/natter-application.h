@@ -33,6 +33,10 @@ gboolean           natter_application_set_server_url    (NatterApplication    *s
                                                          const char           *server_url,
                                                          GError              **error);
 
+void               natter_application_bind_client_settings   (GSettings       *settings,
+                                                            NatterClient    *client);
+void               natter_application_unbind_client_settings (NatterClient    *client);
+
 gboolean           natter_application_validate_server_url (const char         *url,
                                                            GError            **error);
 

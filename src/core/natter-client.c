@@ -13,6 +13,7 @@
 #include "natter-client.h"
 #include "natter-client-private.h"
 #include "natter-image.h"
+#include "natter-object-private.h"
 #include "natter-pending-invitations.h"
 #include "natter-protocol.h"
 
@@ -77,6 +78,11 @@ enum {
   PROP_IDENTITY,
   PROP_STORE,
   PROP_SERVER_URL,
+  PROP_LOOPBACK,
+  PROP_RELAY_ONLY,
+  PROP_CONNECT_TIMEOUT,
+  PROP_SEND_READ_RECEIPTS,
+  PROP_SEND_TYPING,
   N_PROPS
 };
 
@@ -1019,6 +1025,26 @@ natter_client_get_property (GObject    *object,
       g_value_set_string (value, self->server_url);
       break;
 
+    case PROP_LOOPBACK:
+      g_value_set_boolean (value, self->loopback);
+      break;
+
+    case PROP_RELAY_ONLY:
+      g_value_set_boolean (value, self->relay_only);
+      break;
+
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_uint (value, self->connect_timeout_ms);
+      break;
+
+    case PROP_SEND_READ_RECEIPTS:
+      g_value_set_boolean (value, self->send_read_receipts);
+      break;
+
+    case PROP_SEND_TYPING:
+      g_value_set_boolean (value, self->send_typing);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1044,6 +1070,26 @@ natter_client_set_property (GObject      *object,
 
     case PROP_SERVER_URL:
       self->server_url = g_value_dup_string (value);
+      break;
+
+    case PROP_LOOPBACK:
+      natter_client_set_loopback (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_RELAY_ONLY:
+      natter_client_set_relay_only (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_CONNECT_TIMEOUT:
+      natter_client_set_connect_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_SEND_READ_RECEIPTS:
+      natter_client_set_send_read_receipts (self, g_value_get_boolean (value));
+      break;
+
+    case PROP_SEND_TYPING:
+      natter_client_set_send_typing (self, g_value_get_boolean (value));
       break;
 
     default:
@@ -1108,6 +1154,55 @@ natter_client_class_init (NatterClientClass *klass)
   properties[PROP_SERVER_URL] =
     g_param_spec_string ("server-url", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NatterClient:loopback:
+   *
+   * Whether peers also offer 127.0.0.1: only useful when both run on one
+   * machine, as in tests. Applies to connections made from now on.
+   */
+  properties[PROP_LOOPBACK] =
+    g_param_spec_boolean ("loopback", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NatterClient:relay-only:
+   *
+   * Whether connections may only go through a TURN relay, which hides
+   * one's address from contacts at the cost of a relay in the path.
+   * Applies to connections made from now on.
+   */
+  properties[PROP_RELAY_ONLY] =
+    g_param_spec_boolean ("relay-only", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NatterClient:connect-timeout:
+   *
+   * How long a connection to a contact may take to open, in milliseconds;
+   * 0 keeps NatterPeer's own default. Applies to connections made from now on.
+   */
+  properties[PROP_CONNECT_TIMEOUT] =
+    g_param_spec_uint ("connect-timeout", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NatterClient:send-read-receipts:
+   *
+   * Whether contacts are told when their messages were read.
+   */
+  properties[PROP_SEND_READ_RECEIPTS] =
+    g_param_spec_boolean ("send-read-receipts", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NatterClient:send-typing:
+   *
+   * Whether contacts see when the user is writing to them.
+   */
+  properties[PROP_SEND_TYPING] =
+    g_param_spec_boolean ("send-typing", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1289,7 +1384,7 @@ natter_client_get_user_id (NatterClient *self)
  * @self: a #NatterClient
  * @loopback: whether peers also offer 127.0.0.1
  *
- * Only useful when both peers run on one machine, as in tests.
+ * Sets #NatterClient:loopback.
  */
 void
 natter_client_set_loopback (NatterClient *self,
@@ -1297,7 +1392,16 @@ natter_client_set_loopback (NatterClient *self,
 {
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
-  self->loopback = !!loopback;
+  natter_object_set_boolean (G_OBJECT (self), &self->loopback, loopback,
+                             properties[PROP_LOOPBACK]);
+}
+
+gboolean
+natter_client_get_loopback (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  return self->loopback;
 }
 
 /**
@@ -1305,8 +1409,7 @@ natter_client_set_loopback (NatterClient *self,
  * @self: a #NatterClient
  * @relay_only: whether connections may only go through a TURN relay
  *
- * Hides one's address from contacts at the cost of a relay in the path.
- * Applies to connections made from now on.
+ * Sets #NatterClient:relay-only.
  */
 void
 natter_client_set_relay_only (NatterClient *self,
@@ -1314,34 +1417,94 @@ natter_client_set_relay_only (NatterClient *self,
 {
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
-  self->relay_only = !!relay_only;
+  natter_object_set_boolean (G_OBJECT (self), &self->relay_only, relay_only,
+                             properties[PROP_RELAY_ONLY]);
 }
 
+gboolean
+natter_client_get_relay_only (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  return self->relay_only;
+}
+
+/**
+ * natter_client_set_connect_timeout:
+ * @self: a #NatterClient
+ * @timeout_ms: milliseconds, or 0 for NatterPeer's default
+ *
+ * Sets #NatterClient:connect-timeout.
+ */
 void
 natter_client_set_connect_timeout (NatterClient *self,
                                    guint         timeout_ms)
 {
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
+  if (self->connect_timeout_ms == timeout_ms)
+    return;
+
   self->connect_timeout_ms = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECT_TIMEOUT]);
 }
 
+guint
+natter_client_get_connect_timeout (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), 0);
+
+  return self->connect_timeout_ms;
+}
+
+/**
+ * natter_client_set_send_read_receipts:
+ * @self: a #NatterClient
+ * @enabled: whether contacts learn what was read
+ *
+ * Sets #NatterClient:send-read-receipts.
+ */
 void
 natter_client_set_send_read_receipts (NatterClient *self,
                                       gboolean      enabled)
 {
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
-  self->send_read_receipts = !!enabled;
+  natter_object_set_boolean (G_OBJECT (self), &self->send_read_receipts, enabled,
+                             properties[PROP_SEND_READ_RECEIPTS]);
 }
 
+gboolean
+natter_client_get_send_read_receipts (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  return self->send_read_receipts;
+}
+
+/**
+ * natter_client_set_send_typing:
+ * @self: a #NatterClient
+ * @enabled: whether contacts see the user typing
+ *
+ * Sets #NatterClient:send-typing.
+ */
 void
 natter_client_set_send_typing (NatterClient *self,
                                gboolean      enabled)
 {
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
-  self->send_typing = !!enabled;
+  natter_object_set_boolean (G_OBJECT (self), &self->send_typing, enabled,
+                             properties[PROP_SEND_TYPING]);
+}
+
+gboolean
+natter_client_get_send_typing (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  return self->send_typing;
 }
 
 /**

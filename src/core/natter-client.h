@@ -45,14 +45,19 @@ const char      *natter_client_get_user_id            (NatterClient         *sel
 
 void             natter_client_set_loopback           (NatterClient         *self,
                                                        gboolean              loopback);
+gboolean         natter_client_get_loopback           (NatterClient         *self);
 void             natter_client_set_relay_only         (NatterClient         *self,
                                                        gboolean              relay_only);
+gboolean         natter_client_get_relay_only         (NatterClient         *self);
 void             natter_client_set_connect_timeout    (NatterClient         *self,
                                                        guint                 timeout_ms);
+guint            natter_client_get_connect_timeout    (NatterClient         *self);
 void             natter_client_set_send_read_receipts (NatterClient         *self,
                                                        gboolean              enabled);
+gboolean         natter_client_get_send_read_receipts (NatterClient         *self);
 void             natter_client_set_send_typing        (NatterClient         *self,
                                                        gboolean              enabled);
+gboolean         natter_client_get_send_typing        (NatterClient         *self);
 void             natter_client_set_ice_servers_override (NatterClient       *self,
                                                          JsonArray          *ice_servers);
 void             natter_client_set_profile            (NatterClient         *self,

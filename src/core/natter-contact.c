@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include "natter-contact.h"
+#include "natter-object-private.h"
 
 enum {
   PROP_0,
@@ -81,12 +82,7 @@ set_flag (NatterContact *self,
           gboolean       value,
           guint          prop_id)
 {
-  value = !!value;
-  if (*field == value)
-    return;
-
-  *field = value;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  natter_object_set_boolean (G_OBJECT (self), field, value, properties[prop_id]);
 }
 
 static void

@@ -9,6 +9,7 @@
 #include "natter-application.h"
 #include "natter-message-row.h"
 #include "natter-text.h"
+#include "natter-test-client.h"
 
 static char *data_home;
 
@@ -106,6 +107,50 @@ test_profile (void)
   g_assert_cmpstr (value, ==, "ws://127.0.0.1:9/ws");
 }
 
+/* The Preferences' switches reach the client through GSettings */
+static void
+test_client_settings (void)
+{
+  g_autofree char *schema_dir = g_build_filename (g_getenv ("NATTER_BUILD_DIR"), "data", NULL);
+  g_autoptr(GSettingsSchemaSource) source = NULL;
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettings) settings = NULL;
+  g_autoptr(GError) error = NULL;
+  char *dir = NULL;
+  NatterClient *client;
+
+  source = g_settings_schema_source_new_from_directory (schema_dir, NULL, TRUE, &error);
+  g_assert_no_error (error);
+  schema = g_settings_schema_source_lookup (source, APPLICATION_ID, FALSE);
+  g_assert_nonnull (schema);
+  settings = g_settings_new_full (schema, NULL, NULL);  /* GSETTINGS_BACKEND=memory */
+  g_settings_set_boolean (settings, "send-read-receipts", FALSE);
+  g_settings_set_boolean (settings, "relay-only", TRUE);
+
+  client = natter_test_client_new (&dir);
+
+  /* Bound: the client takes the settings as they are, then every change */
+  natter_application_bind_client_settings (settings, client);
+  g_assert_false (natter_client_get_send_read_receipts (client));
+  g_assert_true (natter_client_get_relay_only (client));
+  g_assert_true (natter_client_get_send_typing (client));
+  g_settings_set_boolean (settings, "send-typing-indicators", FALSE);
+  g_settings_set_boolean (settings, "relay-only", FALSE);
+  g_assert_false (natter_client_get_send_typing (client));
+  g_assert_false (natter_client_get_relay_only (client));
+
+  /* The binding only reads the settings */
+  natter_client_set_send_read_receipts (client, TRUE);
+  g_assert_false (g_settings_get_boolean (settings, "send-read-receipts"));
+
+  /* Unbound: the client keeps what it had */
+  natter_application_unbind_client_settings (client);
+  g_settings_set_boolean (settings, "relay-only", TRUE);
+  g_assert_false (natter_client_get_relay_only (client));
+
+  natter_test_client_free (client, dir);
+}
+
 /* Hostile names and bodies are shown as the text they are */
 static void
 test_hostile_text (void)
@@ -146,6 +191,7 @@ main (int   argc,
   g_test_add_func ("/app/status-labels", test_status_labels);
   g_test_add_func ("/app/profile", test_profile);
   g_test_add_func ("/app/hostile-text", test_hostile_text);
+  g_test_add_func ("/Natter/App/client-settings", test_client_settings);
 
   status = g_test_run ();
 

@@ -9,6 +9,7 @@
 #include "natter-contact-list.h"
 #include "natter-conversation.h"
 #include "natter-protocol.h"
+#include "natter-test-client.h"
 
 typedef struct
 {
@@ -32,19 +33,9 @@ fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NatterIdentity) identity = natter_identity_new_ephemeral ();
-  g_autoptr(NatterStore) store = NULL;
-  g_autofree char *path = NULL;
   g_autoptr(NatterContact) contact = NULL;
 
-  fixture->dir = g_dir_make_tmp ("natter-test-models-XXXXXX", &error);
-  g_assert_no_error (error);
-  path = g_build_filename (fixture->dir, "history.db", NULL);
-  store = natter_store_new (path, &error);
-  g_assert_no_error (error);
-
-  /* Never started: nothing leaves this process. */
-  fixture->client = natter_client_new (identity, store, "ws://127.0.0.1:9/ws");
+  fixture->client = natter_test_client_new (&fixture->dir);
   fixture->peer_id = random_user_id ();
   contact = natter_client_add_contact (fixture->client, fixture->peer_id, "Peer", &error);
   g_assert_no_error (error);
@@ -54,16 +45,7 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autofree char *db = g_build_filename (fixture->dir, "history.db", NULL);
-  g_autofree char *wal = g_strconcat (db, "-wal", NULL);
-  g_autofree char *shm = g_strconcat (db, "-shm", NULL);
-
-  g_assert_finalize_object (fixture->client);
-  g_unlink (db);
-  g_unlink (wal);
-  g_unlink (shm);
-  g_rmdir (fixture->dir);
-  g_free (fixture->dir);
+  natter_test_client_free (fixture->client, fixture->dir);
   g_free (fixture->peer_id);
 }
 
