@@ -309,6 +309,46 @@ time_writes (NatterStore *store)
   print_timings ("mark delivered (status + outbox, fsync)", receipts);
 }
 
+/* What the app does when a conversation is open as answers come in: store
+ * each as unread, then mark the conversation read. */
+static void
+time_unread (NatterStore *store)
+{
+  g_autoptr(GArray) incoming = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) reads = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user_id = contact_id (8);
+
+  for (guint i = 0; i < 50; i++)
+    {
+      gint64 start;
+      double ms;
+
+      for (guint j = 0; j < 3; j++)
+        {
+          g_autofree char *message_id = g_strdup_printf ("bench-in-%u-%u", i, j);
+          g_autoptr(NatterMessage) message = NULL;
+
+          start = g_get_monotonic_time ();
+          message = natter_store_insert_incoming (store, user_id, message_id, "an answer to time",
+                                                  g_get_real_time (), NULL, &error);
+          g_assert_no_error (error);
+          ms = ms_since (start);
+          g_array_append_val (incoming, ms);
+        }
+
+      start = g_get_monotonic_time ();
+      natter_store_mark_conversation_read (store, user_id, &error);
+      g_assert_no_error (error);
+      ms = ms_since (start);
+      g_array_append_val (reads, ms);
+      g_assert_cmpuint (natter_store_get_unread_count (store, user_id), ==, 0);
+    }
+
+  print_timings ("receive incoming (unread, fsync)", incoming);
+  print_timings ("mark 3 of ~10,000 read (fsync)", reads);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -363,6 +403,7 @@ main (int   argc,
   time_search (store, "kalo", NULL);
   time_search (store, "meeting", user_id);
   time_writes (store);
+  time_unread (store);
 
   start = g_get_monotonic_time ();
   natter_store_remove_contact (store, user_id, &error);
