@@ -166,8 +166,9 @@ natter_store_append_reply (NatterStore  *self,
   if (!_natter_store_exec (self, "save the message", error,
                            "INSERT INTO messages "
                            "(conversation_id, uuid, direction, body, sent_at, status, reply_to) "
-                           "VALUES (?, ?, 1, ?, ?, 0, ?)",
-                           "ittit", conversation_id, uuid, body, now, reply_to))
+                           "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           "itetiet", conversation_id, uuid, NATTER_MESSAGE_DIRECTION_OUT, body,
+                           now, NATTER_MESSAGE_STATUS_QUEUED, reply_to))
     goto failed;
 
   row_id = sqlite3_last_insert_rowid (self->db);
@@ -259,9 +260,11 @@ natter_store_insert_incoming_reply (NatterStore  *self,
   if (!_natter_store_exec (self, "save the received message", error,
                            "INSERT INTO messages "
                            "(conversation_id, uuid, direction, body, sent_at, received_at, status, "
-                           "reply_to) VALUES (?, ?, 0, ?, ?, ?, 5, ?) "
+                           "reply_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                            "ON CONFLICT (conversation_id, uuid) DO NOTHING",
-                           "ittiit", conversation_id, message_id, body, MAX (timestamp, 0), now, reply_to))
+                           "itetiiet", conversation_id, message_id, NATTER_MESSAGE_DIRECTION_IN,
+                           body, MAX (timestamp, 0), now, NATTER_MESSAGE_STATUS_RECEIVED,
+                           reply_to))
     goto failed;
 
   inserted = sqlite3_changes (self->db) > 0;
@@ -438,7 +441,7 @@ natter_store_set_message_status (NatterStore          *self,
   if (ok &&
       (!_natter_store_exec (self, "update the message", error,
                             "UPDATE messages SET status = ? WHERE id = ?",
-                            "ii", (gint64) status, row_id) ||
+                            "ei", status, row_id) ||
        (side_effect != NULL &&
         !_natter_store_exec (self, "update the message", error, side_effect, "i", row_id)) ||
        !_natter_store_commit (self, error)))
@@ -830,8 +833,10 @@ natter_store_mark_conversation_read (NatterStore  *self,
     return FALSE;
 
   if (!_natter_store_exec (self, "mark messages read", error,
-                           "UPDATE messages SET status = 3 WHERE conversation_id = ? AND status = 5",
-                           "i", conversation_id) ||
+                           "UPDATE messages SET status = ?1 WHERE conversation_id = ?2 "
+                           "AND status = ?3",
+                           "eie", NATTER_MESSAGE_STATUS_READ, conversation_id,
+                           NATTER_MESSAGE_STATUS_RECEIVED) ||
       !_natter_store_exec (self, "mark messages read", error,
                            "UPDATE conversations SET unread_count = 0 WHERE id = ?",
                            "i", conversation_id) ||

@@ -118,6 +118,18 @@ static const char *const migrations[] = {
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NATTER_STORE_SCHEMA_VERSION);
 
+/* The numbers every stored row holds, and that migration 1 names in its
+ * CHECKs (direction IN (0, 1), status BETWEEN 0 AND 5) and in the
+ * messages_unread index (status = 5, received): they never change. */
+G_STATIC_ASSERT (NATTER_MESSAGE_DIRECTION_IN == 0);
+G_STATIC_ASSERT (NATTER_MESSAGE_DIRECTION_OUT == 1);
+G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_QUEUED == 0);
+G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_SENT == 1);
+G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_DELIVERED == 2);
+G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_READ == 3);
+G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_FAILED == 4);
+G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_RECEIVED == 5);
+
 gboolean
 _natter_store_migrate (NatterStore  *self,
                        guint         target,

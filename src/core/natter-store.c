@@ -143,7 +143,9 @@ _natter_store_stmt_release (StoreStmt *stmt)
 }
 
 /* Prepares (once) and binds @sql. @types has one letter per parameter:
- * 't' const char * (NULL binds NULL), 'i' gint64, 'b' GBytes * (NULL binds NULL). */
+ * 't' const char * (NULL binds NULL), 'i' gint64, 'e' an enum or other int,
+ * 'b' GBytes * (NULL binds NULL). Values go in as parameters, never into the
+ * SQL text: statuses and directions too. */
 StoreStmt *
 _natter_store_query_valist (NatterStore  *self,
                             const char   *sql,
@@ -190,6 +192,9 @@ _natter_store_query_valist (NatterStore  *self,
           break;
         case 'i':
           rc = sqlite3_bind_int64 (stmt, i + 1, va_arg (args, gint64));
+          break;
+        case 'e':
+          rc = sqlite3_bind_int (stmt, i + 1, va_arg (args, int));
           break;
         case 'b':
           bytes = va_arg (args, GBytes *);
