@@ -356,7 +356,7 @@ refuse_message (NatterClient *self,
     }
   else
     {
-      g_message ("Refused a message from %.8s: %s", entry->contact_id, reason);
+      g_message ("Refused a message from %s: %s", NATTER_USER_ID_LOG (entry->contact_id), reason);
     }
 
   text = natter_envelope_new_refused (id, reason, NULL);
@@ -423,7 +423,7 @@ handle_refused_envelope (NatterClient *self,
   const char *reason = json_object_get_string_member (envelope, "reason");
   g_autoptr(NatterMessage) message = NULL;
 
-  g_message ("%.8s did not keep a message: %s", entry->contact_id, reason);
+  g_message ("%s did not keep a message: %s", NATTER_USER_ID_LOG (entry->contact_id), reason);
 
   /* A storage problem on their side passes: the message stays in the
    * outbox and goes again after the back-off. Anything else never will. */
@@ -535,14 +535,16 @@ handle_avatar_envelope (NatterClient *self,
   actual = sha256_hex (avatar);
   if ((gint64) g_bytes_get_size (avatar) != size || g_ascii_strcasecmp (actual, sha256) != 0)
     {
-      g_warning ("Dropped an avatar from %.8s that does not match its checksum", entry->contact_id);
+      g_warning ("Dropped an avatar from %s that does not match its checksum",
+                 NATTER_USER_ID_LOG (entry->contact_id));
       return;
     }
 
   /* The same checks as for our own, before it is stored or decoded */
   if (!natter_client_validate_avatar (avatar, &error))
     {
-      g_message ("Dropped an avatar from %.8s: %s", entry->contact_id, error->message);
+      g_message ("Dropped an avatar from %s: %s",
+                 NATTER_USER_ID_LOG (entry->contact_id), error->message);
       return;
     }
 
@@ -618,7 +620,7 @@ on_chat_opened (NatterPeer *peer,
   PeerEntry *entry = user_data;
   NatterClient *self = entry->client;
 
-  g_debug ("Chat channel open to %.8s", entry->contact_id);
+  g_debug ("Chat channel open to %s", NATTER_USER_ID_LOG (entry->contact_id));
   entry->chat_open = TRUE;
   entry->attempts = 0;
   send_profile (self, entry);
@@ -640,7 +642,7 @@ on_signal_out (NatterPeer *peer,
     return;
 
   if (!natter_signaling_send_signal (self->signaling, contact_id, payload, &error))
-    g_debug ("Could not relay to %.8s: %s", contact_id, error->message);
+    g_debug ("Could not relay to %s: %s", NATTER_USER_ID_LOG (contact_id), error->message);
 }
 
 static void
@@ -651,7 +653,7 @@ on_trust_failure (NatterPeer *peer,
   PeerEntry *entry = user_data;
 
   /* Not a warning: it is what the check is for, and the UI shows it. */
-  g_message ("Refused the connection to %.8s: %s", entry->contact_id, reason);
+  g_message ("Refused the connection to %s: %s", NATTER_USER_ID_LOG (entry->contact_id), reason);
   g_signal_emit (entry->client, signals[TRUST_FAILURE], 0, entry->contact_id);
 }
 
@@ -687,7 +689,7 @@ schedule_peer_retry (PeerEntry *entry)
   delay = g_random_int_range (delay / 2, delay + 1);
   entry->attempts++;
 
-  g_debug ("Retrying the connection to %.8s in %u ms", entry->contact_id, delay);
+  g_debug ("Retrying the connection to %s in %u ms", NATTER_USER_ID_LOG (entry->contact_id), delay);
   entry->retry_source = g_timeout_add (delay, on_peer_retry, entry);
 }
 
@@ -878,7 +880,8 @@ on_signal_received (NatterSignaling *signaling,
   /* Only contacts may open a connection; strangers go through invitations. */
   if (!is_allowed_peer (self, from))
     {
-      g_debug ("Refused a connection attempt from %.8s, who is not a contact", from);
+      g_debug ("Refused a connection attempt from %s, who is not a contact",
+               NATTER_USER_ID_LOG (from));
       return;
     }
 
@@ -895,7 +898,7 @@ on_signal_failed (NatterSignaling *signaling,
   NatterClient *self = user_data;
   PeerEntry *entry = g_hash_table_lookup (self->peers, to);
 
-  g_debug ("Relay to %.8s failed: %s", to, natter_protocol_error_to_code (code));
+  g_debug ("Relay to %s failed: %s", NATTER_USER_ID_LOG (to), natter_protocol_error_to_code (code));
 
   if (entry != NULL && entry->peer != NULL && !entry->chat_open)
     peer_entry_drop_peer (entry);
@@ -938,7 +941,7 @@ on_frame_received (NatterSignaling *signaling,
         const char *to = json_object_get_string_member_with_default (invitation, "to", NULL);
 
         if (g_str_equal (status, "declined") && to != NULL)
-          g_debug ("%.8s declined an invitation", to);
+          g_debug ("%s declined an invitation", NATTER_USER_ID_LOG (to));
         if (to != NULL)
           natter_pending_invitations_answered (self->pending_invitations, to);
         g_signal_emit (self, signals[INVITATION_ANSWERED], 0, invitation);

@@ -44,6 +44,7 @@
 #include "natter-peer-private.h"
 #include "natter-peer-trust-private.h"
 #include "natter-signature.h"
+#include "natter-user-id.h"
 
 #define SESSION_ID_MAX       64
 #define PENDING_CANDIDATES_MAX 200
@@ -568,16 +569,6 @@ on_bus_sync (GstBus     *bus,
 /* Helpers on the main context */
 
 static const char *
-short_id (const char *user_id)
-{
-  static char buffer[9];
-
-  /* Logs show only the first characters of a user ID */
-  g_strlcpy (buffer, user_id != NULL ? user_id : "", sizeof buffer);
-  return buffer;
-}
-
-static const char *
 get_string_member (JsonObject *object,
                    const char *name)
 {
@@ -636,7 +627,7 @@ peer_set_state (NatterPeer      *self,
   if (self->state == state)
     return;
 
-  g_debug ("Peer %s: %s -> %s", short_id (self->remote_id),
+  g_debug ("Peer %s: %s -> %s", NATTER_USER_ID_LOG (self->remote_id),
            state_nick (self->state), state_nick (state));
 
   g_object_ref (self);
@@ -1156,7 +1147,7 @@ add_remote_candidate (NatterPeer *self,
   if (index < 0 || self->remote_mids == NULL || index >= (gint64) g_strv_length (self->remote_mids))
     {
       g_debug ("Peer %s: ignoring a candidate for an unknown media section",
-               short_id (self->remote_id));
+               NATTER_USER_ID_LOG (self->remote_id));
       return;
     }
 
@@ -1179,7 +1170,8 @@ flush_outgoing (NatterPeer *self)
       text = g_queue_pop_head (&self->outgoing);
       if (!gst_webrtc_data_channel_send_string_full (self->chat, text, &error))
         {
-          g_debug ("Peer %s: sending failed: %s", short_id (self->remote_id), error->message);
+          g_debug ("Peer %s: sending failed: %s",
+                   NATTER_USER_ID_LOG (self->remote_id), error->message);
           peer_fail (self, "send failed");
           return;
         }
@@ -1220,7 +1212,7 @@ handle_binding (NatterPeer *self,
       return;
     }
 
-  g_debug ("Peer %s: the binding statement checks out", short_id (self->remote_id));
+  g_debug ("Peer %s: the binding statement checks out", NATTER_USER_ID_LOG (self->remote_id));
   self->chat_open = TRUE;
   clear_source (&self->timeout_source);
   peer_set_state (self, NATTER_PEER_STATE_CONNECTED);
@@ -1268,7 +1260,7 @@ chat_opened (NatterPeer *self)
                                         self->local_fingerprint, self->remote_fingerprint);
   if (!gst_webrtc_data_channel_send_string_full (self->chat, statement, &error))
     {
-      g_debug ("Peer %s: sending the binding failed: %s", short_id (self->remote_id),
+      g_debug ("Peer %s: sending the binding failed: %s", NATTER_USER_ID_LOG (self->remote_id),
                error->message);
       peer_fail (self, "send failed");
       return;
@@ -1315,7 +1307,7 @@ static void
 peer_fail (NatterPeer *self,
            const char *reason)
 {
-  g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
+  g_debug ("Peer %s: failed: %s", NATTER_USER_ID_LOG (self->remote_id), reason);
   peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, NULL);
 }
 
@@ -1324,7 +1316,7 @@ static void
 peer_fail_with_reason (NatterPeer *self,
                        const char *reason)
 {
-  g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
+  g_debug ("Peer %s: failed: %s", NATTER_USER_ID_LOG (self->remote_id), reason);
   peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, reason);
 }
 
@@ -1340,7 +1332,7 @@ peer_dispatch (NatterPeer *self,
       ++self->remote_channels > REMOTE_CHANNELS_MAX)
     {
       g_message ("Peer %s opened more than %d data channels; disconnecting",
-                 short_id (self->remote_id), REMOTE_CHANNELS_MAX);
+                 NATTER_USER_ID_LOG (self->remote_id), REMOTE_CHANNELS_MAX);
       gst_webrtc_data_channel_close (event->channel);
       peer_fail_with_reason (self, "too-many-channels");
       return;
@@ -1408,7 +1400,8 @@ peer_dispatch (NatterPeer *self,
       break;
 
     case EVENT_OTHER_CHANNEL:
-      g_debug ("Peer %s: closing a data channel nobody handles", short_id (self->remote_id));
+      g_debug ("Peer %s: closing a data channel nobody handles",
+               NATTER_USER_ID_LOG (self->remote_id));
       gst_webrtc_data_channel_close (event->channel);
       break;
 
@@ -1435,7 +1428,7 @@ peer_dispatch (NatterPeer *self,
       break;
 
     case EVENT_CHAT_CLOSE:
-      g_debug ("Peer %s: chat channel closed", short_id (self->remote_id));
+      g_debug ("Peer %s: chat channel closed", NATTER_USER_ID_LOG (self->remote_id));
       peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
       break;
 
@@ -1456,11 +1449,11 @@ peer_dispatch (NatterPeer *self,
 
     case EVENT_DROPPED_TEXT:
       g_message ("Peer %s: dropped a text message that holds a NUL byte",
-                 short_id (self->remote_id));
+                 NATTER_USER_ID_LOG (self->remote_id));
       break;
 
     case EVENT_ERROR:
-      g_debug ("Peer %s: error: %s", short_id (self->remote_id), event->text);
+      g_debug ("Peer %s: error: %s", NATTER_USER_ID_LOG (self->remote_id), event->text);
       peer_fail (self, "error");
       break;
 
@@ -1483,7 +1476,7 @@ handle_description (NatterPeer *self,
 
   if (sdp_text == NULL || !session_id_is_valid (session))
     {
-      g_debug ("Peer %s: ignoring a malformed description", short_id (self->remote_id));
+      g_debug ("Peer %s: ignoring a malformed description", NATTER_USER_ID_LOG (self->remote_id));
       return;
     }
 
@@ -1496,20 +1489,21 @@ handle_description (NatterPeer *self,
         {
           /* Glare, and we are the impolite side: the other side drops its
            * offer and answers ours. */
-          g_debug ("Peer %s: ignoring a colliding offer", short_id (self->remote_id));
+          g_debug ("Peer %s: ignoring a colliding offer", NATTER_USER_ID_LOG (self->remote_id));
           return;
         }
     }
   else if (!self->have_local_offer || g_strcmp0 (session, self->session_id) != 0 ||
            self->remote_applying)
     {
-      g_debug ("Peer %s: ignoring an answer to no pending offer", short_id (self->remote_id));
+      g_debug ("Peer %s: ignoring an answer to no pending offer",
+               NATTER_USER_ID_LOG (self->remote_id));
       return;
     }
 
   if (gst_sdp_message_new_from_text (sdp_text, &sdp) != GST_SDP_OK)
     {
-      g_debug ("Peer %s: ignoring an unparsable description", short_id (self->remote_id));
+      g_debug ("Peer %s: ignoring an unparsable description", NATTER_USER_ID_LOG (self->remote_id));
       return;
     }
 
@@ -2073,7 +2067,7 @@ natter_peer_handle_signal (NatterPeer *self,
                          g_strcmp0 (get_string_member (payload, "session"), self->session_id) == 0;
 
       if (!current)
-        g_debug ("Peer %s: ignoring a stale bye", short_id (self->remote_id));
+        g_debug ("Peer %s: ignoring a stale bye", NATTER_USER_ID_LOG (self->remote_id));
       else if (self->chat_ready && !self->chat_open)
         {
           /* Their binding statement may still be on its way over DTLS: a
@@ -2089,14 +2083,14 @@ natter_peer_handle_signal (NatterPeer *self,
           /* A code from the other side, shown as one word; never as markup */
           if (reason != NULL && g_str_equal (reason, "too-many-channels"))
             g_message ("Peer %s ended the connection: this side opened too many data channels",
-                       short_id (self->remote_id));
+                       NATTER_USER_ID_LOG (self->remote_id));
           peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
         }
     }
   else if (type == NULL || g_str_equal (type, "candidate"))
     handle_candidate (self, payload);
   else
-    g_debug ("Peer %s: ignoring a payload of unknown type", short_id (self->remote_id));
+    g_debug ("Peer %s: ignoring a payload of unknown type", NATTER_USER_ID_LOG (self->remote_id));
 
   g_object_unref (self);
 }

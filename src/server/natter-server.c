@@ -219,15 +219,15 @@ handle_auth (NatterServer           *self,
 
   if (previous != NULL)
     {
-      g_info ("User %.*s… connected again; replacing its older connection",
-              NATTER_SERVER_LOG_USER (user));
+      g_info ("User %s connected again; replacing its older connection",
+              NATTER_USER_ID_LOG (user));
       _natter_server_send_error (self, previous, NATTER_PROTOCOL_ERROR_REPLACED, NULL,
                                  "The same user connected again");
       natter_server_connection_close (previous, NATTER_CLOSE_REPLACED);
     }
   else
     {
-      g_info ("User %.*s… online", NATTER_SERVER_LOG_USER (user));
+      g_info ("User %s online", NATTER_USER_ID_LOG (user));
       broadcast_presence (self, user, TRUE);
     }
 
@@ -524,7 +524,7 @@ _natter_server_detach (NatterServer           *self,
   if (user != NULL && g_hash_table_lookup (self->users, user) == connection)
     {
       g_hash_table_remove (self->users, user);
-      g_info ("User %.*s… offline", NATTER_SERVER_LOG_USER (user));
+      g_info ("User %s offline", NATTER_USER_ID_LOG (user));
       broadcast_presence (self, user, FALSE);
     }
 }
