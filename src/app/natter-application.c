@@ -1,10 +1,9 @@
 /* natter-application.c: the application; owns the profile and its NatterClient
  *
- * A profile is a folder $XDG_DATA_HOME/natter/profiles/NAME with the history
- * (history.db), settings.ini ([client] server, [profile] name and bio) and an
- * optional `avatar` file: the same layout natter-cli uses, so both can work
- * on the same profile (one at a time). The identity key lives in the keyring
- * under the profile's name.
+ * The profile (NatterProfile, the same as natter-cli's) holds the folder,
+ * its settings, the identity in the keyring, the history and the client;
+ * the application follows its client and adds what a desktop needs:
+ * GSettings, notifications, notices about the history.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -25,14 +24,12 @@
 
 #include "natter-application.h"
 #include "natter-control.h"
+#include "natter-profile.h"
 #include "natter-preferences-window.h"
 #include "natter-text.h"
 #include "natter-user-id-text.h"
 #include "natter-window.h"
 
-#define DEFAULT_PROFILE "default"
-/* The history's backup is renewed when it is older than this */
-#define BACKUP_MAX_AGE_S (60 * 60)
 
 enum {
   PROP_0,
@@ -47,15 +44,13 @@ struct _NatterApplication
   AdwApplication  parent_instance;
 
   /* Options */
-  char           *profile;
+  char           *profile_name;
   gboolean        loopback;
 
-  char           *profile_dir;
-  GKeyFile       *keyfile;
+  NatterProfile  *profile;
   GSettings      *settings;
 
-  NatterIdentity *identity;
-  NatterStore    *store;
+  /* The profile's client, followed */
   NatterClient   *client;
 
   gboolean        report_timing;
@@ -63,7 +58,6 @@ struct _NatterApplication
 
   guint           sigint_source;
   guint           sigterm_source;
-  guint           backup_source;
   /* Other processes of this profile (natter-cli) hand their commands here */
   NatterControl  *control;
 };
@@ -93,60 +87,50 @@ process_start_time (void)
                 (gint64) (start_ticks * G_USEC_PER_SEC / (guint64) hz));
 }
 
-static char *
-keyfile_path (NatterApplication *self)
-{
-  return g_build_filename (self->profile_dir, "settings.ini", NULL);
-}
+static void on_profile_client (NatterProfile *profile,
+                               GParamSpec    *pspec,
+                               gpointer       user_data);
+static void on_backup_failed (NatterProfile *profile,
+                              const GError  *error,
+                              gpointer       user_data);
 
-static char *
-avatar_path (NatterApplication *self)
-{
-  return g_build_filename (self->profile_dir, "avatar", NULL);
-}
-
-static gboolean
-save_keyfile (NatterApplication  *self,
-              GError            **error)
-{
-  g_autofree char *path = keyfile_path (self);
-  g_autofree char *data = g_key_file_to_data (self->keyfile, NULL, NULL);
-
-  return g_file_set_contents_full (path, data, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
-}
-
+/* The profile, opened on first use: its name is known once the command
+ * line has been read */
 static gboolean
 open_profile (NatterApplication  *self,
               GError            **error)
 {
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *path = NULL;
-
-  if (self->profile_dir != NULL)
+  if (self->profile != NULL)
     return TRUE;
 
-  self->profile_dir = g_build_filename (g_get_user_data_dir (), "natter", "profiles",
-                                        self->profile, NULL);
-  if (g_mkdir_with_parents (self->profile_dir, 0700) != 0)
-    {
-      int saved_errno = errno;
+  self->profile = natter_profile_new (self->profile_name, error);
+  if (self->profile == NULL)
+    return FALSE;
 
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno),
-                   _("Cannot create the profile folder: %s"), g_strerror (saved_errno));
-      g_clear_pointer (&self->profile_dir, g_free);
-      return FALSE;
-    }
-
-  path = keyfile_path (self);
-  if (!g_key_file_load_from_file (self->keyfile, path, G_KEY_FILE_KEEP_COMMENTS, &local_error) &&
-      !g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-    {
-      g_set_error (error, local_error->domain, local_error->code,
-                   _("Cannot read the profile’s settings: %s"), local_error->message);
-      return FALSE;
-    }
-
+  g_signal_connect (self->profile, "notify::client", G_CALLBACK (on_profile_client), self);
+  g_signal_connect (self->profile, "backup-failed", G_CALLBACK (on_backup_failed), self);
   return TRUE;
+}
+
+/* The default profile's server is also a GSettings key, for the desktop's tools */
+static void
+remember_server_url (NatterApplication *self,
+                     const char        *server_url)
+{
+  if (self->settings != NULL && g_str_equal (self->profile_name, NATTER_PROFILE_DEFAULT))
+    g_settings_set_string (self->settings, "server-url", server_url);
+}
+
+/* The profile leaves out a picture that is not usable; say so */
+static void
+warn_about_avatar (NatterApplication *self)
+{
+  g_autoptr(GBytes) avatar = NULL;
+  g_autoptr(GError) error = NULL;
+
+  avatar = natter_profile_dup_avatar (self->profile, &error);
+  if (error != NULL)
+    g_warning ("%s", error->message);
 }
 
 /* GSettings: the schema may be missing when running from a build folder
@@ -256,19 +240,6 @@ on_ice_servers_changed (GSettings  *settings,
                         gpointer    user_data)
 {
   apply_ice_servers (NATTER_APPLICATION (user_data));
-}
-
-static void
-apply_profile (NatterApplication *self)
-{
-  g_autofree char *name = g_key_file_get_string (self->keyfile, "profile", "name", NULL);
-  g_autofree char *bio = g_key_file_get_string (self->keyfile, "profile", "bio", NULL);
-  g_autoptr(GBytes) avatar = natter_application_dup_avatar (self);
-  g_autoptr(GError) error = NULL;
-
-  natter_client_set_profile (self->client, name, bio);
-  if (avatar != NULL && !natter_client_set_avatar (self->client, avatar, &error))
-    g_warning ("The profile picture is not usable: %s", error->message);
 }
 
 /* Notifications */
@@ -382,7 +353,7 @@ on_message_added (NatterClient  *client,
       return;
     }
 
-  contact = natter_store_get_contact (self->store, contact_id, NULL);
+  contact = natter_store_get_contact (natter_client_get_store (client), contact_id, NULL);
   if (contact != NULL && natter_contact_get_name (contact) != NULL)
     name = natter_text_one_line (natter_contact_get_name (contact));
 
@@ -447,7 +418,8 @@ on_store_checked (GObject      *source,
 
   if (natter_store_check_finish (NATTER_STORE (source), result, &error))
     {
-      if (!natter_store_backup_if_due (NATTER_STORE (source), BACKUP_MAX_AGE_S, &error))
+      if (!natter_store_backup_if_due (NATTER_STORE (source), NATTER_PROFILE_BACKUP_MAX_AGE_S,
+                                       &error))
         g_warning ("Could not back up the history: %s", error->message);
     }
   else if (!g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
@@ -456,18 +428,12 @@ on_store_checked (GObject      *source,
     }
 }
 
-static gboolean
-on_backup_timer (gpointer user_data)
+static void
+on_backup_failed (NatterProfile *profile,
+                  const GError  *error,
+                  gpointer       user_data)
 {
-  NatterApplication *self = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (self->store != NULL && !natter_store_get_damaged (self->store) &&
-      !natter_store_get_read_only (self->store) &&
-      !natter_store_backup_if_due (self->store, BACKUP_MAX_AGE_S, &error))
-    g_warning ("Could not back up the history: %s", error->message);
-
-  return G_SOURCE_CONTINUE;
+  g_warning ("Could not back up the history: %s", error->message);
 }
 
 static void
@@ -500,41 +466,30 @@ on_message_refused (NatterClient *client,
     show_notice (user_data, _("Your contact’s device refused a message as malformed"), NULL, NULL);
 }
 
-static void
+/* Opens the history; says so when it is damaged, full or, in a thread,
+ * found damaged on checking it */
+static NatterStore *
 open_store (NatterApplication  *self,
             GError            **error)
 {
-  g_autofree char *store_path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
-  /* A profile whose history was made once never gets a new empty one
-   * silently: a missing or empty file is damage. */
-  gboolean had_history = g_key_file_get_boolean (self->keyfile, "history", "created", NULL);
-  NatterStoreOpenFlags flags = NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL;
+  NatterStore *store = natter_profile_get_store (self->profile);
 
-  if (!had_history)
-    flags |= NATTER_STORE_OPEN_CREATE;
+  if (store != NULL)
+    return store;
 
-  self->store = natter_store_open (store_path, flags, error);
-  if (self->store == NULL)
-    return;
+  store = natter_profile_open_store (self->profile, error);
+  if (store == NULL)
+    return NULL;
 
-  if (!had_history)
-    {
-      g_autoptr(GError) local_error = NULL;
-
-      g_key_file_set_boolean (self->keyfile, "history", "created", TRUE);
-      if (!save_keyfile (self, &local_error))
-        g_warning ("Could not save the profile’s settings: %s", local_error->message);
-    }
-
-  g_signal_connect (self->store, "notify::damaged", G_CALLBACK (on_store_damaged), self);
-  if (natter_store_get_read_only (self->store))
+  g_signal_connect (store, "notify::damaged", G_CALLBACK (on_store_damaged), self);
+  if (natter_store_get_read_only (store))
     show_notice (self, _("The disk is full: nothing new can be stored"), NULL, NULL);
   else
     /* In a thread: a large history does not hold up the window */
-    natter_store_check_async (self->store, NULL, on_store_checked, g_object_ref (self));
+    natter_store_check_async (store, NULL, on_store_checked, g_object_ref (self));
 
-  if (self->backup_source == 0)
-    self->backup_source = g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, self);
+  natter_profile_start_backups (self->profile);
+  return store;
 }
 
 /* Commands that natter-cli hands over while the app is online */
@@ -689,7 +644,6 @@ set_client (NatterApplication *self,
     {
       g_signal_handlers_disconnect_by_data (self->client, self);
       natter_application_unbind_client_settings (self->client);
-      natter_client_stop (self->client);
     }
 
   g_set_object (&self->client, client);
@@ -702,13 +656,13 @@ set_client (NatterApplication *self,
       if (self->settings != NULL)
         natter_application_bind_client_settings (self->settings, self->client);
       apply_ice_servers (self);
-      apply_profile (self);
+      warn_about_avatar (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
       if (self->control == NULL)
         {
           g_autoptr(GError) error = NULL;
 
-          self->control = natter_control_new (self->profile_dir, &error);
+          self->control = natter_control_new (natter_profile_get_path (self->profile), &error);
           if (self->control != NULL)
             g_signal_connect (self->control, "request", G_CALLBACK (on_control_request), self);
           else
@@ -724,6 +678,15 @@ set_client (NatterApplication *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 }
 
+/* The profile made a client, for a new server, or closed it */
+static void
+on_profile_client (NatterProfile *profile,
+                   GParamSpec    *pspec,
+                   gpointer       user_data)
+{
+  set_client (NATTER_APPLICATION (user_data), natter_profile_get_client (profile));
+}
+
 /* Opening */
 
 static void
@@ -734,40 +697,36 @@ on_identity_loaded (GObject      *source,
   g_autoptr(GTask) task = user_data;
   NatterApplication *self = g_task_get_source_object (task);
   g_autoptr(NatterIdentity) identity = NULL;
-  g_autoptr(NatterClient) client = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *server = NULL;
 
-  identity = natter_identity_load_from_keyring_finish (result, &error);
+  identity = natter_profile_load_identity_finish (self->profile, result, &error);
   if (identity == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  g_set_object (&self->identity, identity);
-
-  if (self->store == NULL)
+  if (open_store (self, &error) == NULL)
     {
-      open_store (self, &error);
-      if (self->store == NULL)
-        {
-          if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
-            show_notice (self, _("The history is damaged or missing"), _("Restore Backup"),
-                         "app.restore-backup");
-          g_task_return_new_error (task, error->domain, error->code,
-                                   _("Cannot open the history: %s"), error->message);
-          return;
-        }
+      if (g_error_matches (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT))
+        show_notice (self, _("The history is damaged or missing"), _("Restore Backup"),
+                     "app.restore-backup");
+      g_task_return_new_error (task, error->domain, error->code,
+                               _("Cannot open the history: %s"), error->message);
+      return;
     }
 
-  server = natter_application_dup_server_url (self);
-  client = natter_client_new (self->identity, self->store, server);
-  set_client (self, client);
+  /* The client comes through notify::client, and starts there */
+  if (natter_profile_open_client (self->profile, &error) == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
 
   if (self->settings != NULL)
     g_settings_set_string (self->settings, "last-profile",
-                           g_str_equal (self->profile, DEFAULT_PROFILE) ? "" : self->profile);
+                           g_str_equal (self->profile_name, NATTER_PROFILE_DEFAULT) ?
+                           "" : self->profile_name);
 
   g_task_return_boolean (task, TRUE);
 }
@@ -878,23 +837,18 @@ on_restore_backup (GSimpleAction *action,
 {
   NatterApplication *self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *aside = NULL;
+  NatterStore *store;
 
-  if (self->profile_dir == NULL)
+  if (self->profile == NULL)
     return;
 
-  /* Nothing may hold the history while it is replaced */
-  set_client (self, NULL);
-  if (self->store != NULL)
-    {
-      g_signal_handlers_disconnect_by_data (self->store, self);
-      natter_store_close (self->store);
-      g_clear_object (&self->store);
-    }
-
-  path = g_build_filename (self->profile_dir, NATTER_STORE_FILE_NAME, NULL);
-  aside = natter_store_restore_backup (path, &error);
+  /* Nothing may hold the history while it is replaced: the profile closes
+   * the client and the history first */
+  store = natter_profile_get_store (self->profile);
+  if (store != NULL)
+    g_signal_handlers_disconnect_by_data (store, self);
+  aside = natter_profile_restore_backup (self->profile, &error);
   if (aside == NULL)
     {
       g_autofree char *message = g_strdup_printf (_("Could not restore the backup: %s"),
@@ -933,13 +887,6 @@ static const GActionEntry app_actions[] = {
 
 /* GApplication */
 
-static gboolean
-profile_name_is_valid (const char *name)
-{
-  return name != NULL && name[0] != '.' &&
-         g_regex_match_simple ("^[A-Za-z0-9_.-]{1,64}$", name, 0, 0);
-}
-
 static int
 natter_application_handle_local_options (GApplication *application,
                                          GVariantDict *options)
@@ -951,24 +898,24 @@ natter_application_handle_local_options (GApplication *application,
 
   if (g_variant_dict_lookup (options, "profile", "&s", &profile))
     {
-      if (!profile_name_is_valid (profile))
+      if (!natter_profile_name_is_valid (profile))
         {
           g_printerr ("natter: %s\n",
                       _("A profile name is 1 to 64 letters, digits, '.', '_' or '-'"));
           return 1;
         }
-      g_free (self->profile);
-      self->profile = g_strdup (profile);
+      g_free (self->profile_name);
+      self->profile_name = g_strdup (profile);
     }
   else if (self->settings != NULL)
     {
       /* Without --profile, the profile that was open last */
       g_autofree char *last = g_settings_get_string (self->settings, "last-profile");
 
-      if (profile_name_is_valid (last))
+      if (natter_profile_name_is_valid (last))
         {
-          g_free (self->profile);
-          self->profile = g_steal_pointer (&last);
+          g_free (self->profile_name);
+          self->profile_name = g_steal_pointer (&last);
         }
     }
 
@@ -980,11 +927,11 @@ natter_application_handle_local_options (GApplication *application,
 
   /* One instance per profile: profiles other than the default get their own
    * application ID, so two of them can run side by side. */
-  if (!g_str_equal (self->profile, DEFAULT_PROFILE))
+  if (!g_str_equal (self->profile_name, NATTER_PROFILE_DEFAULT))
     {
       g_autoptr(GString) id = g_string_new (APPLICATION_ID ".Profile_");
 
-      for (const char *p = self->profile; *p != '\0'; p++)
+      for (const char *p = self->profile_name; *p != '\0'; p++)
         g_string_append_c (id, g_ascii_isalnum (*p) ? *p : '_');
       g_application_set_application_id (application, id->str);
     }
@@ -1062,8 +1009,9 @@ natter_application_shutdown (GApplication *application)
 {
   NatterApplication *self = NATTER_APPLICATION (application);
 
+  if (self->profile != NULL)
+    natter_profile_close_client (self->profile);
   set_client (self, NULL);
-  g_clear_handle_id (&self->backup_source, g_source_remove);
   g_clear_handle_id (&self->sigint_source, g_source_remove);
   g_clear_handle_id (&self->sigterm_source, g_source_remove);
 
@@ -1094,11 +1042,13 @@ natter_application_dispose (GObject *object)
 {
   NatterApplication *self = NATTER_APPLICATION (object);
 
-  if (self->client != NULL)
-    natter_client_stop (self->client);
-  g_clear_object (&self->client);
-  g_clear_object (&self->store);
-  g_clear_object (&self->identity);
+  set_client (self, NULL);
+  if (self->profile != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->profile, self);
+      natter_profile_close_client (self->profile);
+    }
+  g_clear_object (&self->profile);
   g_clear_object (&self->settings);
 
   G_OBJECT_CLASS (natter_application_parent_class)->dispose (object);
@@ -1109,9 +1059,7 @@ natter_application_finalize (GObject *object)
 {
   NatterApplication *self = NATTER_APPLICATION (object);
 
-  g_clear_pointer (&self->keyfile, g_key_file_unref);
-  g_free (self->profile);
-  g_free (self->profile_dir);
+  g_free (self->profile_name);
 
   G_OBJECT_CLASS (natter_application_parent_class)->finalize (object);
 }
@@ -1152,8 +1100,7 @@ natter_application_init (NatterApplication *self)
 
   self->start_time = process_start_time ();
   self->report_timing = g_strcmp0 (g_getenv ("NATTER_REPORT_TIMING"), "1") == 0;
-  self->profile = g_strdup (DEFAULT_PROFILE);
-  self->keyfile = g_key_file_new ();
+  self->profile_name = g_strdup (NATTER_PROFILE_DEFAULT);
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
 }
@@ -1200,7 +1147,7 @@ natter_application_get_profile_name (NatterApplication *self)
 {
   g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
 
-  return self->profile;
+  return self->profile_name;
 }
 
 /**
@@ -1212,46 +1159,46 @@ natter_application_get_profile_name (NatterApplication *self)
 char *
 natter_application_dup_server_url (NatterApplication *self)
 {
-  g_autofree char *url = NULL;
-
   g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
 
   if (!open_profile (self, NULL))
     return NULL;
 
-  url = g_key_file_get_string (self->keyfile, "client", "server", NULL);
-  if (url != NULL && *url == '\0')
-    g_clear_pointer (&url, g_free);
-
-  return g_steal_pointer (&url);
+  return natter_profile_dup_server_url (self->profile);
 }
 
+/**
+ * natter_application_dup_profile_value:
+ * @key: "name" or "bio"
+ *
+ * Returns: (transfer full) (nullable): what contacts see of us
+ */
 char *
 natter_application_dup_profile_value (NatterApplication *self,
                                       const char        *key)
 {
   g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
 
-  return g_key_file_get_string (self->keyfile, "profile", key, NULL);
+  if (!open_profile (self, NULL))
+    return NULL;
+
+  if (g_str_equal (key, "name"))
+    return natter_profile_dup_display_name (self->profile);
+  if (g_str_equal (key, "bio"))
+    return natter_profile_dup_bio (self->profile);
+
+  g_return_val_if_reached (NULL);
 }
 
 GBytes *
 natter_application_dup_avatar (NatterApplication *self)
 {
-  g_autofree char *path = NULL;
-  g_autofree char *data = NULL;
-  gsize length;
-
   g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
 
-  if (self->profile_dir == NULL)
+  if (self->profile == NULL)
     return NULL;
 
-  path = avatar_path (self);
-  if (!g_file_get_contents (path, &data, &length, NULL))
-    return NULL;
-
-  return g_bytes_new_take (g_steal_pointer (&data), length);
+  return natter_profile_dup_avatar (self->profile, NULL);
 }
 
 /**
@@ -1261,8 +1208,8 @@ natter_application_dup_avatar (NatterApplication *self)
  * @avatar: (nullable): a new picture, or %NULL to keep (or remove) it
  * @remove_avatar: remove the picture
  *
- * Saves what contacts see of us in settings.ini and the `avatar` file, the
- * way `natter-cli profile` does, and hands it to the client.
+ * Saves what contacts see of us (natter_profile_save_public()), which the
+ * client takes at once.
  */
 gboolean
 natter_application_save_profile (NatterApplication  *self,
@@ -1272,58 +1219,10 @@ natter_application_save_profile (NatterApplication  *self,
                                  gboolean            remove_avatar,
                                  GError            **error)
 {
-  g_autofree char *path = NULL;
-
   g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
 
-  if (!open_profile (self, error))
-    return FALSE;
-
-  if (name != NULL)
-    {
-      if (strlen (name) > NATTER_PROFILE_NAME_MAX || !g_utf8_validate (name, -1, NULL))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("A display name is at most %d bytes"), NATTER_PROFILE_NAME_MAX);
-          return FALSE;
-        }
-      g_key_file_set_string (self->keyfile, "profile", "name", name);
-    }
-
-  if (bio != NULL)
-    {
-      if (strlen (bio) > NATTER_PROFILE_BIO_MAX || !g_utf8_validate (bio, -1, NULL))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       _("A bio is at most %d bytes"), NATTER_PROFILE_BIO_MAX);
-          return FALSE;
-        }
-      g_key_file_set_string (self->keyfile, "profile", "bio", bio);
-    }
-
-  path = avatar_path (self);
-  if (avatar != NULL)
-    {
-      gsize length;
-      const char *data = g_bytes_get_data (avatar, &length);
-
-      if (!natter_client_validate_avatar (avatar, error) ||
-          !g_file_set_contents_full (path, data, length, G_FILE_SET_CONTENTS_CONSISTENT, 0600,
-                                     error))
-        return FALSE;
-    }
-  else if (remove_avatar)
-    {
-      g_unlink (path);
-    }
-
-  if (!save_keyfile (self, error))
-    return FALSE;
-
-  if (self->client != NULL)
-    apply_profile (self);
-
-  return TRUE;
+  return open_profile (self, error) &&
+         natter_profile_save_public (self->profile, name, bio, avatar, remove_avatar, error);
 }
 
 /**
@@ -1370,24 +1269,15 @@ natter_application_set_server_url (NatterApplication  *self,
   if (!natter_application_validate_server_url (server_url, error) || !open_profile (self, error))
     return FALSE;
 
-  current = natter_application_dup_server_url (self);
+  current = natter_profile_dup_server_url (self->profile);
   if (g_strcmp0 (current, server_url) == 0)
     return TRUE;
 
-  g_key_file_set_string (self->keyfile, "client", "server", server_url);
-  if (!save_keyfile (self, error))
+  /* An open client is replaced by one for the new server (notify::client) */
+  if (!natter_profile_set_server_url (self->profile, server_url, error))
     return FALSE;
 
-  if (self->settings != NULL && g_str_equal (self->profile, DEFAULT_PROFILE))
-    g_settings_set_string (self->settings, "server-url", server_url);
-
-  if (self->client != NULL)
-    {
-      g_autoptr(NatterClient) client = natter_client_new (self->identity, self->store, server_url);
-
-      set_client (self, client);
-    }
-
+  remember_server_url (self, server_url);
   return TRUE;
 }
 
@@ -1422,22 +1312,18 @@ natter_application_open_async (NatterApplication   *self,
       return;
     }
 
-  if (server_url != NULL)
+  if (server_url != NULL &&
+      (!natter_application_validate_server_url (server_url, &error) ||
+       !natter_profile_set_server_url (self->profile, server_url, &error)))
     {
-      if (!natter_application_validate_server_url (server_url, &error))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-      g_key_file_set_string (self->keyfile, "client", "server", server_url);
-      if (self->settings != NULL && g_str_equal (self->profile, DEFAULT_PROFILE))
-        g_settings_set_string (self->settings, "server-url", server_url);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
+  if (server_url != NULL)
+    remember_server_url (self, server_url);
 
-  if (display_name != NULL && *display_name != '\0')
-    g_key_file_set_string (self->keyfile, "profile", "name", display_name);
-
-  if ((server_url != NULL || display_name != NULL) && !save_keyfile (self, &error))
+  if (display_name != NULL && *display_name != '\0' &&
+      !natter_profile_save_public (self->profile, display_name, NULL, NULL, FALSE, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
@@ -1450,7 +1336,7 @@ natter_application_open_async (NatterApplication   *self,
     }
 
   /* Two processes online with one identity knock each other off the server */
-  if (natter_control_is_online (self->profile_dir))
+  if (natter_control_is_online (natter_profile_get_path (self->profile)))
     {
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_EXISTS,
                                _("natter-cli is online on this profile (natter-cli listen); "
@@ -1458,8 +1344,8 @@ natter_application_open_async (NatterApplication   *self,
       return;
     }
 
-  natter_identity_load_from_keyring_async (self->profile, TRUE, cancellable, on_identity_loaded,
-                                           g_steal_pointer (&task));
+  natter_profile_load_identity_async (self->profile, cancellable, on_identity_loaded,
+                                      g_steal_pointer (&task));
 }
 
 gboolean

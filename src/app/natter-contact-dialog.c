@@ -161,7 +161,6 @@ on_block_toggled (NatterContactDialog *self)
 static void
 on_verified_toggled (NatterContactDialog *self)
 {
-  NatterStore *store = natter_client_get_store (self->client);
   const char *id = natter_contact_get_user_id (self->contact);
   gboolean verified = gtk_switch_get_active (self->verified_switch);
   g_autoptr(GError) error = NULL;
@@ -169,7 +168,7 @@ on_verified_toggled (NatterContactDialog *self)
   if (self->updating || verified == natter_contact_get_verified (self->contact))
     return;
 
-  if (!natter_store_set_contact_verified (store, id, verified, &error))
+  if (!natter_client_set_verified (self->client, id, verified, &error))
     {
       show_error (self, error);
       update (self);

@@ -20,17 +20,16 @@
 #include "natter-json.h"
 #include "natter-client.h"
 #include "natter-control.h"
+#include "natter-profile.h"
 #include "natter-protocol.h"
 
 #define ONLINE_TIMEOUT_S  20
 #define REQUEST_WAIT_S    20
-/* How old the history's backup may get before a command makes a new one */
-#define BACKUP_MAX_AGE_S  (60 * 60)
 
 typedef struct
 {
   /* Options */
-  char         *profile;
+  char         *profile_name;
   char         *server;
   char         *identity_file;
   gboolean      loopback;
@@ -47,9 +46,8 @@ typedef struct
   int           limit;
   int           timeout_s;
 
-  /* State */
-  char         *profile_dir;
-  GKeyFile     *settings;
+  /* State: the profile, and what it opened (owned by it) */
+  NatterProfile *profile;
   NatterIdentity *identity;
   NatterStore  *store;
   NatterClient *client;
@@ -172,48 +170,20 @@ wait_async (Cli *cli)
 
 /* Profiles, settings, identity, store */
 
-static char *
-settings_path (Cli *cli)
-{
-  return g_build_filename (cli->profile_dir, "settings.ini", NULL);
-}
-
 static gboolean
 open_profile (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = NULL;
-  g_autofree char *known_server = NULL;
 
+  cli->profile = natter_profile_new (cli->profile_name, &error);
   if (cli->profile == NULL)
-    cli->profile = g_strdup ("default");
+    return fail (cli, "%s", error->message);
 
-  if (!g_regex_match_simple ("^[A-Za-z0-9_.-]{1,64}$", cli->profile, 0, 0) ||
-      cli->profile[0] == '.')
-    return fail (cli, _("A profile name is 1 to 64 letters, digits, '.', '_' or '-'"));
-
-  cli->profile_dir = g_build_filename (g_get_user_data_dir (), "natter", "profiles",
-                                       cli->profile, NULL);
-  if (g_mkdir_with_parents (cli->profile_dir, 0700) != 0)
-    return fail (cli, _("Cannot create the profile folder %s: %s"), cli->profile_dir,
-                 g_strerror (errno));
-
-  cli->settings = g_key_file_new ();
-  path = settings_path (cli);
-  if (!g_key_file_load_from_file (cli->settings, path, G_KEY_FILE_NONE, &error) &&
-      !g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-    return fail (cli, _("Cannot read %s: %s"), path, error->message);
-  g_clear_error (&error);
-
-  known_server = g_key_file_get_string (cli->settings, "client", "server", NULL);
+  natter_profile_set_identity_file (cli->profile, cli->identity_file);
 
   /* Written only when it changes: reading works on a full disk */
-  if (cli->server != NULL && g_strcmp0 (known_server, cli->server) != 0)
-    {
-      g_key_file_set_string (cli->settings, "client", "server", cli->server);
-      if (!g_key_file_save_to_file (cli->settings, path, &error))
-        return fail (cli, _("Cannot save %s: %s"), path, error->message);
-    }
+  if (cli->server != NULL && !natter_profile_set_server_url (cli->profile, cli->server, &error))
+    return fail (cli, "%s", error->message);
 
   return TRUE;
 }
@@ -221,66 +191,38 @@ open_profile (Cli *cli)
 static gboolean
 open_identity (Cli *cli)
 {
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(NatterIdentity) identity = NULL;
   g_autoptr(GError) error = NULL;
 
   if (cli->identity != NULL)
     return TRUE;
 
-  if (cli->identity_file != NULL)
-    {
-      cli->identity = natter_identity_load_from_file (cli->identity_file, TRUE, &error);
-    }
-  else
-    {
-      g_autoptr(GAsyncResult) result = NULL;
-
-      natter_identity_load_from_keyring_async (cli->profile, TRUE, NULL, on_async_done, cli);
-      result = wait_async (cli);
-      if (result == NULL)
-        return fail (cli, _("The keyring did not answer in time"));
-      cli->identity = natter_identity_load_from_keyring_finish (result, &error);
-    }
+  natter_profile_load_identity_async (cli->profile, NULL, on_async_done, cli);
+  result = wait_async (cli);
+  if (result == NULL)
+    return fail (cli, _("The keyring did not answer in time"));
 
   /* The identity's errors already say what to do, --identity-file included. */
-  if (cli->identity == NULL)
+  identity = natter_profile_load_identity_finish (cli->profile, result, &error);
+  if (identity == NULL)
     return fail (cli, "%s", error->message);
 
+  cli->identity = natter_profile_get_identity (cli->profile);
   return TRUE;
-}
-
-static char *
-store_path (Cli *cli)
-{
-  return g_build_filename (cli->profile_dir, NATTER_STORE_FILE_NAME, NULL);
 }
 
 static gboolean
 open_store (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = store_path (cli);
-  g_autofree char *settings = settings_path (cli);
-  /* A profile whose history was made once never gets a new empty one
-   * silently: a missing or empty file is damage. */
-  gboolean had_history = g_key_file_get_boolean (cli->settings, "history", "created", NULL);
-  NatterStoreOpenFlags flags = NATTER_STORE_OPEN_READ_ONLY_WHEN_FULL;
 
   if (cli->store != NULL)
     return TRUE;
 
-  if (!had_history)
-    flags |= NATTER_STORE_OPEN_CREATE;
-
-  cli->store = natter_store_open (path, flags, &error);
+  cli->store = natter_profile_open_store (cli->profile, &error);
   if (cli->store == NULL)
     return fail (cli, _("Cannot open the history: %s"), error->message);
-
-  if (!had_history)
-    {
-      g_key_file_set_boolean (cli->settings, "history", "created", TRUE);
-      if (!g_key_file_save_to_file (cli->settings, settings, &error))
-        return fail (cli, _("Cannot save %s: %s"), settings, error->message);
-    }
 
   if (natter_store_get_read_only (cli->store))
     g_printerr (_("natter-cli: the disk is full: the history can be read, but nothing new can "
@@ -288,33 +230,8 @@ open_store (Cli *cli)
   else if (!natter_store_check (cli->store, &error))
     g_printerr (_("natter-cli: %s. Nothing more is written to it; natter-cli restore-backup "
                   "goes back to the last backup\n"), error->message);
-  else if (!natter_store_backup_if_due (cli->store, BACKUP_MAX_AGE_S, &error))
+  else if (!natter_store_backup_if_due (cli->store, NATTER_PROFILE_BACKUP_MAX_AGE_S, &error))
     g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
-
-  return TRUE;
-}
-
-/* What contacts see of us: set with `natter-cli profile`, kept in settings.ini. */
-static gboolean
-apply_profile (Cli *cli)
-{
-  g_autofree char *name = g_key_file_get_string (cli->settings, "profile", "name", NULL);
-  g_autofree char *bio = g_key_file_get_string (cli->settings, "profile", "bio", NULL);
-  g_autofree char *avatar_path = g_build_filename (cli->profile_dir, "avatar", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autofree char *data = NULL;
-  gsize length;
-
-  natter_client_set_profile (cli->client, name, bio);
-
-  if (g_file_get_contents (avatar_path, &data, &length, NULL))
-    {
-      g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&data), length);
-
-      if (!natter_client_set_avatar (cli->client, bytes, &error))
-        return fail (cli, _("The profile picture %s is not usable: %s"), avatar_path,
-                     error->message);
-    }
 
   return TRUE;
 }
@@ -322,7 +239,8 @@ apply_profile (Cli *cli)
 static gboolean
 open_client (Cli *cli)
 {
-  g_autofree char *server = NULL;
+  g_autoptr(GBytes) avatar = NULL;
+  g_autoptr(GError) error = NULL;
 
   if (cli->client != NULL)
     return TRUE;
@@ -330,13 +248,20 @@ open_client (Cli *cli)
   if (!open_store (cli))
     return FALSE;
 
-  server = g_key_file_get_string (cli->settings, "client", "server", NULL);
-  if (server == NULL)
+  cli->client = natter_profile_open_client (cli->profile, &error);
+  if (g_error_matches (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_SERVER))
     return fail (cli, _("No server is set for this profile: pass --server ws://HOST:PORT/ws once"));
+  if (cli->client == NULL)
+    return fail (cli, "%s", error->message);
 
-  cli->client = natter_client_new (cli->identity, cli->store, server);
   natter_client_set_loopback (cli->client, cli->loopback);
-  return apply_profile (cli);
+
+  /* What contacts see of us: set with `natter-cli profile` */
+  avatar = natter_profile_dup_avatar (cli->profile, &error);
+  if (error != NULL)
+    return fail (cli, "%s", error->message);
+
+  return TRUE;
 }
 
 static void
@@ -1195,17 +1120,12 @@ run_forever (Cli *cli)
   g_main_loop_run (cli->loop);
 }
 
-static gboolean
-on_backup_timer (gpointer user_data)
+static void
+on_backup_failed (NatterProfile *profile,
+                  const GError  *error,
+                  gpointer       user_data)
 {
-  Cli *cli = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!natter_store_get_damaged (cli->store) && !natter_store_get_read_only (cli->store) &&
-      !natter_store_backup_if_due (cli->store, BACKUP_MAX_AGE_S, &error))
-    g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
-
-  return G_SOURCE_CONTINUE;
+  g_printerr (_("natter-cli: could not back up the history: %s\n"), error->message);
 }
 
 static gboolean
@@ -1217,7 +1137,8 @@ cmd_listen (Cli   *cli,
 
   connect_listeners (cli);
   on_listen_store_damaged (G_OBJECT (cli->store), NULL, cli);
-  g_timeout_add_seconds (BACKUP_MAX_AGE_S / 4, on_backup_timer, cli);
+  g_signal_connect (cli->profile, "backup-failed", G_CALLBACK (on_backup_failed), cli);
+  natter_profile_start_backups (cli->profile);
   natter_client_start (cli->client);
   run_forever (cli);
   return TRUE;
@@ -1506,61 +1427,33 @@ static gboolean
 cmd_profile (Cli   *cli,
              char **args)
 {
-  g_autofree char *path = settings_path (cli);
-  g_autofree char *avatar_path = g_build_filename (cli->profile_dir, "avatar", NULL);
+  g_autoptr(GBytes) avatar = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
   g_autofree char *bio = NULL;
+  gboolean remove_avatar = cli->avatar != NULL && *cli->avatar == '\0';
 
-  if (cli->name != NULL)
-    {
-      if (strlen (cli->name) > NATTER_PROFILE_NAME_MAX || !g_utf8_validate (cli->name, -1, NULL))
-        return fail (cli, _("A display name is at most %d bytes"), NATTER_PROFILE_NAME_MAX);
-      g_key_file_set_string (cli->settings, "profile", "name", cli->name);
-    }
-
-  if (cli->bio != NULL)
-    {
-      if (strlen (cli->bio) > NATTER_PROFILE_BIO_MAX || !g_utf8_validate (cli->bio, -1, NULL))
-        return fail (cli, _("A bio is at most %d bytes"), NATTER_PROFILE_BIO_MAX);
-      g_key_file_set_string (cli->settings, "profile", "bio", cli->bio);
-    }
-
-  if (cli->avatar != NULL)
+  if (cli->avatar != NULL && !remove_avatar)
     {
       g_autofree char *data = NULL;
       gsize length;
 
-      if (*cli->avatar == '\0')
-        {
-          g_unlink (avatar_path);
-        }
-      else
-        {
-          g_autoptr(GBytes) bytes = NULL;
-
-          if (!g_file_get_contents (cli->avatar, &data, &length, &error))
-            return fail (cli, "%s", error->message);
-
-          /* Check it the way the client will before keeping it. */
-          bytes = g_bytes_new (data, length);
-          if (!natter_client_validate_avatar (bytes, &error))
-            return fail (cli, "%s", error->message);
-
-          if (!g_file_set_contents_full (avatar_path, data, length,
-                                         G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-            return fail (cli, "%s", error->message);
-        }
+      if (!g_file_get_contents (cli->avatar, &data, &length, &error))
+        return fail (cli, "%s", error->message);
+      avatar = g_bytes_new_take (g_steal_pointer (&data), length);
     }
 
-  if (!g_key_file_save_to_file (cli->settings, path, &error))
-    return fail (cli, _("Cannot save %s: %s"), path, error->message);
+  /* Checked the way the client will before anything is kept */
+  if ((cli->name != NULL || cli->bio != NULL || cli->avatar != NULL) &&
+      !natter_profile_save_public (cli->profile, cli->name, cli->bio, avatar, remove_avatar,
+                                   &error))
+    return fail (cli, "%s", error->message);
 
-  name = g_key_file_get_string (cli->settings, "profile", "name", NULL);
-  bio = g_key_file_get_string (cli->settings, "profile", "bio", NULL);
+  name = natter_profile_dup_display_name (cli->profile);
+  bio = natter_profile_dup_bio (cli->profile);
   g_print (_("Name: %s\nBio: %s\nPicture: %s\n"), name != NULL ? name : "",
            bio != NULL ? bio : "",
-           g_file_test (avatar_path, G_FILE_TEST_EXISTS) ? _("yes") : _("none"));
+           natter_profile_has_avatar (cli->profile) ? _("yes") : _("none"));
   return TRUE;
 }
 
@@ -1586,10 +1479,9 @@ cmd_restore_backup (Cli   *cli,
                     char **args)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *path = store_path (cli);
   g_autofree char *aside = NULL;
 
-  aside = natter_store_restore_backup (path, &error);
+  aside = natter_profile_restore_backup (cli->profile, &error);
   if (aside == NULL)
     return fail (cli, _("Cannot restore the backup: %s"), error->message);
 
@@ -1650,12 +1542,11 @@ cli_clear (Cli *cli)
       spin (150);
     }
   g_clear_object (&cli->control);
-  g_clear_object (&cli->client);
-  g_clear_object (&cli->store);
-  g_clear_object (&cli->identity);
-  g_clear_pointer (&cli->settings, g_key_file_unref);
+  if (cli->profile != NULL)
+    g_signal_handlers_disconnect_by_data (cli->profile, cli);
+  g_clear_object (&cli->profile);
   g_clear_pointer (&cli->loop, g_main_loop_unref);
-  g_free (cli->profile);
+  g_free (cli->profile_name);
   g_free (cli->server);
   g_free (cli->identity_file);
   g_free (cli->search);
@@ -1663,7 +1554,6 @@ cli_clear (Cli *cli)
   g_free (cli->name);
   g_free (cli->bio);
   g_free (cli->avatar);
-  g_free (cli->profile_dir);
   g_free (cli->wait_message_id);
   if (cli->input != NULL && cli->input != stdin)
     fclose (cli->input);
@@ -1678,7 +1568,7 @@ option_context_new (Cli     *cli,
   g_autoptr(GString) summary = g_string_new (NULL);
   GOptionContext *context;
   GOptionEntry entries[] = {
-    { "profile", 'p', 0, G_OPTION_ARG_STRING, &cli->profile,
+    { "profile", 'p', 0, G_OPTION_ARG_STRING, &cli->profile_name,
       N_("Use a separate identity and history"), N_("NAME") },
     { "server", 's', 0, G_OPTION_ARG_STRING, &cli->server,
       N_("Signaling server, remembered for the profile"), "ws://HOST:PORT/ws" },
@@ -1829,12 +1719,10 @@ on_control_request (NatterControl     *control,
     }
   strv = g_strv_builder_end (builder);
 
-  sub.profile = g_strdup (cli->profile);
-  sub.profile_dir = g_strdup (cli->profile_dir);
-  sub.settings = g_key_file_ref (cli->settings);
-  sub.identity = g_object_ref (cli->identity);
-  sub.store = g_object_ref (cli->store);
-  sub.client = g_object_ref (cli->client);
+  sub.profile = g_object_ref (cli->profile);
+  sub.identity = cli->identity;
+  sub.store = cli->store;
+  sub.client = cli->client;
   input = g_strdup (json_object_get_string_member_with_default (request, "stdin", ""));
   sub.input = fmemopen (input, strlen (input), "r");
 
@@ -1855,10 +1743,7 @@ on_control_request (NatterControl     *control,
   forward_call = outer_call;
   natter_control_call_finish (call, exit_code);
 
-  /* What contacts see of us may have changed */
-  if (rest != NULL && g_strcmp0 (rest[0], "profile") == 0)
-    apply_profile (cli);
-
+  /* What contacts see of us went to the client with the profile */
   cli_clear (&sub);
 }
 
@@ -1869,7 +1754,7 @@ start_control (Cli *cli)
 {
   g_autoptr(GError) error = NULL;
 
-  cli->control = natter_control_new (cli->profile_dir, &error);
+  cli->control = natter_control_new (natter_profile_get_path (cli->profile), &error);
   if (cli->control == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_EXISTS))
@@ -1898,7 +1783,7 @@ forward_command (Cli         *cli,
   JsonArray *args;
 
   /* Nothing is read from the standard input unless it goes there */
-  if (!natter_control_is_online (cli->profile_dir))
+  if (!natter_control_is_online (natter_profile_get_path (cli->profile)))
     {
       json_array_unref (argv);
       return FALSE;
@@ -1928,7 +1813,7 @@ forward_command (Cli         *cli,
       json_object_set_string_member (request, "stdin", input->str);
     }
 
-  if (natter_control_forward (cli->profile_dir, request, exit_code, &error))
+  if (natter_control_forward (natter_profile_get_path (cli->profile), request, exit_code, &error))
     return TRUE;
 
   if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
@@ -2001,7 +1886,7 @@ main (int   argc,
       /* It ran in the process that is online on this profile */
     }
   else if (needs_the_profile_alone (rest[0], rest + 1) &&
-           natter_control_is_online (cli.profile_dir))
+           natter_control_is_online (natter_profile_get_path (cli.profile)))
     {
       g_printerr (_("natter-cli: another process is online on this profile (natter-cli listen "
                     "or Natter); stop it first to run “%s”\n"), rest[0]);

@@ -2050,6 +2050,31 @@ natter_client_set_blocked (NatterClient  *self,
 }
 
 /**
+ * natter_client_set_verified:
+ * @self: a #NatterClient
+ * @contact_id: the contact
+ * @verified: whether the user compared the safety number with them
+ * @error: a #GError
+ *
+ * Returns: %TRUE once it is stored (and #NatterContact:verified follows)
+ */
+gboolean
+natter_client_set_verified (NatterClient  *self,
+                            const char    *contact_id,
+                            gboolean       verified,
+                            GError       **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (contact_id != NULL, FALSE);
+
+  if (!natter_store_set_contact_verified (self->store, contact_id, verified, error))
+    return FALSE;
+
+  g_signal_emit (self, signals[CONTACT_CHANGED], 0, contact_id);
+  return TRUE;
+}
+
+/**
  * natter_client_remove_contact:
  *
  * Removes the contact and their conversation from this computer, and

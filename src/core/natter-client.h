@@ -115,6 +115,10 @@ gboolean         natter_client_set_blocked            (NatterClient         *sel
                                                        const char           *contact_id,
                                                        gboolean              blocked,
                                                        GError              **error);
+gboolean         natter_client_set_verified           (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       gboolean              verified,
+                                                       GError              **error);
 gboolean         natter_client_remove_contact         (NatterClient         *self,
                                                        const char           *contact_id,
                                                        GError              **error);

@@ -1,4 +1,5 @@
-/* test-client-settings.c: NatterClient's settings are properties
+/* test-client-local.c: what NatterClient keeps without a network: its settings
+ * (properties) and what the user says of contacts
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -92,6 +93,60 @@ test_settings_notify (Fixture       *fixture,
   g_signal_handlers_disconnect_by_data (client, log);
 }
 
+static void
+on_contact_changed (NatterClient *client,
+                    const char   *contact_id,
+                    gpointer      user_data)
+{
+  GString *log = user_data;
+
+  g_string_append_printf (log, "%.8s;", contact_id);
+}
+
+/* The contact dialog's switch: through the client, stored, and the live
+ * contact follows */
+static void
+test_set_verified (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  NatterClient *client = fixture->client;
+  NatterStore *store = natter_client_get_store (client);
+  g_autoptr(NatterIdentity) peer = natter_identity_new_ephemeral ();
+  const char *peer_id = natter_identity_get_user_id (peer);
+  g_autoptr(NatterContact) contact = NULL;
+  g_autoptr(NatterContact) reloaded = NULL;
+  g_autoptr(GString) log = g_string_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *stranger = NULL;
+
+  contact = natter_client_add_contact (client, peer_id, "Peer", &error);
+  g_assert_no_error (error);
+  g_assert_false (natter_contact_get_verified (contact));
+  g_signal_connect (client, "contact-changed", G_CALLBACK (on_contact_changed), log);
+
+  g_assert_true (natter_client_set_verified (client, peer_id, TRUE, &error));
+  g_assert_no_error (error);
+  g_assert_true (natter_contact_get_verified (contact));
+  reloaded = natter_store_get_contact (store, peer_id, &error);
+  g_assert_no_error (error);
+  g_assert_true (natter_contact_get_verified (reloaded));
+  expected = g_strdup_printf ("%.8s;", peer_id);
+  g_assert_cmpstr (log->str, ==, expected);
+
+  /* Someone who is not a contact: an error, nothing announced */
+  {
+    g_autoptr(NatterIdentity) other = natter_identity_new_ephemeral ();
+
+    stranger = g_strdup (natter_identity_get_user_id (other));
+  }
+  g_assert_false (natter_client_set_verified (client, stranger, TRUE, &error));
+  g_assert_nonnull (error);
+  g_assert_cmpstr (log->str, ==, expected);
+
+  g_signal_handlers_disconnect_by_data (client, log);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -100,6 +155,9 @@ main (int   argc,
 
   g_test_add ("/Natter/Core/Client/settings/notify", Fixture, NULL,
               fixture_set_up, test_settings_notify, fixture_tear_down);
+
+  g_test_add ("/Natter/Core/Client/set-verified", Fixture, NULL,
+              fixture_set_up, test_set_verified, fixture_tear_down);
 
   return g_test_run ();
 }
