@@ -1,0 +1,266 @@
+/* natter-cli-invitations.c: invitations and handles
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "natter-cli"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "natter-cli-private.h"
+#include "natter-cli-output.h"
+
+/* The server answers what a handle stands for: say what it answered, so
+ * that the person can check it, and hold it against --expect */
+static char *
+resolve_invitee (Cli        *cli,
+                 const char *target)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *resolved = NULL;
+  g_autofree char *expected = NULL;
+  g_autofree char *safety = NULL;
+
+  if (target[0] == '@')
+    {
+      frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+      natter_frame_set_string (frame, "handle", target);
+      if ((reply = natter_cli_request (cli, frame)) == NULL)
+        return NULL;
+      resolved = g_strdup (natter_frame_get_string (reply, "user"));
+      safety = natter_identity_get_safety_number (cli->identity, resolved);
+      if (!cli->json)
+        {
+          g_autofree char *handle = natter_cli_printable (target);
+
+          g_print (_("%s is %s\nSafety number: %s\n"), handle, resolved, safety);
+        }
+    }
+  else
+    {
+      resolved = natter_user_id_normalize (target, &error);
+      if (resolved == NULL)
+        {
+          natter_cli_fail (cli, "%s", error->message);
+          return NULL;
+        }
+    }
+
+  if (cli->expect != NULL)
+    {
+      expected = natter_user_id_normalize (cli->expect, &error);
+      if (expected == NULL)
+        {
+          natter_cli_fail (cli, _("--expect: %s"), error->message);
+          return NULL;
+        }
+      if (!g_str_equal (expected, resolved))
+        {
+          natter_cli_fail (cli, _("%s is %s, not the expected %s; nothing was sent"), target,
+                           resolved, expected);
+          return NULL;
+        }
+    }
+
+  return g_steal_pointer (&resolved);
+}
+
+gboolean
+natter_cli_cmd_invite (Cli   *cli,
+                       char **args)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *invitee = NULL;
+
+  if (args[0] == NULL)
+    return natter_cli_fail (cli, _("Usage: natter-cli invite ID|@HANDLE [TEXT] [--expect ID]"));
+
+  if (!natter_cli_go_online (cli))
+    return FALSE;
+
+  invitee = resolve_invitee (cli, args[0]);
+  if (invitee == NULL)
+    return FALSE;
+
+  /* The resolved ID, not the handle: what was shown is what is invited */
+  natter_client_invite_async (cli->client, invitee, args[1], NULL, natter_cli_on_async_done, cli);
+  result = natter_cli_wait_async (cli);
+  if (result == NULL)
+    return natter_cli_fail (cli, _("The server did not answer"));
+
+  invitation = natter_client_invite_finish (cli->client, result, &error);
+  if (invitation == NULL)
+    return natter_cli_fail (cli, _("Could not send the invitation: %s"), error->message);
+
+  if (cli->json)
+    natter_cli_print_json (invitation);
+  else
+    g_print (_("Invitation %s sent to %s\n"),
+             json_object_get_string_member_with_default (invitation, "id", ""),
+             json_object_get_string_member_with_default (invitation, "to", ""));
+
+  return TRUE;
+}
+
+static void
+print_invitation_list (JsonArray  *list,
+                       const char *heading,
+                       const char *who_member)
+{
+  g_print ("%s\n", heading);
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      JsonObject *invitation = json_array_get_object_element (list, i);
+      g_autofree char *id = NULL;
+      g_autofree char *who = NULL;
+      g_autofree char *text = NULL;
+
+      if (invitation == NULL)
+        continue;
+      id = natter_cli_printable (json_object_get_string_member_with_default (invitation, "id", ""));
+      who = natter_cli_printable (json_object_get_string_member_with_default (invitation,
+                                                                              who_member, ""));
+      text = natter_cli_printable (json_object_get_string_member_with_default (invitation,
+                                                                               "text", ""));
+      g_print ("  %s  %s  %s\n", id, who, text);
+    }
+}
+
+gboolean
+natter_cli_cmd_invitations (Cli   *cli,
+                            char **args)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) listing = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!natter_cli_go_online (cli))
+    return FALSE;
+
+  natter_client_list_invitations_async (cli->client, NULL, natter_cli_on_async_done, cli);
+  result = natter_cli_wait_async (cli);
+  if (result == NULL)
+    return natter_cli_fail (cli, _("The server did not answer"));
+
+  listing = natter_client_list_invitations_finish (cli->client, result, &error);
+  if (listing == NULL)
+    return natter_cli_fail (cli, "%s", error->message);
+
+  if (cli->json)
+    {
+      natter_cli_print_json (listing);
+      return TRUE;
+    }
+
+  print_invitation_list (json_object_get_array_member (listing, "incoming"), _("Incoming:"),
+                         "from");
+  print_invitation_list (json_object_get_array_member (listing, "outgoing"), _("Outgoing:"),
+                         "to");
+  return TRUE;
+}
+
+static gboolean
+answer_invitation (Cli        *cli,
+                   const char *id,
+                   gboolean    accept)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+
+  natter_client_answer_invitation_async (cli->client, id, accept, NULL, natter_cli_on_async_done, cli);
+  result = natter_cli_wait_async (cli);
+  if (result == NULL)
+    return natter_cli_fail (cli, _("The server did not answer"));
+
+  invitation = natter_client_answer_invitation_finish (cli->client, result, &error);
+  if (invitation == NULL)
+    return natter_cli_fail (cli, "%s", error->message);
+
+  return TRUE;
+}
+
+gboolean
+natter_cli_cmd_accept (Cli   *cli,
+                       char **args)
+{
+  if (args[0] == NULL)
+    return natter_cli_fail (cli, _("Usage: natter-cli accept INVITATION-ID"));
+
+  if (!natter_cli_go_online (cli) || !answer_invitation (cli, args[0], TRUE))
+    return FALSE;
+
+  g_print (_("Accepted\n"));
+  return TRUE;
+}
+
+gboolean
+natter_cli_cmd_decline (Cli   *cli,
+                        char **args)
+{
+  if (args[0] == NULL)
+    return natter_cli_fail (cli, _("Usage: natter-cli decline INVITATION-ID"));
+
+  if (!natter_cli_go_online (cli) || !answer_invitation (cli, args[0], FALSE))
+    return FALSE;
+
+  g_print (_("Declined\n"));
+  return TRUE;
+}
+
+gboolean
+natter_cli_cmd_register_handle (Cli   *cli,
+                                char **args)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+
+  g_autofree char *handle = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (args[0] == NULL)
+    return natter_cli_fail (cli, _("Usage: natter-cli register-handle NAME"));
+
+  /* Checked here, with the limits in the error, before going online */
+  handle = natter_handle_normalize (args[0], &error);
+  if (handle == NULL)
+    return natter_cli_fail (cli, "%s", error->message);
+
+  if (!natter_cli_go_online (cli))
+    return FALSE;
+
+  frame = natter_frame_new (NATTER_FRAME_HANDLE_REGISTER);
+  natter_frame_set_string (frame, "handle", args[0]);
+  if ((reply = natter_cli_request (cli, frame)) == NULL)
+    return FALSE;
+
+  g_print ("@%s\n", natter_frame_get_string (reply, "handle"));
+  return TRUE;
+}
+
+gboolean
+natter_cli_cmd_lookup (Cli   *cli,
+                       char **args)
+{
+  g_autoptr(NatterFrame) frame = NULL;
+  g_autoptr(NatterFrame) reply = NULL;
+
+  if (args[0] == NULL)
+    return natter_cli_fail (cli, _("Usage: natter-cli lookup @NAME"));
+
+  if (!natter_cli_go_online (cli))
+    return FALSE;
+
+  frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
+  natter_frame_set_string (frame, "handle", args[0]);
+  if ((reply = natter_cli_request (cli, frame)) == NULL)
+    return FALSE;
+
+  g_print ("%s\n", natter_frame_get_string (reply, "user"));
+  return TRUE;
+}

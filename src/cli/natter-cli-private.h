@@ -1,0 +1,138 @@
+/* natter-cli-private.h: what natter-cli's files share
+ *
+ * natter-cli.c          the command line, the table of commands, main()
+ * natter-cli-session.c  what every command uses: the profile, going online, waiting
+ * natter-cli-control.c  the hand-off between processes of one profile
+ * natter-cli-profile.c  whoami, profile
+ * natter-cli-contacts.c contacts, rename, block, unblock, safety-number
+ * natter-cli-messages.c send, typing, read, history
+ * natter-cli-invitations.c invite, invitations, accept, decline, register-handle, lookup
+ * natter-cli-rooms.c    room
+ * natter-cli-listen.c   listen: events as JSON lines
+ * natter-cli-backup.c   backup, restore-backup
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include <glib.h>
+
+#include "natter-client.h"
+#include "natter-control.h"
+#include "natter-profile.h"
+#include "natter-protocol.h"
+
+G_BEGIN_DECLS
+
+#define ONLINE_TIMEOUT_S  20
+#define REQUEST_WAIT_S    20
+
+typedef struct
+{
+  /* Options */
+  char         *profile_name;
+  char         *server;
+  char         *identity_file;
+  gboolean      loopback;
+  gboolean      no_wait;
+  gboolean      json;
+  gboolean      auto_accept;
+  gboolean      mark_read;
+  char         *search;
+  char         *reply_to;
+  char         *expect;
+  char         *name;
+  char         *bio;
+  char         *avatar;
+  int           limit;
+  int           timeout_s;
+
+  /* State: the profile, and what it opened (owned by it) */
+  NatterProfile *profile;
+  NatterIdentity *identity;
+  NatterStore  *store;
+  NatterClient *client;
+  GMainLoop    *loop;
+  int           exit_code;
+
+  /* The command waiting for something */
+  char         *wait_message_id;
+  GAsyncResult *result;
+
+  /* Online on the profile: other natter-cli processes hand their commands here */
+  NatterControl *control;
+  /* A command handed over by another process: the objects belong to the
+   * process that is online, and its input came with the request */
+  gboolean      borrowed;
+  FILE         *input;
+} Cli;
+
+/* natter-cli.c */
+GOptionContext *natter_cli_option_context_new (Cli          *cli,
+                                               char       ***rest);
+int             natter_cli_run_command        (Cli          *cli,
+                                               char        **rest);
+void            natter_cli_clear              (Cli          *cli);
+
+/* natter-cli-session.c */
+gboolean      natter_cli_fail            (Cli          *cli,
+                                          const char   *format,
+                                          ...) G_GNUC_PRINTF (2, 3);
+void          natter_cli_print_event     (JsonObject   *event);
+JsonObject   *natter_cli_event_new       (const char   *name);
+gboolean      natter_cli_run_until       (gboolean     *done,
+                                          int           timeout_s);
+void          natter_cli_spin            (guint         ms);
+void          natter_cli_on_async_done   (GObject      *source,
+                                          GAsyncResult *result,
+                                          gpointer      user_data);
+GAsyncResult *natter_cli_wait_async      (Cli          *cli);
+gboolean      natter_cli_open_profile    (Cli          *cli);
+gboolean      natter_cli_open_identity   (Cli          *cli);
+gboolean      natter_cli_open_store      (Cli          *cli);
+gboolean      natter_cli_open_client     (Cli          *cli);
+gboolean      natter_cli_go_online       (Cli          *cli);
+NatterFrame  *natter_cli_request         (Cli          *cli,
+                                          NatterFrame  *frame);
+char         *natter_cli_resolve_contact (Cli          *cli,
+                                          const char   *what);
+gboolean      natter_cli_wait_for_chat   (Cli          *cli,
+                                          const char   *contact_id);
+
+/* natter-cli-control.c */
+gboolean      natter_cli_start_control   (Cli          *cli);
+gboolean      natter_cli_forward_command (Cli          *cli,
+                                          char        **original_args,
+                                          char        **rest,
+                                          int          *exit_code);
+
+/* natter-cli-listen.c */
+void          natter_cli_connect_listeners (Cli        *cli);
+void          natter_cli_run_forever       (Cli        *cli);
+
+/* The commands: each takes its arguments, returns FALSE on failure */
+gboolean natter_cli_cmd_whoami          (Cli *cli, char **args);
+gboolean natter_cli_cmd_profile         (Cli *cli, char **args);
+gboolean natter_cli_cmd_invite          (Cli *cli, char **args);
+gboolean natter_cli_cmd_invitations     (Cli *cli, char **args);
+gboolean natter_cli_cmd_accept          (Cli *cli, char **args);
+gboolean natter_cli_cmd_decline         (Cli *cli, char **args);
+gboolean natter_cli_cmd_register_handle (Cli *cli, char **args);
+gboolean natter_cli_cmd_lookup          (Cli *cli, char **args);
+gboolean natter_cli_cmd_contacts        (Cli *cli, char **args);
+gboolean natter_cli_cmd_rename          (Cli *cli, char **args);
+gboolean natter_cli_cmd_block           (Cli *cli, char **args);
+gboolean natter_cli_cmd_unblock         (Cli *cli, char **args);
+gboolean natter_cli_cmd_safety_number   (Cli *cli, char **args);
+gboolean natter_cli_cmd_send            (Cli *cli, char **args);
+gboolean natter_cli_cmd_typing          (Cli *cli, char **args);
+gboolean natter_cli_cmd_read            (Cli *cli, char **args);
+gboolean natter_cli_cmd_history         (Cli *cli, char **args);
+gboolean natter_cli_cmd_listen          (Cli *cli, char **args);
+gboolean natter_cli_cmd_room            (Cli *cli, char **args);
+gboolean natter_cli_cmd_backup          (Cli *cli, char **args);
+gboolean natter_cli_cmd_restore_backup  (Cli *cli, char **args);
+
+G_END_DECLS
