@@ -118,7 +118,7 @@ on_invited (GObject      *source,
             gpointer      user_data)
 {
   g_autoptr(NatterAddContactDialog) self = user_data;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
 
   invitation = natter_client_invite_finish (NATTER_CLIENT (source), result, &error);

@@ -31,6 +31,8 @@ struct _NatterContactRow
 
   NatterClient  *client;
   NatterContact *contact;
+  /* The bound contact's session: its conversation and presence */
+  GSignalGroup  *session_signals;
 };
 
 G_DEFINE_FINAL_TYPE (NatterContactRow, natter_contact_row, GTK_TYPE_BOX)
@@ -294,22 +296,15 @@ update_history (NatterContactRow *self)
   update_accessible_label (self);
 }
 
+/* Anything the session says: a message, a status, presence, the contact */
 static void
-on_conversation_changed (NatterContactRow *self,
-                         const char       *contact_id)
+on_session_changed (NatterContactRow *self)
 {
-  if (self->contact != NULL && g_strcmp0 (contact_id, natter_contact_get_user_id (self->contact)) == 0)
-    {
-      update_presence (self);
-      update_history (self);
-    }
-}
+  if (self->contact == NULL)
+    return;
 
-static void
-on_message_added (NatterContactRow *self,
-                  NatterMessage    *message)
-{
-  on_conversation_changed (self, natter_message_get_contact_id (message));
+  update_presence (self);
+  update_history (self);
 }
 
 static void
@@ -318,6 +313,7 @@ natter_contact_row_dispose (GObject *object)
   NatterContactRow *self = NATTER_CONTACT_ROW (object);
 
   natter_contact_row_bind (self, NULL, NULL);
+  g_clear_object (&self->session_signals);
   gtk_widget_dispose_template (GTK_WIDGET (self), NATTER_TYPE_CONTACT_ROW);
 
   G_OBJECT_CLASS (natter_contact_row_parent_class)->dispose (object);
@@ -345,7 +341,17 @@ natter_contact_row_class_init (NatterContactRowClass *klass)
 static void
 natter_contact_row_init (NatterContactRow *self)
 {
+  static const char * const changes[] = {
+    "message-added", "message-status-changed", "message-deleted", "conversation-read",
+    "conversation-cleared", "contact-changed", "notify::online",
+  };
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  self->session_signals = g_signal_group_new (NATTER_TYPE_CONTACT_SESSION);
+  for (guint i = 0; i < G_N_ELEMENTS (changes); i++)
+    g_signal_group_connect_swapped (self->session_signals, changes[i],
+                                    G_CALLBACK (on_session_changed), self);
 }
 
 NatterContactRow *
@@ -368,8 +374,8 @@ natter_contact_row_bind (NatterContactRow *self,
 
   if (self->contact != NULL)
     g_signal_handlers_disconnect_by_data (self->contact, self);
-  if (self->client != NULL)
-    g_signal_handlers_disconnect_by_data (self->client, self);
+  if (self->session_signals != NULL)
+    g_signal_group_set_target (self->session_signals, NULL);
   g_set_object (&self->contact, contact);
   g_set_object (&self->client, client);
 
@@ -377,15 +383,10 @@ natter_contact_row_bind (NatterContactRow *self,
     return;
 
   g_signal_connect_swapped (contact, "notify", G_CALLBACK (on_contact_notify), self);
-  g_signal_connect_swapped (client, "message-added", G_CALLBACK (on_message_added), self);
-  g_signal_connect_swapped (client, "message-status-changed",
-                            G_CALLBACK (on_conversation_changed), self);
-  g_signal_connect_swapped (client, "message-deleted", G_CALLBACK (on_conversation_changed), self);
-  g_signal_connect_swapped (client, "conversation-read", G_CALLBACK (on_conversation_changed),
-                            self);
-  g_signal_connect_swapped (client, "conversation-cleared", G_CALLBACK (on_conversation_changed),
-                            self);
-  g_signal_connect_swapped (client, "contact-changed", G_CALLBACK (on_conversation_changed), self);
+  if (self->session_signals != NULL)
+    g_signal_group_set_target (self->session_signals,
+                             natter_client_get_session (client,
+                                                        natter_contact_get_user_id (contact)));
   update_name (self);
   update_avatar (self);
   update_presence (self);

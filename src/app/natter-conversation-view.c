@@ -74,6 +74,10 @@ struct _NatterConversationView
   NatterConversation *conversation;
   NatterContact      *contact;
   char               *contact_id;
+  /* The open contact's session; the groups follow it */
+  NatterContactSession *session;
+  GSignalGroup       *session_signals;
+  GBindingGroup      *session_bindings;
 
   gboolean            show_back_button;
   gboolean            loading_older;
@@ -101,9 +105,6 @@ struct _NatterConversationView
 
   gint64              open_time;
   gulong              open_paint_handler;
-
-  /* Contacts whose connection failed the key check, open or not */
-  GHashTable         *trust_failures;
 };
 
 G_DEFINE_FINAL_TYPE (NatterConversationView, natter_conversation_view, GTK_TYPE_BOX)
@@ -194,14 +195,14 @@ update_warning (NatterConversationView *self)
 {
   g_autofree char *text = NULL;
 
-  if (self->contact_id != NULL && g_hash_table_contains (self->trust_failures, self->contact_id))
+  if (self->session != NULL && natter_contact_session_get_trust_failure (self->session) != NULL)
     text = g_strdup_printf (_("The connection to %s was not signed with their key: someone may "
                               "be listening in. Nothing was sent. Compare safety numbers."),
                             contact_name (self));
 
+  /* Whether it shows is bound to the session's trust-failure */
   if (text != NULL)
     gtk_label_set_text (self->warning_label, text);
-  gtk_revealer_set_reveal_child (self->warning_revealer, text != NULL);
 }
 
 static void
@@ -247,65 +248,39 @@ on_contact_notify (NatterConversationView *self)
 }
 
 static void
-on_peer_state_changed (NatterClient    *client,
-                       const char      *contact_id,
-                       NatterPeerState  state,
-                       gpointer         user_data)
+on_session_online (NatterConversationView *self)
 {
-  NatterConversationView *self = user_data;
-
-  if (g_strcmp0 (contact_id, self->contact_id) == 0)
-    update_subtitle (self);
-}
-
-static void
-on_presence_changed (NatterClient *client,
-                     const char   *contact_id,
-                     gboolean      online,
-                     gpointer      user_data)
-{
-  NatterConversationView *self = user_data;
-
-  if (g_strcmp0 (contact_id, self->contact_id) != 0)
-    return;
-
   update_subtitle (self);
   /* They came online: open the chat now so queued messages go out. */
-  if (online && natter_client_get_peer_state (client, contact_id) != NATTER_PEER_STATE_CONNECTED)
-    natter_client_connect_to (client, contact_id);
+  if (natter_contact_session_get_online (self->session) &&
+      natter_client_get_peer_state (self->client, self->contact_id) != NATTER_PEER_STATE_CONNECTED)
+    natter_client_connect_to (self->client, self->contact_id);
 }
 
 static void close_conversation (NatterConversationView *self);
 
 /* Blocked, unblocked, invited, answered, or removed. */
 static void
-on_contact_changed (NatterClient *client,
-                    const char   *contact_id,
-                    gpointer      user_data)
+on_session_contact_changed (NatterConversationView *self)
 {
-  NatterConversationView *self = user_data;
   g_autoptr(NatterContact) contact = NULL;
 
-  if (g_strcmp0 (contact_id, self->contact_id) != 0)
-    return;
-
-  contact = natter_store_get_contact (natter_client_get_store (client), contact_id, NULL);
+  contact = natter_store_get_contact (natter_client_get_store (self->client), self->contact_id,
+                                      NULL);
   if (contact == NULL)
     close_conversation (self);
   else
     update_title (self);
 }
 
-static void
-on_trust_failure (NatterClient *client,
-                  const char   *contact_id,
-                  gpointer      user_data)
+static gboolean
+is_set (GBinding     *binding,
+        const GValue *from,
+        GValue       *to,
+        gpointer      user_data)
 {
-  NatterConversationView *self = user_data;
-
-  g_hash_table_add (self->trust_failures, g_strdup (contact_id));
-  if (g_strcmp0 (contact_id, self->contact_id) == 0)
-    update_warning (self);
+  g_value_set_boolean (to, g_value_get_string (from) != NULL);
+  return TRUE;
 }
 
 /* Typing */
@@ -1322,6 +1297,9 @@ close_conversation (NatterConversationView *self)
   self->open_paint_handler = 0;
 
   gtk_list_view_set_model (self->messages_view, NULL);
+  g_signal_group_set_target (self->session_signals, NULL);
+  g_binding_group_set_source (self->session_bindings, NULL);
+  g_clear_object (&self->session);
   if (self->conversation != NULL)
     g_signal_handlers_disconnect_by_data (self->conversation, self);
   g_clear_object (&self->conversation);
@@ -1410,7 +1388,8 @@ natter_conversation_view_finalize (GObject *object)
 {
   NatterConversationView *self = NATTER_CONVERSATION_VIEW (object);
 
-  g_clear_pointer (&self->trust_failures, g_hash_table_unref);
+  g_clear_object (&self->session_signals);
+  g_clear_object (&self->session_bindings);
 
   G_OBJECT_CLASS (natter_conversation_view_parent_class)->finalize (object);
 }
@@ -1494,7 +1473,20 @@ natter_conversation_view_init (NatterConversationView *self)
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->trust_failures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Whatever contact is open, these speak of it alone */
+  self->session_signals = g_signal_group_new (NATTER_TYPE_CONTACT_SESSION);
+  g_signal_group_connect_swapped (self->session_signals, "notify::peer-state",
+                                  G_CALLBACK (update_subtitle), self);
+  g_signal_group_connect_swapped (self->session_signals, "notify::online",
+                                  G_CALLBACK (on_session_online), self);
+  g_signal_group_connect_swapped (self->session_signals, "notify::trust-failure",
+                                  G_CALLBACK (update_warning), self);
+  g_signal_group_connect_swapped (self->session_signals, "contact-changed",
+                                  G_CALLBACK (on_session_contact_changed), self);
+  self->session_bindings = g_binding_group_new ();
+  g_binding_group_bind_full (self->session_bindings, "trust-failure",
+                             self->warning_revealer, "reveal-child", G_BINDING_SYNC_CREATE,
+                             is_set, NULL, NULL, NULL);
 
   g_signal_connect (factory, "setup", G_CALLBACK (on_setup_message_row), self);
   g_signal_connect (factory, "bind", G_CALLBACK (on_bind_message_row), self);
@@ -1568,17 +1560,12 @@ natter_conversation_view_set_client (NatterConversationView *self,
       g_signal_handlers_disconnect_by_data (self->client, self);
       g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
     }
-  g_hash_table_remove_all (self->trust_failures);
 
   g_set_object (&self->client, client);
 
   if (client == NULL)
     return;
 
-  g_signal_connect (client, "peer-state-changed", G_CALLBACK (on_peer_state_changed), self);
-  g_signal_connect (client, "presence-changed", G_CALLBACK (on_presence_changed), self);
-  g_signal_connect (client, "trust-failure", G_CALLBACK (on_trust_failure), self);
-  g_signal_connect (client, "contact-changed", G_CALLBACK (on_contact_changed), self);
   g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",
                             G_CALLBACK (update_subtitle), self);
 }
@@ -1612,6 +1599,9 @@ natter_conversation_view_open (NatterConversationView *self,
   if (self->contact != NULL)
     g_signal_connect_swapped (self->contact, "notify", G_CALLBACK (on_contact_notify), self);
 
+  self->session = g_object_ref (natter_client_get_session (self->client, contact_id));
+  g_signal_group_set_target (self->session_signals, self->session);
+  g_binding_group_set_source (self->session_bindings, self->session);
   self->conversation = natter_conversation_new (self->client, contact_id);
   g_signal_connect_swapped (self->conversation, "notify::typing", G_CALLBACK (on_typing_notify),
                             self);

@@ -29,6 +29,7 @@ struct _NatterRoomDialog
   NatterClient    *client;
   GCancellable    *cancellable;
   char            *room;
+  char            *joining;   /* the room asked for, until the server answers */
   /* member ID -> row */
   GHashTable      *members;
 };
@@ -49,7 +50,7 @@ on_invited (GObject      *source,
             gpointer      user_data)
 {
   g_autoptr(NatterRoomDialog) self = user_data;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *message = NULL;
 
@@ -157,15 +158,10 @@ on_room_event (NatterClient     *client,
 static void
 leave_room (NatterRoomDialog *self)
 {
-  g_autoptr(NatterFrame) frame = NULL;
-
   if (self->room == NULL || self->client == NULL)
     return;
 
-  frame = natter_frame_new (NATTER_FRAME_ROOM_LEAVE);
-  natter_frame_set_string (frame, "room", self->room);
-  natter_signaling_request_async (natter_client_get_signaling (self->client), frame, NULL, NULL,
-                                  NULL);
+  natter_client_leave_room (self->client, self->room);
   g_clear_pointer (&self->room, g_free);
 }
 
@@ -175,12 +171,11 @@ on_joined (GObject      *source,
            gpointer      user_data)
 {
   g_autoptr(NatterRoomDialog) self = user_data;
-  g_autoptr(NatterFrame) reply = NULL;
+  g_auto(GStrv) members = NULL;
   g_autoptr(GError) error = NULL;
-  JsonArray *members;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
-  if (reply == NULL)
+  members = natter_client_join_room_finish (NATTER_CLIENT (source), result, &error);
+  if (members == NULL)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
@@ -196,10 +191,9 @@ on_joined (GObject      *source,
 
   clear_members (self);
   g_free (self->room);
-  self->room = g_strdup (natter_frame_get_string (reply, "room"));
-  members = natter_frame_get_array (reply, "members");
-  for (guint i = 0; members != NULL && i < json_array_get_length (members); i++)
-    add_member (self, json_array_get_string_element (members, i));
+  self->room = g_steal_pointer (&self->joining);
+  for (guint i = 0; members[i] != NULL; i++)
+    add_member (self, members[i]);
 
   gtk_widget_set_visible (GTK_WIDGET (self->members_group), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->join_button), TRUE);
@@ -218,7 +212,6 @@ static void
 on_join_clicked (NatterRoomDialog *self)
 {
   const char *room = gtk_editable_get_text (GTK_EDITABLE (self->room_entry));
-  g_autoptr(NatterFrame) frame = NULL;
 
   if (!natter_room_name_is_valid (room))
     {
@@ -233,10 +226,10 @@ on_join_clicked (NatterRoomDialog *self)
   set_error (self, NULL);
   gtk_widget_set_sensitive (GTK_WIDGET (self->join_button), FALSE);
 
-  frame = natter_frame_new (NATTER_FRAME_ROOM_JOIN);
-  natter_frame_set_string (frame, "room", room);
-  natter_signaling_request_async (natter_client_get_signaling (self->client), frame,
-                                  self->cancellable, on_joined, g_object_ref (self));
+  g_free (self->joining);
+  self->joining = g_strdup (room);
+  natter_client_join_room_async (self->client, room, self->cancellable, on_joined,
+                                 g_object_ref (self));
 }
 
 static void
@@ -263,6 +256,7 @@ natter_room_dialog_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->members, g_hash_table_unref);
   g_free (self->room);
+  g_free (self->joining);
 
   G_OBJECT_CLASS (natter_room_dialog_parent_class)->finalize (object);
 }

@@ -202,7 +202,7 @@ on_invitation_answered (GObject      *source,
                         gpointer      user_data)
 {
   g_autoptr(AnswerData) data = user_data;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   GtkWidget *row;
 
@@ -277,20 +277,23 @@ invitation_button_new (NatterWindow *self,
 }
 
 static void
-on_invitation_received (NatterClient *client,
-                        JsonObject   *invitation,
-                        gpointer      user_data)
+on_invitation_received (NatterClient     *client,
+                        NatterInvitation *invitation,
+                        gpointer          user_data)
 {
   NatterWindow *self = user_data;
-  const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
-  const char *from = json_object_get_string_member_with_default (invitation, "from", "");
-  const char *text = json_object_get_string_member_with_default (invitation, "text", "");
+  const char *id = natter_invitation_get_id (invitation);
+  const char *from = natter_invitation_get_from (invitation);
+  const char *text = natter_invitation_get_text (invitation);
   g_autofree char *title = NULL;
   GtkWidget *row;
   GtkWidget *accept;
 
+  if (text == NULL)
+    text = "";
+
   /* The server repeats pending invitations after every reconnection. */
-  if (id == NULL || g_hash_table_contains (self->invitations, id))
+  if (g_hash_table_contains (self->invitations, id))
     return;
 
   title = g_strdup_printf ("%.*s…", ID_PREVIEW_LENGTH, from);
@@ -314,18 +317,18 @@ on_invitation_received (NatterClient *client,
 }
 
 static void
-on_invitation_answer (NatterClient *client,
-                      JsonObject   *invitation,
-                      gpointer      user_data)
+on_invitation_answer (NatterClient     *client,
+                      NatterInvitation *invitation,
+                      gpointer          user_data)
 {
   NatterWindow *self = user_data;
-  const char *status = json_object_get_string_member_with_default (invitation, "status", "");
-  const char *to = json_object_get_string_member_with_default (invitation, "to", "");
+  NatterInvitationStatus status = natter_invitation_get_status (invitation);
+  const char *to = natter_invitation_get_to (invitation);
   g_autofree char *message = NULL;
 
-  if (g_str_equal (status, "accepted"))
+  if (status == NATTER_INVITATION_STATUS_ACCEPTED)
     message = g_strdup_printf (_("%.12s… accepted your invitation"), to);
-  else if (g_str_equal (status, "declined"))
+  else if (status == NATTER_INVITATION_STATUS_DECLINED)
     message = g_strdup_printf (_("%.12s… declined your invitation"), to);
 
   if (message != NULL)

@@ -17,7 +17,7 @@ natter_cli_cmd_contacts (Cli   *cli,
 {
   g_autoptr(GPtrArray) contacts = NULL;
   g_autoptr(GHashTable) online = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(NatterFrame) reply = NULL;
+  g_auto(GStrv) online_ids = NULL;
   g_autoptr(GError) error = NULL;
 
   if (!natter_cli_go_online (cli))
@@ -29,27 +29,22 @@ natter_cli_cmd_contacts (Cli   *cli,
 
   if (contacts->len > 0)
     {
-      g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_SUBSCRIBE);
-      JsonArray *users = json_array_new ();
-      JsonArray *presence;
+      g_autoptr(GPtrArray) users = g_ptr_array_new ();
+      g_autoptr(GAsyncResult) result = NULL;
 
-      for (guint i = 0; i < contacts->len && i < NATTER_SUBSCRIPTIONS_MAX; i++)
-        json_array_add_string_element (users,
-                                       natter_contact_get_user_id (g_ptr_array_index (contacts, i)));
-      natter_frame_take_array (frame, "users", users);
+      for (guint i = 0; i < contacts->len; i++)
+        g_ptr_array_add (users, (gpointer) natter_contact_get_user_id (contacts->pdata[i]));
+      g_ptr_array_add (users, NULL);
 
-      if ((reply = natter_cli_request (cli, frame)) == NULL)
-        return FALSE;
-
-      presence = natter_frame_get_array (reply, "presence");
-      for (guint i = 0; i < json_array_get_length (presence); i++)
-        {
-          JsonObject *entry = json_array_get_object_element (presence, i);
-
-          if (entry != NULL && json_object_get_boolean_member_with_default (entry, "online", FALSE))
-            g_hash_table_add (online,
-                              (gpointer) json_object_get_string_member_with_default (entry, "user", ""));
-        }
+      natter_client_query_presence_async (cli->client, (const char * const *) users->pdata, NULL,
+                                          natter_cli_on_async_done, cli);
+      if ((result = natter_cli_wait_async (cli)) == NULL)
+        return natter_cli_fail (cli, _("The server did not answer"));
+      online_ids = natter_client_query_presence_finish (cli->client, result, &error);
+      if (online_ids == NULL)
+        return natter_cli_fail (cli, "%s", error->message);
+      for (guint i = 0; online_ids[i] != NULL; i++)
+        g_hash_table_add (online, online_ids[i]);
     }
 
   for (guint i = 0; i < contacts->len; i++)

@@ -73,7 +73,7 @@ natter_cli_cmd_invite (Cli   *cli,
                        char **args)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *invitee = NULL;
 
@@ -98,37 +98,49 @@ natter_cli_cmd_invite (Cli   *cli,
     return natter_cli_fail (cli, _("Could not send the invitation: %s"), error->message);
 
   if (cli->json)
-    natter_cli_print_json (invitation);
+    {
+      g_autoptr(JsonObject) object = natter_invitation_to_json (invitation);
+
+      natter_cli_print_json (object);
+    }
   else
-    g_print (_("Invitation %s sent to %s\n"),
-             json_object_get_string_member_with_default (invitation, "id", ""),
-             json_object_get_string_member_with_default (invitation, "to", ""));
+    g_print (_("Invitation %s sent to %s\n"), natter_invitation_get_id (invitation),
+             natter_invitation_get_to (invitation));
 
   return TRUE;
 }
 
 static void
-print_invitation_list (JsonArray  *list,
+print_invitation_list (GPtrArray  *list,
                        const char *heading,
-                       const char *who_member)
+                       gboolean    incoming)
 {
   g_print ("%s\n", heading);
-  for (guint i = 0; i < json_array_get_length (list); i++)
+  for (guint i = 0; i < list->len; i++)
     {
-      JsonObject *invitation = json_array_get_object_element (list, i);
+      NatterInvitation *invitation = g_ptr_array_index (list, i);
       g_autofree char *id = NULL;
       g_autofree char *who = NULL;
       g_autofree char *text = NULL;
 
-      if (invitation == NULL)
-        continue;
-      id = natter_cli_printable (json_object_get_string_member_with_default (invitation, "id", ""));
-      who = natter_cli_printable (json_object_get_string_member_with_default (invitation,
-                                                                              who_member, ""));
-      text = natter_cli_printable (json_object_get_string_member_with_default (invitation,
-                                                                               "text", ""));
+      id = natter_cli_printable (natter_invitation_get_id (invitation));
+      who = natter_cli_printable (incoming ? natter_invitation_get_from (invitation) :
+                                             natter_invitation_get_to (invitation));
+      text = natter_cli_printable (natter_invitation_get_text (invitation) != NULL ?
+                                   natter_invitation_get_text (invitation) : "");
       g_print ("  %s  %s  %s\n", id, who, text);
     }
+}
+
+static JsonArray *
+invitations_to_json (GPtrArray *invitations)
+{
+  JsonArray *array = json_array_new ();
+
+  for (guint i = 0; i < invitations->len; i++)
+    json_array_add_object_element (array, natter_invitation_to_json (invitations->pdata[i]));
+
+  return array;
 }
 
 gboolean
@@ -136,7 +148,9 @@ natter_cli_cmd_invitations (Cli   *cli,
                             char **args)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) listing = NULL;
+  g_autoptr(GPtrArray) listing = NULL;
+  g_autoptr(GPtrArray) incoming = g_ptr_array_new ();
+  g_autoptr(GPtrArray) outgoing = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
 
   if (!natter_cli_go_online (cli))
@@ -151,16 +165,27 @@ natter_cli_cmd_invitations (Cli   *cli,
   if (listing == NULL)
     return natter_cli_fail (cli, "%s", error->message);
 
+  for (guint i = 0; i < listing->len; i++)
+    {
+      NatterInvitation *invitation = g_ptr_array_index (listing, i);
+
+      g_ptr_array_add (g_str_equal (natter_invitation_get_from (invitation),
+                                    natter_client_get_user_id (cli->client)) ? outgoing : incoming,
+                       invitation);
+    }
+
   if (cli->json)
     {
-      natter_cli_print_json (listing);
+      g_autoptr(JsonObject) object = json_object_new ();
+
+      json_object_set_array_member (object, "incoming", invitations_to_json (incoming));
+      json_object_set_array_member (object, "outgoing", invitations_to_json (outgoing));
+      natter_cli_print_json (object);
       return TRUE;
     }
 
-  print_invitation_list (json_object_get_array_member (listing, "incoming"), _("Incoming:"),
-                         "from");
-  print_invitation_list (json_object_get_array_member (listing, "outgoing"), _("Outgoing:"),
-                         "to");
+  print_invitation_list (incoming, _("Incoming:"), TRUE);
+  print_invitation_list (outgoing, _("Outgoing:"), FALSE);
   return TRUE;
 }
 
@@ -170,7 +195,7 @@ answer_invitation (Cli        *cli,
                    gboolean    accept)
 {
   g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
 
   natter_client_answer_invitation_async (cli->client, id, accept, NULL, natter_cli_on_async_done, cli);

@@ -169,7 +169,7 @@ on_answer_done (GObject      *source,
                 GAsyncResult *result,
                 gpointer      user_data)
 {
-  g_autoptr(JsonObject) invitation = NULL;
+  g_autoptr(NatterInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonObject) event = NULL;
 
@@ -181,34 +181,34 @@ on_answer_done (GObject      *source,
     }
 
   event = natter_cli_event_new ("invitation-accepted");
-  json_object_set_object_member (event, "invitation", g_steal_pointer (&invitation));
+  json_object_set_object_member (event, "invitation", natter_invitation_to_json (invitation));
   natter_cli_print_event (event);
 }
 
 static void
-on_listen_invitation (NatterClient *client,
-                      JsonObject   *invitation,
-                      gpointer      user_data)
+on_listen_invitation (NatterClient     *client,
+                      NatterInvitation *invitation,
+                      gpointer          user_data)
 {
   Cli *cli = user_data;
   g_autoptr(JsonObject) event = natter_cli_event_new ("invitation");
-  const char *id = json_object_get_string_member_with_default (invitation, "id", NULL);
 
-  json_object_set_object_member (event, "invitation", json_object_ref (invitation));
+  json_object_set_object_member (event, "invitation", natter_invitation_to_json (invitation));
   natter_cli_print_event (event);
 
-  if (cli->auto_accept && id != NULL)
-    natter_client_answer_invitation_async (client, id, TRUE, NULL, on_answer_done, cli);
+  if (cli->auto_accept)
+    natter_client_answer_invitation_async (client, natter_invitation_get_id (invitation), TRUE,
+                                           NULL, on_answer_done, cli);
 }
 
 static void
-on_listen_invitation_answer (NatterClient *client,
-                             JsonObject   *invitation,
-                             gpointer      user_data)
+on_listen_invitation_answer (NatterClient     *client,
+                             NatterInvitation *invitation,
+                             gpointer          user_data)
 {
   g_autoptr(JsonObject) event = natter_cli_event_new ("invitation-answer");
 
-  json_object_set_object_member (event, "invitation", json_object_ref (invitation));
+  json_object_set_object_member (event, "invitation", natter_invitation_to_json (invitation));
   natter_cli_print_event (event);
 }
 

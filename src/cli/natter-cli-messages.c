@@ -153,6 +153,7 @@ natter_cli_cmd_send (Cli   *cli,
   g_signal_handlers_disconnect_by_data (cli->client, &delivered);
   if (!delivered)
     {
+      natter_cli_report_trust_failure (cli, contact_id);
       cli->exit_code = 3;
       g_printerr (_("natter-cli: not delivered within %d s; the message stays queued and goes "
                     "out the next time natter-cli runs while %s is online\n"),

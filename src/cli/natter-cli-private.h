@@ -98,6 +98,8 @@ NatterFrame  *natter_cli_request         (Cli          *cli,
                                           NatterFrame  *frame);
 char         *natter_cli_resolve_contact (Cli          *cli,
                                           const char   *what);
+gboolean      natter_cli_report_trust_failure (Cli     *cli,
+                                              const char *contact_id);
 gboolean      natter_cli_wait_for_chat   (Cli          *cli,
                                           const char   *contact_id);
 

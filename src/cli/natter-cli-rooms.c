@@ -12,18 +12,19 @@
 #include "natter-cli-output.h"
 
 static void
-print_members (JsonArray *members)
+print_members (char **members)
 {
-  for (guint i = 0; i < json_array_get_length (members); i++)
-    g_print ("%s\n", json_array_get_string_element (members, i));
+  for (guint i = 0; members[i] != NULL; i++)
+    g_print ("%s\n", members[i]);
 }
 
 gboolean
 natter_cli_cmd_room (Cli   *cli,
                      char **args)
 {
-  g_autoptr(NatterFrame) frame = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) members = NULL;
   gboolean stay;
 
   if (args[0] == NULL || args[1] == NULL ||
@@ -37,14 +38,16 @@ natter_cli_cmd_room (Cli   *cli,
   if (!natter_cli_go_online (cli))
     return FALSE;
 
-  frame = natter_frame_new (NATTER_FRAME_ROOM_JOIN);
-  natter_frame_set_string (frame, "room", args[1]);
-  if ((reply = natter_cli_request (cli, frame)) == NULL)
-    return FALSE;
+  natter_client_join_room_async (cli->client, args[1], NULL, natter_cli_on_async_done, cli);
+  if ((result = natter_cli_wait_async (cli)) == NULL)
+    return natter_cli_fail (cli, _("The server did not answer"));
+  members = natter_client_join_room_finish (cli->client, result, &error);
+  if (members == NULL)
+    return natter_cli_fail (cli, "%s", error->message);
 
   if (!stay)
     {
-      print_members (natter_frame_get_array (reply, "members"));
+      print_members (members);
       return TRUE;
     }
 
@@ -53,10 +56,12 @@ natter_cli_cmd_room (Cli   *cli,
 
   {
     g_autoptr(JsonObject) event = natter_cli_event_new ("room-members");
+    JsonArray *array = json_array_new ();
 
+    for (guint i = 0; members[i] != NULL; i++)
+      json_array_add_string_element (array, members[i]);
     json_object_set_string_member (event, "room", args[1]);
-    json_object_set_array_member (event, "members",
-                                  json_array_ref (natter_frame_get_array (reply, "members")));
+    json_object_set_array_member (event, "members", array);
     natter_cli_print_json (event);
   }
 

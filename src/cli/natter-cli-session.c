@@ -301,6 +301,24 @@ natter_cli_resolve_contact (Cli        *cli,
   return found;
 }
 
+/* Says so if a connection to @contact_id was refused for trust while this
+ * ran: the reason a message did not go is then someone in the middle. */
+gboolean
+natter_cli_report_trust_failure (Cli        *cli,
+                                 const char *contact_id)
+{
+  NatterContactSession *session = natter_client_get_session (cli->client, contact_id);
+  const char *reason = natter_contact_session_get_trust_failure (session);
+
+  if (reason == NULL)
+    return FALSE;
+
+  g_printerr (_("natter-cli: refused the connection to %s: it was not signed with their key, "
+                "so someone may be in the middle (%s). Nothing was sent; compare safety "
+                "numbers.\n"), contact_id, reason);
+  return TRUE;
+}
+
 gboolean
 natter_cli_wait_for_chat (Cli        *cli,
                           const char *contact_id)
@@ -311,7 +329,14 @@ natter_cli_wait_for_chat (Cli        *cli,
   while (natter_client_get_peer_state (cli->client, contact_id) != NATTER_PEER_STATE_CONNECTED)
     {
       if (g_get_monotonic_time () >= deadline)
-        return natter_cli_fail (cli, _("Could not connect to %s"), contact_id);
+        {
+          if (natter_cli_report_trust_failure (cli, contact_id))
+            {
+              cli->exit_code = 1;
+              return FALSE;
+            }
+          return natter_cli_fail (cli, _("Could not connect to %s"), contact_id);
+        }
       g_main_context_iteration (NULL, TRUE);
       if (natter_client_get_peer_state (cli->client, contact_id) == NATTER_PEER_STATE_NEW &&
           natter_client_is_contact_online (cli->client, contact_id))

@@ -1,12 +1,117 @@
-/* natter-client-private.h: what tests may reach inside a NatterClient
+/* natter-client-private.h: what NatterClient's files share, and what tests may reach
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * NatterClient is the facade (natter-client.c): the rendezvous, one
+ * NatterContactSession per contact, contacts, settings. Its services live
+ * beside it: natter-client-chat.c (outbox, receipts, typing),
+ * natter-client-profile-exchange.c (profile and picture), and what only a
+ * server offers, natter-client-invitations.c and natter-client-rooms.c.
  */
 #pragma once
 
 #include "natter-client.h"
+#include "natter-pending-invitations.h"
 
 G_BEGIN_DECLS
+
+struct _NatterClient
+{
+  GObject          parent_instance;
+
+  NatterIdentity  *identity;
+  NatterStore     *store;
+  NatterRendezvous *rendezvous;
+  NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
+  char            *server_url;
+
+  GHashTable      *sessions;     /* contact id -> NatterContactSession */
+  NatterPendingInvitations *pending_invitations;
+
+  char            *profile_name;
+  char            *profile_bio;
+  GBytes          *avatar;
+  char            *avatar_sha256;
+  JsonArray       *ice_override;
+  guint            connect_timeout_ms;
+  gboolean         loopback;
+  gboolean         relay_only;
+  gboolean         send_read_receipts;
+  gboolean         send_typing;
+
+  guint64          envelopes_sent;
+  guint64          envelopes_received;
+};
+
+/* NatterClient's signals, which its services emit too */
+enum {
+  MESSAGE_ADDED,
+  MESSAGE_STATUS_CHANGED,
+  TYPING_CHANGED,
+  PRESENCE_CHANGED,
+  PEER_STATE_CHANGED,
+  CONTACT_CHANGED,
+  INVITATION_RECEIVED,
+  INVITATION_ANSWERED,
+  ROOM_EVENT,
+  TRUST_FAILURE,
+  CONVERSATION_READ,
+  MESSAGE_DELETED,
+  CONVERSATION_CLEARED,
+  MESSAGE_REFUSED,
+  STORE_FAILED,
+  N_SIGNALS
+};
+
+extern guint _natter_client_signals[N_SIGNALS];
+
+
+NatterContact *_natter_client_lookup_contact     (NatterClient  *self,
+                                                  const char    *contact_id);
+gboolean       _natter_client_is_allowed_peer    (NatterClient  *self,
+                                                  const char    *contact_id);
+NatterContactSession *_natter_client_get_session (NatterClient  *self,
+                                                  const char    *contact_id);
+void           _natter_client_flush_outbox       (NatterClient  *self,
+                                                  const char    *contact_id);
+gboolean       _natter_client_check_server       (NatterClient  *self,
+                                                  GTask         *task);
+NatterFrame   *_natter_client_request_finish     (GTask         *task,
+                                                  GObject       *source,
+                                                  GAsyncResult  *result);
+gpointer       _natter_client_task_finish        (NatterClient  *self,
+                                                  GAsyncResult  *result,
+                                                  GError       **error);
+
+/* natter-client-chat.c */
+gboolean       _natter_client_has_outbox         (NatterClient  *self,
+                                                  const char    *contact_id);
+void           _natter_client_chat_opened        (NatterClient  *self,
+                                                  NatterContactSession *session);
+void           _natter_client_chat_message       (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  const char    *text);
+void           _natter_client_message_added      (NatterClient  *self,
+                                                  NatterMessage *message);
+
+/* natter-client-profile-exchange.c */
+void           _natter_client_send_profile       (NatterClient  *self,
+                                                  NatterContactSession *session);
+void           _natter_client_profile_envelope   (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  JsonObject    *envelope);
+void           _natter_client_avatar_envelope    (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  JsonObject    *envelope);
+
+/* natter-client-invitations.c */
+void           _natter_client_invitation_frame   (NatterClient  *self,
+                                                  NatterFrame   *frame);
+
+/* natter-client-rooms.c */
+void           _natter_client_room_frame         (NatterClient  *self,
+                                                  NatterFrame   *frame);
+
 
 /* Sends @text as it is on the contact's open chat channel: a test plays a
  * peer that sends what an honest client never would. */

@@ -7,9 +7,12 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "natter-contact-session.h"
 #include "natter-identity.h"
+#include "natter-invitation.h"
 #include "natter-message.h"
 #include "natter-peer.h"
+#include "natter-rendezvous.h"
 #include "natter-signaling.h"
 #include "natter-store.h"
 
@@ -38,8 +41,12 @@ GQuark           natter_client_error_quark            (void);
 NatterClient    *natter_client_new                    (NatterIdentity       *identity,
                                                        NatterStore          *store,
                                                        const char           *server_url);
+NatterClient    *natter_client_new_with_rendezvous    (NatterIdentity       *identity,
+                                                       NatterStore          *store,
+                                                       NatterRendezvous     *rendezvous);
 NatterIdentity  *natter_client_get_identity           (NatterClient         *self);
 NatterStore     *natter_client_get_store              (NatterClient         *self);
+NatterRendezvous *natter_client_get_rendezvous       (NatterClient         *self);
 NatterSignaling *natter_client_get_signaling          (NatterClient         *self);
 const char      *natter_client_get_user_id            (NatterClient         *self);
 
@@ -74,6 +81,8 @@ void             natter_client_start                  (NatterClient         *sel
 void             natter_client_stop                   (NatterClient         *self);
 
 NatterPeerState  natter_client_get_peer_state         (NatterClient         *self,
+                                                       const char           *contact_id);
+NatterContactSession *natter_client_get_session      (NatterClient         *self,
                                                        const char           *contact_id);
 gboolean         natter_client_is_contact_online      (NatterClient         *self,
                                                        const char           *contact_id);
@@ -140,14 +149,14 @@ void             natter_client_invite_async           (NatterClient         *sel
                                                        GCancellable         *cancellable,
                                                        GAsyncReadyCallback   callback,
                                                        gpointer              user_data);
-JsonObject      *natter_client_invite_finish          (NatterClient         *self,
+NatterInvitation *natter_client_invite_finish         (NatterClient         *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
 void             natter_client_list_invitations_async   (NatterClient       *self,
                                                          GCancellable       *cancellable,
                                                          GAsyncReadyCallback callback,
                                                          gpointer            user_data);
-JsonObject      *natter_client_list_invitations_finish  (NatterClient       *self,
+GPtrArray       *natter_client_list_invitations_finish  (NatterClient       *self,
                                                          GAsyncResult       *result,
                                                          GError            **error);
 void             natter_client_answer_invitation_async  (NatterClient       *self,
@@ -156,9 +165,28 @@ void             natter_client_answer_invitation_async  (NatterClient       *sel
                                                          GCancellable       *cancellable,
                                                          GAsyncReadyCallback callback,
                                                          gpointer            user_data);
-JsonObject      *natter_client_answer_invitation_finish (NatterClient       *self,
+NatterInvitation *natter_client_answer_invitation_finish (NatterClient      *self,
                                                          GAsyncResult       *result,
                                                          GError            **error);
+
+void             natter_client_join_room_async        (NatterClient         *self,
+                                                       const char           *room,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char           **natter_client_join_room_finish       (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
+void             natter_client_leave_room             (NatterClient         *self,
+                                                       const char           *room);
+void             natter_client_query_presence_async   (NatterClient         *self,
+                                                       const char * const   *users,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char           **natter_client_query_presence_finish  (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
 
 guint64          natter_client_get_envelopes_sent     (NatterClient         *self);
 guint64          natter_client_get_envelopes_received (NatterClient         *self);

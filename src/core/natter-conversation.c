@@ -20,6 +20,7 @@ struct _NatterConversation
 
   NatterClient *client;
   char         *contact_id;
+  NatterContactSession *session;   /* what the client knows of the contact now */
   GPtrArray    *messages;    /* NatterMessage, oldest first */
   gboolean      has_older;
   gboolean      typing;
@@ -85,29 +86,22 @@ set_has_older (NatterConversation *self,
 }
 
 static void
-on_message_added (NatterClient  *client,
-                  NatterMessage *message,
-                  gpointer       user_data)
+on_message_added (NatterContactSession *session,
+                  NatterMessage        *message,
+                  gpointer              user_data)
 {
   NatterConversation *self = user_data;
-
-  if (g_strcmp0 (natter_message_get_contact_id (message), self->contact_id) != 0)
-    return;
 
   g_ptr_array_add (self->messages, g_object_ref (message));
   g_list_model_items_changed (G_LIST_MODEL (self), self->messages->len - 1, 0, 1);
 }
 
 static void
-on_message_deleted (NatterClient *client,
-                    const char   *contact_id,
-                    const char   *message_id,
-                    gpointer      user_data)
+on_message_deleted (NatterContactSession *session,
+                    const char           *message_id,
+                    gpointer              user_data)
 {
   NatterConversation *self = user_data;
-
-  if (g_strcmp0 (contact_id, self->contact_id) != 0)
-    return;
 
   for (guint i = 0; i < self->messages->len; i++)
     if (g_strcmp0 (natter_message_get_id (g_ptr_array_index (self->messages, i)),
@@ -120,14 +114,13 @@ on_message_deleted (NatterClient *client,
 }
 
 static void
-on_conversation_cleared (NatterClient *client,
-                         const char   *contact_id,
-                         gpointer      user_data)
+on_conversation_cleared (NatterContactSession *session,
+                         gpointer              user_data)
 {
   NatterConversation *self = user_data;
   guint removed = self->messages->len;
 
-  if (g_strcmp0 (contact_id, self->contact_id) != 0 || removed == 0)
+  if (removed == 0)
     return;
 
   g_ptr_array_set_size (self->messages, 0);
@@ -136,14 +129,14 @@ on_conversation_cleared (NatterClient *client,
 }
 
 static void
-on_typing_changed (NatterClient *client,
-                   const char   *contact_id,
-                   gboolean      typing,
-                   gpointer      user_data)
+on_typing_notify (NatterContactSession *session,
+                  GParamSpec           *pspec,
+                  gpointer              user_data)
 {
   NatterConversation *self = user_data;
+  gboolean typing = natter_contact_session_get_typing (session);
 
-  if (g_strcmp0 (contact_id, self->contact_id) != 0 || self->typing == typing)
+  if (self->typing == typing)
     return;
 
   self->typing = typing;
@@ -171,11 +164,15 @@ natter_conversation_constructed (GObject *object)
       self->has_older = self->messages->len == NATTER_CONVERSATION_PAGE_SIZE;
     }
 
-  g_signal_connect_object (self->client, "message-added", G_CALLBACK (on_message_added), self, 0);
-  g_signal_connect_object (self->client, "typing-changed", G_CALLBACK (on_typing_changed), self, 0);
-  g_signal_connect_object (self->client, "message-deleted", G_CALLBACK (on_message_deleted), self,
+  /* The session speaks only of this conversation */
+  self->session = g_object_ref (natter_client_get_session (self->client, self->contact_id));
+  self->typing = natter_contact_session_get_typing (self->session);
+  g_signal_connect_object (self->session, "message-added", G_CALLBACK (on_message_added), self, 0);
+  g_signal_connect_object (self->session, "notify::typing", G_CALLBACK (on_typing_notify), self,
                            0);
-  g_signal_connect_object (self->client, "conversation-cleared",
+  g_signal_connect_object (self->session, "message-deleted", G_CALLBACK (on_message_deleted),
+                           self, 0);
+  g_signal_connect_object (self->session, "conversation-cleared",
                            G_CALLBACK (on_conversation_cleared), self, 0);
 }
 
@@ -238,6 +235,7 @@ natter_conversation_dispose (GObject *object)
 {
   NatterConversation *self = NATTER_CONVERSATION (object);
 
+  g_clear_object (&self->session);
   g_clear_object (&self->client);
   if (self->messages != NULL)
     g_ptr_array_set_size (self->messages, 0);

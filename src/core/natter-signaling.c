@@ -60,13 +60,11 @@ enum {
   PROP_URL,
   PROP_STATE,
   PROP_LAST_ERROR,
-  N_PROPS
+  N_PROPS,
+  PROP_ONLINE = N_PROPS,
 };
 
 enum {
-  PRESENCE_CHANGED,
-  SIGNAL_RECEIVED,
-  SIGNAL_FAILED,
   FRAME_RECEIVED,
   N_SIGNALS
 };
@@ -81,7 +79,11 @@ G_DEFINE_ENUM_TYPE (NatterSignalingState, natter_signaling_state,
   G_DEFINE_ENUM_VALUE (NATTER_SIGNALING_STATE_WAITING, "waiting"),
   G_DEFINE_ENUM_VALUE (NATTER_SIGNALING_STATE_REPLACED, "replaced"))
 
-G_DEFINE_FINAL_TYPE (NatterSignaling, natter_signaling, G_TYPE_OBJECT)
+static void natter_signaling_rendezvous_init (NatterRendezvousInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NatterSignaling, natter_signaling, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (NATTER_TYPE_RENDEZVOUS,
+                                                      natter_signaling_rendezvous_init))
 
 static void connect_now (NatterSignaling *self);
 
@@ -100,12 +102,16 @@ static void
 set_state (NatterSignaling      *self,
            NatterSignalingState  state)
 {
+  gboolean was_online = self->state == NATTER_SIGNALING_STATE_ONLINE;
+
   if (self->state == state)
     return;
 
   g_debug ("State %d -> %d", self->state, state);
   self->state = state;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  if (was_online != (state == NATTER_SIGNALING_STATE_ONLINE))
+    g_object_notify (G_OBJECT (self), "online");
 }
 
 static void
@@ -178,7 +184,7 @@ mark_everyone_offline (NatterSignaling *self)
 
   g_hash_table_iter_init (&iter, online);
   while (g_hash_table_iter_next (&iter, (gpointer *) &user, NULL))
-    g_signal_emit (self, signals[PRESENCE_CHANGED], 0, user, FALSE);
+    natter_rendezvous_presence_changed (NATTER_RENDEZVOUS (self), user, FALSE);
 }
 
 static void
@@ -196,7 +202,7 @@ update_presence (NatterSignaling *self,
   else
     g_hash_table_remove (self->online, user);
 
-  g_signal_emit (self, signals[PRESENCE_CHANGED], 0, user, online);
+  natter_rendezvous_presence_changed (NATTER_RENDEZVOUS (self), user, online);
 }
 
 static gboolean
@@ -393,7 +399,7 @@ handle_error (NatterSignaling *self,
   if (ref != NULL && ref[0] == 's' && natter_user_id_is_valid (ref + 1))
     {
       /* A failed relay: the id of a signal frame is "s" + the recipient. */
-      g_signal_emit (self, signals[SIGNAL_FAILED], 0, ref + 1, code);
+      natter_rendezvous_signal_failed (NATTER_RENDEZVOUS (self), ref + 1, code);
       return;
     }
 
@@ -494,9 +500,9 @@ on_ws_message (SoupWebsocketConnection *ws,
       return;
 
     case NATTER_FRAME_SIGNAL:
-      g_signal_emit (self, signals[SIGNAL_RECEIVED], 0,
-                     natter_frame_get_string (frame, "from"),
-                     natter_frame_get_object_member (frame, "payload"));
+      natter_rendezvous_signal_received (NATTER_RENDEZVOUS (self),
+                                         natter_frame_get_string (frame, "from"),
+                                         natter_frame_get_object_member (frame, "payload"));
       return;
 
     default:
@@ -634,6 +640,10 @@ natter_signaling_get_property (GObject    *object,
       g_value_set_string (value, self->last_error);
       break;
 
+    case PROP_ONLINE:
+      g_value_set_boolean (value, self->state == NATTER_SIGNALING_STATE_ONLINE);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -727,33 +737,7 @@ natter_signaling_class_init (NatterSignalingClass *klass)
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
-
-  /**
-   * NatterSignaling::presence-changed:
-   * @user: the user ID
-   * @online: whether the user is connected now
-   */
-  signals[PRESENCE_CHANGED] =
-    g_signal_new ("presence-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
-
-  /**
-   * NatterSignaling::signal-received:
-   * @from: the sender, as authenticated by the server
-   * @payload: (type JsonObject): what the sender's peer connection sent
-   */
-  signals[SIGNAL_RECEIVED] =
-    g_signal_new ("signal-received", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, JSON_TYPE_OBJECT);
-
-  /**
-   * NatterSignaling::signal-failed:
-   * @to: the recipient the relay failed for
-   * @code: a #NatterProtocolError, usually peer-offline
-   */
-  signals[SIGNAL_FAILED] =
-    g_signal_new ("signal-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
+  g_object_class_override_property (object_class, PROP_ONLINE, "online");
 
   /**
    * NatterSignaling::frame-received:
@@ -1089,4 +1073,65 @@ natter_signaling_request_finish (NatterSignaling  *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* NatterRendezvous: what NatterClient needs of the server */
+
+static void
+rendezvous_start (NatterRendezvous *rendezvous)
+{
+  natter_signaling_start (NATTER_SIGNALING (rendezvous));
+}
+
+static void
+rendezvous_stop (NatterRendezvous *rendezvous)
+{
+  natter_signaling_stop (NATTER_SIGNALING (rendezvous));
+}
+
+static gboolean
+rendezvous_get_online (NatterRendezvous *rendezvous)
+{
+  return NATTER_SIGNALING (rendezvous)->state == NATTER_SIGNALING_STATE_ONLINE;
+}
+
+static void
+rendezvous_watch_users (NatterRendezvous   *rendezvous,
+                        const char * const *users)
+{
+  natter_signaling_set_subscriptions (NATTER_SIGNALING (rendezvous), users);
+}
+
+static gboolean
+rendezvous_is_user_online (NatterRendezvous *rendezvous,
+                           const char       *user_id)
+{
+  return natter_signaling_is_user_online (NATTER_SIGNALING (rendezvous), user_id);
+}
+
+static gboolean
+rendezvous_send_signal (NatterRendezvous  *rendezvous,
+                        const char        *to,
+                        JsonObject        *payload,
+                        GError           **error)
+{
+  return natter_signaling_send_signal (NATTER_SIGNALING (rendezvous), to, payload, error);
+}
+
+static JsonArray *
+rendezvous_get_ice_servers (NatterRendezvous *rendezvous)
+{
+  return NATTER_SIGNALING (rendezvous)->ice_servers;
+}
+
+static void
+natter_signaling_rendezvous_init (NatterRendezvousInterface *iface)
+{
+  iface->start = rendezvous_start;
+  iface->stop = rendezvous_stop;
+  iface->get_online = rendezvous_get_online;
+  iface->watch_users = rendezvous_watch_users;
+  iface->is_user_online = rendezvous_is_user_online;
+  iface->send_signal = rendezvous_send_signal;
+  iface->get_ice_servers = rendezvous_get_ice_servers;
 }

@@ -9,6 +9,7 @@
 
 #include "natter-frame.h"
 #include "natter-identity.h"
+#include "natter-rendezvous.h"
 
 G_BEGIN_DECLS
 
