@@ -7,13 +7,13 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "natter-channel.h"
 #include "natter-identity.h"
 
 G_BEGIN_DECLS
 
-/* The largest chat message, in bytes of UTF-8 (webrtcbin writes no
- * a=max-message-size, and larger SCTP messages fail). */
-#define NATTER_PEER_MAX_MESSAGE_SIZE        65536
+/* The largest chat message, in bytes of UTF-8 */
+#define NATTER_PEER_MAX_MESSAGE_SIZE        NATTER_CHANNEL_MAX_MESSAGE_SIZE
 #define NATTER_PEER_DEFAULT_CONNECT_TIMEOUT 30000 /* ms */
 #define NATTER_PEER_CHAT_LABEL              "chat"
 
@@ -59,13 +59,13 @@ void             natter_peer_connect                 (NatterPeer      *self);
 void             natter_peer_close                   (NatterPeer      *self);
 void             natter_peer_handle_signal           (NatterPeer      *self,
                                                       JsonObject      *payload);
+
+NatterChannel   *natter_peer_get_chat_channel        (NatterPeer      *self);
+NatterChannel   *natter_peer_create_channel          (NatterPeer      *self,
+                                                      const char      *label,
+                                                      GError         **error);
 gboolean         natter_peer_send_text               (NatterPeer      *self,
                                                       const char      *text,
                                                       GError         **error);
-
-/* Helpers, public so that docs/peer.md and the tests can rely on them. */
-void             natter_peer_ice_servers_to_uris     (JsonArray       *ice_servers,
-                                                      char           **stun_uri,
-                                                      GStrv           *turn_uris);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 
 #include "natter-envelope.h"
 #include "natter-frame.h"
+#include "natter-ice-servers.h"
 #include "natter-json.h"
 #include "natter-protocol-error.h"
 #include "natter-signature.h"

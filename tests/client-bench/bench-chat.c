@@ -5,7 +5,10 @@
  *   - message round trip: send → the peer stores it → its delivered receipt
  *     comes back and is stored (10,000 messages, one at a time): p50/p99
  *   - connection setup: a message waits in the outbox, the peer comes online,
- *     time until the message is delivered (repeated): p50/p99
+ *     time until the message is delivered (repeated): p50/p99, and where the
+ *     time goes on the offering side (NatterPeer's timing log: offer out,
+ *     answer in, ICE connected, chat channel open after DTLS and SCTP, the
+ *     other side's binding statement checked): p50 of each step
  *
  * Figures only: nothing here fails because the machine is slow.
  *
@@ -17,6 +20,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 #include <gst/gst.h>
@@ -176,6 +180,78 @@ bench_round_trip (Bench *bench,
   natter_client_stop (b);
 }
 
+/* The offering peer's set-up steps, from its timing log: step -> GArray of ms */
+static GHashTable *steps;
+static char        steps_peer[9];
+
+static GLogWriterOutput
+on_log (GLogLevelFlags   level,
+        const GLogField *fields,
+        gsize            n_fields,
+        gpointer         user_data)
+{
+  const char *domain = NULL;
+  const char *message = NULL;
+
+  /* Debug messages are on for the timing log; they and info stay quiet */
+  if (!(level & (G_LOG_LEVEL_DEBUG | G_LOG_LEVEL_INFO)))
+    return g_log_writer_default (level, fields, n_fields, user_data);
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_str_equal (fields[i].key, "GLIB_DOMAIN"))
+        domain = fields[i].value;
+      else if (g_str_equal (fields[i].key, "MESSAGE"))
+        message = fields[i].value;
+    }
+
+  /* "Peer XXXXXXXX: <step> at <ms> ms" */
+  if (steps != NULL && g_strcmp0 (domain, "natter-peer") == 0 && message != NULL &&
+      g_str_has_prefix (message, "Peer ") && strncmp (message + 5, steps_peer, 8) == 0 &&
+      g_str_has_suffix (message, " ms"))
+    {
+      const char *step = message + 15;
+      const char *at = g_strrstr (message, " at ");
+
+      if (at != NULL && at > step)
+        {
+          g_autofree char *name = g_strndup (step, at - step);
+          double ms = g_ascii_strtod (at + 4, NULL);
+          GArray *samples = g_hash_table_lookup (steps, name);
+
+          if (samples == NULL)
+            {
+              samples = g_array_new (FALSE, FALSE, sizeof (double));
+              g_hash_table_insert (steps, g_steal_pointer (&name), samples);
+            }
+          g_array_append_val (samples, ms);
+        }
+    }
+
+  return G_LOG_WRITER_HANDLED;
+}
+
+static void
+print_steps (void)
+{
+  static const char *order[] = { "the offer is out", "ICE gathering is complete",
+                                 "the answer is in",
+                                 "webrtcbin says ICE is connected",
+                                 "the chat channel is open", "the binding statement checks out",
+                                 NULL };
+
+  g_print ("where connection setup goes, on the offering side (p50, from its start):\n");
+  for (guint i = 0; order[i] != NULL; i++)
+    {
+      GArray *samples = g_hash_table_lookup (steps, order[i]);
+
+      if (samples == NULL || samples->len == 0)
+        continue;
+      g_array_sort (samples, compare_doubles);
+      g_print ("  %-34s %6.2f ms\n", order[i], g_array_index (samples, double, samples->len / 2));
+    }
+}
+
 static void
 bench_connection_setup (Bench *bench,
                         guint  rounds)
@@ -183,6 +259,11 @@ bench_connection_setup (Bench *bench,
   g_autoptr(GArray) samples = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(NatterIdentity) ia = natter_identity_new_ephemeral ();
   g_autoptr(NatterIdentity) ib = natter_identity_new_ephemeral ();
+
+  /* The offering side is a: its peer's log names b */
+  steps = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
+  g_strlcpy (steps_peer, natter_identity_get_user_id (ib), sizeof steps_peer);
+  g_log_set_debug_enabled (TRUE);
 
   for (guint i = 0; i < rounds; i++)
     {
@@ -224,6 +305,9 @@ bench_connection_setup (Bench *bench,
     }
 
   print_percentiles ("connection setup (peer online -> first queued message delivered)", samples);
+  print_steps ();
+  g_log_set_debug_enabled (FALSE);
+  g_clear_pointer (&steps, g_hash_table_unref);
 }
 
 int
@@ -236,6 +320,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
 
   gst_init (&argc, &argv);
+  g_log_set_writer_func (on_log, NULL, NULL);
 
   bench.tmpdir = g_dir_make_tmp ("natter-bench-chat-XXXXXX", &error);
   g_assert_no_error (error);

@@ -29,6 +29,8 @@
 
 #define WAIT_LIMIT_S 60
 
+#include "natter-test-wait.h"
+
 typedef struct _Side Side;
 
 /* Return FALSE to drop the payload */
@@ -47,6 +49,9 @@ struct _Side
   guint           trust_failures;
   guint           offers_sent;
   GPtrArray      *messages;
+  gboolean        take_channels;
+  GPtrArray      *channels;       /* taken through channel-opened */
+  gpointer        receive_into;   /* a Received for the next channel taken */
   gint64          connect_time;
   gint64          open_time;
 };
@@ -65,30 +70,12 @@ typedef struct
 
 /* Helpers */
 
-static gboolean
-on_wake (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-#define WAIT_FOR(condition)                                                   \
-  G_STMT_START {                                                              \
-    gint64 wait_end = g_get_monotonic_time () + WAIT_LIMIT_S * G_USEC_PER_SEC; \
-    guint wake_id = g_timeout_add (50, on_wake, NULL);                        \
-    while (!(condition))                                                      \
-      {                                                                       \
-        if (g_get_monotonic_time () > wait_end)                               \
-          g_error ("Gave up waiting for %s", #condition);                     \
-        g_main_context_iteration (NULL, TRUE);                                \
-      }                                                                       \
-    g_source_remove (wake_id);                                                \
-  } G_STMT_END
 
 static void
 run_for (guint ms)
 {
   gint64 end = g_get_monotonic_time () + ms * 1000;
-  guint wake_id = g_timeout_add (10, on_wake, NULL);
+  guint wake_id = g_timeout_add (10, natter_test_on_wake, NULL);
 
   while (g_get_monotonic_time () < end)
     g_main_context_iteration (NULL, TRUE);
@@ -198,6 +185,78 @@ side_init (Side  *side,
   side->other = other;
   side->deliver = TRUE;
   side->messages = g_ptr_array_new_with_free_func (g_free);
+  side->channels = g_ptr_array_new_with_free_func (g_object_unref);
+}
+
+/* NatterChannel: channels other than chat */
+
+typedef struct
+{
+  GPtrArray *texts;
+  GPtrArray *blobs;
+  GArray    *states;
+} Received;
+
+static void
+on_channel_text (NatterChannel *channel,
+                 const char    *text,
+                 Received      *received)
+{
+  g_ptr_array_add (received->texts, g_strdup (text));
+}
+
+static void
+on_channel_binary (NatterChannel *channel,
+                   GBytes        *bytes,
+                   Received      *received)
+{
+  g_ptr_array_add (received->blobs, g_bytes_ref (bytes));
+}
+
+static void
+on_channel_state (NatterChannel *channel,
+                  GParamSpec    *pspec,
+                  Received      *received)
+{
+  NatterChannelState state = natter_channel_get_state (channel);
+
+  g_array_append_val (received->states, state);
+}
+
+static void
+received_init (Received      *received,
+               NatterChannel *channel)
+{
+  received->texts = g_ptr_array_new_with_free_func (g_free);
+  received->blobs = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  received->states = g_array_new (FALSE, FALSE, sizeof (NatterChannelState));
+  g_signal_connect (channel, "text-message", G_CALLBACK (on_channel_text), received);
+  g_signal_connect (channel, "binary-message", G_CALLBACK (on_channel_binary), received);
+  g_signal_connect (channel, "notify::state", G_CALLBACK (on_channel_state), received);
+}
+
+static void
+received_clear (Received      *received,
+                NatterChannel *channel)
+{
+  g_signal_handlers_disconnect_by_data (channel, received);
+  g_clear_pointer (&received->texts, g_ptr_array_unref);
+  g_clear_pointer (&received->blobs, g_ptr_array_unref);
+  g_clear_pointer (&received->states, g_array_unref);
+}
+
+static gboolean
+on_channel_opened (NatterPeer    *peer,
+                   NatterChannel *channel,
+                   Side          *side)
+{
+  if (!side->take_channels)
+    return FALSE;
+
+  g_ptr_array_add (side->channels, g_object_ref (channel));
+  if (side->receive_into != NULL)
+    received_init (g_steal_pointer (&side->receive_into), channel);
+  return TRUE;
 }
 
 static void
@@ -211,6 +270,7 @@ side_new_peer (Side      *side,
   g_signal_connect (side->peer, "chat-opened", G_CALLBACK (on_chat_opened), side);
   g_signal_connect (side->peer, "chat-message", G_CALLBACK (on_chat_message), side);
   g_signal_connect (side->peer, "trust-failure", G_CALLBACK (on_trust_failure), side);
+  g_signal_connect (side->peer, "channel-opened", G_CALLBACK (on_channel_opened), side);
 }
 
 static void
@@ -245,6 +305,15 @@ pair_clear (Pair *pair)
       g_assert_finalize_object (g_steal_pointer (&side->peer));
       g_assert_finalize_object (g_steal_pointer (&side->identity));
       g_clear_pointer (&side->messages, g_ptr_array_unref);
+      /* Every channel is closed with its peer, and nothing else holds it */
+      while (side->channels->len > 0)
+        {
+          NatterChannel *channel = g_ptr_array_steal_index (side->channels, 0);
+
+          g_assert_cmpint (natter_channel_get_state (channel), ==, NATTER_CHANNEL_STATE_CLOSED);
+          g_assert_finalize_object (channel);
+        }
+      g_clear_pointer (&side->channels, g_ptr_array_unref);
     }
 
   drain ();
@@ -1224,37 +1293,255 @@ test_peer_relay_only_without_turn (void)
   pair_clear (&pair);
 }
 
-static void
-test_peer_ice_servers (void)
+static NatterChannelState
+channel_state (NatterChannel *channel)
 {
-  g_autoptr(JsonNode) node = NULL;
-  g_autofree char *stun = NULL;
-  g_auto(GStrv) turn = NULL;
+  return natter_channel_get_state (channel);
+}
 
-  node = json_from_string ("["
-                           " { \"urls\": \"stun:192.0.2.1\" },"
-                           " { \"urls\": [\"stun:192.0.2.9:3478\"] },"
-                           " { \"urls\": [\"turn:192.0.2.1:3479?transport=udp\","
-                           "              \"turn:turn.example.org:3478\","
-                           "              \"turns:[2001:db8::1]\"],"
-                           "   \"username\": \"1700086400:abc\", \"credential\": \"q1F+s/=\" },"
-                           " { \"urls\": \"turn:192.0.2.2\" },"
-                           " { \"urls\": 5 }, 7"
-                           "]", NULL);
-  g_assert_nonnull (node);
+static void
+send_bytes_ok (NatterChannel *channel,
+               const void    *data,
+               gsize          size)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new (data, size);
+  g_autoptr(GError) error = NULL;
 
-  natter_peer_ice_servers_to_uris (json_node_get_array (node), &stun, &turn);
-  g_assert_cmpstr (stun, ==, "stun://192.0.2.1:3478");
-  g_assert_cmpuint (g_strv_length (turn), ==, 2);
-  g_assert_cmpstr (turn[0], ==,
-                   "turn://1700086400%3Aabc:q1F%2Bs%2F%3D@192.0.2.1:3479?transport=udp");
-  g_assert_cmpstr (turn[1], ==, "turns://1700086400%3Aabc:q1F%2Bs%2F%3D@[2001:db8::1]:5349");
+  natter_channel_send_bytes (channel, bytes, &error);
+  g_assert_no_error (error);
+}
 
-  g_clear_pointer (&stun, g_free);
-  g_clear_pointer (&turn, g_strfreev);
-  natter_peer_ice_servers_to_uris (NULL, &stun, &turn);
-  g_assert_null (stun);
-  g_assert_cmpuint (g_strv_length (turn), ==, 0);
+static void
+channel_send_ok (NatterChannel *channel,
+                 const char    *text)
+{
+  g_autoptr(GError) error = NULL;
+
+  natter_channel_send_text (channel, text, &error);
+  g_assert_no_error (error);
+}
+
+/* A second channel with another label, opened on a running connection:
+ * text and binary both ways, in order, and chat goes on beside it */
+static void
+test_channel_text_and_binary (void)
+{
+  static const guint8 blob[] = { 0x00, 0xff, 0x10, 0x00, 0x7f };
+  Pair pair;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterChannel) mine = NULL;
+  NatterChannel *theirs;
+  Received at_a, at_b;
+
+  pair_init (&pair);
+  g_assert_null (natter_peer_create_channel (pair.a.peer, "file-1", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+  g_clear_error (&error);
+  g_assert_null (natter_peer_get_chat_channel (pair.a.peer));
+
+  pair.b.take_channels = TRUE;
+  connect_pair (&pair);
+  g_assert_cmpstr (natter_channel_get_label (natter_peer_get_chat_channel (pair.a.peer)), ==,
+                   "chat");
+  g_assert_null (natter_peer_create_channel (pair.a.peer, "chat", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  pair.b.receive_into = &at_b;
+  mine = natter_peer_create_channel (pair.a.peer, "file-1 \xc3\xa9", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (natter_channel_get_label (mine), ==, "file-1 \xc3\xa9");
+  /* webrtcbin may call it open at once, the association being up */
+  g_assert_cmpint (channel_state (mine), <=, NATTER_CHANNEL_STATE_OPEN);
+  received_init (&at_a, mine);
+
+  /* Sent before it is open: waits in the queue, and is the first the
+   * other side's owner sees once it has taken the channel */
+  channel_send_ok (mine, "first");
+  send_bytes_ok (mine, blob, sizeof blob);
+  WAIT_FOR (channel_state (mine) == NATTER_CHANNEL_STATE_OPEN);
+  WAIT_FOR (pair.b.channels->len == 1);
+  theirs = g_ptr_array_index (pair.b.channels, 0);
+  g_assert_cmpstr (natter_channel_get_label (theirs), ==, "file-1 \xc3\xa9");
+  WAIT_FOR (at_b.texts->len == 1 && at_b.blobs->len == 1);
+  g_assert_cmpstr (g_ptr_array_index (at_b.texts, 0), ==, "first");
+  g_assert_true (g_bytes_get_size (g_ptr_array_index (at_b.blobs, 0)) == sizeof blob);
+  g_assert_cmpmem (g_bytes_get_data (g_ptr_array_index (at_b.blobs, 0), NULL), sizeof blob,
+                   blob, sizeof blob);
+
+  /* Both ways, in order; chat is a channel of its own */
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("reply %u", i);
+
+      channel_send_ok (theirs, text);
+    }
+  send_bytes_ok (theirs, "\x01", 1);
+  exchange_both_ways (&pair);
+  WAIT_FOR (at_a.texts->len == 50 && at_a.blobs->len == 1);
+  for (guint i = 0; i < 50; i++)
+    {
+      g_autofree char *text = g_strdup_printf ("reply %u", i);
+
+      g_assert_cmpstr (g_ptr_array_index (at_a.texts, i), ==, text);
+    }
+  g_assert_cmpuint (g_bytes_get_size (g_ptr_array_index (at_a.blobs, 0)), ==, 1);
+  g_assert_cmpuint (pair.a.messages->len + pair.b.messages->len, ==, 2);
+
+  /* What a channel refuses */
+  {
+    g_autofree char *large = g_malloc0 (NATTER_CHANNEL_MAX_MESSAGE_SIZE + 1);
+    g_autoptr(GBytes) too_large = g_bytes_new_take (g_steal_pointer (&large),
+                                                   NATTER_CHANNEL_MAX_MESSAGE_SIZE + 1);
+    g_autoptr(GBytes) empty = g_bytes_new (NULL, 0);
+
+    g_assert_false (natter_channel_send_bytes (mine, too_large, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+    g_clear_error (&error);
+    g_assert_false (natter_channel_send_bytes (mine, empty, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+    g_clear_error (&error);
+    g_assert_false (natter_channel_send_text (mine, "\xc3", &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+    g_clear_error (&error);
+    g_assert_cmpint (channel_state (mine), ==, NATTER_CHANNEL_STATE_OPEN);
+  }
+
+  received_clear (&at_b, theirs);
+  g_assert_cmpuint (at_a.states->len, <=, 1);
+  received_clear (&at_a, mine);
+  pair_clear (&pair);
+  g_assert_cmpint (channel_state (mine), ==, NATTER_CHANNEL_STATE_CLOSED);
+  g_assert_finalize_object (g_steal_pointer (&mine));
+}
+
+/* A burst far larger than usrsctp buffers is paced on buffered-amount: it
+ * waits in the channel's own queue, arrives whole and in order, and chat
+ * works beside it */
+static void
+test_channel_pacing (void)
+{
+  const guint count = 160;
+  Pair pair;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterChannel) mine = NULL;
+  g_autofree guint8 *chunk = g_malloc (NATTER_CHANNEL_MAX_MESSAGE_SIZE);
+  NatterChannel *theirs;
+  Received at_b;
+  guint64 queued;
+  gint64 start;
+
+  pair_init (&pair);
+  pair.b.take_channels = TRUE;
+  connect_pair (&pair);
+  pair.b.receive_into = &at_b;
+  mine = natter_peer_create_channel (pair.a.peer, "bulk", &error);
+  g_assert_no_error (error);
+  WAIT_FOR (pair.b.channels->len == 1);
+  theirs = g_ptr_array_index (pair.b.channels, 0);
+
+  memset (chunk, 0xa5, NATTER_CHANNEL_MAX_MESSAGE_SIZE);
+  start = g_get_monotonic_time ();
+  for (guint i = 0; i < count; i++)
+    {
+      memcpy (chunk, &i, sizeof i);
+      send_bytes_ok (mine, chunk, NATTER_CHANNEL_MAX_MESSAGE_SIZE);
+    }
+
+  /* 10 MiB cannot all be in webrtcbin's buffer: the rest waits here */
+  queued = natter_channel_get_queued_bytes (mine);
+  g_assert_cmpuint (queued, >, (guint64) NATTER_CHANNEL_MAX_MESSAGE_SIZE * count / 2);
+  send_ok (&pair.a, "chat during the burst");
+
+  WAIT_FOR (at_b.blobs->len == count);
+  g_test_message ("%u messages of 64 KiB on a channel of their own in %.2f s", count,
+                  (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC);
+  for (guint i = 0; i < count; i++)
+    {
+      GBytes *bytes = g_ptr_array_index (at_b.blobs, i);
+      guint number;
+
+      g_assert_cmpuint (g_bytes_get_size (bytes), ==, NATTER_CHANNEL_MAX_MESSAGE_SIZE);
+      memcpy (&number, g_bytes_get_data (bytes, NULL), sizeof number);
+      g_assert_cmpuint (number, ==, i);
+    }
+  g_assert_cmpuint (natter_channel_get_queued_bytes (mine), ==, 0);
+  WAIT_FOR (pair.b.messages->len == 1);
+  g_assert_cmpstr (g_ptr_array_index (pair.b.messages, 0), ==, "chat during the burst");
+
+  received_clear (&at_b, theirs);
+  pair_clear (&pair);
+  g_assert_finalize_object (g_steal_pointer (&mine));
+}
+
+/* Closing one channel leaves the connection; ending the connection closes
+ * every channel; a channel nobody takes is closed */
+static void
+test_channel_close (void)
+{
+  Pair pair;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NatterChannel) first = NULL;
+  g_autoptr(NatterChannel) second = NULL;
+  g_autoptr(NatterChannel) refused = NULL;
+  NatterChannel *theirs;
+  Received at_a, at_b;
+
+  pair_init (&pair);
+  pair.b.take_channels = TRUE;
+  connect_pair (&pair);
+
+  pair.b.receive_into = &at_b;
+  first = natter_peer_create_channel (pair.a.peer, "first", &error);
+  g_assert_no_error (error);
+  received_init (&at_a, first);
+  WAIT_FOR (pair.b.channels->len == 1);
+  theirs = g_ptr_array_index (pair.b.channels, 0);
+  WAIT_FOR (channel_state (first) == NATTER_CHANNEL_STATE_OPEN);
+
+  /* The other side closes it: both see it closed, chat goes on */
+  natter_channel_close (theirs);
+  g_assert_cmpint (channel_state (theirs), ==, NATTER_CHANNEL_STATE_CLOSING);
+  WAIT_FOR (channel_state (first) == NATTER_CHANNEL_STATE_CLOSED);
+  WAIT_FOR (channel_state (theirs) == NATTER_CHANNEL_STATE_CLOSED);
+  g_assert_false (natter_channel_send_text (first, "too late", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+  g_clear_error (&error);
+  g_assert_cmpint (g_array_index (at_a.states, NatterChannelState, at_a.states->len - 1), ==,
+                   NATTER_CHANNEL_STATE_CLOSED);
+  g_assert_cmpint (g_array_index (at_b.states, NatterChannelState, 0), ==,
+                   NATTER_CHANNEL_STATE_CLOSING);
+  g_assert_true (is_connected (&pair.a) && is_connected (&pair.b));
+  exchange_both_ways (&pair);
+  received_clear (&at_a, first);
+  received_clear (&at_b, theirs);
+
+  /* Nobody takes it: closed by the other side */
+  pair.b.take_channels = FALSE;
+  refused = natter_peer_create_channel (pair.a.peer, "nobody wants this", &error);
+  g_assert_no_error (error);
+  WAIT_FOR (channel_state (refused) == NATTER_CHANNEL_STATE_CLOSED);
+  g_assert_cmpuint (pair.b.channels->len, ==, 1);
+
+  /* The connection ends: every channel is closed, on both sides */
+  pair.b.take_channels = TRUE;
+  second = natter_peer_create_channel (pair.a.peer, "second", &error);
+  g_assert_no_error (error);
+  channel_send_ok (second, "queued");
+  WAIT_FOR (pair.b.channels->len == 2);
+  natter_peer_close (pair.b.peer);
+  g_assert_cmpint (channel_state (g_ptr_array_index (pair.b.channels, 1)), ==,
+                   NATTER_CHANNEL_STATE_CLOSED);
+  WAIT_FOR (has_ended (&pair.a));
+  g_assert_cmpint (channel_state (second), ==, NATTER_CHANNEL_STATE_CLOSED);
+  g_assert_null (natter_peer_get_chat_channel (pair.a.peer));
+  g_assert_false (natter_channel_send_text (second, "after the end", &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+
+  pair_clear (&pair);
+  g_assert_finalize_object (g_steal_pointer (&first));
+  g_assert_finalize_object (g_steal_pointer (&second));
+  g_assert_finalize_object (g_steal_pointer (&refused));
 }
 
 int
@@ -1263,32 +1550,34 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/natter/peer/ice-servers", test_peer_ice_servers);
-  g_test_add_func ("/natter/peer/chat", test_peer_chat);
-  g_test_add_func ("/natter/peer/message-size", test_peer_message_size);
-  g_test_add_func ("/natter/peer/glare", test_peer_glare);
-  g_test_add_func ("/natter/peer/trust/bad-signature", test_peer_trust_bad_signature);
-  g_test_add_func ("/natter/peer/trust/swapped-fingerprint", test_peer_trust_swapped_fingerprint);
-  g_test_add_func ("/natter/peer/trust/missing-signature", test_peer_trust_missing_signature);
-  g_test_add_func ("/natter/peer/trust/certificate", test_peer_trust_certificate);
-  g_test_add_func ("/natter/peer/trust/splice", test_peer_trust_splice);
-  g_test_add_func ("/natter/peer/timeout", test_peer_timeout);
-  g_test_add_func ("/natter/peer/close", test_peer_close);
-  g_test_add_func ("/natter/peer/close-without-bye", test_peer_close_without_bye);
-  g_test_add_func ("/natter/peer/unknown-channels", test_peer_unknown_channels);
-  g_test_add_func ("/natter/peer/nul-in-text", test_peer_nul_in_text);
-  g_test_add_func ("/natter/peer/channel-flood", test_peer_channel_flood);
-  g_test_add_func ("/natter/peer/webrtcbin-freed", test_peer_webrtcbin_freed);
-  g_test_add_func ("/natter/peer/stale-candidates", test_peer_stale_candidates);
-  g_test_add_func ("/natter/peer/duplicates", test_peer_duplicates);
-  g_test_add_func ("/natter/peer/reconnect-after-crash", test_peer_reconnect_after_crash);
-  g_test_add_func ("/natter/peer/round-trip", test_peer_round_trip);
-  g_test_add_func ("/natter/peer/bulk", test_peer_bulk);
-  g_test_add_func ("/natter/peer/relay-only-without-turn", test_peer_relay_only_without_turn);
+  g_test_add_func ("/Natter/Core/Peer/chat", test_peer_chat);
+  g_test_add_func ("/Natter/Core/Peer/message-size", test_peer_message_size);
+  g_test_add_func ("/Natter/Core/Peer/glare", test_peer_glare);
+  g_test_add_func ("/Natter/Core/Peer/trust/bad-signature", test_peer_trust_bad_signature);
+  g_test_add_func ("/Natter/Core/Peer/trust/swapped-fingerprint", test_peer_trust_swapped_fingerprint);
+  g_test_add_func ("/Natter/Core/Peer/trust/missing-signature", test_peer_trust_missing_signature);
+  g_test_add_func ("/Natter/Core/Peer/trust/certificate", test_peer_trust_certificate);
+  g_test_add_func ("/Natter/Core/Peer/trust/splice", test_peer_trust_splice);
+  g_test_add_func ("/Natter/Core/Peer/timeout", test_peer_timeout);
+  g_test_add_func ("/Natter/Core/Peer/close", test_peer_close);
+  g_test_add_func ("/Natter/Core/Peer/close-without-bye", test_peer_close_without_bye);
+  g_test_add_func ("/Natter/Core/Peer/unknown-channels", test_peer_unknown_channels);
+  g_test_add_func ("/Natter/Core/Peer/nul-in-text", test_peer_nul_in_text);
+  g_test_add_func ("/Natter/Core/Peer/channel-flood", test_peer_channel_flood);
+  g_test_add_func ("/Natter/Core/Peer/webrtcbin-freed", test_peer_webrtcbin_freed);
+  g_test_add_func ("/Natter/Core/Peer/stale-candidates", test_peer_stale_candidates);
+  g_test_add_func ("/Natter/Core/Peer/duplicates", test_peer_duplicates);
+  g_test_add_func ("/Natter/Core/Peer/reconnect-after-crash", test_peer_reconnect_after_crash);
+  g_test_add_func ("/Natter/Core/Peer/round-trip", test_peer_round_trip);
+  g_test_add_func ("/Natter/Core/Peer/bulk", test_peer_bulk);
+  g_test_add_func ("/Natter/Core/Peer/relay-only-without-turn", test_peer_relay_only_without_turn);
+  g_test_add_func ("/Natter/Core/Channel/text-and-binary", test_channel_text_and_binary);
+  g_test_add_func ("/Natter/Core/Channel/pacing", test_channel_pacing);
+  g_test_add_func ("/Natter/Core/Channel/close", test_channel_close);
   /* Last: webrtcbin 1.22 never closes its ICE agent, and libnice warns when
    * an agent with TURN allocations goes away while they are still being
    * refreshed, which after this case happens only once the process ends */
-  g_test_add_func ("/natter/peer/turn", test_peer_turn);
+  g_test_add_func ("/Natter/Core/Peer/turn", test_peer_turn);
 
   return g_test_run ();
 }

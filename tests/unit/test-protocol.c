@@ -1923,6 +1923,74 @@ test_frame_parse_error_to_reply (void)
   g_assert_cmpstr (message, ==, error->message);
 }
 
+static void
+test_ice_servers (void)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *stun = NULL;
+  g_auto(GStrv) turn = NULL;
+
+  node = json_from_string ("["
+                           " { \"urls\": \"stun:192.0.2.1\" },"
+                           " { \"urls\": [\"stun:192.0.2.9:3478\"] },"
+                           " { \"urls\": [\"turn:192.0.2.1:3479?transport=udp\","
+                           "              \"turn:turn.example.org:3478\","
+                           "              \"turns:[2001:db8::1]\"],"
+                           "   \"username\": \"1700086400:abc\", \"credential\": \"q1F+s/=\" },"
+                           " { \"urls\": \"turn:192.0.2.2\" },"
+                           " { \"urls\": 5 }, 7"
+                           "]", NULL);
+  g_assert_nonnull (node);
+
+  natter_ice_servers_to_uris (json_node_get_array (node), &stun, &turn);
+  g_assert_cmpstr (stun, ==, "stun://192.0.2.1:3478");
+  g_assert_cmpuint (g_strv_length (turn), ==, 2);
+  g_assert_cmpstr (turn[0], ==,
+                   "turn://1700086400%3Aabc:q1F%2Bs%2F%3D@192.0.2.1:3479?transport=udp");
+  g_assert_cmpstr (turn[1], ==, "turns://1700086400%3Aabc:q1F%2Bs%2F%3D@[2001:db8::1]:5349");
+
+  g_clear_pointer (&stun, g_free);
+  g_clear_pointer (&turn, g_strfreev);
+  natter_ice_servers_to_uris (NULL, &stun, &turn);
+  g_assert_null (stun);
+  g_assert_cmpuint (g_strv_length (turn), ==, 0);
+}
+
+/* What the parser refuses or skips, and the defaults it fills in */
+static void
+test_ice_servers_edge_cases (void)
+{
+  g_autoptr(JsonNode) node = NULL;
+  g_autofree char *stun = NULL;
+  g_auto(GStrv) turn = NULL;
+
+  node = json_from_string ("["
+                           " { \"urls\": \"stun:stun.example.org\" },"
+                           " { \"urls\": \"stun:192.0.2.3:0\" },"
+                           " { \"urls\": \"stun:192.0.2.3:70000\" },"
+                           " { \"urls\": \"stun:[2001:db8::5\" },"
+                           " { \"urls\": \"stun:[2001:db8::5]x\" },"
+                           " { \"urls\": \"stun:[2001:db8::5]:3479\" },"
+                           " { \"urls\": \"stun:192.0.2.4\" },"
+                           " { \"urls\": \"turn:192.0.2.5\", \"username\": \"u\" },"
+                           " { \"urls\": \"turn:192.0.2.6?transport=sctp\","
+                           "   \"username\": \"u\", \"credential\": \"p\" },"
+                           " { \"urls\": [\"http://192.0.2.7\", 3, \"turns:192.0.2.8:443?transport=tcp\"],"
+                           "   \"username\": \"u@x\", \"credential\": \"p w\" },"
+                           " { \"username\": \"u\" }"
+                           "]", NULL);
+  g_assert_nonnull (node);
+
+  natter_ice_servers_to_uris (json_node_get_array (node), &stun, &turn);
+  /* The first usable STUN server only; names, port 0 and ports above
+   * 65535, and broken brackets are skipped */
+  g_assert_cmpstr (stun, ==, "stun://[2001:db8::5]:3479");
+  /* TURN needs both user name and password; an unknown transport is left out */
+  g_assert_cmpuint (g_strv_length (turn), ==, 2);
+  g_assert_cmpstr (turn[0], ==, "turn://u:p@192.0.2.6:3478");
+  g_assert_cmpstr (turn[1], ==, "turns://u%40x:p%20w@192.0.2.8:443?transport=tcp");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1931,6 +1999,8 @@ main (int   argc,
 
   g_assert_true (natter_protocol_init ());
 
+  g_test_add_func ("/Natter/Protocol/IceServers/uris", test_ice_servers);
+  g_test_add_func ("/Natter/Protocol/IceServers/edge-cases", test_ice_servers_edge_cases);
   g_test_add_func ("/Natter/Protocol/UserId/known-answer", test_user_id_known_answer);
   g_test_add_func ("/Natter/Protocol/UserId/round-trip", test_user_id_round_trip);
   g_test_add_func ("/Natter/Protocol/UserId/normalize", test_user_id_normalize);
