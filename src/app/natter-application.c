@@ -1169,7 +1169,7 @@ natter_application_dup_server_url (NatterApplication *self)
 
 /**
  * natter_application_dup_profile_value:
- * @key: "name" or "bio"
+ * @key: "name", "bio" or "handle"
  *
  * Returns: (transfer full) (nullable): what contacts see of us
  */
@@ -1186,8 +1186,29 @@ natter_application_dup_profile_value (NatterApplication *self,
     return natter_profile_dup_display_name (self->profile);
   if (g_str_equal (key, "bio"))
     return natter_profile_dup_bio (self->profile);
+  if (g_str_equal (key, "handle"))
+    return natter_profile_dup_handle (self->profile);
 
   g_return_val_if_reached (NULL);
+}
+
+/**
+ * natter_application_set_handle:
+ * @handle: (nullable): the handle the server gave us, %NULL once released
+ *
+ * Returns: %TRUE once the profile holds it
+ */
+gboolean
+natter_application_set_handle (NatterApplication  *self,
+                               const char         *handle,
+                               GError            **error)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  if (!open_profile (self, error))
+    return FALSE;
+
+  return natter_profile_set_handle (self->profile, handle, error);
 }
 
 GBytes *

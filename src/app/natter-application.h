@@ -22,6 +22,9 @@ const char        *natter_application_get_profile_name  (NatterApplication    *s
 char              *natter_application_dup_server_url    (NatterApplication    *self);
 char              *natter_application_dup_profile_value (NatterApplication    *self,
                                                          const char           *key);
+gboolean           natter_application_set_handle        (NatterApplication    *self,
+                                                         const char           *handle,
+                                                         GError              **error);
 GBytes            *natter_application_dup_avatar        (NatterApplication    *self);
 gboolean           natter_application_save_profile      (NatterApplication    *self,
                                                          const char           *name,

@@ -10,6 +10,7 @@
 
 #include "natter-contact-dialog.h"
 #include "natter-contact-row.h"
+#include "natter-user-id-text.h"
 
 struct _NatterContactDialog
 {
@@ -52,6 +53,7 @@ update (NatterContactDialog *self)
   const char *alias = natter_contact_get_alias (self->contact);
   g_autoptr(GdkPaintable) picture = NULL;
   g_autofree char *initials = NULL;
+  g_autofree char *grouped = NULL;
   const char *own_name;
   gboolean renamed;
 
@@ -79,7 +81,9 @@ update (NatterContactDialog *self)
   gtk_widget_set_visible (GTK_WIDGET (self->own_name_label), renamed);
   gtk_label_set_text (self->bio_label, bio != NULL ? bio : "");
   gtk_widget_set_visible (GTK_WIDGET (self->bio_label), bio != NULL && *bio != '\0');
-  gtk_label_set_text (self->id_label, natter_contact_get_user_id (self->contact));
+  /* In groups of four: it wraps between groups, never inside one */
+  grouped = natter_user_id_text_grouped (natter_contact_get_user_id (self->contact));
+  gtk_label_set_text (self->id_label, grouped);
 
   if (!gtk_widget_has_focus (GTK_WIDGET (self->alias_row)))
     gtk_editable_set_text (GTK_EDITABLE (self->alias_row), alias != NULL ? alias : "");
@@ -88,6 +92,16 @@ update (NatterContactDialog *self)
   gtk_switch_set_active (self->verified_switch, natter_contact_get_verified (self->contact));
 
   self->updating = FALSE;
+}
+
+/* The ID as it is, without the spaces of its groups */
+static void
+on_copy_id_clicked (NatterContactDialog *self,
+                    GtkButton           *button)
+{
+  gdk_clipboard_set_text (gtk_widget_get_clipboard (GTK_WIDGET (self)),
+                          natter_contact_get_user_id (self->contact));
+  gtk_button_set_label (button, _("ID Copied"));
 }
 
 static void
@@ -210,6 +224,7 @@ natter_contact_dialog_class_init (NatterContactDialogClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, safety_number_label);
   gtk_widget_class_bind_template_child (widget_class, NatterContactDialog, verified_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_alias_apply);
+  gtk_widget_class_bind_template_callback (widget_class, on_copy_id_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_block_toggled);
   gtk_widget_class_bind_template_callback (widget_class, on_verified_toggled);
 

@@ -183,7 +183,9 @@ typedef struct
 {
   NatterWindow *window;
   char         *invitation_id;
+  char         *from;
   gboolean      accept;
+  gboolean      block;
 } AnswerData;
 
 static void
@@ -191,6 +193,7 @@ answer_data_free (AnswerData *data)
 {
   g_object_unref (data->window);
   g_free (data->invitation_id);
+  g_free (data->from);
   g_free (data);
 }
 
@@ -223,8 +226,29 @@ on_invitation_answered (GObject      *source,
     }
 
   remove_invitation (data->window, data->invitation_id);
-  natter_window_add_toast (data->window, data->accept ? _("Invitation accepted") :
-                                                        _("Invitation declined"));
+
+  /* Declined and blocked: a blocked contact's invitations are declined
+   * without a word from now on. */
+  if (data->block && data->from != NULL && data->window->client != NULL)
+    {
+      g_autoptr(NatterContact) contact = natter_client_add_contact (data->window->client,
+                                                                    data->from, NULL, &error);
+
+      if (contact == NULL ||
+          !natter_client_set_blocked (data->window->client, data->from, TRUE, &error))
+        {
+          g_autofree char *message = g_strdup_printf (_("Could not block: %s"), error->message);
+
+          natter_window_add_toast (data->window, message);
+          return;
+        }
+      natter_window_add_toast (data->window, _("Invitation declined, sender blocked"));
+    }
+  else
+    {
+      natter_window_add_toast (data->window, data->accept ? _("Invitation accepted") :
+                                                            _("Invitation declined"));
+    }
   if (data->window->contacts != NULL)
     natter_contact_list_reload (data->window->contacts);
 }
@@ -232,7 +256,8 @@ on_invitation_answered (GObject      *source,
 static void
 answer_invitation (NatterWindow *self,
                    GtkWidget    *button,
-                   gboolean      accept)
+                   gboolean      accept,
+                   gboolean      block)
 {
   GtkWidget *row = gtk_widget_get_ancestor (button, GTK_TYPE_LIST_BOX_ROW);
   const char *id = g_object_get_data (G_OBJECT (row), "invitation-id");
@@ -245,7 +270,9 @@ answer_invitation (NatterWindow *self,
   data = g_new0 (AnswerData, 1);
   data->window = g_object_ref (self);
   data->invitation_id = g_strdup (id);
+  data->from = g_strdup (g_object_get_data (G_OBJECT (row), "invitation-from"));
   data->accept = accept;
+  data->block = block;
   natter_client_answer_invitation_async (self->client, id, accept, self->cancellable,
                                          on_invitation_answered, data);
 }
@@ -254,14 +281,21 @@ static void
 on_accept_clicked (GtkButton *button,
                    gpointer   user_data)
 {
-  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), TRUE);
+  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), TRUE, FALSE);
 }
 
 static void
 on_decline_clicked (GtkButton *button,
                     gpointer   user_data)
 {
-  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), FALSE);
+  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), FALSE, FALSE);
+}
+
+static void
+on_block_clicked (GtkButton *button,
+                  gpointer   user_data)
+{
+  answer_invitation (NATTER_WINDOW (user_data), GTK_WIDGET (button), FALSE, TRUE);
 }
 
 static GtkWidget *
@@ -288,6 +322,7 @@ on_invitation_received (NatterClient     *client,
   g_autofree char *title = NULL;
   GtkWidget *row;
   GtkWidget *accept;
+  GtkWidget *block;
 
   if (text == NULL)
     text = "";
@@ -309,7 +344,16 @@ on_invitation_received (NatterClient     *client,
   adw_action_row_add_suffix (ADW_ACTION_ROW (row),
                              invitation_button_new (self, _("Decline"),
                                                     G_CALLBACK (on_decline_clicked)));
+  /* An icon, so that three answers fit the sidebar */
+  block = invitation_button_new (self, NULL, G_CALLBACK (on_block_clicked));
+  gtk_button_set_icon_name (GTK_BUTTON (block), "action-unavailable-symbolic");
+  gtk_widget_set_tooltip_text (block, _("Decline and Block"));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (block), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Decline and Block"), -1);
+  gtk_widget_add_css_class (block, "flat");
+  adw_action_row_add_suffix (ADW_ACTION_ROW (row), block);
   g_object_set_data_full (G_OBJECT (row), "invitation-id", g_strdup (id), g_free);
+  g_object_set_data_full (G_OBJECT (row), "invitation-from", g_strdup (from), g_free);
 
   gtk_list_box_append (self->invitations_list, row);
   g_hash_table_insert (self->invitations, g_strdup (id), row);

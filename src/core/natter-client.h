@@ -191,4 +191,21 @@ char           **natter_client_query_presence_finish  (NatterClient         *sel
 guint64          natter_client_get_envelopes_sent     (NatterClient         *self);
 guint64          natter_client_get_envelopes_received (NatterClient         *self);
 
+void             natter_client_claim_handle_async     (NatterClient         *self,
+                                                       const char           *handle,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+char            *natter_client_claim_handle_finish    (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
+void             natter_client_release_handle_async   (NatterClient         *self,
+                                                       const char           *handle,
+                                                       GCancellable         *cancellable,
+                                                       GAsyncReadyCallback   callback,
+                                                       gpointer              user_data);
+gboolean         natter_client_release_handle_finish  (NatterClient         *self,
+                                                       GAsyncResult         *result,
+                                                       GError              **error);
+
 G_END_DECLS

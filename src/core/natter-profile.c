@@ -428,6 +428,43 @@ natter_profile_dup_bio (NatterProfile *self)
   return g_key_file_get_string (self->settings, "profile", "bio", NULL);
 }
 
+/**
+ * natter_profile_dup_handle:
+ *
+ * Returns: (transfer full) (nullable): the @handle we claimed on the server
+ *   (lower case, no `@`), as we last heard of it
+ */
+char *
+natter_profile_dup_handle (NatterProfile *self)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), NULL);
+
+  return g_key_file_get_string (self->settings, "profile", "handle", NULL);
+}
+
+/**
+ * natter_profile_set_handle:
+ * @handle: (nullable): the handle the server gave us, %NULL once released
+ *
+ * The server does not say which handle a user holds: the profile keeps it.
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_profile_set_handle (NatterProfile  *self,
+                           const char     *handle,
+                           GError        **error)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  if (handle != NULL)
+    g_key_file_set_string (self->settings, "profile", "handle", handle);
+  else
+    g_key_file_remove_key (self->settings, "profile", "handle", NULL);
+
+  return save_settings (self, error);
+}
+
 gboolean
 natter_profile_has_avatar (NatterProfile *self)
 {

@@ -49,6 +49,10 @@ gboolean        natter_profile_set_server_url       (NatterProfile        *self,
                                                      GError              **error);
 char           *natter_profile_dup_display_name     (NatterProfile        *self);
 char           *natter_profile_dup_bio              (NatterProfile        *self);
+char           *natter_profile_dup_handle           (NatterProfile        *self);
+gboolean        natter_profile_set_handle           (NatterProfile        *self,
+                                                     const char           *handle,
+                                                     GError              **error);
 GBytes         *natter_profile_dup_avatar           (NatterProfile        *self,
                                                      GError              **error);
 gboolean        natter_profile_has_avatar           (NatterProfile        *self);

@@ -539,11 +539,12 @@ class Ui:
             raise AssertionError(f"the app refused text in {node.name!r}")
         wait_until(lambda: text_of(node) == text, 10, f"the text {text!r} in {node.name!r}")
 
-    def click(self, node, button=1):
-        """A real mouse click in the middle of an accessible of the main window
-        (for what has no action, such as the rows of a GtkListView)."""
+    def click(self, node, button=1, window=None):
+        """A real mouse click in the middle of an accessible of the main window,
+        or of another X window of the app (for what has no action, such as
+        the rows of a GtkListView)."""
         extents = node.queryComponent().getExtents(self.pyatspi.WINDOW_COORDS)
-        x, y, _, _ = window_geometry(self.app.windows()[0])
+        x, y, _, _ = window_geometry(window if window is not None else self.app.windows()[0])
         # One xdotool, so the move reaches the server before the click.
         # (No --sync: it waits for a motion that never comes when the
         # pointer already is there.)

@@ -13,6 +13,7 @@ import configparser
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from natter_gui import (  # noqa: E402
     CLI, SCREENSHOT_DIR, STATUS_NAMES, Session, Ui, befriend, is_valid_id, missing_requirement,
-    seed_history, text_of, wait_until)
+    seed_history, stop_process, text_of, wait_until, window_geometry)
 
 LONG_CONVERSATION = 100_000
 
@@ -205,6 +206,28 @@ class InvitationTest(GuiTestCase):
         self.assertNotIn(invitation_id, self.bob.run("invitations").stdout)
         # ...and bob did not become a contact in the window.
         self.assertEqual(self.contact_rows(), [])
+
+    def test_decline_and_block_invitation(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.bob.run("invite", self.me.id, "Buy cheap watches")
+        self.ui.find_text("Buy cheap watches")
+        self.screenshot("invitation-three-answers")
+        bob = self.bob.listen()
+        self.ui.press_button("Decline and Block")
+        answer = bob.wait_for(is_event("invitation-answer"), what="invitation-answer")
+        self.assertEqual(answer["invitation"]["status"], "declined")
+        self.ui.gone("push button", "Accept")
+        # Blocked: listed as such, and a new invitation is declined unseen.
+        wait_until(lambda: self.contact_rows(), what="the blocked sender in the list")
+        self.ui.find_text("Blocked")
+        # A new invitation from them is declined unseen.
+        mark = bob.mark()
+        self.bob.run("invite", self.me.id, "Second try")
+        again = bob.wait_for(is_event("invitation-answer"), since=mark,
+                             what="the second invitation's answer")
+        self.assertEqual(again["invitation"]["status"], "declined")
+        self.assertNotIn("Second try", self.ui.texts())
 
     def contact_rows(self):
         """The rows of the contact list (shown or not: with no contacts, a
@@ -510,6 +533,15 @@ class ReplyTest(GuiTestCase):
                            "You: Yes, at noon, ")))
         wait_until(ours_focused, what="the quoted message focused after the jump")
 
+        # The same conversation on a phone-sized window.
+        window = self.app.windows()[0]
+        subprocess.run(["xdotool", "windowsize", "--sync", str(window), "360", "720"], check=True,
+                       timeout=30)
+        wait_until(lambda: self.app.windows() and
+                   window_geometry(self.app.windows()[0])[2] <= 400, what="the window at 360 px")
+        self.ui.find_text("Great, see you")
+        self.screenshot("conversation-narrow")
+
 
 class ContactTest(GuiTestCase):
     """Blocking, removing and waiting for an answer."""
@@ -582,6 +614,158 @@ class ContactTest(GuiTestCase):
         wait_until(lambda: not text_of(waiting).startswith("Waiting for "),
                    what="the subtitle after bob accepted")
         self.ui.gone("label", "Invited, waiting for an answer")
+
+
+class HandleTest(GuiTestCase):
+    def lookup(self, handle):
+        return self.bob.run("lookup", handle, check=False)
+
+    def claim(self, row, handle):
+        self.ui.set_text(row, handle)
+        # Enter in the row applies, as its apply button does (which shows
+        # only after typing, and is not in the accessibility tree before)
+        # (AT-SPI cannot focus it in GTK 4.8: click into the dialog's row.)
+        self.ui.click(row, window=self.app.windows()[1])
+        subprocess.run(["xdotool", "key", "--clearmodifiers", "End", "Return"], check=True,
+                       timeout=30)
+
+    def test_claim_change_release(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.ui.click(self.ui.find("push button", "Main menu"))
+        self.ui.menu_item("Profile")
+        row = self.ui.find("text", "Handle")
+        self.claim(row, "@ada_gui")
+        self.ui.find_text("You are @ada_gui now")
+        self.app.center_dialog()
+        self.screenshot("handle-claimed")
+        self.assertEqual(self.lookup("@ada_gui").stdout.strip(), self.me.id)
+
+        # Changing it gives the old one back.
+        self.claim(row, "@ada_two")
+        self.ui.find_text("You are @ada_two now")
+        self.assertEqual(self.lookup("@ada_two").stdout.strip(), self.me.id)
+        self.assertNotEqual(self.lookup("@ada_gui").returncode, 0)
+
+        # Someone else's handle is refused in words.
+        self.bob.run("register-handle", "@bob_gui")
+        self.claim(row, "@bob_gui")
+        self.ui.find_text("@bob_gui belongs to someone else. Try another one.")
+
+        self.ui.press_button("Release")
+        self.ui.find_text("Handle released")
+        self.assertNotEqual(self.lookup("@ada_two").returncode, 0)
+
+    def test_profile_shows_id_link_and_qr_code(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.ui.click(self.ui.find("push button", "Main menu"))
+        self.ui.menu_item("Profile")
+        # The ID in groups of four, and the natter: link of it
+        grouped = " ".join(self.me.id[i:i + 4] for i in range(0, len(self.me.id), 4))
+        self.ui.find_text(grouped)
+        self.ui.find_text("natter:" + self.me.id)
+        self.ui.find("image", "QR code of your Natter link")
+        # Tall enough to show the code; a real decoder reads it off the screen
+        dialog = self.app.windows()[1]
+        subprocess.run(["xdotool", "windowsize", "--sync", str(dialog), "460", "780"],
+                       check=True, timeout=30)
+        subprocess.run(["xdotool", "windowmove", "--sync", str(dialog), "0", "0"], check=True,
+                       timeout=30)
+        # ...and scrolled down to it
+        subprocess.run(["xdotool", "mousemove", "230", "400", "click", "--repeat", "15",
+                        "--delay", "30", "5"], check=True, timeout=30)
+        zbarimg = shutil.which("zbarimg")
+        if zbarimg is None:
+            self.skipTest("zbarimg is not installed (Debian package zbar-tools)")
+
+        def decoded():
+            shot = self.screenshot("profile-qr-code", window=dialog)
+            result = subprocess.run([zbarimg, "--raw", "-q", shot], capture_output=True,
+                                    text=True, timeout=60)
+            return result.stdout.strip() or None
+        self.assertEqual(wait_until(decoded, what="a QR code on screen"), "natter:" + self.me.id)
+
+
+NOTIFICATION_DAEMON = "/usr/lib/notification-daemon/notification-daemon"
+
+
+class NotificationTest(GuiTestCase):
+    """Notifications through a real notification server (Debian's
+    notification-daemon) on the test's session bus, read and clicked
+    through AT-SPI like the app."""
+
+    def setUp(self):
+        super().setUp()
+        if not os.access(NOTIFICATION_DAEMON, os.X_OK):
+            self.skipTest("notification-daemon is not installed (Debian package "
+                          "notification-daemon)")
+        if shutil.which("xmessage") is None:
+            self.skipTest("xmessage is not installed (Debian package x11-utils)")
+
+    def start_daemon(self):
+        env = dict(os.environ)
+        env.pop("NO_AT_BRIDGE", None)
+        log = open(os.path.join(self.session.workdir.path, "notification-daemon.log"), "ab")
+        daemon = subprocess.Popen([NOTIFICATION_DAEMON], env=env, stdout=log, stderr=log)
+        log.close()
+        self.addCleanup(stop_process, daemon)
+        subprocess.run(["gdbus", "wait", "--session", "--timeout", "30",
+                        "org.freedesktop.Notifications"], check=True, timeout=60)
+        return daemon
+
+    def look_elsewhere(self):
+        """Another window takes the focus, as when the user works in another app."""
+        other = subprocess.Popen(["xmessage", "-geometry", "+700+500", "Elsewhere"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(stop_process, other)
+        # (xmessage does not say its PID: find it by its class.)
+        window = subprocess.run(["xdotool", "search", "--sync", "--onlyvisible", "--class",
+                                 "Xmessage"], capture_output=True, text=True,
+                                timeout=60).stdout.split()[0]
+        subprocess.run(["xdotool", "windowfocus", "--sync", window], check=True, timeout=30)
+        frame = self.ui.find("frame", "Natter", match=lambda n: True)
+        wait_until(lambda: not frame.getState().contains(self.ui.pyatspi.STATE_ACTIVE),
+                   what="the app's window inactive")
+
+    def popup(self, daemon):
+        """The daemon's accessible tree."""
+        return Ui(type("Process", (), {"process": daemon, "check_running": lambda self: None})())
+
+    def test_notification_mark_as_read(self):
+        daemon = self.start_daemon()
+        self.chat_with_bob()
+        self.look_elsewhere()
+        self.bob.run("send", self.me.id, "Did you see this?")
+        popup = self.popup(daemon)
+        popup.find_text("Did you see this?")
+        self.ui.find(match=lambda n: re.match(r"^Bob, \w+, 1 unread message$", n.name or ""),
+                     what="one unread message in the sidebar")
+        popup.find("push button", "Open")
+        # A real click on the popup (GTK 3 gives screen coordinates)
+        button = popup.find("push button", "Mark as Read")
+        extents = button.queryComponent().getExtents(self.ui.pyatspi.DESKTOP_COORDS)
+        subprocess.run(["xdotool", "mousemove", str(extents.x + extents.width // 2),
+                        str(extents.y + extents.height // 2), "click", "1"],
+                       check=True, timeout=30)
+        self.ui.find(match=lambda n: re.match(r"^Bob, \w+$", n.name or ""),
+                     what="no unread message left in the sidebar")
+
+    def test_notification_can_hide_text(self):
+        daemon = self.start_daemon()
+        self.chat_with_bob()
+        self.ui.key("ctrl+comma")
+        # (The row's switch carries the row's title as its name.)
+        switch = self.ui.find("check box", "Show message text in notifications")
+        self.assertTrue(switch.getState().contains(self.ui.pyatspi.STATE_CHECKED))
+        self.ui.press(switch)
+        wait_until(lambda: not switch.getState().contains(self.ui.pyatspi.STATE_CHECKED),
+                   what="the preview switch off")
+        self.look_elsewhere()
+        self.bob.run("send", self.me.id, "A secret")
+        popup = self.popup(daemon)
+        popup.find_text("New message")
+        self.assertNotIn("A secret", popup.texts())
 
 
 class LinkTest(GuiTestCase):

@@ -8,7 +8,11 @@
 
 #include "natter-application.h"
 #include "natter-message-row.h"
+#include "natter-message-text.h"
+#include "natter-qr-code.h"
 #include "natter-text.h"
+#include "natter-user-id-text.h"
+#include "natter-protocol.h"
 #include "natter-test-client.h"
 
 static char *data_home;
@@ -17,6 +21,61 @@ static char *
 profile_file (const char *name)
 {
   return g_build_filename (data_home, "natter", "profiles", "default", name, NULL);
+}
+
+static void
+test_message_links (void)
+{
+  const struct { const char *text; const char *markup; const char *link; } cases[] = {
+    { "plain <b>text</b> & more", "plain &lt;b&gt;text&lt;/b&gt; &amp; more", NULL },
+    { "see https://example.org/a?b=1&c=2.",
+      "see <a href=\"https://example.org/a?b=1&amp;c=2\">https://example.org/a?b=1&amp;c=2</a>.",
+      "https://example.org/a?b=1&c=2" },
+    { "(www.example.org)", "(<a href=\"https://www.example.org\">www.example.org</a>)",
+      "https://www.example.org" },
+    { "https://en.wikipedia.org/wiki/Tree_(graph)",
+      "<a href=\"https://en.wikipedia.org/wiki/Tree_(graph)\">"
+      "https://en.wikipedia.org/wiki/Tree_(graph)</a>",
+      "https://en.wikipedia.org/wiki/Tree_(graph)" },
+    { "javascript:alert(1) file:///etc/passwd", "javascript:alert(1) file:///etc/passwd", NULL },
+    { "http://x.org/\"onmouseover=", "<a href=\"http://x.org/\">http://x.org/</a>&quot;onmouseover=",
+      "http://x.org/" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *link = NULL;
+      g_autofree char *markup = natter_message_text_to_markup (cases[i].text, &link);
+
+      g_assert_cmpstr (markup, ==, cases[i].markup);
+      g_assert_cmpstr (link, ==, cases[i].link);
+    }
+}
+
+static void
+test_user_id_text (void)
+{
+  guint8 key[NATTER_PUBLIC_KEY_SIZE] = { 7, 42, 99 };
+  g_autofree char *id = natter_user_id_from_public_key (key);
+  g_autofree char *grouped = natter_user_id_text_grouped (id);
+  g_autofree char *uri = natter_user_id_text_uri (id);
+  g_autofree char *back = natter_user_id_text_from_uri (uri);
+  g_autofree char *slashes = g_strconcat ("natter://", id, NULL);
+  g_autofree char *back_slashes = natter_user_id_text_from_uri (slashes);
+  g_auto(GStrv) groups = g_strsplit (grouped, " ", -1);
+  g_autoptr(GString) joined = g_string_new (NULL);
+
+  for (guint i = 0; groups[i] != NULL; i++)
+    {
+      if (groups[i + 1] != NULL)
+        g_assert_cmpuint (strlen (groups[i]), ==, 4);
+      g_string_append (joined, groups[i]);
+    }
+  g_assert_cmpstr (joined->str, ==, id);
+  g_assert_cmpstr (back, ==, id);
+  g_assert_cmpstr (back_slashes, ==, id);
+  g_assert_null (natter_user_id_text_from_uri ("natter:not-an-id"));
+  g_assert_null (natter_user_id_text_from_uri ("https://example.org"));
 }
 
 static void
@@ -173,6 +232,51 @@ test_hostile_text (void)
   g_assert_true (g_utf8_validate (broken, -1, NULL));
 }
 
+/* The QR code of a natter: link reads back as the link, through a real
+ * decoder (zbarimg, Debian package zbar-tools). */
+static void
+test_qr_code (void)
+{
+  g_autofree char *zbarimg = g_find_program_in_path ("zbarimg");
+  g_autofree char *uri = natter_user_id_text_uri ("tpzquiglzoasj6mdmkm5zxcpp2n3h2zh6nw4hkgp4q6foneon4rzxqb3");
+  g_autofree char *path = g_build_filename (data_home, "qr.png", NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *long_text = g_strnfill (8000, 'a');
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autoptr(GdkTexture) too_long = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *argv[] = { NULL, "--raw", "-q", NULL, NULL };
+  int status;
+
+  texture = natter_qr_code_new (uri, 4, &error);
+  g_assert_no_error (error);
+  /* Square, with a quiet zone of 4 modules on each side, 4 px each */
+  g_assert_cmpint (gdk_texture_get_width (texture), ==, gdk_texture_get_height (texture));
+  g_assert_cmpint ((gdk_texture_get_width (texture) / 4 - 8 - 21) % 4, ==, 0);
+
+  /* Too long for any QR code: an error in words */
+  too_long = natter_qr_code_new (long_text, 4, &error);
+  g_assert_null (too_long);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  if (zbarimg == NULL)
+    {
+      g_test_skip ("zbarimg is not installed (Debian package zbar-tools): cannot read the code back");
+      return;
+    }
+
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  argv[0] = zbarimg;
+  argv[3] = path;
+  g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL,
+                &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_strchomp (out);
+  g_assert_cmpstr (out, ==, uri);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -188,10 +292,13 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/app/server-url", test_server_url);
+  g_test_add_func ("/app/message-links", test_message_links);
+  g_test_add_func ("/app/user-id-text", test_user_id_text);
   g_test_add_func ("/app/status-labels", test_status_labels);
   g_test_add_func ("/app/profile", test_profile);
   g_test_add_func ("/app/hostile-text", test_hostile_text);
   g_test_add_func ("/Natter/App/client-settings", test_client_settings);
+  g_test_add_func ("/Natter/App/qr-code", test_qr_code);
 
   status = g_test_run ();
 
