@@ -122,7 +122,7 @@ refuse_message (NatterClient *self,
     }
   else
     {
-      g_message ("Refused a message from %.8s: %s", session->contact_id, reason);
+      g_message ("Refused a message from %s: %s", NATTER_USER_ID_LOG (session->contact_id), reason);
     }
 
   text = natter_envelope_new_refused (id, reason, NULL);
@@ -189,7 +189,7 @@ handle_refused_envelope (NatterClient *self,
   const char *reason = json_object_get_string_member (envelope, "reason");
   g_autoptr(NatterMessage) message = NULL;
 
-  g_message ("%.8s did not keep a message: %s", session->contact_id, reason);
+  g_message ("%s did not keep a message: %s", NATTER_USER_ID_LOG (session->contact_id), reason);
 
   /* A storage problem on their side passes: the message stays in the
    * outbox and goes again after the back-off. Anything else never will. */

@@ -132,7 +132,7 @@ _natter_client_invitation_frame (NatterClient *self,
       NatterInvitationStatus status = natter_invitation_get_status (invitation);
 
       if (status == NATTER_INVITATION_STATUS_DECLINED)
-        g_debug ("%.8s declined an invitation", to);
+        g_debug ("%s declined an invitation", NATTER_USER_ID_LOG (to));
       natter_pending_invitations_answered (self->pending_invitations, to);
       g_signal_emit (self, _natter_client_signals[INVITATION_ANSWERED], 0, invitation);
       if (status == NATTER_INVITATION_STATUS_ACCEPTED)

@@ -157,14 +157,16 @@ _natter_client_avatar_envelope (NatterClient *self,
   actual = sha256_hex (avatar);
   if ((gint64) g_bytes_get_size (avatar) != size || g_ascii_strcasecmp (actual, sha256) != 0)
     {
-      g_warning ("Dropped an avatar from %.8s that does not match its checksum", session->contact_id);
+      g_warning ("Dropped an avatar from %s that does not match its checksum",
+                 NATTER_USER_ID_LOG (session->contact_id));
       return;
     }
 
   /* The same checks as for our own, before it is stored or decoded */
   if (!natter_client_validate_avatar (avatar, &error))
     {
-      g_message ("Dropped an avatar from %.8s: %s", session->contact_id, error->message);
+      g_message ("Dropped an avatar from %s: %s",
+                 NATTER_USER_ID_LOG (session->contact_id), error->message);
       return;
     }
 

@@ -141,7 +141,8 @@ on_signal_received (NatterRendezvous *rendezvous,
   /* Only contacts may open a connection; strangers go through invitations. */
   if (!_natter_client_is_allowed_peer (self, from))
     {
-      g_debug ("Refused a connection attempt from %.8s, who is not a contact", from);
+      g_debug ("Refused a connection attempt from %s, who is not a contact",
+               NATTER_USER_ID_LOG (from));
       return;
     }
 
@@ -158,7 +159,7 @@ on_signal_failed (NatterRendezvous *rendezvous,
   NatterClient *self = user_data;
   NatterContactSession *session = g_hash_table_lookup (self->sessions, to);
 
-  g_debug ("Relay to %.8s failed: %s", to, natter_protocol_error_to_code (code));
+  g_debug ("Relay to %s failed: %s", NATTER_USER_ID_LOG (to), natter_protocol_error_to_code (code));
 
   if (session != NULL && session->peer != NULL && !session->chat_open)
     _natter_contact_session_drop_peer (session);

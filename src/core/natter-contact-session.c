@@ -85,7 +85,7 @@ on_chat_opened (NatterPeer *peer,
 {
   NatterContactSession *self = user_data;
 
-  g_debug ("Chat channel open to %.8s", self->contact_id);
+  g_debug ("Chat channel open to %s", NATTER_USER_ID_LOG (self->contact_id));
   release_chat (self);
   self->chat = g_object_ref (natter_peer_get_chat_channel (peer));
   g_signal_connect (self->chat, "text-message", G_CALLBACK (on_chat_text), self);
@@ -106,7 +106,7 @@ on_signal_out (NatterPeer *peer,
   g_autoptr(GError) error = NULL;
 
   if (!natter_rendezvous_send_signal (rendezvous, contact_id, payload, &error))
-    g_debug ("Could not relay to %.8s: %s", contact_id, error->message);
+    g_debug ("Could not relay to %s: %s", NATTER_USER_ID_LOG (contact_id), error->message);
 }
 
 static void
@@ -117,7 +117,7 @@ on_trust_failure (NatterPeer *peer,
   g_autoptr(NatterContactSession) self = g_object_ref (user_data);
 
   /* Not a warning: it is what the check is for, and the UI shows it. */
-  g_message ("Refused the connection to %.8s: %s", self->contact_id, reason);
+  g_message ("Refused the connection to %s: %s", NATTER_USER_ID_LOG (self->contact_id), reason);
 
   if (g_strcmp0 (self->trust_failure, reason) != 0)
     {
@@ -153,7 +153,7 @@ schedule_retry (NatterContactSession *self)
   delay = g_random_int_range (delay / 2, delay + 1);
   self->attempts++;
 
-  g_debug ("Retrying the connection to %.8s in %u ms", self->contact_id, delay);
+  g_debug ("Retrying the connection to %s in %u ms", NATTER_USER_ID_LOG (self->contact_id), delay);
   self->retry_source = g_timeout_add (delay, on_peer_retry, self);
 }
 

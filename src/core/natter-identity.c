@@ -26,6 +26,7 @@
 #include <libsecret/secret.h>
 
 #include "natter-signature.h"
+#include "natter-user-id.h"
 #include "natter-identity.h"
 
 /* A key file is a few hundred bytes; anything much larger is not one. */
@@ -449,7 +450,7 @@ create_key_file (const char  *path,
       return NULL;
     }
 
-  g_debug ("Created a new identity %.8s in a key file", identity->user_id);
+  g_debug ("Created a new identity %s in a key file", NATTER_USER_ID_LOG (identity->user_id));
 
   return g_steal_pointer (&identity);
 }
@@ -540,7 +541,8 @@ on_keyring_store_ready (GObject      *object,
       return;
     }
 
-  g_debug ("Created a new identity %s in the keyring", load->created->user_id);
+  g_debug ("Created a new identity %s in the keyring",
+           NATTER_USER_ID_LOG (load->created->user_id));
   g_task_return_pointer (task, g_steal_pointer (&load->created), g_object_unref);
 }
 

@@ -8,22 +8,24 @@
 
 G_BEGIN_DECLS
 
+/* The history stores directions and statuses as these numbers: they never
+ * change (natter-store-migrations.c checks), new values take new numbers. */
 typedef enum
 {
-  NATTER_MESSAGE_DIRECTION_IN,
-  NATTER_MESSAGE_DIRECTION_OUT,
+  NATTER_MESSAGE_DIRECTION_IN  = 0,
+  NATTER_MESSAGE_DIRECTION_OUT = 1,
 } NatterMessageDirection;
 
 /* Outgoing messages go queued -> sent -> delivered -> read, or end as failed.
  * Incoming messages are received until the user has seen them, then read. */
 typedef enum
 {
-  NATTER_MESSAGE_STATUS_QUEUED,
-  NATTER_MESSAGE_STATUS_SENT,
-  NATTER_MESSAGE_STATUS_DELIVERED,
-  NATTER_MESSAGE_STATUS_READ,
-  NATTER_MESSAGE_STATUS_FAILED,
-  NATTER_MESSAGE_STATUS_RECEIVED,
+  NATTER_MESSAGE_STATUS_QUEUED    = 0,
+  NATTER_MESSAGE_STATUS_SENT      = 1,
+  NATTER_MESSAGE_STATUS_DELIVERED = 2,
+  NATTER_MESSAGE_STATUS_READ      = 3,
+  NATTER_MESSAGE_STATUS_FAILED    = 4,
+  NATTER_MESSAGE_STATUS_RECEIVED  = 5,
 } NatterMessageStatus;
 
 #define NATTER_TYPE_MESSAGE_DIRECTION (natter_message_direction_get_type ())

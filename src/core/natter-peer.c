@@ -38,6 +38,7 @@
 #include "natter-peer.h"
 #include "natter-peer-private.h"
 #include "natter-peer-trust-private.h"
+#include "natter-user-id.h"
 
 #define SESSION_ID_MAX       64
 #define LINGER_POLL_MS       50
@@ -97,16 +98,6 @@ static void peer_end (NatterPeer      *self,
 
 /* Helpers */
 
-static const char *
-short_id (const char *user_id)
-{
-  static char buffer[9];
-
-  /* Logs show only the first characters of a user ID */
-  g_strlcpy (buffer, user_id != NULL ? user_id : "", sizeof buffer);
-  return buffer;
-}
-
 const char *
 _natter_peer_get_string_member (JsonObject *object,
                                 const char *name)
@@ -124,7 +115,7 @@ void
 _natter_peer_log_step (NatterPeer *self,
                        const char *step)
 {
-  g_debug ("Peer %s: %s at %.1f ms", short_id (self->remote_id), step,
+  g_debug ("Peer %s: %s at %.1f ms", NATTER_USER_ID_LOG (self->remote_id), step,
            (g_get_monotonic_time () - self->started) / 1000.0);
 }
 
@@ -175,7 +166,7 @@ peer_set_state (NatterPeer      *self,
   if (self->state == state)
     return;
 
-  g_debug ("Peer %s: %s -> %s", short_id (self->remote_id),
+  g_debug ("Peer %s: %s -> %s", NATTER_USER_ID_LOG (self->remote_id),
            state_nick (self->state), state_nick (state));
 
   self->state = state;
@@ -544,7 +535,7 @@ void
 _natter_peer_fail (NatterPeer *self,
                    const char *reason)
 {
-  g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
+  g_debug ("Peer %s: failed: %s", NATTER_USER_ID_LOG (self->remote_id), reason);
   peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, NULL);
 }
 
@@ -553,7 +544,7 @@ static void
 peer_fail_with_reason (NatterPeer *self,
                        const char *reason)
 {
-  g_debug ("Peer %s: failed: %s", short_id (self->remote_id), reason);
+  g_debug ("Peer %s: failed: %s", NATTER_USER_ID_LOG (self->remote_id), reason);
   peer_end (self, NATTER_PEER_STATE_FAILED, TRUE, reason);
 }
 
@@ -611,7 +602,7 @@ too_many_channels (NatterPeer *self)
     return FALSE;
 
   g_message ("Peer %s opened more than %d data channels; disconnecting",
-             short_id (self->remote_id), REMOTE_CHANNELS_MAX);
+             NATTER_USER_ID_LOG (self->remote_id), REMOTE_CHANNELS_MAX);
   peer_fail_with_reason (self, "too-many-channels");
   return TRUE;
 }
@@ -620,7 +611,7 @@ static void
 channel_refuse (NatterPeer    *self,
                 NatterChannel *channel)
 {
-  g_debug ("Peer %s: closing a data channel nobody takes", short_id (self->remote_id));
+  g_debug ("Peer %s: closing a data channel nobody takes", NATTER_USER_ID_LOG (self->remote_id));
   self->refused_channels++;
   if (!too_many_channels (self))
     natter_channel_close (channel);
@@ -743,7 +734,7 @@ chat_opened (NatterPeer *self)
   _natter_channel_opened (self->chat);
   if (!natter_channel_send_text (self->chat, statement, &error))
     {
-      g_debug ("Peer %s: sending the binding failed: %s", short_id (self->remote_id),
+      g_debug ("Peer %s: sending the binding failed: %s", NATTER_USER_ID_LOG (self->remote_id),
                error->message);
       _natter_peer_fail (self, "send failed");
       return;
@@ -841,7 +832,7 @@ channel_event (NatterPeer      *self,
     case NATTER_PEER_EVENT_CHANNEL_CLOSE:
       if (channel == self->chat)
         {
-          g_debug ("Peer %s: chat channel closed", short_id (self->remote_id));
+          g_debug ("Peer %s: chat channel closed", NATTER_USER_ID_LOG (self->remote_id));
           peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
           break;
         }
@@ -850,7 +841,8 @@ channel_event (NatterPeer      *self,
       break;
 
     case NATTER_PEER_EVENT_CHANNEL_ERROR:
-      g_debug ("Peer %s: data channel error: %s", short_id (self->remote_id), event->text);
+      g_debug ("Peer %s: data channel error: %s",
+               NATTER_USER_ID_LOG (self->remote_id), event->text);
       if (channel == self->chat)
         {
           _natter_peer_fail (self, "error");
@@ -869,7 +861,8 @@ channel_event (NatterPeer      *self,
 
     case NATTER_PEER_EVENT_CHANNEL_DATA:
       if (channel == self->chat)
-        g_debug ("Peer %s: ignoring a binary message on chat", short_id (self->remote_id));
+        g_debug ("Peer %s: ignoring a binary message on chat",
+                 NATTER_USER_ID_LOG (self->remote_id));
       else if (!_natter_channel_receive (channel, NULL, event->bytes))
         _natter_peer_fail (self, "too much on a channel before the connection was established");
       break;
@@ -952,11 +945,11 @@ _natter_peer_dispatch (NatterPeer      *self,
 
     case NATTER_PEER_EVENT_DROPPED_TEXT:
       g_message ("Peer %s: dropped a text message that holds a NUL byte",
-                 short_id (self->remote_id));
+                 NATTER_USER_ID_LOG (self->remote_id));
       break;
 
     case NATTER_PEER_EVENT_ERROR:
-      g_debug ("Peer %s: error: %s", short_id (self->remote_id), event->text);
+      g_debug ("Peer %s: error: %s", NATTER_USER_ID_LOG (self->remote_id), event->text);
       _natter_peer_fail (self, "error");
       break;
 
@@ -1481,7 +1474,7 @@ natter_peer_handle_signal (NatterPeer *self,
                                     self->session_id) == 0;
 
       if (!current)
-        g_debug ("Peer %s: ignoring a stale bye", short_id (self->remote_id));
+        g_debug ("Peer %s: ignoring a stale bye", NATTER_USER_ID_LOG (self->remote_id));
       else if (self->chat_ready && !self->chat_open)
         {
           /* Their binding statement may still be on its way over DTLS: a
@@ -1497,14 +1490,14 @@ natter_peer_handle_signal (NatterPeer *self,
           /* A code from the other side, shown as one word; never as markup */
           if (reason != NULL && g_str_equal (reason, "too-many-channels"))
             g_message ("Peer %s ended the connection: this side opened too many data channels",
-                       short_id (self->remote_id));
+                       NATTER_USER_ID_LOG (self->remote_id));
           peer_end (self, NATTER_PEER_STATE_CLOSED, FALSE, NULL);
         }
     }
   else if (type == NULL || g_str_equal (type, "candidate"))
     _natter_peer_handle_candidate (self, payload);
   else
-    g_debug ("Peer %s: ignoring a payload of unknown type", short_id (self->remote_id));
+    g_debug ("Peer %s: ignoring a payload of unknown type", NATTER_USER_ID_LOG (self->remote_id));
 
   g_object_unref (self);
 }

@@ -64,19 +64,12 @@ gboolean
 natter_store_check (NatterStore  *self,
                     GError      **error)
 {
-  sqlite3 *db;
-
   g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
 
-  db = _natter_store_get_db (self);
-  if (db == NULL)
-    {
-      g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CLOSED,
-                           "The history database is closed");
-      return FALSE;
-    }
+  if (!_natter_store_check_open (self, error))
+    return FALSE;
 
-  if (!quick_check (db, "The history database", error))
+  if (!quick_check (self->db, "The history database", error))
     {
       _natter_store_mark_damaged (self);
       return FALSE;
@@ -167,26 +160,22 @@ gboolean
 natter_store_backup (NatterStore  *self,
                      GError      **error)
 {
-  const char *path;
   g_autofree char *target = NULL;
   g_autofree char *building = NULL;
-  sqlite3 *db;
   sqlite3 *copy = NULL;
   sqlite3_backup *backup;
   int rc;
 
   g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
 
-  db = _natter_store_get_db (self);
-  if (db == NULL || natter_store_get_damaged (self))
+  if (self->db == NULL || self->damaged)
     {
       g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT,
                            "A closed or damaged history is not backed up");
       return FALSE;
     }
 
-  path = natter_store_get_path (self);
-  target = backup_path (path);
+  target = backup_path (self->path);
   building = g_strconcat (target, ".new", NULL);
 
   if (!_natter_store_create_private_file (building, error))
@@ -195,7 +184,7 @@ natter_store_backup (NatterStore  *self,
   rc = sqlite3_open_v2 (building, &copy, SQLITE_OPEN_READWRITE, NULL);
   if (rc == SQLITE_OK)
     {
-      backup = sqlite3_backup_init (copy, "main", db, "main");
+      backup = sqlite3_backup_init (copy, "main", self->db, "main");
       if (backup != NULL)
         {
           sqlite3_backup_step (backup, -1);

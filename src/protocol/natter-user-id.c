@@ -210,6 +210,65 @@ natter_user_id_normalize (const char  *input,
 }
 
 /**
+ * natter_user_id_short:
+ * @user_id: (nullable): a user ID, or any text that claims to be one
+ * @buffer: (nullable): NATTER_USER_ID_SHORT_SIZE bytes to write into, or
+ *   %NULL for a new string
+ *
+ * Shortens a user ID for a log line or an error message, so that logs never
+ * hold whole IDs. Only letters and digits are kept as they are; any other
+ * character (a control character, an escape, invalid UTF-8, anything a peer
+ * could send) becomes '?'. Safe from any thread.
+ *
+ * Returns: @buffer, or if it is %NULL a new string to free with g_free()
+ */
+char *
+natter_user_id_short (const char *user_id,
+                      char       *buffer)
+{
+  const char *p = user_id;
+  char *out;
+  guint n = 0;
+
+  if (buffer == NULL)
+    buffer = g_malloc (NATTER_USER_ID_SHORT_SIZE);
+  out = buffer;
+
+  if (user_id == NULL)
+    {
+      g_strlcpy (buffer, "(none)", NATTER_USER_ID_SHORT_SIZE);
+      return buffer;
+    }
+
+  while (*p != '\0' && n < NATTER_USER_ID_SHORT_CHARS)
+    {
+      if (g_ascii_isalnum (*p))
+        {
+          *out++ = *p++;
+        }
+      else
+        {
+          /* One '?' for a whole character; a byte that starts none is one */
+          const char *next = g_utf8_find_next_char (p, NULL);
+
+          *out++ = '?';
+          p = (next != NULL && g_utf8_get_char_validated (p, next - p) < (gunichar) -2) ? next : p + 1;
+        }
+      n++;
+    }
+
+  if (*p != '\0')
+    {
+      memcpy (out, "…", sizeof "…" - 1);
+      out += sizeof "…" - 1;
+    }
+  *out = '\0';
+
+  g_assert (out < buffer + NATTER_USER_ID_SHORT_SIZE);
+  return buffer;
+}
+
+/**
  * natter_handle_normalize:
  * @input: a handle such as "@Ana" or "ana"
  * @error: a #GError, %NATTER_PROTOCOL_ERROR_INVALID_HANDLE on failure

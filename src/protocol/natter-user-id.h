@@ -21,6 +21,19 @@ gboolean  natter_user_id_is_valid        (const char   *user_id);
 char     *natter_user_id_normalize       (const char   *input,
                                           GError      **error);
 
+/* The short form of a user ID for log lines and error messages: its first
+ * NATTER_USER_ID_SHORT_CHARS characters, then "…" if there were more. */
+#define NATTER_USER_ID_SHORT_CHARS 8
+#define NATTER_USER_ID_SHORT_SIZE  (NATTER_USER_ID_SHORT_CHARS + sizeof "…")
+
+char     *natter_user_id_short           (const char   *user_id,
+                                          char         *buffer);
+
+/* natter_user_id_short() into a buffer of the enclosing block, for one log
+ * call: g_debug ("Peer %s: …", NATTER_USER_ID_LOG (id)). */
+#define NATTER_USER_ID_LOG(user_id) \
+  ((const char *) natter_user_id_short ((user_id), (char[NATTER_USER_ID_SHORT_SIZE]) { 0 }))
+
 char     *natter_handle_normalize        (const char   *input,
                                           GError      **error);
 gboolean  natter_room_name_is_valid      (const char   *room);

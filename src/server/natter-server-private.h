@@ -158,9 +158,6 @@ struct _NatterServer
   gint shutting_down;        /* atomic */
 };
 
-/* Short, safe form of a user ID for log lines. */
-#define NATTER_SERVER_LOG_USER(user) ((int) MIN (strlen (user), 8)), (user)
-
 /* natter-server.c */
 gint64        _natter_server_unix_now                  (void);
 GStrv         _natter_server_names_new                 (const char * const     *public_names,

@@ -246,8 +246,8 @@ handle_auth (NatterServerShard      *self,
 
   if (previous != NULL || had_previous)
     {
-      g_info ("User %.*s… connected again; replacing its older connection",
-              NATTER_SERVER_LOG_USER (user));
+      g_info ("User %s connected again; replacing its older connection",
+              NATTER_USER_ID_LOG (user));
       if (previous != NULL)
         _natter_server_replace (self, previous);
       else
@@ -255,7 +255,7 @@ handle_auth (NatterServerShard      *self,
     }
   else if (hub->cluster == NULL || !natter_server_cluster_has_user (hub->cluster, user))
     {
-      g_info ("User %.*s… online", NATTER_SERVER_LOG_USER (user));
+      g_info ("User %s online", NATTER_USER_ID_LOG (user));
       broadcast_presence (self, user, TRUE);
     }
   /* else: on another server of the cluster, which closes its connection */
@@ -616,7 +616,7 @@ _natter_server_detach (NatterServerShard      *self,
 
   if (offline)
     {
-      g_info ("User %.*s… offline", NATTER_SERVER_LOG_USER (user));
+      g_info ("User %s offline", NATTER_USER_ID_LOG (user));
       broadcast_presence (self, user, FALSE);
       if (server->cluster != NULL)
         natter_server_cluster_user_offline (server->cluster, user);
@@ -947,8 +947,8 @@ on_cluster_replaced (gpointer    data,
   g_hash_table_remove (hub->users, user);
   pthread_rwlock_unlock (&hub->directory_lock);
 
-  g_info ("User %.*s… connected to another server; replacing its connection here",
-          NATTER_SERVER_LOG_USER (user));
+  g_info ("User %s connected to another server; replacing its connection here",
+          NATTER_USER_ID_LOG (user));
   _natter_server_replace (self, connection);
 }
 

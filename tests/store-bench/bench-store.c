@@ -57,6 +57,16 @@ compare_doubles (gconstpointer a,
   return (x > y) - (x < y);
 }
 
+/* Adds the milliseconds since @start to @timings. */
+static void
+record (GArray *timings,
+        gint64  start)
+{
+  double ms = ms_since (start);
+
+  g_array_append_val (timings, ms);
+}
+
 static void
 print_timings (const char *what,
                GArray     *timings)
@@ -231,19 +241,16 @@ time_loads (NatterStore *store)
       g_autoptr(GPtrArray) page = NULL;
       g_autoptr(GPtrArray) before = NULL;
       gint64 start = g_get_monotonic_time ();
-      double ms;
 
       page = natter_store_load_messages (store, user_id, NULL, PAGE, &error);
       g_assert_no_error (error);
-      ms = ms_since (start);
-      g_array_append_val (newest, ms);
+      record (newest, start);
       g_assert_cmpuint (page->len, >, 0);
 
       start = g_get_monotonic_time ();
       before = natter_store_load_messages (store, user_id, page->pdata[0], PAGE, &error);
       g_assert_no_error (error);
-      ms = ms_since (start);
-      g_array_append_val (older, ms);
+      record (older, start);
     }
 
   print_timings ("load newest 50 of a conversation", newest);
@@ -264,12 +271,10 @@ time_search (NatterStore *store,
     {
       g_autoptr(GPtrArray) hits = NULL;
       gint64 start = g_get_monotonic_time ();
-      double ms;
 
       hits = natter_store_search (store, text, user_id, 50, &error);
       g_assert_no_error (error);
-      ms = ms_since (start);
-      g_array_append_val (timings, ms);
+      record (timings, start);
       n_hits = hits->len;
     }
 
@@ -290,23 +295,57 @@ time_writes (NatterStore *store)
     {
       g_autoptr(NatterMessage) message = NULL;
       gint64 start = g_get_monotonic_time ();
-      double ms;
 
       message = natter_store_append_outgoing (store, user_id, "a new message to time", &error);
       g_assert_no_error (error);
-      ms = ms_since (start);
-      g_array_append_val (appends, ms);
+      record (appends, start);
 
       start = g_get_monotonic_time ();
       natter_store_set_message_status (store, user_id, natter_message_get_id (message),
                                        NATTER_MESSAGE_STATUS_DELIVERED, &error);
       g_assert_no_error (error);
-      ms = ms_since (start);
-      g_array_append_val (receipts, ms);
+      record (receipts, start);
     }
 
   print_timings ("append outgoing (queued + outbox, fsync)", appends);
   print_timings ("mark delivered (status + outbox, fsync)", receipts);
+}
+
+/* What the app does when a conversation is open as answers come in: store
+ * each as unread, then mark the conversation read. */
+static void
+time_unread (NatterStore *store)
+{
+  g_autoptr(GArray) incoming = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) reads = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *user_id = contact_id (8);
+
+  for (guint i = 0; i < 50; i++)
+    {
+      gint64 start;
+
+      for (guint j = 0; j < 3; j++)
+        {
+          g_autofree char *message_id = g_strdup_printf ("bench-in-%u-%u", i, j);
+          g_autoptr(NatterMessage) message = NULL;
+
+          start = g_get_monotonic_time ();
+          message = natter_store_insert_incoming (store, user_id, message_id, "an answer to time",
+                                                  g_get_real_time (), NULL, &error);
+          g_assert_no_error (error);
+          record (incoming, start);
+        }
+
+      start = g_get_monotonic_time ();
+      natter_store_mark_conversation_read (store, user_id, &error);
+      g_assert_no_error (error);
+      record (reads, start);
+      g_assert_cmpuint (natter_store_get_unread_count (store, user_id), ==, 0);
+    }
+
+  print_timings ("receive incoming (unread, fsync)", incoming);
+  print_timings ("mark 3 of ~10,000 read (fsync)", reads);
 }
 
 int
@@ -363,6 +402,7 @@ main (int   argc,
   time_search (store, "kalo", NULL);
   time_search (store, "meeting", user_id);
   time_writes (store);
+  time_unread (store);
 
   start = g_get_monotonic_time ();
   natter_store_remove_contact (store, user_id, &error);

@@ -1,8 +1,9 @@
 /* test-identity.c: NatterIdentity, its key file, keyring and safety number
  *
- * The /identity/keyring/ cases need a real Secret Service and are skipped
- * unless run by tests/keyring/natter-keyring-run, which starts a private D-Bus
- * session with an unlocked gnome-keyring-daemon in a temporary home.
+ * The /Natter/Core/Identity/keyring/ cases need a real Secret Service and are
+ * skipped unless run by tests/keyring/natter-keyring-run, which starts a
+ * private D-Bus session with an unlocked gnome-keyring-daemon in a temporary
+ * home.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -920,24 +921,24 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/identity/user-id", test_user_id);
-  g_test_add_func ("/identity/sign-verify", test_sign_verify);
-  g_test_add_func ("/identity/safety-number", test_safety_number);
-  g_test_add_func ("/identity/file/round-trip", test_file_round_trip);
-  g_test_add_func ("/identity/file/missing", test_file_missing);
-  g_test_add_func ("/identity/file/insecure", test_file_insecure);
-  g_test_add_func ("/identity/file/other-owner", test_file_other_owner);
-  g_test_add_func ("/identity/file/create-race", test_file_create_race);
-  g_test_add_func ("/identity/file/corrupt", test_file_corrupt);
-  g_test_add_func ("/identity/file/errors", test_file_errors);
-  g_test_add_func ("/identity/no-secret-in-logs", test_no_secret_in_logs);
-  g_test_add_func ("/identity/no-secret-service/empty-bus", test_no_secret_service_on_bus);
-  g_test_add_func ("/identity/no-secret-service/no-bus", test_no_session_bus);
-  g_test_add_func ("/identity/keyring/store-reload", test_keyring_store_reload);
-  g_test_add_func ("/identity/keyring/missing", test_keyring_missing);
-  g_test_add_func ("/identity/keyring/cancelled", test_keyring_cancelled);
-  g_test_add_func ("/identity/keyring/corrupt", test_keyring_corrupt);
-  g_test_add_func ("/identity/keyring/locked", test_keyring_locked);
+  g_test_add_func ("/Natter/Core/Identity/user-id", test_user_id);
+  g_test_add_func ("/Natter/Core/Identity/sign-verify", test_sign_verify);
+  g_test_add_func ("/Natter/Core/Identity/safety-number", test_safety_number);
+  g_test_add_func ("/Natter/Core/Identity/file/round-trip", test_file_round_trip);
+  g_test_add_func ("/Natter/Core/Identity/file/missing", test_file_missing);
+  g_test_add_func ("/Natter/Core/Identity/file/insecure", test_file_insecure);
+  g_test_add_func ("/Natter/Core/Identity/file/other-owner", test_file_other_owner);
+  g_test_add_func ("/Natter/Core/Identity/file/create-race", test_file_create_race);
+  g_test_add_func ("/Natter/Core/Identity/file/corrupt", test_file_corrupt);
+  g_test_add_func ("/Natter/Core/Identity/file/errors", test_file_errors);
+  g_test_add_func ("/Natter/Core/Identity/no-secret-in-logs", test_no_secret_in_logs);
+  g_test_add_func ("/Natter/Core/Identity/no-secret-service/empty-bus", test_no_secret_service_on_bus);
+  g_test_add_func ("/Natter/Core/Identity/no-secret-service/no-bus", test_no_session_bus);
+  g_test_add_func ("/Natter/Core/Identity/keyring/store-reload", test_keyring_store_reload);
+  g_test_add_func ("/Natter/Core/Identity/keyring/missing", test_keyring_missing);
+  g_test_add_func ("/Natter/Core/Identity/keyring/cancelled", test_keyring_cancelled);
+  g_test_add_func ("/Natter/Core/Identity/keyring/corrupt", test_keyring_corrupt);
+  g_test_add_func ("/Natter/Core/Identity/keyring/locked", test_keyring_locked);
 
   return g_test_run ();
 }

@@ -102,8 +102,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/natter/image/formats", test_image_formats);
-  g_test_add_func ("/natter/image/avatar", test_image_avatar);
+  g_test_add_func ("/Natter/Core/Image/formats", test_image_formats);
+  g_test_add_func ("/Natter/Core/Image/avatar", test_image_avatar);
 
   return g_test_run ();
 }

@@ -270,6 +270,82 @@ test_user_id_checksum (void)
 }
 
 static void
+assert_short (const char *user_id,
+              const char *expected)
+{
+  char buffer[NATTER_USER_ID_SHORT_SIZE];
+  g_autofree char *allocated = natter_user_id_short (user_id, NULL);
+
+  g_assert_true (natter_user_id_short (user_id, buffer) == buffer);
+  g_assert_cmpstr (buffer, ==, expected);
+  g_assert_cmpstr (allocated, ==, expected);
+  g_assert_cmpstr (NATTER_USER_ID_LOG (user_id), ==, expected);
+}
+
+#define SHORT_THREADS 8
+#define SHORT_ROUNDS  20000
+
+static gpointer
+short_in_thread (gpointer data)
+{
+  const char *user_id = data;
+  char expected[NATTER_USER_ID_SHORT_SIZE];
+  guint wrong = 0;
+
+  g_snprintf (expected, sizeof expected, "%.8s…", user_id);
+  for (guint i = 0; i < SHORT_ROUNDS; i++)
+    {
+      const char *shown = NATTER_USER_ID_LOG (user_id);
+
+      /* A shared buffer would show another thread's ID now and then */
+      g_thread_yield ();
+      if (strcmp (shown, expected) != 0)
+        wrong++;
+    }
+
+  return GUINT_TO_POINTER (wrong);
+}
+
+static void
+test_user_id_short (void)
+{
+  char *ids[SHORT_THREADS];
+  GThread *threads[SHORT_THREADS];
+
+  /* Enough to tell IDs apart in a log, never the whole ID */
+  assert_short (RFC8032_USER_ID, "25njqamc…");
+  assert_short ("25njqamc", "25njqamc");
+  assert_short ("abc", "abc");
+  assert_short ("", "");
+  assert_short (NULL, "(none)");
+
+  /* Whatever a peer claims is an ID stays one line of plain text */
+  assert_short ("\x1b[31mred", "??31mred");
+  assert_short ("ab\ncd\tef", "ab?cd?ef");
+  assert_short ("ab\ncd\tefgh", "ab?cd?ef…");
+  assert_short ("\xc3\xa9t\xc3\xa9", "?t?");
+  assert_short ("a\xff\xfe" "b", "a??b");
+  assert_short ("a\xc3", "a?");
+  assert_short ("\xe2\x80\xae" "evil", "?evil");
+  assert_short ("%s%n%x", "?s?n?x");
+  assert_short ("\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+                "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+                "\xf0\x9f\x98\x80", "????????…");
+
+  /* Threads shortening different IDs at once each see their own */
+  for (guint i = 0; i < SHORT_THREADS; i++)
+    {
+      ids[i] = g_strdup_printf ("%c%07u%s", 'a' + i, i, RFC8032_USER_ID + 8);
+      threads[i] = g_thread_new ("short", short_in_thread, ids[i]);
+    }
+  for (guint i = 0; i < SHORT_THREADS; i++)
+    {
+      g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (threads[i])), ==, 0);
+      g_free (ids[i]);
+    }
+}
+
+static void
 test_user_id_syntax (void)
 {
   const char *id = RFC8032_USER_ID;
@@ -1930,6 +2006,7 @@ main (int   argc,
   g_test_add_func ("/Natter/Protocol/UserId/normalize", test_user_id_normalize);
   g_test_add_func ("/Natter/Protocol/UserId/checksum", test_user_id_checksum);
   g_test_add_func ("/Natter/Protocol/UserId/syntax", test_user_id_syntax);
+  g_test_add_func ("/Natter/Protocol/UserId/short", test_user_id_short);
   g_test_add_func ("/Natter/Protocol/Handle/syntax", test_handle);
   g_test_add_func ("/Natter/Protocol/Room/name", test_room_name);
   g_test_add_func ("/Natter/Protocol/Signature/known-answer", test_signature_known_answer);

@@ -1036,6 +1036,91 @@ test_migration (void)
   remove_tree (dir);
 }
 
+static gint64
+message_column_raw (sqlite3    *db,
+                    const char *column,
+                    const char *uuid)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT %s FROM messages WHERE uuid = '%s'",
+                                          column, uuid);
+
+  return int_raw (db, sql);
+}
+
+/* What the store writes is the numbers older files hold (and older
+ * releases read): a direction or status never changes its number. */
+static void
+test_stored_numbers (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  static const struct
+  {
+    NatterMessageStatus status;
+    int                 stored;
+  } outgoing[] = {
+    { NATTER_MESSAGE_STATUS_QUEUED, 0 },
+    { NATTER_MESSAGE_STATUS_SENT, 1 },
+    { NATTER_MESSAGE_STATUS_DELIVERED, 2 },
+    { NATTER_MESSAGE_STATUS_READ, 3 },
+    { NATTER_MESSAGE_STATUS_FAILED, 4 },
+  };
+  g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  sqlite3 *db;
+
+  add_contact (fixture->store, ANA, "Ana");
+  add_contact (fixture->store, BEN, "Ben");
+  for (guint i = 0; i < G_N_ELEMENTS (outgoing); i++)
+    {
+      g_autoptr(NatterMessage) sent = send_text (fixture->store, ANA, "out");
+
+      if (outgoing[i].status != NATTER_MESSAGE_STATUS_QUEUED)
+        set_status (fixture->store, sent, outgoing[i].status);
+      g_ptr_array_add (ids, g_strdup (natter_message_get_id (sent)));
+    }
+  message = receive_text (fixture->store, ANA, "in-1", "still unread", TRUE);
+  g_clear_object (&message);
+  message = receive_text (fixture->store, BEN, "in-2", "read at once", TRUE);
+  g_clear_object (&message);
+  g_assert_true (natter_store_mark_conversation_read (fixture->store, BEN, &error));
+  g_assert_no_error (error);
+  g_assert_finalize_object (g_steal_pointer (&fixture->store));
+
+  db = open_raw (fixture->path);
+  for (guint i = 0; i < G_N_ELEMENTS (outgoing); i++)
+    {
+      g_assert_cmpint (message_column_raw (db, "direction", ids->pdata[i]), ==, 1);
+      g_assert_cmpint (message_column_raw (db, "status", ids->pdata[i]), ==, outgoing[i].stored);
+    }
+  g_assert_cmpint (message_column_raw (db, "direction", "in-1"), ==, 0);
+  g_assert_cmpint (message_column_raw (db, "status", "in-1"), ==, 5);
+  g_assert_cmpint (message_column_raw (db, "direction", "in-2"), ==, 0);
+  g_assert_cmpint (message_column_raw (db, "status", "in-2"), ==, 3);
+  /* The unread index (status = 5) still finds what is unread */
+  g_assert_cmpint (int_raw (db, "SELECT count(*) FROM messages INDEXED BY messages_unread "
+                                "WHERE conversation_id > 0 AND status = 5"), ==, 1);
+  sqlite3_close (db);
+
+  /* and this version reads them back as it wrote them */
+  fixture->store = natter_store_new (fixture->path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (natter_store_get_unread_count (fixture->store, ANA), ==, 1);
+  g_assert_cmpuint (natter_store_get_unread_count (fixture->store, BEN), ==, 0);
+  message = natter_store_get_message (fixture->store, BEN, "in-2", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (natter_message_get_status (message), ==, NATTER_MESSAGE_STATUS_READ);
+  g_assert_cmpint (natter_message_get_direction (message), ==, NATTER_MESSAGE_DIRECTION_IN);
+  for (guint i = 0; i < G_N_ELEMENTS (outgoing); i++)
+    {
+      g_clear_object (&message);
+      message = natter_store_get_message (fixture->store, ANA, ids->pdata[i], &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (natter_message_get_status (message), ==, outgoing[i].status);
+      g_assert_cmpint (natter_message_get_direction (message), ==, NATTER_MESSAGE_DIRECTION_OUT);
+    }
+}
+
 /* A process that dies without closing the store loses nothing it was told
  * was saved. */
 static void
@@ -1307,7 +1392,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(name, func) \
-  g_test_add ("/Natter/Store/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/Natter/Core/Store/" name, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
   ADD ("open", test_open);
   ADD ("contacts", test_contacts);
@@ -1321,12 +1406,13 @@ main (int   argc,
   ADD ("reentrant", test_reentrant);
   ADD ("row-id-reuse", test_row_id_reuse);
   ADD ("remove-leaves-no-trace", test_remove_leaves_no_trace);
-  g_test_add_func ("/Natter/Store/not-a-database", test_not_a_database);
-  g_test_add_func ("/Natter/Store/open-create", test_open_create);
-  g_test_add_func ("/Natter/Store/open-refuses-untouched", test_open_refuses_untouched);
-  g_test_add_func ("/Natter/Store/damage-and-backup", test_damage_and_backup);
-  g_test_add_func ("/Natter/Store/migration", test_migration);
-  g_test_add_func ("/Natter/Store/crash", test_crash);
+  ADD ("stored-numbers", test_stored_numbers);
+  g_test_add_func ("/Natter/Core/Store/not-a-database", test_not_a_database);
+  g_test_add_func ("/Natter/Core/Store/open-create", test_open_create);
+  g_test_add_func ("/Natter/Core/Store/open-refuses-untouched", test_open_refuses_untouched);
+  g_test_add_func ("/Natter/Core/Store/damage-and-backup", test_damage_and_backup);
+  g_test_add_func ("/Natter/Core/Store/migration", test_migration);
+  g_test_add_func ("/Natter/Core/Store/crash", test_crash);
 
 #undef ADD
 
