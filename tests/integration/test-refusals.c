@@ -208,6 +208,6 @@ main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/natter/client/refusals", test_every_refused_message_is_answered);
+  g_test_add_func ("/Natter/Core/Client/refusals", test_every_refused_message_is_answered);
   return g_test_run ();
 }

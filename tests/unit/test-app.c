@@ -291,12 +291,12 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/app/server-url", test_server_url);
-  g_test_add_func ("/app/message-links", test_message_links);
-  g_test_add_func ("/app/user-id-text", test_user_id_text);
-  g_test_add_func ("/app/status-labels", test_status_labels);
-  g_test_add_func ("/app/profile", test_profile);
-  g_test_add_func ("/app/hostile-text", test_hostile_text);
+  g_test_add_func ("/Natter/App/server-url", test_server_url);
+  g_test_add_func ("/Natter/App/message-links", test_message_links);
+  g_test_add_func ("/Natter/App/user-id-text", test_user_id_text);
+  g_test_add_func ("/Natter/App/status-labels", test_status_labels);
+  g_test_add_func ("/Natter/App/profile", test_profile);
+  g_test_add_func ("/Natter/App/hostile-text", test_hostile_text);
   g_test_add_func ("/Natter/App/client-settings", test_client_settings);
   g_test_add_func ("/Natter/App/qr-code", test_qr_code);
 

@@ -271,11 +271,11 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/natter/peer-trust/sdp-message", test_trust_sdp_message);
-  g_test_add_func ("/natter/peer-trust/sdp-signature", test_trust_sdp_signature);
-  g_test_add_func ("/natter/peer-trust/certificate", test_trust_certificate);
-  g_test_add_func ("/natter/peer-trust/binding-message", test_trust_binding_message);
-  g_test_add_func ("/natter/peer-trust/binding-verify", test_trust_binding_verify);
+  g_test_add_func ("/Natter/Core/PeerTrust/sdp-message", test_trust_sdp_message);
+  g_test_add_func ("/Natter/Core/PeerTrust/sdp-signature", test_trust_sdp_signature);
+  g_test_add_func ("/Natter/Core/PeerTrust/certificate", test_trust_certificate);
+  g_test_add_func ("/Natter/Core/PeerTrust/binding-message", test_trust_binding_message);
+  g_test_add_func ("/Natter/Core/PeerTrust/binding-verify", test_trust_binding_verify);
 
   return g_test_run ();
 }

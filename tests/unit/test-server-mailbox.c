@@ -207,9 +207,9 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/server/mailbox/many-producers", test_many_producers);
-  g_test_add_func ("/server/mailbox/ping-pong", test_ping_pong);
-  g_test_add_func ("/server/mailbox/close-drops", test_close_drops);
+  g_test_add_func ("/Natter/Server/Mailbox/many-producers", test_many_producers);
+  g_test_add_func ("/Natter/Server/Mailbox/ping-pong", test_ping_pong);
+  g_test_add_func ("/Natter/Server/Mailbox/close-drops", test_close_drops);
 
   return g_test_run ();
 }
