@@ -11,14 +11,35 @@
 #include "natter-cli-private.h"
 #include "natter-cli-output.h"
 
+/* Whose a handle is, as the server says */
+static char *
+lookup_handle (Cli        *cli,
+               const char *handle)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  char *user;
+
+  natter_client_lookup_handle_async (cli->client, handle, NULL, natter_cli_on_async_done, cli);
+  result = natter_cli_wait_async (cli);
+  if (result == NULL)
+    {
+      natter_cli_fail (cli, _("The server did not answer"));
+      return NULL;
+    }
+
+  user = natter_client_lookup_handle_finish (cli->client, result, &error);
+  if (user == NULL)
+    natter_cli_fail (cli, "%s", error->message);
+  return user;
+}
+
 /* The server answers what a handle stands for: say what it answered, so
  * that the person can check it, and hold it against --expect */
 static char *
 resolve_invitee (Cli        *cli,
                  const char *target)
 {
-  g_autoptr(NatterFrame) frame = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *resolved = NULL;
   g_autofree char *expected = NULL;
@@ -26,11 +47,8 @@ resolve_invitee (Cli        *cli,
 
   if (target[0] == '@')
     {
-      frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
-      natter_frame_set_string (frame, "handle", target);
-      if ((reply = natter_cli_request (cli, frame)) == NULL)
+      if ((resolved = lookup_handle (cli, target)) == NULL)
         return NULL;
-      resolved = g_strdup (natter_frame_get_string (reply, "user"));
       safety = natter_identity_get_safety_number (cli->identity, resolved);
       if (!cli->json)
         {
@@ -242,11 +260,10 @@ gboolean
 natter_cli_cmd_register_handle (Cli   *cli,
                                 char **args)
 {
-  g_autoptr(NatterFrame) frame = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
-
   g_autofree char *handle = NULL;
+  g_autofree char *claimed = NULL;
   g_autoptr(GError) error = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
 
   if (args[0] == NULL)
     return natter_cli_fail (cli, _("Usage: natter-cli register-handle NAME"));
@@ -259,12 +276,16 @@ natter_cli_cmd_register_handle (Cli   *cli,
   if (!natter_cli_go_online (cli))
     return FALSE;
 
-  frame = natter_frame_new (NATTER_FRAME_HANDLE_REGISTER);
-  natter_frame_set_string (frame, "handle", args[0]);
-  if ((reply = natter_cli_request (cli, frame)) == NULL)
-    return FALSE;
+  natter_client_claim_handle_async (cli->client, handle, NULL, natter_cli_on_async_done, cli);
+  result = natter_cli_wait_async (cli);
+  if (result == NULL)
+    return natter_cli_fail (cli, _("The server did not answer"));
 
-  g_print ("@%s\n", natter_frame_get_string (reply, "handle"));
+  claimed = natter_client_claim_handle_finish (cli->client, result, &error);
+  if (claimed == NULL)
+    return natter_cli_fail (cli, "%s", error->message);
+
+  g_print ("@%s\n", claimed);
   return TRUE;
 }
 
@@ -272,8 +293,7 @@ gboolean
 natter_cli_cmd_lookup (Cli   *cli,
                        char **args)
 {
-  g_autoptr(NatterFrame) frame = NULL;
-  g_autoptr(NatterFrame) reply = NULL;
+  g_autofree char *user = NULL;
 
   if (args[0] == NULL)
     return natter_cli_fail (cli, _("Usage: natter-cli lookup @NAME"));
@@ -281,11 +301,9 @@ natter_cli_cmd_lookup (Cli   *cli,
   if (!natter_cli_go_online (cli))
     return FALSE;
 
-  frame = natter_frame_new (NATTER_FRAME_HANDLE_LOOKUP);
-  natter_frame_set_string (frame, "handle", args[0]);
-  if ((reply = natter_cli_request (cli, frame)) == NULL)
+  if ((user = lookup_handle (cli, args[0])) == NULL)
     return FALSE;
 
-  g_print ("%s\n", natter_frame_get_string (reply, "user"));
+  g_print ("%s\n", user);
   return TRUE;
 }
