@@ -188,8 +188,6 @@ set_up_calls (Cli *cli)
   natter_client_set_call_playback (cli->client, !cli->test_media);
   if (cli->ring_timeout_s > 0)
     natter_client_set_call_ring_timeout (cli->client, cli->ring_timeout_s);
-  if (cli->relay_only)
-    natter_client_set_relay_only (cli->client, TRUE);
 }
 
 /* listen: incoming calls are printed, and answered or declined if asked */

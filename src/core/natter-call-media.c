@@ -519,6 +519,8 @@ typedef struct
   JsonObject *summary;
   gint64      bytes_in;
   gint64      bytes_out;
+  GHashTable *candidate_types;   /* local candidate ID -> its type */
+  char       *local_candidate;   /* of the pair in use */
 } StatsScan;
 
 static gboolean
@@ -560,6 +562,22 @@ on_stats_entry (GQuark        field,
                                        MAX (rtt * 1000.0,
                                             json_object_get_double_member_with_default (
                                               scan->summary, "rtt_ms", 0)));
+      break;
+    case GST_WEBRTC_STATS_CANDIDATE_PAIR:
+      if (gst_structure_get_string (entry, "local-candidate-id") != NULL)
+        {
+          g_free (scan->local_candidate);
+          scan->local_candidate = g_strdup (gst_structure_get_string (entry,
+                                                                      "local-candidate-id"));
+        }
+      break;
+    /* webrtcbin 1.22 gives the local candidates the type of remote ones and
+     * the other way round: the pair's IDs say which is which */
+    case GST_WEBRTC_STATS_LOCAL_CANDIDATE:
+    case GST_WEBRTC_STATS_REMOTE_CANDIDATE:
+      if (gst_structure_get_string (entry, "candidate-type") != NULL)
+        g_hash_table_insert (scan->candidate_types, g_strdup (g_quark_to_string (field)),
+                             g_strdup (gst_structure_get_string (entry, "candidate-type")));
       break;
     default:
       break;
@@ -657,7 +675,16 @@ on_stats_promise (GstPromise *promise,
     return;
 
   scan.summary = json_object_new ();
+  scan.candidate_types = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   gst_structure_foreach (stats, on_stats_entry, &scan);
+  /* host, srflx or relay: how the media goes */
+  if (scan.local_candidate != NULL &&
+      g_hash_table_contains (scan.candidate_types, scan.local_candidate))
+    json_object_set_string_member (scan.summary, "local_candidate_type",
+                                   g_hash_table_lookup (scan.candidate_types,
+                                                        scan.local_candidate));
+  g_hash_table_unref (scan.candidate_types);
+  g_free (scan.local_candidate);
 
   reply = g_new0 (StatsReply, 1);
   reply->counters = counters_ref (counters);
@@ -874,7 +901,8 @@ natter_call_get_first_video_at (NatterCall *self)
  *
  * Returns: (transfer full) (nullable): the last statistics of the call's
  *   connection, taken once a second: rtt_ms, bitrate_in_kbps,
- *   bitrate_out_kbps, packets_lost, fps, width, height (those that are known)
+ *   bitrate_out_kbps, packets_lost, fps, width, height, local_candidate_type
+ *   (host, srflx or relay) (those that are known)
  */
 JsonObject *
 natter_call_dup_stats (NatterCall *self)

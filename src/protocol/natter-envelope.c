@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "natter-envelope.h"
 #include "natter-schema-private.h"
 
@@ -164,10 +166,10 @@ natter_envelope_parse (const char          *data,
 
   if (spec->type == NATTER_ENVELOPE_CALL &&
       (!g_strv_contains (call_actions, json_object_get_string_member (object, "action")) ||
-       *json_object_get_string_member (object, "call") == '\0'))
+       !natter_envelope_call_id_is_valid (json_object_get_string_member (object, "call"))))
     {
       g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                           "A call envelope's action is unknown or its call ID empty");
+                           "A call envelope's action is unknown or its call ID not valid");
       return NULL;
     }
 
@@ -313,6 +315,26 @@ gboolean
 natter_envelope_refusal_is_temporary (const char *reason)
 {
   return g_str_has_prefix (reason, "storage-");
+}
+
+/**
+ * natter_envelope_call_id_is_valid:
+ * @call_id: (nullable): a call's ID from a peer
+ *
+ * Returns: whether it is 1 to %NATTER_CALL_ID_MAX characters of
+ *   `A-Z a-z 0-9 - _` (a UUID is)
+ */
+gboolean
+natter_envelope_call_id_is_valid (const char *call_id)
+{
+  gsize length = call_id != NULL ? strlen (call_id) : 0;
+
+  if (length == 0 || length > NATTER_CALL_ID_MAX)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isalnum (call_id[i]) && call_id[i] != '-' && call_id[i] != '_')
+      return FALSE;
+  return TRUE;
 }
 
 /**

@@ -65,6 +65,7 @@ char               *natter_envelope_new_refused    (const char          *id,
                                                     const char          *reason,
                                                     gsize               *length);
 gboolean            natter_envelope_refusal_is_temporary (const char    *reason);
+gboolean            natter_envelope_call_id_is_valid (const char        *call_id);
 char               *natter_envelope_new_call       (const char          *call_id,
                                                     const char          *action,
                                                     gsize               *length);

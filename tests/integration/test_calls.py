@@ -8,12 +8,12 @@ Run one test:  test_calls.py CallTest.test_video_call_both_ways
 """
 
 import os
-import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
@@ -256,6 +256,96 @@ class BusyTest(CallTestCase):
         # The first call goes on undisturbed
         self.assertEqual(wait_exit(alice), 0)
         self.assertEqual(alice.wait_for(is_call("ended"))["outcome"], "answered")
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stun_answers(port, seconds):
+    """Whether a STUN binding request to 127.0.0.1:port gets an answer in time."""
+    request = struct.pack(">HHI", 0x0001, 0, 0x2112A442) + os.urandom(12)
+    deadline = time.monotonic() + seconds
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.settimeout(0.2)
+        while time.monotonic() < deadline:
+            probe.sendto(request, ("127.0.0.1", port))
+            try:
+                reply = probe.recv(512)
+            except socket.timeout:
+                continue
+            if reply[4:20] == request[4:20]:
+                return True
+    return False
+
+
+class Coturn:
+    """A real coturn on 127.0.0.1 that takes TURN REST credentials made with `secret`."""
+
+    def __init__(self, workdir, secret):
+        turnserver = shutil.which("turnserver")
+        self.process = None
+        self.log = open(os.path.join(workdir, "coturn.log"), "ab")
+        for _ in range(5):
+            self.port = free_udp_port()
+            self.process = subprocess.Popen(
+                [turnserver, "-n", "--no-tls", "--no-dtls", "--no-cli", "--no-tcp",
+                 "--no-tcp-relay", "--listening-ip", "127.0.0.1", "--relay-ip", "127.0.0.1",
+                 "--listening-port", str(self.port), "--use-auth-secret",
+                 "--static-auth-secret", secret, "--realm", "natter.test",
+                 "--allow-loopback-peers", "--pidfile", os.path.join(workdir, "turn.pid"),
+                 "--userdb", os.path.join(workdir, "turndb"), "--log-file", "stdout",
+                 "--verbose"],
+                stdout=self.log, stderr=subprocess.STDOUT)
+            if stun_answers(self.port, 10):
+                return
+            self.stop()
+        raise RuntimeError("coturn did not start")
+
+    def said(self, text):
+        self.log.flush()
+        with open(self.log.name, encoding="utf-8", errors="replace") as f:
+            return text in f.read()
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@unittest.skipIf(shutil.which("turnserver") is None, "coturn (turnserver) is not installed")
+class RelayCallTest(CallTestCase):
+    """Relay-only ICE: the media can only go through coturn, with the server's credentials."""
+
+    secret = "natter-call-test-secret"
+
+    def extra_server_args(self):
+        self.coturn = Coturn(self.workdir.path, self.secret)
+        self.addCleanup(self.coturn.stop)
+        return ["--turn", f"turn:127.0.0.1:{self.coturn.port}?transport=udp",
+                "--turn-secret", self.secret]
+
+    def test_call_through_the_relay(self):
+        bob = self.bob.listen("--auto-answer", "--test-media", "--relay-only")
+        alice = start_call(self.alice, self.bob.id, "--relay-only", "--duration", "5")
+        for side in (alice, bob):
+            event = side.wait_for(decoding(), what="media through the relay")
+            self.assert_caps(event)
+            relayed = side.wait_for(
+                lambda e: e.get("event") == "call-media" and
+                e.get("stats", {}).get("local_candidate_type") is not None,
+                what="the candidate in use")
+            self.assertEqual(relayed["stats"]["local_candidate_type"], "relay")
+        self.assertEqual(wait_exit(alice), 0)
+        # coturn itself saw allocations made with the server's credentials
+        self.assertTrue(self.coturn.said("ALLOCATE processed, success"))
 
 
 if __name__ == "__main__":

@@ -1992,7 +1992,8 @@ test_ice_servers_edge_cases (void)
 }
 
 /* Call envelopes: every action parses; an unknown action, an empty or long
- * call ID, or members of the wrong type do not */
+ * call ID or one with other characters than a UUID's, or members of the
+ * wrong type do not */
 static void
 test_envelope_call (void)
 {
@@ -2013,6 +2014,9 @@ test_envelope_call (void)
     "{\"type\":\"call\",\"call\":7,\"action\":\"invite\"}",
     "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"invite\",\"video\":\"yes\"}",
     "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"hangup\",\"reason\":3}",
+    "{\"type\":\"call\",\"call\":\"c\\u001b[2J\",\"action\":\"accept\"}",
+    "{\"type\":\"call\",\"call\":\"c 1\",\"action\":\"accept\"}",
+    "{\"type\":\"call\",\"call\":\"c/../1\",\"action\":\"accept\"}",
   };
   g_autofree char *long_id = g_strnfill (NATTER_CALL_ID_MAX + 1, 'x');
   g_autofree char *too_long = g_strdup_printf ("{\"type\":\"call\",\"call\":\"%s\","
