@@ -483,6 +483,67 @@ test_client_avatar (Fixture       *fixture,
   g_assert_cmpstr (natter_contact_get_bio (contact), ==, "Likes long walks");
 }
 
+static gboolean
+has_no_avatar (Side *side,
+               Side *of)
+{
+  g_autoptr(NatterContact) contact = natter_store_get_contact (side->store, user_id (of), NULL);
+
+  return contact != NULL && natter_contact_get_avatar (contact) == NULL;
+}
+
+static gboolean
+has_name (Side       *side,
+          Side       *of,
+          const char *name)
+{
+  g_autoptr(NatterContact) contact = natter_store_get_contact (side->store, user_id (of), NULL);
+
+  return contact != NULL && g_strcmp0 (natter_contact_get_display_name (contact), name) == 0;
+}
+
+static void
+count_left_connected (NatterContactSession *session,
+                      GParamSpec           *pspec,
+                      guint                *count)
+{
+  if (natter_contact_session_get_peer_state (session) != NATTER_PEER_STATE_CONNECTED)
+    (*count)++;
+}
+
+/* A new picture, a new name and a removed picture reach a contact who is
+ * connected, on the same connection. */
+static void
+test_client_avatar_changed_while_connected (Fixture       *fixture,
+                                            gconstpointer  data)
+{
+  Side *a = &fixture->a;
+  Side *b = &fixture->b;
+  g_autoptr(GBytes) first = make_png (NATTER_AVATAR_CHUNK_SIZE + 10);
+  g_autoptr(GBytes) second = make_png (2 * NATTER_AVATAR_CHUNK_SIZE + 20);
+  guint left_connected = 0;
+
+  g_assert_true (natter_client_set_avatar (a->client, first, NULL));
+  natter_client_set_profile (a->client, "Alice", NULL);
+  connect_pair (a, b);
+  WAIT_FOR (has_avatar (b, a, first));
+  g_signal_connect (a->session, "notify::peer-state", G_CALLBACK (count_left_connected),
+                    &left_connected);
+
+  g_assert_true (natter_client_set_avatar (a->client, second, NULL));
+  WAIT_FOR (has_avatar (b, a, second));
+  natter_client_set_profile (a->client, "Alice B.", NULL);
+  WAIT_FOR (has_name (b, a, "Alice B."));
+  g_assert_true (natter_client_set_avatar (a->client, NULL, NULL));
+  WAIT_FOR (has_no_avatar (b, a));
+
+  /* All of it on the connection that was there from the start */
+  g_signal_handlers_disconnect_by_data (a->session, &left_connected);
+  g_assert_cmpuint (left_connected, ==, 0);
+  g_assert_cmpint (natter_contact_session_get_peer_state (a->session), ==,
+                   NATTER_PEER_STATE_CONNECTED);
+}
+
 /* A connection that cannot be set up is tried again, and what waited
  * goes out once it works. */
 static void
@@ -684,6 +745,8 @@ main (int   argc,
   ADD ("/Natter/Core/Client/duplicates", test_client_duplicates);
   ADD ("/Natter/Core/Client/typing-expiry", test_client_typing_expiry);
   ADD ("/Natter/Core/Client/avatar", test_client_avatar);
+  ADD ("/Natter/Core/Client/avatar-changed-while-connected",
+       test_client_avatar_changed_while_connected);
   ADD ("/Natter/Core/Client/retry", test_client_retry);
   ADD ("/Natter/Core/Client/trust-failure", test_client_trust_failure);
   ADD ("/Natter/Core/Client/no-server", test_client_no_server);
