@@ -331,7 +331,13 @@ on_invitation_received (NatterClient     *client,
   if (g_hash_table_contains (self->invitations, id))
     return;
 
-  title = g_strdup_printf ("%.*s…", ID_PREVIEW_LENGTH, from);
+  /* A stranger's name for themselves: always beside the start of their ID */
+  if (natter_invitation_get_from_name (invitation) != NULL)
+    title = g_strdup_printf (C_("invitation from", "%s · %.*s…"),
+                             natter_invitation_get_from_name (invitation), ID_PREVIEW_LENGTH,
+                             from);
+  else
+    title = g_strdup_printf ("%.*s…", ID_PREVIEW_LENGTH, from);
   row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);

@@ -172,9 +172,12 @@ class FirstRunTest(GuiTestCase):
 class InvitationTest(GuiTestCase):
     def test_accept_invitation_in_window(self):
         self.me_and_bob(friends=False)
+        self.bob.run("profile", "--name", "Bob Builder")
         self.start_app(self.me)
         self.bob.run("invite", self.me.id, "Hi, it is Bob")
         self.ui.find_text("Hi, it is Bob")
+        # The name bob gave, with the start of his ID beside it
+        self.ui.find_text(f"Bob Builder · {self.bob.id[:12]}…")
         accept = self.ui.find("push button", "Accept")
         self.ui.find("push button", "Decline")
         self.screenshot("invitation-pending")

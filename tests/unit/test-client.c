@@ -683,7 +683,8 @@ test_invitation_json (void)
   alice = g_strdup (natter_identity_get_user_id (a));
   bob = g_strdup (natter_identity_get_user_id (b));
 
-  text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"%s\", \"to\": \"%s\", "
+  text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"%s\", \"from_name\": \"Ana\", "
+                          "\"to\": \"%s\", "
                           "\"text\": \"Hello <b>\", \"created\": 1700000000, "
                           "\"expires\": 1700086400, \"status\": \"accepted\"}", alice, bob);
   object = parse_object (text);
@@ -693,6 +694,7 @@ test_invitation_json (void)
   g_assert_cmpstr (natter_invitation_get_from (invitation), ==, alice);
   g_assert_cmpstr (natter_invitation_get_to (invitation), ==, bob);
   g_assert_cmpstr (natter_invitation_get_text (invitation), ==, "Hello <b>");
+  g_assert_cmpstr (natter_invitation_get_from_name (invitation), ==, "Ana");
   g_assert_cmpint (natter_invitation_get_created (invitation), ==, 1700000000);
   g_assert_cmpint (natter_invitation_get_expires (invitation), ==, 1700086400);
   g_assert_cmpint (natter_invitation_get_status (invitation), ==, NATTER_INVITATION_STATUS_ACCEPTED);
@@ -716,11 +718,31 @@ test_invitation_json (void)
   invitation = natter_invitation_new_from_json (object, &error);
   g_assert_no_error (error);
   g_assert_null (natter_invitation_get_text (invitation));
+  g_assert_null (natter_invitation_get_from_name (invitation));
   again = natter_invitation_to_json (invitation);
   node = json_node_init_object (json_node_alloc (), object);
   node_again = json_node_init_object (json_node_alloc (), again);
   g_assert_true (json_node_equal (node, node_again));
   g_assert_finalize_object (g_steal_pointer (&invitation));
+
+  /* A name from a stranger through the server: one line, no escapes, at
+   * most NATTER_INVITATION_NAME_MAX bytes cut between characters */
+  g_clear_pointer (&object, json_object_unref);
+  g_free (text);
+  text = g_strdup_printf ("{\"id\": \"5f0e\", \"from\": \"%s\", \"to\": \"%s\", "
+                          "\"from_name\": \"Bob\\n\\u001b[31mthe \\u00e9%s\"}", bob, alice,
+                          "ééééééééééééééééééééééééééééééééééééééééé");
+  object = parse_object (text);
+  invitation = natter_invitation_new_from_json (object, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (natter_invitation_get_from_name (invitation));
+  g_assert_null (strchr (natter_invitation_get_from_name (invitation), '\n'));
+  g_assert_null (strchr (natter_invitation_get_from_name (invitation), '\033'));
+  g_assert_true (g_str_has_prefix (natter_invitation_get_from_name (invitation), "Bob"));
+  g_assert_cmpuint (strlen (natter_invitation_get_from_name (invitation)), <=,
+                    NATTER_INVITATION_NAME_MAX);
+  g_assert_true (g_utf8_validate (natter_invitation_get_from_name (invitation), -1, NULL));
+  g_clear_object (&invitation);
 
   g_clear_pointer (&object, json_object_unref);
   g_free (text);
