@@ -338,7 +338,7 @@ video_source (NatterCall          *self,
       e[n] = make ("videotestsrc", NULL);
       if (e[n] != NULL)
         /* Colour bars that scroll: a moving picture with detail everywhere */
-        g_object_set (e[n], "is-live", TRUE, "pattern", 0 /* smpte */, "horizontal-speed", 4,
+        g_object_set (e[n], "is-live", TRUE, "pattern", 19 /* smpte100 */, "horizontal-speed", 4,
                       NULL);
       n++;
     }
