@@ -20,11 +20,19 @@
  * gone and show its users offline. A user who signs in on a second server
  * is announced there; the first one hears it and closes its older
  * connection (`replaced`).
+ *
+ * The cluster works in one main context (shard 0's) but is called from
+ * every worker: what would talk to Redis is posted to the cluster's
+ * NatterServerMailbox and done there, in the order each worker posted it;
+ * what is only read (who is on which other server, the rooms' members
+ * elsewhere) is read under a lock that the cluster's context takes only to
+ * change those tables, never across I/O or a callback.
  */
 #define G_LOG_DOMAIN "natter-server"
 
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "natter-protocol.h"
@@ -72,6 +80,8 @@ void natter_server_cluster_free (NatterServerCluster *self) { }
 #include <hiredis/async.h>
 #include <hiredis/adapters/glib.h>
 
+#include "natter-server-mailbox.h"
+
 #define USERS_KEY        "natter:users"
 #define PRESENCE_CHANNEL "natter:presence"
 #define ROOMS_CHANNEL    "natter:rooms"
@@ -116,13 +126,19 @@ struct _NatterServerCluster
   redisAsyncContext *subscriber;
   GSource *command_source;
   GSource *subscriber_source;
-  gboolean connected;
+  gint connected;            /* atomic: read from any thread */
 
+  /* Only the cluster's context uses these two. */
   GHashTable *local;         /* user ID (owned) set: ours, to announce again after a reconnect */
+  GHashTable *local_rooms;   /* "USER ROOM" (owned) set: ours, to announce again */
+
+  /* Changed in the cluster's context under the lock, read anywhere under it */
+  pthread_rwlock_t lock;
   GHashTable *remote;        /* user ID (owned) -> server ID (owned) */
   GHashTable *rooms;         /* room (owned) -> GHashTable: user ID (owned) -> server ID (owned);
                               * the other servers' members */
-  GHashTable *local_rooms;   /* "USER ROOM" (owned) set: ours, to announce again */
+
+  NatterServerMailbox *mailbox; /* Operation (owned): from the workers */
   GSource *heartbeat;
   GSource *reconnect;
   gint64 connected_at;       /* monotonic µs */
@@ -192,9 +208,13 @@ remote_set (NatterServerCluster *self,
             const char          *user,
             const char          *server)
 {
-  gboolean known = g_hash_table_contains (self->remote, user);
+  gboolean known;
 
+  pthread_rwlock_wrlock (&self->lock);
+  known = g_hash_table_contains (self->remote, user);
   g_hash_table_insert (self->remote, g_strdup (user), g_strdup (server));
+  pthread_rwlock_unlock (&self->lock);
+
   if (!known && !g_hash_table_contains (self->local, user))
     self->callbacks.presence (self->data, user, TRUE);
 }
@@ -203,7 +223,13 @@ static void
 remote_remove (NatterServerCluster *self,
                const char          *user)
 {
-  if (g_hash_table_remove (self->remote, user) && !g_hash_table_contains (self->local, user))
+  gboolean removed;
+
+  pthread_rwlock_wrlock (&self->lock);
+  removed = g_hash_table_remove (self->remote, user);
+  pthread_rwlock_unlock (&self->lock);
+
+  if (removed && !g_hash_table_contains (self->local, user))
     self->callbacks.presence (self->data, user, FALSE);
 }
 
@@ -223,7 +249,9 @@ on_presence (NatterServerCluster *self,
       /* Ours until now: it moved, and stays online. */
       if (g_hash_table_remove (self->local, parts[2]))
         {
+          pthread_rwlock_wrlock (&self->lock);
           g_hash_table_insert (self->remote, g_strdup (parts[2]), g_strdup (parts[1]));
+          pthread_rwlock_unlock (&self->lock);
           self->callbacks.replaced (self->data, parts[2]);
           return;
         }
@@ -241,8 +269,11 @@ room_member_set (NatterServerCluster *self,
                  const char          *user,
                  const char          *server)
 {
-  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+  GHashTable *members;
+  gboolean added = FALSE;
 
+  pthread_rwlock_wrlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
   if (members == NULL)
     {
       members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -251,8 +282,12 @@ room_member_set (NatterServerCluster *self,
   if (!g_hash_table_contains (members, user))
     {
       g_hash_table_insert (members, g_strdup (user), g_strdup (server));
-      self->callbacks.room (self->data, room, user, TRUE);
+      added = TRUE;
     }
+  pthread_rwlock_unlock (&self->lock);
+
+  if (added)
+    self->callbacks.room (self->data, room, user, TRUE);
 }
 
 static void
@@ -260,14 +295,21 @@ room_member_remove (NatterServerCluster *self,
                     const char          *room,
                     const char          *user)
 {
-  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+  GHashTable *members;
+  gboolean removed = FALSE;
 
-  if (members == NULL || !g_hash_table_remove (members, user))
-    return;
+  pthread_rwlock_wrlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
+  if (members != NULL && g_hash_table_remove (members, user))
+    {
+      removed = TRUE;
+      if (g_hash_table_size (members) == 0)
+        g_hash_table_remove (self->rooms, room);
+    }
+  pthread_rwlock_unlock (&self->lock);
 
-  self->callbacks.room (self->data, room, user, FALSE);
-  if (g_hash_table_size (members) == 0)
-    g_hash_table_remove (self->rooms, room);
+  if (removed)
+    self->callbacks.room (self->data, room, user, FALSE);
 }
 
 static void
@@ -458,7 +500,7 @@ on_heartbeat (gpointer data)
   GHashTableIter iter;
   gpointer server;
 
-  if (!self->connected)
+  if (!g_atomic_int_get (&self->connected))
     return G_SOURCE_CONTINUE;
 
   redisAsyncCommand (self->command, on_ignored_reply, NULL, "SET %s 1 PX %u", self->server_key,
@@ -544,7 +586,7 @@ on_disconnected (const redisAsyncContext *context,
     return;
 
   g_message ("Lost the connection to Redis; reconnecting");
-  self->connected = FALSE;
+  g_atomic_int_set (&self->connected, FALSE);
 
   /* hiredis frees the context that went; the other one goes too, and both
    * come back together. */
@@ -576,7 +618,7 @@ on_connected (const redisAsyncContext *context,
         drop_connection (self, &self->command, &self->command_source);
       else
         drop_connection (self, &self->subscriber, &self->subscriber_source);
-      self->connected = FALSE;
+      g_atomic_int_set (&self->connected, FALSE);
       schedule_reconnect (self);
     }
 }
@@ -618,7 +660,7 @@ cluster_connect (NatterServerCluster *self)
 
   watch_context (self, self->command, &self->command_source);
   watch_context (self, self->subscriber, &self->subscriber_source);
-  self->connected = TRUE;
+  g_atomic_int_set (&self->connected, TRUE);
   self->connected_at = g_get_monotonic_time ();
 
   redisAsyncCommand (self->subscriber, on_subscriber_reply, self, "SUBSCRIBE %s %s %s",
@@ -665,13 +707,199 @@ parse_url (const char  *url,
   return TRUE;
 }
 
+/* What the workers ask of the cluster, done in its context */
+
+typedef enum
+{
+  OPERATION_ONLINE,
+  OPERATION_OFFLINE,
+  OPERATION_RELAY,
+  OPERATION_ROOM_JOIN,
+  OPERATION_ROOM_LEAVE,
+  OPERATION_HANDLE,
+} OperationKind;
+
+typedef struct
+{
+  NatterServerClusterHandleOp op;
+  NatterServerClusterHandleFunc done;
+  gpointer data;
+  GDestroyNotify destroy;
+  GMainContext *context;     /* the asker's: @done is called there */
+} HandleRequest;
+
+typedef struct
+{
+  OperationKind kind;
+  char *user;
+  char *argument;            /* the room, the frame or the handle */
+  char *server;              /* OPERATION_RELAY: the recipient's */
+  HandleRequest *request;    /* OPERATION_HANDLE */
+} Operation;
+
+static void handle_request_fail (HandleRequest *request,
+                                 const char    *message);
+
+static void
+operation_free (gpointer data)
+{
+  Operation *operation = data;
+
+  /* Never done (the cluster is going): the asker still hears. */
+  if (operation->request != NULL)
+    handle_request_fail (operation->request, "The server is stopping; nothing changed");
+  g_free (operation->user);
+  g_free (operation->argument);
+  g_free (operation->server);
+  g_free (operation);
+}
+
+static gboolean
+talks_to_redis (NatterServerCluster *self)
+{
+  return g_atomic_int_get (&self->connected) && !self->closing;
+}
+
+static void
+do_user_online (NatterServerCluster *self,
+                const char          *user)
+{
+  g_hash_table_add (self->local, g_strdup (user));
+  pthread_rwlock_wrlock (&self->lock);
+  g_hash_table_remove (self->remote, user);
+  pthread_rwlock_unlock (&self->lock);
+  if (!talks_to_redis (self))
+    return;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", USERS_KEY, user,
+                     self->id);
+  publish_presence (self, TRUE, user);
+}
+
+static void
+do_user_offline (NatterServerCluster *self,
+                 const char          *user)
+{
+  /* Going down: every user still in @local is announced offline at once
+   * by natter_server_cluster_free() */
+  if (self->closing || !g_hash_table_remove (self->local, user) || !talks_to_redis (self))
+    return;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s", HDEL_IF_OURS,
+                     USERS_KEY, user, self->id);
+  publish_presence (self, FALSE, user);
+}
+
+static void
+do_relay (NatterServerCluster *self,
+          const char          *server,
+          const char          *user,
+          const char          *text)
+{
+  g_autofree char *channel = NULL;
+  g_autofree char *message = NULL;
+  const char *argv[3];
+  gsize lengths[3];
+
+  if (!talks_to_redis (self))
+    return;
+
+  channel = g_strdup_printf ("natter:to:%s", server);
+  message = g_strdup_printf ("%s %s", user, text);
+  argv[0] = "PUBLISH";
+  argv[1] = channel;
+  argv[2] = message;
+  for (guint i = 0; i < 3; i++)
+    lengths[i] = strlen (argv[i]);
+  redisAsyncCommandArgv (self->command, on_ignored_reply, NULL, 3, argv, lengths);
+}
+
+static void
+do_room (NatterServerCluster *self,
+         gboolean             joined,
+         const char          *room,
+         const char          *user)
+{
+  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
+  gboolean changed;
+
+  if (joined)
+    changed = g_hash_table_add (self->local_rooms, g_strdup (entry));
+  else
+    changed = g_hash_table_remove (self->local_rooms, entry);
+
+  if (changed && talks_to_redis (self))
+    publish_room (self, joined, entry);
+}
+
+static void do_handle (NatterServerCluster *self,
+                       HandleRequest       *request,
+                       const char          *handle,
+                       const char          *user);
+
+static void
+on_operation (gpointer message,
+              gpointer user_data)
+{
+  NatterServerCluster *self = user_data;
+  Operation *operation = message;
+
+  switch (operation->kind)
+    {
+    case OPERATION_ONLINE:
+      do_user_online (self, operation->user);
+      break;
+    case OPERATION_OFFLINE:
+      do_user_offline (self, operation->user);
+      break;
+    case OPERATION_RELAY:
+      do_relay (self, operation->server, operation->user, operation->argument);
+      break;
+    case OPERATION_ROOM_JOIN:
+    case OPERATION_ROOM_LEAVE:
+      do_room (self, operation->kind == OPERATION_ROOM_JOIN, operation->argument,
+               operation->user);
+      break;
+    case OPERATION_HANDLE:
+      do_handle (self, g_steal_pointer (&operation->request), operation->argument,
+                 operation->user);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Whether the caller runs in the cluster's context (then it does what it
+ * asks at once) or in a worker's (then it posts). */
+static gboolean
+in_cluster_context (NatterServerCluster *self)
+{
+  return g_main_context_is_owner (self->context);
+}
+
+static void
+post_operation (NatterServerCluster *self,
+                OperationKind        kind,
+                const char          *user,
+                const char          *argument)
+{
+  Operation *operation = g_new0 (Operation, 1);
+
+  operation->kind = kind;
+  operation->user = g_strdup (user);
+  operation->argument = g_strdup (argument);
+  natter_server_mailbox_post (self->mailbox, operation);
+}
+
 /**
  * natter_server_cluster_new:
  * @url: `redis://HOST:PORT`
  * @heartbeat_s: the servers' heartbeat interval
- * @context: the main context the cluster works in
+ * @context: the main context the cluster works in; the callbacks are
+ *   called there
  *
  * Connects to Redis (again and again if it is not there or goes away).
+ * The other functions may be called from any thread.
  *
  * Returns: (transfer full): a cluster, or %NULL if @url is not one
  */
@@ -686,6 +914,8 @@ natter_server_cluster_new (const char                         *url,
   g_autoptr(NatterServerCluster) self = g_new0 (NatterServerCluster, 1);
   guint8 id[8];
 
+  pthread_rwlock_init (&self->lock, NULL);
+  self->context = g_main_context_ref (context);
   if (!parse_url (url, &self->host, &self->port, error))
     return NULL;
 
@@ -695,7 +925,6 @@ natter_server_cluster_new (const char                         *url,
   self->server_key = g_strdup_printf ("natter:server:%s", self->id);
   self->inbox = g_strdup_printf ("natter:to:%s", self->id);
   self->heartbeat_ms = MAX (heartbeat_s, 1) * 1000;
-  self->context = g_main_context_ref (context);
   self->callbacks = *callbacks;
   self->data = data;
   self->local = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -703,6 +932,7 @@ natter_server_cluster_new (const char                         *url,
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
   self->local_rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->mailbox = natter_server_mailbox_new (self->context, on_operation, self, operation_free);
 
   cluster_connect (self);
   self->heartbeat = g_timeout_source_new (self->heartbeat_ms / 4);
@@ -724,26 +954,20 @@ void
 natter_server_cluster_user_online (NatterServerCluster *self,
                                    const char          *user)
 {
-  g_hash_table_add (self->local, g_strdup (user));
-  g_hash_table_remove (self->remote, user);
-  if (!self->connected)
-    return;
-
-  redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", USERS_KEY, user,
-                     self->id);
-  publish_presence (self, TRUE, user);
+  if (in_cluster_context (self))
+    do_user_online (self, user);
+  else
+    post_operation (self, OPERATION_ONLINE, user, NULL);
 }
 
 void
 natter_server_cluster_user_offline (NatterServerCluster *self,
                                     const char          *user)
 {
-  if (!g_hash_table_remove (self->local, user) || !self->connected)
-    return;
-
-  redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s", HDEL_IF_OURS,
-                     USERS_KEY, user, self->id);
-  publish_presence (self, FALSE, user);
+  if (in_cluster_context (self))
+    do_user_offline (self, user);
+  else
+    post_operation (self, OPERATION_OFFLINE, user, NULL);
 }
 
 /* Whether @user is connected to another server of the cluster. */
@@ -751,7 +975,13 @@ gboolean
 natter_server_cluster_has_user (NatterServerCluster *self,
                                 const char          *user)
 {
-  return g_hash_table_contains (self->remote, user);
+  gboolean found;
+
+  pthread_rwlock_rdlock (&self->lock);
+  found = g_hash_table_contains (self->remote, user);
+  pthread_rwlock_unlock (&self->lock);
+
+  return found;
 }
 
 /**
@@ -765,23 +995,30 @@ natter_server_cluster_relay (NatterServerCluster *self,
                              const char          *user,
                              const char          *text)
 {
-  const char *server = g_hash_table_lookup (self->remote, user);
-  g_autofree char *channel = NULL;
-  g_autofree char *message = NULL;
-  const char *argv[3];
-  gsize lengths[3];
+  g_autofree char *server = NULL;
+  Operation *operation;
 
-  if (server == NULL || !self->connected)
+  if (!g_atomic_int_get (&self->connected))
     return FALSE;
 
-  channel = g_strdup_printf ("natter:to:%s", server);
-  message = g_strdup_printf ("%s %s", user, text);
-  argv[0] = "PUBLISH";
-  argv[1] = channel;
-  argv[2] = message;
-  for (guint i = 0; i < 3; i++)
-    lengths[i] = strlen (argv[i]);
-  redisAsyncCommandArgv (self->command, on_ignored_reply, NULL, 3, argv, lengths);
+  pthread_rwlock_rdlock (&self->lock);
+  server = g_strdup (g_hash_table_lookup (self->remote, user));
+  pthread_rwlock_unlock (&self->lock);
+  if (server == NULL)
+    return FALSE;
+
+  if (in_cluster_context (self))
+    {
+      do_relay (self, server, user, text);
+      return TRUE;
+    }
+
+  operation = g_new0 (Operation, 1);
+  operation->kind = OPERATION_RELAY;
+  operation->user = g_strdup (user);
+  operation->argument = g_strdup (text);
+  operation->server = g_steal_pointer (&server);
+  natter_server_mailbox_post (self->mailbox, operation);
 
   return TRUE;
 }
@@ -791,11 +1028,10 @@ natter_server_cluster_room_join (NatterServerCluster *self,
                                  const char          *room,
                                  const char          *user)
 {
-  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
-
-  if (!g_hash_table_add (self->local_rooms, g_strdup (entry)) || !self->connected)
-    return;
-  publish_room (self, TRUE, entry);
+  if (in_cluster_context (self))
+    do_room (self, TRUE, room, user);
+  else
+    post_operation (self, OPERATION_ROOM_JOIN, user, room);
 }
 
 void
@@ -803,54 +1039,102 @@ natter_server_cluster_room_leave (NatterServerCluster *self,
                                   const char          *room,
                                   const char          *user)
 {
-  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
-
-  if (!g_hash_table_remove (self->local_rooms, entry) || !self->connected)
-    return;
-  publish_room (self, FALSE, entry);
+  if (in_cluster_context (self))
+    do_room (self, FALSE, room, user);
+  else
+    post_operation (self, OPERATION_ROOM_LEAVE, user, room);
 }
 
 /**
  * natter_server_cluster_room_members:
  *
- * Returns: (transfer container): the members of @room on the other servers
+ * Returns: (transfer full) (element-type utf8): the members of @room on
+ *   the other servers
  */
 GPtrArray *
 natter_server_cluster_room_members (NatterServerCluster *self,
                                     const char          *room)
 {
-  GHashTable *members = g_hash_table_lookup (self->rooms, room);
-  GPtrArray *users = g_ptr_array_new ();
+  GPtrArray *users = g_ptr_array_new_with_free_func (g_free);
+  GHashTable *members;
   GHashTableIter iter;
   gpointer user;
 
-  if (members == NULL)
-    return users;
-
-  g_hash_table_iter_init (&iter, members);
-  while (g_hash_table_iter_next (&iter, &user, NULL))
-    g_ptr_array_add (users, user);
+  pthread_rwlock_rdlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
+  if (members != NULL)
+    {
+      g_hash_table_iter_init (&iter, members);
+      while (g_hash_table_iter_next (&iter, &user, NULL))
+        g_ptr_array_add (users, g_strdup (user));
+    }
+  pthread_rwlock_unlock (&self->lock);
 
   return users;
 }
 
+/* Handles */
+
 typedef struct
 {
-  NatterServerClusterHandleOp op;
-  NatterServerClusterHandleFunc done;
-  gpointer data;
-  GDestroyNotify destroy;
-} HandleRequest;
+  HandleRequest *request;
+  char *owner;
+  GError *error;
+} HandleOutcome;
 
+static void
+handle_request_free (HandleRequest *request)
+{
+  if (request->destroy != NULL)
+    request->destroy (request->data);
+  g_main_context_unref (request->context);
+  g_free (request);
+}
+
+static gboolean
+deliver_handle_outcome (gpointer data)
+{
+  HandleOutcome *outcome = data;
+
+  outcome->request->done (outcome->request->data, outcome->owner, outcome->error);
+  handle_request_free (outcome->request);
+  g_free (outcome->owner);
+  g_clear_error (&outcome->error);
+  g_free (outcome);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Calls the request's function in the asker's context. */
 static void
 handle_request_finish (HandleRequest *request,
                        const char    *owner,
                        const GError  *error)
 {
-  request->done (request->data, owner, error);
-  if (request->destroy != NULL)
-    request->destroy (request->data);
-  g_free (request);
+  HandleOutcome *outcome;
+
+  if (g_main_context_is_owner (request->context))
+    {
+      request->done (request->data, owner, error);
+      handle_request_free (request);
+      return;
+    }
+
+  outcome = g_new0 (HandleOutcome, 1);
+  outcome->request = request;
+  outcome->owner = g_strdup (owner);
+  outcome->error = error != NULL ? g_error_copy (error) : NULL;
+  g_main_context_invoke (request->context, deliver_handle_outcome, outcome);
+}
+
+static void
+handle_request_fail (HandleRequest *request,
+                     const char    *message)
+{
+  g_autoptr(GError) error = g_error_new_literal (NATTER_PROTOCOL_ERROR,
+                                                 NATTER_PROTOCOL_ERROR_INTERNAL, message);
+
+  handle_request_finish (request, NULL, error);
 }
 
 static void
@@ -902,35 +1186,17 @@ on_handle_reply (redisAsyncContext *context,
   handle_request_finish (request, owner, error);
 }
 
-/**
- * natter_server_cluster_handle:
- * @handle: a normalized handle
- * @user: who asks
- * @done: called with the outcome, in the cluster's context (also when
- *   Redis is away: then with %NATTER_PROTOCOL_ERROR_INTERNAL)
- *
- * Registers, looks up or releases a handle in Redis, atomically.
- */
-void
-natter_server_cluster_handle (NatterServerCluster           *self,
-                              NatterServerClusterHandleOp    op,
-                              const char                    *handle,
-                              const char                    *user,
-                              NatterServerClusterHandleFunc  done,
-                              gpointer                       data,
-                              GDestroyNotify                 destroy)
+static void
+do_handle (NatterServerCluster *self,
+           HandleRequest       *request,
+           const char          *handle,
+           const char          *user)
 {
-  HandleRequest *request = g_new (HandleRequest, 1);
   int status = REDIS_ERR;
 
-  request->op = op;
-  request->done = done;
-  request->data = data;
-  request->destroy = destroy;
-
-  if (self->connected && self->command != NULL)
+  if (talks_to_redis (self) && self->command != NULL)
     {
-      switch (op)
+      switch (request->op)
         {
         case NATTER_SERVER_CLUSTER_HANDLE_REGISTER:
           status = redisAsyncCommand (self->command, on_handle_reply, request,
@@ -952,16 +1218,56 @@ natter_server_cluster_handle (NatterServerCluster           *self,
     }
 
   if (status != REDIS_OK)
-    {
-      g_autoptr(GError) error = g_error_new_literal (NATTER_PROTOCOL_ERROR,
-                                                     NATTER_PROTOCOL_ERROR_INTERNAL,
-                                                     "The server cannot reach its cluster; "
-                                                     "nothing changed");
-
-      handle_request_finish (request, NULL, error);
-    }
+    handle_request_fail (request, "The server cannot reach its cluster; nothing changed");
 }
 
+/**
+ * natter_server_cluster_handle:
+ * @handle: a normalized handle
+ * @user: who asks
+ * @done: called with the outcome, in the caller's thread-default context
+ *   (also when Redis is away: then with %NATTER_PROTOCOL_ERROR_INTERNAL)
+ *
+ * Registers, looks up or releases a handle in Redis, atomically.
+ */
+void
+natter_server_cluster_handle (NatterServerCluster           *self,
+                              NatterServerClusterHandleOp    op,
+                              const char                    *handle,
+                              const char                    *user,
+                              NatterServerClusterHandleFunc  done,
+                              gpointer                       data,
+                              GDestroyNotify                 destroy)
+{
+  HandleRequest *request = g_new (HandleRequest, 1);
+  Operation *operation;
+
+  request->op = op;
+  request->done = done;
+  request->data = data;
+  request->destroy = destroy;
+  request->context = g_main_context_ref_thread_default ();
+
+  if (in_cluster_context (self))
+    {
+      do_handle (self, request, handle, user);
+      return;
+    }
+
+  operation = g_new0 (Operation, 1);
+  operation->kind = OPERATION_HANDLE;
+  operation->user = g_strdup (user);
+  operation->argument = g_strdup (handle);
+  operation->request = request;
+  natter_server_mailbox_post (self->mailbox, operation);
+}
+
+/*
+ * natter_server_cluster_free:
+ *
+ * Once the workers are stopped (nothing else calls the cluster any more),
+ * in the cluster's thread.
+ */
 void
 natter_server_cluster_free (NatterServerCluster *self)
 {
@@ -972,9 +1278,17 @@ natter_server_cluster_free (NatterServerCluster *self)
   clear_source (&self->heartbeat);
   clear_source (&self->reconnect);
 
+  /* What the workers posted last: who came online is now in @local too,
+   * and so is announced offline below with the others. */
+  if (self->mailbox != NULL)
+    {
+      natter_server_mailbox_deliver (self->mailbox);
+      natter_server_mailbox_close (self->mailbox);
+    }
+
   /* Our users are gone with us: say so at once, not a heartbeat later
    * (a blocking connection of its own, bounded, at shutdown only). */
-  if (self->connected)
+  if (g_atomic_int_get (&self->connected))
     {
       struct timeval timeout = { 0, 500 * 1000 };
       redisContext *c = redisConnectWithTimeout (self->host, self->port, timeout);
@@ -1025,11 +1339,13 @@ natter_server_cluster_free (NatterServerCluster *self)
   free_context (&self->command, &self->command_source);
   free_context (&self->subscriber, &self->subscriber_source);
 
+  g_clear_pointer (&self->mailbox, natter_server_mailbox_free);
   g_clear_pointer (&self->local, g_hash_table_unref);
   g_clear_pointer (&self->remote, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->local_rooms, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
+  pthread_rwlock_destroy (&self->lock);
   g_free (self->host);
   g_free (self->id);
   g_free (self->server_key);

@@ -463,6 +463,106 @@ test_handles (void)
   g_assert_cmpuint (won, ==, 1);
 }
 
+/* Waits for @n presence frames, in any order: each names one of @users
+ * going to @online. */
+static void
+expect_presence_of (NatterTestClient  *client,
+                    NatterTestClient **users,
+                    guint              n,
+                    gboolean           online)
+{
+  g_autoptr(GHashTable) expected = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < n; i++)
+    g_hash_table_add (expected, (gpointer) natter_test_client_get_user (users[i]));
+
+  while (g_hash_table_size (expected) > 0)
+    {
+      g_autoptr(JsonObject) presence = natter_test_client_wait (client, "presence");
+
+      g_assert_true (json_object_get_boolean_member (presence, "online") == online);
+      g_assert_true (g_hash_table_remove (expected, STR (presence, "user")));
+    }
+}
+
+#define N_SERVERS 3
+#define N_PER_SERVER 4
+#define N_CLIENTS (N_SERVERS * N_PER_SERVER)
+
+/* Three servers, four users on each (on several workers of each server in
+ * the cluster-workers run): everybody sees everybody, the relay reaches
+ * users on other servers and on other workers of the same one, a room
+ * holds them all, a handle is claimed once through three servers at once,
+ * and when one server dies only its users go offline, for all the others. */
+static void
+test_three_servers (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  NatterTestServer *servers[N_SERVERS];
+  NatterTestClient *clients[N_CLIENTS];
+  NatterTestClient *killed[N_PER_SERVER];
+  guint won = 0;
+
+  for (guint i = 0; i < N_SERVERS; i++)
+    servers[i] = cluster_server_new (redis);
+  for (guint i = 0; i < N_CLIENTS; i++)
+    clients[i] = natter_test_client_new_authenticated (servers[i % N_SERVERS]);
+
+  for (guint i = 0; i < N_CLIENTS; i++)
+    for (guint j = 0; j < N_CLIENTS; j++)
+      if (i != j)
+        subscribe_online (clients[i], clients[j]);
+
+  /* The next one is on another server; the one three further on the same
+   * server, often on another of its workers. */
+  for (guint step = 1; step <= N_SERVERS; step += N_SERVERS - 1)
+    {
+      for (guint i = 0; i < N_CLIENTS; i++)
+        natter_test_client_send (clients[i], "{'type':'signal','to':'%s','payload':{'n':%u}}",
+                                 natter_test_client_get_user (clients[(i + step) % N_CLIENTS]),
+                                 100 * step + i);
+      for (guint i = 0; i < N_CLIENTS; i++)
+        {
+          guint from = (i + N_CLIENTS - step) % N_CLIENTS;
+
+          expect_signal (clients[i], clients[from], 100 * step + from);
+        }
+    }
+
+  for (guint i = 0; i < N_CLIENTS; i++)
+    room_join_expect (clients[i], "hall", i + 1);
+
+  for (guint i = 0; i < N_SERVERS; i++)
+    natter_test_client_send (clients[i], "{'type':'handle-register','id':'race','handle':'hall'}");
+  for (guint i = 0; i < N_SERVERS; i++)
+    {
+      g_autoptr(JsonObject) reply = natter_test_client_wait_ref (clients[i], "race");
+
+      if (g_strcmp0 (STR (reply, "type"), "handle") == 0)
+        won++;
+      else
+        g_assert_cmpstr (STR (reply, "code"), ==, "handle-taken");
+    }
+  g_assert_cmpuint (won, ==, 1);
+
+  /* The third server dies: its users, and only they, go offline for each
+   * of the others. */
+  natter_test_server_kill (servers[2]);
+  for (guint i = 0; i < N_PER_SERVER; i++)
+    killed[i] = clients[i * N_SERVERS + 2];
+  for (guint i = 0; i < N_CLIENTS; i++)
+    if (i % N_SERVERS != 2)
+      expect_presence_of (clients[i], killed, N_PER_SERVER, FALSE);
+  for (guint i = 0; i < N_CLIENTS; i++)
+    if (i % N_SERVERS != 2)
+      natter_test_client_assert_no_frame (clients[i], "presence", 200);
+
+  for (guint i = 0; i < N_CLIENTS; i++)
+    g_object_unref (clients[i]);
+  for (guint i = 0; i < N_SERVERS; i++)
+    g_object_unref (servers[i]);
+}
+
 typedef struct
 {
   const char *path;
@@ -476,6 +576,7 @@ static const ClusterTest tests[] = {
   { "/cluster/room", test_room },
   { "/cluster/server-killed", test_server_killed },
   { "/cluster/redis-restart", test_redis_restart },
+  { "/cluster/three-servers", test_three_servers },
 };
 
 static void
