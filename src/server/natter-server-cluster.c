@@ -72,6 +72,7 @@ GPtrArray *natter_server_cluster_room_members (NatterServerCluster *self, const 
 {
   return g_ptr_array_new ();
 }
+guint natter_server_cluster_room_size (NatterServerCluster *self, const char *room) { return 0; }
 void natter_server_cluster_free (NatterServerCluster *self) { }
 
 #else
@@ -1071,6 +1072,22 @@ natter_server_cluster_room_members (NatterServerCluster *self,
   pthread_rwlock_unlock (&self->lock);
 
   return users;
+}
+
+/* How many members @room has on the other servers. */
+guint
+natter_server_cluster_room_size (NatterServerCluster *self,
+                                 const char          *room)
+{
+  GHashTable *members;
+  guint size;
+
+  pthread_rwlock_rdlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
+  size = members != NULL ? g_hash_table_size (members) : 0;
+  pthread_rwlock_unlock (&self->lock);
+
+  return size;
 }
 
 /* Handles */

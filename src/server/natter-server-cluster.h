@@ -76,6 +76,8 @@ void                 natter_server_cluster_room_leave   (NatterServerCluster    
                                                          const char                         *user);
 GPtrArray           *natter_server_cluster_room_members (NatterServerCluster                *self,
                                                          const char                         *room);
+guint                natter_server_cluster_room_size    (NatterServerCluster                *self,
+                                                         const char                         *room);
 void                 natter_server_cluster_free         (NatterServerCluster                *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NatterServerCluster, natter_server_cluster_free)

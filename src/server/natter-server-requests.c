@@ -15,7 +15,6 @@
 #include "natter-server-private.h"
 
 #define ROOMS_PER_CONNECTION_MAX 32
-#define ROOM_MEMBERS_MAX         1000
 
 void
 _natter_server_room_free (NatterServerRoom *room)
@@ -677,6 +676,8 @@ _natter_server_handle_room_join (NatterServerShard      *self,
   GPtrArray *joined = natter_server_connection_get_rooms (connection, TRUE);
   NatterServerRoom *room = find_joined_room (connection, name);
   NatterServerRoomMember member;
+  guint max_members = natter_server_config_get_max_room_members (self->config);
+  guint elsewhere = 0;
   g_autofree char *text = NULL;
   GArray *keys;
 
@@ -694,22 +695,29 @@ _natter_server_handle_room_join (NatterServerShard      *self,
       return;
     }
 
+  /* In a cluster the limit is the room's on all servers together, as far
+   * as this one knows: joins on two servers at the same moment may pass
+   * it by one each. */
+  if (server->cluster != NULL)
+    elsewhere = natter_server_cluster_room_size (server->cluster, name);
+
   pthread_rwlock_wrlock (&server->directory_lock);
   room = g_hash_table_lookup (server->rooms, name);
+  if ((room != NULL ? room->members->len : 0) + elsewhere >= max_members)
+    {
+      g_autofree char *message = g_strdup_printf ("A room holds at most %u members", max_members);
+
+      pthread_rwlock_unlock (&server->directory_lock);
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED, message);
+      return;
+    }
   if (room == NULL)
     {
       room = g_new0 (NatterServerRoom, 1);
       room->name = g_strdup (name);
       room->members = g_array_new (FALSE, FALSE, sizeof (NatterServerRoomMember));
       g_hash_table_insert (server->rooms, room->name, room);
-    }
-  else if (room->members->len >= ROOM_MEMBERS_MAX)
-    {
-      pthread_rwlock_unlock (&server->directory_lock);
-      _natter_server_send_request_error (self, connection, frame,
-                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                                         "A room holds at most 1000 members");
-      return;
     }
 
   member.key = natter_server_connection_get_key (connection);
