@@ -64,6 +64,9 @@ void natter_server_cluster_handle (NatterServerCluster *self, NatterServerCluste
                                    const char *handle, const char *user,
                                    NatterServerClusterHandleFunc done, gpointer data,
                                    GDestroyNotify destroy) { }
+void natter_server_cluster_command (NatterServerCluster *self, const char * const *argv,
+                                    NatterServerClusterReplyFunc done, gpointer data,
+                                    GDestroyNotify destroy) { }
 void natter_server_cluster_room_join (NatterServerCluster *self, const char *room,
                                       const char *user) { }
 void natter_server_cluster_room_leave (NatterServerCluster *self, const char *room,
@@ -73,6 +76,10 @@ GPtrArray *natter_server_cluster_room_members (NatterServerCluster *self, const 
   return g_ptr_array_new ();
 }
 guint natter_server_cluster_room_size (NatterServerCluster *self, const char *room) { return 0; }
+gboolean natter_server_cluster_notify_answers (NatterServerCluster *self, const char *user)
+{
+  return FALSE;
+}
 void natter_server_cluster_free (NatterServerCluster *self) { }
 
 #else
@@ -87,6 +94,9 @@ void natter_server_cluster_free (NatterServerCluster *self) { }
 #define PRESENCE_CHANNEL "natter:presence"
 #define ROOMS_CHANNEL    "natter:rooms"
 #define RECONNECT_MS     1000
+/* On a server's natter:to:ID channel instead of a frame: answers to the
+ * user's invitations wait in Redis */
+#define ANSWERS_WAITING  "!answers"
 
 /* Handles: natter:handles (handle -> user) and natter:handle-of (user ->
  * handle), changed together by scripts, so that a handle is claimed once
@@ -368,9 +378,19 @@ on_inbox (NatterServerCluster *self,
     return;
 
   user = g_strndup (message, space - message);
-  if (g_hash_table_contains (self->local, user))
+  if (!g_hash_table_contains (self->local, user))
+    return;
+
+  /* Frames are JSON objects; this is not one. */
+  if (g_str_equal (space + 1, ANSWERS_WAITING))
+    self->callbacks.answers (self->data, user);
+  else
     self->callbacks.deliver (self->data, user, space + 1);
 }
+
+static void on_users_loaded (redisAsyncContext *context,
+                             void              *reply,
+                             void              *data);
 
 static void
 on_subscriber_reply (redisAsyncContext *context,
@@ -380,6 +400,21 @@ on_subscriber_reply (redisAsyncContext *context,
   NatterServerCluster *self = data;
   redisReply *r = reply;
   const char *channel;
+
+  /* Subscribed to all three channels: whatever the others announce from
+   * now on reaches us, and what they announced before is in Redis. Loaded
+   * any earlier, an announcement made in between would be missed. */
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+      r->element[0]->type == REDIS_REPLY_STRING && g_str_equal (r->element[0]->str, "subscribe") &&
+      r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer == 3)
+    {
+      if (self->command == NULL)
+        return;
+      redisAsyncCommand (self->command, on_users_loaded, self, "HGETALL %s", USERS_KEY);
+      redisAsyncCommand (self->command, on_room_members_loaded, self, "HGETALL %s",
+                         ROOM_MEMBERS_KEY);
+      return;
+    }
 
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
       r->element[0]->type != REDIS_REPLY_STRING || !g_str_equal (r->element[0]->str, "message") ||
@@ -677,13 +712,10 @@ cluster_connect (NatterServerCluster *self)
                          (const char *) user, self->id);
       publish_presence (self, TRUE, user);
     }
-  redisAsyncCommand (self->command, on_users_loaded, self, "HGETALL %s", USERS_KEY);
 
   g_hash_table_iter_init (&iter, self->local_rooms);
   while (g_hash_table_iter_next (&iter, &user, NULL))
     publish_room (self, TRUE, user);
-  redisAsyncCommand (self->command, on_room_members_loaded, self, "HGETALL %s",
-                     ROOM_MEMBERS_KEY);
 }
 
 static gboolean
@@ -717,17 +749,17 @@ typedef enum
   OPERATION_RELAY,
   OPERATION_ROOM_JOIN,
   OPERATION_ROOM_LEAVE,
-  OPERATION_HANDLE,
+  OPERATION_COMMAND,
 } OperationKind;
 
 typedef struct
 {
-  NatterServerClusterHandleOp op;
-  NatterServerClusterHandleFunc done;
+  char **argv;
+  NatterServerClusterReplyFunc done;
   gpointer data;
   GDestroyNotify destroy;
   GMainContext *context;     /* the asker's: @done is called there */
-} HandleRequest;
+} CommandRequest;
 
 typedef struct
 {
@@ -735,11 +767,11 @@ typedef struct
   char *user;
   char *argument;            /* the room, the frame or the handle */
   char *server;              /* OPERATION_RELAY: the recipient's */
-  HandleRequest *request;    /* OPERATION_HANDLE */
+  CommandRequest *request;   /* OPERATION_COMMAND */
 } Operation;
 
-static void handle_request_fail (HandleRequest *request,
-                                 const char    *message);
+static void command_request_fail (CommandRequest *request,
+                                  const char     *message);
 
 static void
 operation_free (gpointer data)
@@ -748,7 +780,7 @@ operation_free (gpointer data)
 
   /* Never done (the cluster is going): the asker still hears. */
   if (operation->request != NULL)
-    handle_request_fail (operation->request, "The server is stopping; nothing changed");
+    command_request_fail (operation->request, "The server is stopping; nothing changed");
   g_free (operation->user);
   g_free (operation->argument);
   g_free (operation->server);
@@ -833,10 +865,8 @@ do_room (NatterServerCluster *self,
     publish_room (self, joined, entry);
 }
 
-static void do_handle (NatterServerCluster *self,
-                       HandleRequest       *request,
-                       const char          *handle,
-                       const char          *user);
+static void do_command (NatterServerCluster *self,
+                        CommandRequest      *request);
 
 static void
 on_operation (gpointer message,
@@ -861,9 +891,8 @@ on_operation (gpointer message,
       do_room (self, operation->kind == OPERATION_ROOM_JOIN, operation->argument,
                operation->user);
       break;
-    case OPERATION_HANDLE:
-      do_handle (self, g_steal_pointer (&operation->request), operation->argument,
-                 operation->user);
+    case OPERATION_COMMAND:
+      do_command (self, g_steal_pointer (&operation->request));
       break;
     default:
       g_assert_not_reached ();
@@ -1024,6 +1053,22 @@ natter_server_cluster_relay (NatterServerCluster *self,
   return TRUE;
 }
 
+/**
+ * natter_server_cluster_notify_answers:
+ * @user: a user of another server
+ *
+ * Tells @user's server that answers to @user's invitations wait in Redis,
+ * for it to deliver them and delete them there.
+ *
+ * Returns: %FALSE if @user is on no other server (or Redis is away)
+ */
+gboolean
+natter_server_cluster_notify_answers (NatterServerCluster *self,
+                                      const char          *user)
+{
+  return natter_server_cluster_relay (self, user, ANSWERS_WAITING);
+}
+
 void
 natter_server_cluster_room_join (NatterServerCluster *self,
                                  const char          *room,
@@ -1090,152 +1135,270 @@ natter_server_cluster_room_size (NatterServerCluster *self,
   return size;
 }
 
-/* Handles */
+/* Commands for the others: their replies go back to the asker's context */
 
 typedef struct
 {
-  HandleRequest *request;
-  char *owner;
+  CommandRequest *request;
+  JsonNode *reply;
   GError *error;
-} HandleOutcome;
+} CommandOutcome;
 
 static void
-handle_request_free (HandleRequest *request)
+command_request_free (CommandRequest *request)
 {
   if (request->destroy != NULL)
     request->destroy (request->data);
+  g_strfreev (request->argv);
   g_main_context_unref (request->context);
   g_free (request);
 }
 
-static gboolean
-deliver_handle_outcome (gpointer data)
+static void
+command_outcome_free (CommandOutcome *outcome)
 {
-  HandleOutcome *outcome = data;
-
-  outcome->request->done (outcome->request->data, outcome->owner, outcome->error);
-  handle_request_free (outcome->request);
-  g_free (outcome->owner);
+  command_request_free (outcome->request);
+  g_clear_pointer (&outcome->reply, json_node_unref);
   g_clear_error (&outcome->error);
   g_free (outcome);
+}
+
+static gboolean
+deliver_command_outcome (gpointer data)
+{
+  CommandOutcome *outcome = data;
+
+  outcome->request->done (outcome->request->data, outcome->reply, outcome->error);
 
   return G_SOURCE_REMOVE;
 }
 
-/* Calls the request's function in the asker's context. */
+/* Calls the request's function in the asker's context; takes @reply and
+ * @error. */
 static void
-handle_request_finish (HandleRequest *request,
-                       const char    *owner,
-                       const GError  *error)
+command_request_finish (CommandRequest *request,
+                        JsonNode       *reply,
+                        GError         *error)
 {
-  HandleOutcome *outcome;
+  CommandOutcome *outcome = g_new0 (CommandOutcome, 1);
+
+  outcome->request = request;
+  outcome->reply = reply;
+  outcome->error = error;
 
   if (g_main_context_is_owner (request->context))
     {
-      request->done (request->data, owner, error);
-      handle_request_free (request);
+      deliver_command_outcome (outcome);
+      command_outcome_free (outcome);
       return;
     }
 
-  outcome = g_new0 (HandleOutcome, 1);
-  outcome->request = request;
-  outcome->owner = g_strdup (owner);
-  outcome->error = error != NULL ? g_error_copy (error) : NULL;
-  g_main_context_invoke (request->context, deliver_handle_outcome, outcome);
+  g_main_context_invoke_full (request->context, G_PRIORITY_DEFAULT, deliver_command_outcome,
+                              outcome, (GDestroyNotify) command_outcome_free);
 }
 
 static void
-handle_request_fail (HandleRequest *request,
-                     const char    *message)
+command_request_fail (CommandRequest *request,
+                      const char     *message)
 {
-  g_autoptr(GError) error = g_error_new_literal (NATTER_PROTOCOL_ERROR,
-                                                 NATTER_PROTOCOL_ERROR_INTERNAL, message);
+  command_request_finish (request, NULL,
+                          g_error_new_literal (NATTER_PROTOCOL_ERROR,
+                                               NATTER_PROTOCOL_ERROR_INTERNAL, message));
+}
 
-  handle_request_finish (request, NULL, error);
+/* Redis's reply as JSON: strings, integers, nil as null, arrays. */
+static JsonNode *
+reply_to_node (const redisReply *r)
+{
+  JsonNode *node = json_node_alloc ();
+
+  switch (r->type)
+    {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      {
+        g_autofree char *text = g_strndup (r->str, r->len);
+
+        /* What Natter stored is UTF-8; anything else is not its own. */
+        json_node_init_string (node, g_utf8_validate (text, -1, NULL) ? text : NULL);
+      }
+      break;
+
+    case REDIS_REPLY_INTEGER:
+      json_node_init_int (node, r->integer);
+      break;
+
+    case REDIS_REPLY_ARRAY:
+      {
+        JsonArray *array = json_array_sized_new (r->elements);
+
+        for (gsize i = 0; i < r->elements; i++)
+          json_array_add_element (array, reply_to_node (r->element[i]));
+        json_node_init_array (node, array);
+        json_array_unref (array);
+      }
+      break;
+
+    default:
+      json_node_init_null (node);
+      break;
+    }
+
+  return node;
 }
 
 static void
-on_handle_reply (redisAsyncContext *context,
-                 void              *reply,
-                 void              *data)
+on_command_reply (redisAsyncContext *context,
+                  void              *reply,
+                  void              *data)
 {
-  HandleRequest *request = data;
+  CommandRequest *request = data;
   redisReply *r = reply;
-  g_autoptr(GError) error = NULL;
-  const char *owner = NULL;
+  NatterProtocolError code;
 
-  if (r == NULL || r->type == REDIS_REPLY_ERROR)
+  if (r == NULL)
     {
-      if (r != NULL)
-        g_message ("Redis refused a handle request: %s", r->str);
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
-                                   "The server failed; nothing changed");
-    }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_LOOKUP)
-    {
-      if (r->type == REDIS_REPLY_STRING && natter_user_id_is_valid (r->str))
-        owner = r->str;
-      else
-        error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
-                                     "No such handle");
-    }
-  else if (r->type != REDIS_REPLY_INTEGER)
-    {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
-                                   "The server failed; nothing changed");
-    }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_REGISTER && r->integer == 0)
-    {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_HANDLE_TAKEN,
-                                   "The handle belongs to another user");
-    }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && r->integer < 0)
-    {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
-                                   "No such handle");
-    }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && r->integer == 0)
-    {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_OWNER,
-                                   "The handle belongs to another user");
+      command_request_fail (request, "The server lost its cluster; nothing changed");
+      return;
     }
 
-  handle_request_finish (request, owner, error);
+  if (r->type == REDIS_REPLY_ERROR)
+    {
+      /* A script's refusal names a protocol error code; anything else is
+       * Redis failing. */
+      if (r->str != NULL && natter_protocol_error_from_code (r->str, &code))
+        {
+          command_request_finish (request, NULL,
+                                  g_error_new_literal (NATTER_PROTOCOL_ERROR, code, r->str));
+          return;
+        }
+      g_message ("Redis refused a command: %s", r->str);
+      command_request_fail (request, "The server failed; nothing changed");
+      return;
+    }
+
+  command_request_finish (request, reply_to_node (r), NULL);
 }
 
 static void
-do_handle (NatterServerCluster *self,
-           HandleRequest       *request,
-           const char          *handle,
-           const char          *user)
+do_command (NatterServerCluster *self,
+            CommandRequest      *request)
 {
-  int status = REDIS_ERR;
+  guint argc = g_strv_length (request->argv);
+  g_autofree gsize *lengths = g_new (gsize, argc);
 
-  if (talks_to_redis (self) && self->command != NULL)
+  for (guint i = 0; i < argc; i++)
+    lengths[i] = strlen (request->argv[i]);
+
+  if (!talks_to_redis (self) || self->command == NULL ||
+      redisAsyncCommandArgv (self->command, on_command_reply, request, argc,
+                             (const char **) request->argv, lengths) != REDIS_OK)
+    command_request_fail (request, "The server cannot reach its cluster; nothing changed");
+}
+
+/**
+ * natter_server_cluster_command:
+ * @argv: a Redis command and its arguments
+ * @done: called with the reply (or a #GError: a script's refusal naming a
+ *   protocol error code has that code, anything else is
+ *   %NATTER_PROTOCOL_ERROR_INTERNAL, also when Redis is away), in the
+ *   caller's thread-default main context
+ *
+ * Sends a command to Redis from any thread.
+ */
+void
+natter_server_cluster_command (NatterServerCluster          *self,
+                               const char * const           *argv,
+                               NatterServerClusterReplyFunc  done,
+                               gpointer                      data,
+                               GDestroyNotify                destroy)
+{
+  CommandRequest *request = g_new (CommandRequest, 1);
+  Operation *operation;
+
+  request->argv = g_strdupv ((char **) argv);
+  request->done = done;
+  request->data = data;
+  request->destroy = destroy;
+  request->context = g_main_context_ref_thread_default ();
+
+  if (in_cluster_context (self))
     {
-      switch (request->op)
-        {
-        case NATTER_SERVER_CLUSTER_HANDLE_REGISTER:
-          status = redisAsyncCommand (self->command, on_handle_reply, request,
-                                      "EVAL %s 2 %s %s %s %s", HANDLE_REGISTER, HANDLES_KEY,
-                                      HANDLE_OF_KEY, handle, user);
-          break;
-        case NATTER_SERVER_CLUSTER_HANDLE_LOOKUP:
-          status = redisAsyncCommand (self->command, on_handle_reply, request, "HGET %s %s",
-                                      HANDLES_KEY, handle);
-          break;
-        case NATTER_SERVER_CLUSTER_HANDLE_RELEASE:
-          status = redisAsyncCommand (self->command, on_handle_reply, request,
-                                      "EVAL %s 2 %s %s %s %s", HANDLE_RELEASE, HANDLES_KEY,
-                                      HANDLE_OF_KEY, handle, user);
-          break;
-        default:
-          g_assert_not_reached ();
-        }
+      do_command (self, request);
+      return;
     }
 
-  if (status != REDIS_OK)
-    handle_request_fail (request, "The server cannot reach its cluster; nothing changed");
+  operation = g_new0 (Operation, 1);
+  operation->kind = OPERATION_COMMAND;
+  operation->request = request;
+  natter_server_mailbox_post (self->mailbox, operation);
+}
+
+/* Handles */
+
+typedef struct
+{
+  NatterServerClusterHandleOp op;
+  NatterServerClusterHandleFunc done;
+  gpointer data;
+  GDestroyNotify destroy;
+} HandleCall;
+
+static void
+handle_call_free (gpointer data)
+{
+  HandleCall *call = data;
+
+  if (call->destroy != NULL)
+    call->destroy (call->data);
+  g_free (call);
+}
+
+static void
+on_handle_reply (gpointer      data,
+                 JsonNode     *reply,
+                 const GError *error)
+{
+  HandleCall *call = data;
+  g_autoptr(GError) refusal = NULL;
+  const char *owner = NULL;
+  gint64 result = 0;
+
+  if (error != NULL)
+    {
+      call->done (call->data, NULL, error);
+      return;
+    }
+
+  if (call->op == NATTER_SERVER_CLUSTER_HANDLE_LOOKUP)
+    {
+      if (JSON_NODE_HOLDS_VALUE (reply) && json_node_get_value_type (reply) == G_TYPE_STRING &&
+          natter_user_id_is_valid (json_node_get_string (reply)))
+        owner = json_node_get_string (reply);
+      else
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
+                                       "No such handle");
+    }
+  else if (!JSON_NODE_HOLDS_VALUE (reply) || json_node_get_value_type (reply) != G_TYPE_INT64)
+    {
+      refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
+                                     "The server failed; nothing changed");
+    }
+  else
+    {
+      result = json_node_get_int (reply);
+      if (call->op == NATTER_SERVER_CLUSTER_HANDLE_REGISTER && result == 0)
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_HANDLE_TAKEN,
+                                       "The handle belongs to another user");
+      else if (call->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && result < 0)
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
+                                       "No such handle");
+      else if (call->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && result == 0)
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_OWNER,
+                                       "The handle belongs to another user");
+    }
+
+  call->done (call->data, owner, refusal);
 }
 
 /**
@@ -1256,27 +1419,35 @@ natter_server_cluster_handle (NatterServerCluster           *self,
                               gpointer                       data,
                               GDestroyNotify                 destroy)
 {
-  HandleRequest *request = g_new (HandleRequest, 1);
-  Operation *operation;
+  HandleCall *call = g_new (HandleCall, 1);
+  const char *register_argv[] = { "EVAL", HANDLE_REGISTER, "2", HANDLES_KEY, HANDLE_OF_KEY,
+                                  handle, user, NULL };
+  const char *lookup_argv[] = { "HGET", HANDLES_KEY, handle, NULL };
+  const char *release_argv[] = { "EVAL", HANDLE_RELEASE, "2", HANDLES_KEY, HANDLE_OF_KEY,
+                                 handle, user, NULL };
+  const char * const *argv = NULL;
 
-  request->op = op;
-  request->done = done;
-  request->data = data;
-  request->destroy = destroy;
-  request->context = g_main_context_ref_thread_default ();
+  call->op = op;
+  call->done = done;
+  call->data = data;
+  call->destroy = destroy;
 
-  if (in_cluster_context (self))
+  switch (op)
     {
-      do_handle (self, request, handle, user);
-      return;
+    case NATTER_SERVER_CLUSTER_HANDLE_REGISTER:
+      argv = register_argv;
+      break;
+    case NATTER_SERVER_CLUSTER_HANDLE_LOOKUP:
+      argv = lookup_argv;
+      break;
+    case NATTER_SERVER_CLUSTER_HANDLE_RELEASE:
+      argv = release_argv;
+      break;
+    default:
+      g_assert_not_reached ();
     }
 
-  operation = g_new0 (Operation, 1);
-  operation->kind = OPERATION_HANDLE;
-  operation->user = g_strdup (user);
-  operation->argument = g_strdup (handle);
-  operation->request = request;
-  natter_server_mailbox_post (self->mailbox, operation);
+  natter_server_cluster_command (self, argv, on_handle_reply, call, handle_call_free);
 }
 
 /*

@@ -969,6 +969,13 @@ on_cluster_replaced (gpointer    data,
 }
 
 static void
+on_cluster_answers (gpointer    data,
+                    const char *user)
+{
+  _natter_server_fetch_answers (data, user);
+}
+
+static void
 on_cluster_room (gpointer    data,
                  const char *room,
                  const char *user,
@@ -981,6 +988,7 @@ static const NatterServerClusterCallbacks cluster_callbacks = {
   .presence = on_cluster_presence,
   .deliver = on_cluster_deliver,
   .replaced = on_cluster_replaced,
+  .answers = on_cluster_answers,
   .room = on_cluster_room,
 };
 

@@ -650,6 +650,147 @@ test_three_servers (void)
     g_object_unref (servers[i]);
 }
 
+/* Invitations */
+
+static char *
+send_invite (NatterTestClient *from,
+             NatterTestClient *to,
+             const char       *text)
+{
+  g_autoptr(JsonObject) sent = natter_test_client_request (
+    from, "{'type':'invite','id':'inv','to':'%s','text':'%s'}", natter_test_client_get_user (to),
+    text);
+  JsonObject *invitation = json_object_get_object_member (sent, "invitation");
+
+  g_assert_cmpstr (STR (sent, "type"), ==, "invite-sent");
+  g_assert_cmpstr (STR (invitation, "from"), ==, natter_test_client_get_user (from));
+  g_assert_cmpstr (STR (invitation, "text"), ==, text);
+  return g_strdup (STR (invitation, "id"));
+}
+
+/* The next invitation frame of @type reaching @client: its id, text and
+ * status. */
+static void
+expect_invitation_frame (NatterTestClient *client,
+                         const char       *type,
+                         const char       *id,
+                         const char       *text,
+                         const char       *status)
+{
+  g_autoptr(JsonObject) frame = natter_test_client_wait (client, type);
+  JsonObject *invitation = json_object_get_object_member (frame, "invitation");
+
+  g_assert_cmpstr (STR (invitation, "id"), ==, id);
+  g_assert_cmpstr (STR (invitation, "status"), ==, status);
+  if (text != NULL)
+    g_assert_cmpstr (STR (invitation, "text"), ==, text);
+}
+
+/* Whether @id is in the @which ("incoming", "outgoing") list of @client. */
+static gboolean
+listed (NatterTestClient *client,
+        const char       *which,
+        const char       *id)
+{
+  g_autoptr(JsonObject) list = natter_test_client_request (client,
+                                                           "{'type':'invitations','id':'ls'}");
+  JsonArray *entries = json_object_get_array_member (list, which);
+
+  g_assert_cmpstr (STR (list, "type"), ==, "invitations");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    if (g_strcmp0 (STR (json_array_get_object_element (entries, i), "id"), id) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
+static void
+answer (NatterTestClient *client,
+        const char       *verb,
+        const char       *id)
+{
+  g_autoptr(JsonObject) ok = natter_test_client_request (
+    client, "{'type':'invite-%s','id':'ans','invitation':'%s'}", verb, id);
+
+  g_assert_cmpstr (STR (ok, "type"), ==, "ok");
+}
+
+/* Invitations are the cluster's: made through one server, they reach the
+ * invited through another, now or when they come back (to any server),
+ * and so do the answers; inviting again updates the pending one; the
+ * limits hold for the cluster. */
+static void
+test_invitations (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = natter_test_server_new (
+    "--cluster", redis->url, "--heartbeat-interval", HEARTBEAT_S,
+    "--max-invitations-per-recipient", "2", NULL);
+  g_autoptr(NatterTestServer) two = natter_test_server_new (
+    "--cluster", redis->url, "--heartbeat-interval", HEARTBEAT_S,
+    "--max-invitations-per-recipient", "2", NULL);
+  g_autoptr(NatterTestClient) ana = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new (two);
+  g_autoptr(NatterTestClient) cat = natter_test_client_new_authenticated (two);
+  g_autoptr(NatterTestClient) dan = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) cat_on_one = NULL;
+  g_autoptr(JsonObject) auth_ok = NULL;
+  g_autofree char *to_bob = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *to_ana = NULL;
+
+  /* Bob is offline: his invitation waits, and an update keeps its id. */
+  to_bob = send_invite (ana, bob, "Hi Bob");
+  again = send_invite (ana, bob, "Hi Bob, it is Ana");
+  g_assert_cmpstr (again, ==, to_bob);
+  g_assert_true (listed (ana, "outgoing", to_bob));
+
+  /* He signs in through the other server and gets it. */
+  auth_ok = natter_test_client_authenticate (bob);
+  expect_invitation_frame (bob, "invitation", to_bob, "Hi Bob, it is Ana", "pending");
+  g_assert_true (listed (bob, "incoming", to_bob));
+
+  /* He accepts there; Ana, online on the first, hears at once. */
+  answer (bob, "accept", to_bob);
+  expect_invitation_frame (ana, "invitation-answer", to_bob, NULL, "accepted");
+  g_assert_false (listed (bob, "incoming", to_bob));
+  g_assert_false (listed (ana, "outgoing", to_bob));
+  natter_test_client_request_error (bob, "not-found",
+                                    "{'type':'invite-accept','id':'x','invitation':'%s'}", to_bob);
+
+  /* Cat, on the second, invites Ana, online on the first: it comes at
+   * once. Ana declines while Cat is away; Cat hears when back, on the
+   * first server this time, and only once. */
+  to_ana = send_invite (cat, ana, "Hello Ana");
+  expect_invitation_frame (ana, "invitation", to_ana, "Hello Ana", "pending");
+  natter_test_client_close (cat);
+  answer (ana, "decline", to_ana);
+  cat_on_one = natter_test_client_new_same_user_on (cat, one);
+  g_clear_pointer (&auth_ok, json_object_unref);
+  auth_ok = natter_test_client_authenticate (cat_on_one);
+  expect_invitation_frame (cat_on_one, "invitation-answer", to_ana, NULL, "declined");
+  natter_test_client_close (cat_on_one);
+  g_clear_object (&cat_on_one);
+  cat_on_one = natter_test_client_new_same_user_on (cat, one);
+  g_clear_pointer (&auth_ok, json_object_unref);
+  auth_ok = natter_test_client_authenticate (cat_on_one);
+  natter_test_client_ping (cat_on_one);
+  natter_test_client_assert_no_frame (cat_on_one, "invitation-answer", 500);
+
+  /* Two pending invitations for Bob, sent through two servers, fill his
+   * quota of two; a third is refused with the limit in words. */
+  g_free (send_invite (ana, bob, "One"));
+  g_free (send_invite (cat_on_one, bob, "Two"));
+  natter_test_client_send (dan, "{'type':'invite','id':'full','to':'%s','text':'Three'}",
+                           natter_test_client_get_user (bob));
+  {
+    g_autoptr(JsonObject) refused = natter_test_client_wait_ref (dan, "full");
+
+    g_assert_cmpstr (STR (refused, "code"), ==, "recipient-full");
+    g_assert_nonnull (strstr (STR (refused, "message"), "2 pending invitations"));
+  }
+}
+
 typedef struct
 {
   const char *path;
@@ -665,6 +806,7 @@ static const ClusterTest tests[] = {
   { "/cluster/server-killed", test_server_killed },
   { "/cluster/redis-restart", test_redis_restart },
   { "/cluster/three-servers", test_three_servers },
+  { "/cluster/invitations", test_invitations },
 };
 
 static void
