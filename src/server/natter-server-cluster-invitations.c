@@ -8,6 +8,7 @@
  * rules (natter-server-store.c) made atomic by Lua scripts:
  *
  *   natter:inv:ID          hash: id from to text created expires status
+ *                          and from_name when the sender gave one
  *                          (0 pending, 1 accepted, 2 declined), expiring
  *                          when the invitation does (an answer is kept a
  *                          while longer for its sender to come back)
@@ -47,7 +48,8 @@
   "  return found end " \
   "local function pending(status, expires) return status == '0' and expires > now end "
 
-/* ARGV: from to text now ttl max-per-recipient max-per-sender new-id */
+/* ARGV: from to text now ttl max-per-recipient max-per-sender new-id
+ * from-name (empty: none) */
 static const char INVITE[] =
   "local from, to, text = ARGV[1], ARGV[2], ARGV[3] "
   "local now = tonumber(ARGV[4]) "
@@ -59,6 +61,8 @@ static const char INVITE[] =
   "  local f = redis.call('hmget', inv(old), 'status', 'expires') "
   "  if f[1] and pending(f[1], tonumber(f[2])) then "
   "    redis.call('hset', inv(old), 'text', text, 'expires', expires) "
+  "    if ARGV[9] ~= '' then redis.call('hset', inv(old), 'from_name', ARGV[9]) "
+  "    else redis.call('hdel', inv(old), 'from_name') end "
   "    redis.call('expireat', inv(old), expires) "
   "    redis.call('expireat', pair, expires) "
   "    extend('natter:inv-in:' .. to, expires) extend('natter:inv-out:' .. from, expires) "
@@ -70,6 +74,7 @@ static const char INVITE[] =
   "local id = ARGV[8] "
   "redis.call('hset', inv(id), 'id', id, 'from', from, 'to', to, 'text', text, "
   "           'created', now, 'expires', expires, 'status', '0') "
+  "if ARGV[9] ~= '' then redis.call('hset', inv(id), 'from_name', ARGV[9]) end "
   "redis.call('expireat', inv(id), expires) "
   "redis.call('zadd', 'natter:inv-in:' .. to, now, id) "
   "redis.call('zadd', 'natter:inv-out:' .. from, now, id) "
@@ -147,6 +152,8 @@ invitation_from_node (JsonNode *node)
         invitation->to = g_strdup (value);
       else if (g_str_equal (name, "text"))
         invitation->text = g_strdup (value);
+      else if (g_str_equal (name, "from_name"))
+        invitation->from_name = g_strdup (value);
       else if (g_str_equal (name, "created"))
         created = value;
       else if (g_str_equal (name, "expires"))
@@ -266,6 +273,7 @@ on_invitation_reply (gpointer      data,
 void
 natter_server_cluster_invite (NatterServerCluster               *self,
                               const char                        *from,
+                              const char                        *from_name,
                               const char                        *to,
                               const char                        *text,
                               gint64                             now,
@@ -283,7 +291,7 @@ natter_server_cluster_invite (NatterServerCluster               *self,
   g_autofree char *max_text = g_strdup_printf ("%u", max_per_recipient);
   g_autofree char *max_sender_text = g_strdup_printf ("%d", NATTER_SERVER_MAX_PENDING_INVITATIONS);
   const char *argv[] = { "EVAL", INVITE, "0", from, to, text, now_text, ttl_text, max_text,
-                         max_sender_text, id, NULL };
+                         max_sender_text, id, from_name != NULL ? from_name : "", NULL };
 
   natter_random_bytes (bytes, sizeof bytes);
   for (guint i = 0; i < sizeof bytes; i++)

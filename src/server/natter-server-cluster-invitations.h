@@ -26,6 +26,7 @@ typedef void (*NatterServerClusterInvitationListsFunc) (gpointer      data,
 
 void natter_server_cluster_invite             (NatterServerCluster                    *self,
                                                const char                             *from,
+                                               const char                             *from_name,
                                                const char                             *to,
                                                const char                             *text,
                                                gint64                                  now,

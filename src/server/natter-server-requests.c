@@ -35,6 +35,8 @@ invitation_to_json (const NatterServerInvitation *invitation)
   json_object_set_string_member (object, "from", invitation->from);
   json_object_set_string_member (object, "to", invitation->to);
   json_object_set_string_member (object, "text", invitation->text);
+  if (invitation->from_name != NULL)
+    json_object_set_string_member (object, "from_name", invitation->from_name);
   json_object_set_int_member (object, "created", invitation->created);
   json_object_set_int_member (object, "expires", invitation->expires);
   json_object_set_string_member (object, "status",
@@ -443,6 +445,7 @@ _natter_server_handle_invite (NatterServerShard      *self,
   const char *from = natter_server_connection_get_user (connection);
   const char *to = natter_frame_get_string (frame, "to");
   const char *text = natter_frame_get_string (frame, "text");
+  const char *name = natter_frame_get_string (frame, "name");
   g_autoptr(NatterServerInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
   gint64 ttl = natter_server_config_get_invitation_ttl (self->config);
@@ -456,16 +459,20 @@ _natter_server_handle_invite (NatterServerShard      *self,
       return;
     }
 
+  if (name != NULL && *name == '\0')
+    name = NULL;
+
   if (self->server->cluster != NULL)
     {
-      natter_server_cluster_invite (self->server->cluster, from, to, text != NULL ? text : "",
+      natter_server_cluster_invite (self->server->cluster, from, name, to,
+                                    text != NULL ? text : "",
                                     _natter_server_unix_now (), ttl, max_per_recipient,
                                     on_cluster_invited, cluster_reply_new (self, connection, frame),
                                     cluster_reply_free);
       return;
     }
 
-  invitation = natter_server_store_invite (self->store, from, to, text != NULL ? text : "",
+  invitation = natter_server_store_invite (self->store, from, name, to, text != NULL ? text : "",
                                            _natter_server_unix_now (), ttl, max_per_recipient,
                                            &error);
   invited (self, connection, frame, invitation, error);
