@@ -69,6 +69,7 @@ on_control_request (NatterControl     *control,
   sub.store = cli->store;
   sub.client = cli->client;
   input = g_strdup (json_object_get_string_member_with_default (request, "stdin", ""));
+  sub.cwd = g_strdup (json_object_get_string_member_with_default (request, "cwd", NULL));
   sub.input = fmemopen (input, strlen (input), "r");
 
   forward_call = call;
@@ -146,6 +147,11 @@ natter_cli_forward_command (Cli         *cli,
   json_object_set_array_member (request, "args", args);
   json_object_set_boolean_member (request, "no_wait", cli->no_wait);
   json_object_set_int_member (request, "timeout", cli->timeout_s);
+  {
+    g_autofree char *cwd = g_get_current_dir ();
+
+    json_object_set_string_member (request, "cwd", cwd);
+  }
 
   if (g_str_equal (rest[0], "send") && g_strv_length (rest) >= 3 && g_str_equal (rest[2], "-"))
     {

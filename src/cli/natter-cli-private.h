@@ -10,6 +10,8 @@
  * natter-cli-rooms.c    room
  * natter-cli-listen.c   listen: events as JSON lines
  * natter-cli-backup.c   backup, restore-backup
+ * natter-cli-files.c    send-file, transfers, accept-file, decline-file, cancel; transfer
+ *                       events for listen
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -46,6 +48,7 @@ typedef struct
   char         *name;
   char         *bio;
   char         *avatar;
+  char         *auto_accept_files;
   int           limit;
   int           timeout_s;
 
@@ -67,6 +70,8 @@ typedef struct
    * process that is online, and its input came with the request */
   gboolean      borrowed;
   FILE         *input;
+  /* The handing process's working directory, for relative paths */
+  char         *cwd;
 } Cli;
 
 /* natter-cli.c */
@@ -114,6 +119,9 @@ gboolean      natter_cli_forward_command (Cli          *cli,
 void          natter_cli_connect_listeners (Cli        *cli);
 void          natter_cli_run_forever       (Cli        *cli);
 
+/* natter-cli-files.c */
+gboolean      natter_cli_listen_transfers  (Cli        *cli);
+
 /* The commands: each takes its arguments, returns FALSE on failure */
 gboolean natter_cli_cmd_whoami          (Cli *cli, char **args);
 gboolean natter_cli_cmd_profile         (Cli *cli, char **args);
@@ -136,5 +144,10 @@ gboolean natter_cli_cmd_listen          (Cli *cli, char **args);
 gboolean natter_cli_cmd_room            (Cli *cli, char **args);
 gboolean natter_cli_cmd_backup          (Cli *cli, char **args);
 gboolean natter_cli_cmd_restore_backup  (Cli *cli, char **args);
+gboolean natter_cli_cmd_send_file       (Cli *cli, char **args);
+gboolean natter_cli_cmd_transfers       (Cli *cli, char **args);
+gboolean natter_cli_cmd_cancel          (Cli *cli, char **args);
+gboolean natter_cli_cmd_accept_file     (Cli *cli, char **args);
+gboolean natter_cli_cmd_decline_file    (Cli *cli, char **args);
 
 G_END_DECLS

@@ -12,6 +12,7 @@
 
 #include "natter-client.h"
 #include "natter-pending-invitations.h"
+#include "natter-protocol.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,11 @@ struct _NatterClient
   gboolean         send_read_receipts;
   gboolean         send_typing;
 
+  /* The transfer service's: "contact/id" -> its live transfer */
+  GHashTable      *transfers;
+  char            *download_folder;
+  guint64          auto_accept_max;
+
   guint64          envelopes_sent;
   guint64          envelopes_received;
 };
@@ -60,6 +66,8 @@ enum {
   CONVERSATION_CLEARED,
   MESSAGE_REFUSED,
   STORE_FAILED,
+  TRANSFER_ADDED,
+  TRANSFER_STARTED,
   N_SIGNALS
 };
 
@@ -103,6 +111,21 @@ void           _natter_client_profile_envelope   (NatterClient  *self,
 void           _natter_client_avatar_envelope    (NatterClient  *self,
                                                   NatterContactSession *session,
                                                   JsonObject    *envelope);
+
+/* natter-client-transfers.c */
+void           _natter_client_transfers_init     (NatterClient  *self);
+void           _natter_client_transfers_clear    (NatterClient  *self);
+void           _natter_client_transfer_envelope  (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  NatterEnvelopeType type,
+                                                  JsonObject    *envelope);
+void           _natter_client_transfers_chat_opened (NatterClient *self,
+                                                  NatterContactSession *session);
+gboolean       _natter_client_transfer_channel   (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  NatterChannel *channel);
+gboolean       _natter_client_has_pending_transfers (NatterClient *self,
+                                                  const char    *contact_id);
 
 /* natter-client-invitations.c */
 void           _natter_client_invitation_frame   (NatterClient  *self,
