@@ -434,6 +434,9 @@ reach_contact (Cli            *cli,
 
 /* accept-file, decline-file */
 
+static gboolean wait_for_arrival (Cli            *cli,
+                                  NatterTransfer *transfer);
+
 gboolean
 natter_cli_cmd_accept_file (Cli   *cli,
                             char **args)
@@ -441,9 +444,6 @@ natter_cli_cmd_accept_file (Cli   *cli,
   g_autoptr(NatterTransfer) transfer = NULL;
   g_autoptr(GFile) folder = NULL;
   g_autoptr(GError) error = NULL;
-  Sending sending = { .cli = cli };
-  g_autoptr(GPtrArray) one = g_ptr_array_new ();
-  guint tick;
 
   if (args[0] == NULL)
     return natter_cli_fail (cli, _("Usage: natter-cli accept-file TRANSFER-ID [DIR]"));
@@ -455,8 +455,19 @@ natter_cli_cmd_accept_file (Cli   *cli,
   if (!natter_client_accept_transfer (cli->client, transfer, folder, &error))
     return natter_cli_fail (cli, "%s", error->message);
 
-  /* Borrowed, the process online goes on with it; alone, this one waits
-   * until the file is here */
+  return wait_for_arrival (cli, transfer);
+}
+
+/* Borrowed, the process online goes on with @transfer; alone, this one
+ * waits until the file is here */
+static gboolean
+wait_for_arrival (Cli            *cli,
+                  NatterTransfer *transfer)
+{
+  Sending sending = { .cli = cli };
+  g_autoptr(GPtrArray) one = g_ptr_array_new ();
+  guint tick;
+
   if (cli->borrowed || cli->no_wait)
     return TRUE;
 
@@ -477,6 +488,24 @@ natter_cli_cmd_accept_file (Cli   *cli,
                             natter_transfer_get_error (transfer) : _("The file did not arrive"));
   g_print ("%s\n", natter_transfer_get_path (transfer));
   return TRUE;
+}
+
+gboolean
+natter_cli_cmd_resume (Cli   *cli,
+                       char **args)
+{
+  g_autoptr(NatterTransfer) transfer = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (args[0] == NULL)
+    return natter_cli_fail (cli, _("Usage: natter-cli resume TRANSFER-ID"));
+  if ((transfer = find_transfer (cli, args[0])) == NULL)
+    return FALSE;
+
+  if (!natter_client_resume_transfer (cli->client, transfer, &error))
+    return natter_cli_fail (cli, "%s", error->message);
+
+  return wait_for_arrival (cli, transfer);
 }
 
 gboolean

@@ -10,7 +10,7 @@
  * natter-cli-rooms.c    room
  * natter-cli-listen.c   listen: events as JSON lines
  * natter-cli-backup.c   backup, restore-backup
- * natter-cli-files.c    send-file, transfers, accept-file, decline-file, cancel; transfer
+ * natter-cli-files.c    send-file, transfers, accept-file, decline-file, resume, cancel; transfer
  *                       events for listen
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -149,5 +149,6 @@ gboolean natter_cli_cmd_transfers       (Cli *cli, char **args);
 gboolean natter_cli_cmd_cancel          (Cli *cli, char **args);
 gboolean natter_cli_cmd_accept_file     (Cli *cli, char **args);
 gboolean natter_cli_cmd_decline_file    (Cli *cli, char **args);
+gboolean natter_cli_cmd_resume          (Cli *cli, char **args);
 
 G_END_DECLS

@@ -44,6 +44,8 @@ static const Command commands[] = {
     N_("Accept a file offered to you, into DIR or Downloads") },
   { "decline-file", natter_cli_cmd_decline_file, TRUE, N_("Decline a file offered to you") },
   { "cancel", natter_cli_cmd_cancel, TRUE, N_("Cancel a file transfer") },
+  { "resume", natter_cli_cmd_resume, TRUE,
+    N_("Go on with a received file that failed part-way (a full disk)") },
   { "typing", natter_cli_cmd_typing, TRUE, N_("Tell a contact you are typing (on|off)") },
   { "read", natter_cli_cmd_read, TRUE, N_("Mark a conversation read and send read receipts") },
   { "history", natter_cli_cmd_history, FALSE, N_("Print a conversation") },

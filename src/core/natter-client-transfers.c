@@ -522,12 +522,16 @@ handle_accept (NatterClient         *self,
       return;
     }
 
-  if (natter_transfer_is_finished (a->transfer))
+  /* A failure may pass (the receiver made room on its disk): it goes on if
+   * the file is still here and the same. What a user ended stays ended. */
+  if (natter_transfer_is_finished (a->transfer) &&
+      natter_transfer_get_state (a->transfer) != NATTER_TRANSFER_STATE_FAILED)
     {
       if (natter_transfer_get_state (a->transfer) != NATTER_TRANSFER_STATE_DONE)
         send_reason (a, NATTER_ENVELOPE_FILE_CANCEL, "cancelled");
       return;
     }
+  natter_transfer_set_error (a->transfer, NULL);
 
   /* A new start: whatever ran before stops */
   active_close_streams (a);
@@ -636,9 +640,14 @@ handle_resume (NatterClient         *self,
       !natter_transfer_is_finished (a->transfer))
     return;
 
-  if (a != NULL && natter_transfer_get_direction (a->transfer) == NATTER_TRANSFER_DIRECTION_OUT)
+  /* One that failed goes on if the receiver asks (natter_client_resume_transfer()):
+   * it is offered again, and the receiver accepts from what it has */
+  if (a != NULL && natter_transfer_get_direction (a->transfer) == NATTER_TRANSFER_DIRECTION_OUT &&
+      natter_transfer_get_state (a->transfer) == NATTER_TRANSFER_STATE_FAILED)
+    send_offer (a);
+  else if (a != NULL && natter_transfer_get_direction (a->transfer) == NATTER_TRANSFER_DIRECTION_OUT)
     send_reason (a, NATTER_ENVELOPE_FILE_CANCEL,
-                 natter_transfer_get_state (a->transfer) == NATTER_TRANSFER_STATE_FAILED ?
+                 natter_transfer_get_state (a->transfer) == NATTER_TRANSFER_STATE_DONE ?
                  "io-error" : "cancelled");
   else
     {
@@ -1236,10 +1245,15 @@ _natter_client_has_pending_transfers (NatterClient *self,
   if (transfers == NULL)
     return FALSE;
 
+  /* Ours to send, or theirs we are receiving: either side connects for it */
   for (guint i = 0; i < transfers->len; i++)
-    if (natter_transfer_get_direction (g_ptr_array_index (transfers, i)) ==
-        NATTER_TRANSFER_DIRECTION_OUT)
-      return TRUE;
+    {
+      NatterTransfer *transfer = g_ptr_array_index (transfers, i);
+
+      if (natter_transfer_get_direction (transfer) == NATTER_TRANSFER_DIRECTION_OUT ||
+          natter_transfer_get_state (transfer) == NATTER_TRANSFER_STATE_TRANSFERRING)
+        return TRUE;
+    }
 
   return FALSE;
 }
@@ -1473,6 +1487,49 @@ natter_client_cancel_transfer (NatterClient    *self,
   if (natter_transfer_get_direction (a->transfer) == NATTER_TRANSFER_DIRECTION_IN)
     remove_partial (a);
   finish (a, NATTER_TRANSFER_STATE_CANCELLED, NULL);
+  return TRUE;
+}
+
+/**
+ * natter_client_resume_transfer:
+ * @transfer: an incoming transfer that failed and kept its partial file (a
+ *   full disk)
+ *
+ * Asks the sender to go on from what arrived, once connected.
+ */
+gboolean
+natter_client_resume_transfer (NatterClient    *self,
+                               NatterTransfer  *transfer,
+                               GError         **error)
+{
+  g_autoptr(GFile) partial = NULL;
+  Active *a;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (NATTER_IS_TRANSFER (transfer), FALSE);
+
+  if ((a = active_of (self, transfer, error)) == NULL)
+    return FALSE;
+  if (natter_transfer_get_direction (a->transfer) != NATTER_TRANSFER_DIRECTION_IN ||
+      natter_transfer_get_state (a->transfer) != NATTER_TRANSFER_STATE_FAILED ||
+      natter_transfer_get_path (a->transfer) == NULL ||
+      !g_file_query_exists ((partial = partial_file (a)), NULL))
+    {
+      g_set_error_literal (error, NATTER_CLIENT_ERROR, NATTER_CLIENT_ERROR_NOT_FOUND,
+                           _("Only a received file that failed part-way can be resumed"));
+      return FALSE;
+    }
+
+  /* Hashed again, room checked, and the sender asked from there */
+  natter_transfer_set_error (a->transfer, NULL);
+  natter_transfer_set_state (a->transfer, NATTER_TRANSFER_STATE_TRANSFERRING);
+  if (session_of (a)->chat_open)
+    start_receiving (a, TRUE);
+  else
+    {
+      store (a);
+      _natter_client_flush_outbox (self, natter_transfer_get_contact_id (a->transfer));
+    }
   return TRUE;
 }
 

@@ -226,6 +226,9 @@ gboolean         natter_client_accept_transfer        (NatterClient         *sel
 gboolean         natter_client_decline_transfer       (NatterClient         *self,
                                                        NatterTransfer       *transfer,
                                                        GError              **error);
+gboolean         natter_client_resume_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
 gboolean         natter_client_cancel_transfer        (NatterClient         *self,
                                                        NatterTransfer       *transfer,
                                                        GError              **error);

@@ -390,11 +390,21 @@ class DiskFullTest(FilesTestCase):
         kept = partial_size(self.inbox)
         self.assertGreater(kept, 0)
         self.assertLess(kept, 30 * 1000 * 1000)
-        # Chat still works both ways
+        # Chat still works, and no message was lost
         self.alice.run("send", self.bob.id, "still there?")
         bob.wait_for(is_event("message", body="still there?"))
-        bob.process  # the listener is alive
         self.assertIsNone(bob.process.poll())
+        # Room again: it goes on from what was kept, not from zero
+        os.unlink(os.path.join(self.inbox, "filler"))
+        alice = self.alice.listen()
+        self.bob.run("resume", event["id"])
+        started = bob.wait_for(lambda e: e.get("event") == "transfer-started" and
+                               e.get("id") == event["id"] and e.get("offset", 0) > 0,
+                               what="the resumed start")
+        self.assertEqual(started["offset"], kept)
+        done = bob.wait_for(is_event("transfer", id=event["id"], state="done"))
+        self.assertEqual(sha256_of(done["path"]), sha256_of(path))
+        alice.wait_for(is_event("transfer", id=event["id"], state="done"))
 
 
 class BusyTest(FilesTestCase):
