@@ -123,13 +123,15 @@ apply_public (NatterProfile *self)
   g_autoptr(GBytes) avatar = NULL;
   g_autoptr(GError) error = NULL;
 
-  natter_client_set_profile (self->client, name, bio);
-
+  /* The picture first: a profile sent after it names the new one. A
+   * picture removed is removed for contacts too. */
   avatar = natter_profile_dup_avatar (self, &error);
-  if (avatar != NULL)
-    natter_client_set_avatar (self->client, avatar, NULL);
-  else if (error != NULL)
+  if (error != NULL)
     g_debug ("%s", error->message);
+  else
+    natter_client_set_avatar (self->client, avatar, NULL);
+
+  natter_client_set_profile (self->client, name, bio);
 }
 
 static gboolean
