@@ -188,7 +188,13 @@ progress (Active *a)
     }
 
   if (now - a->stored_time >= STORE_INTERVAL_US)
-    store (a);
+    {
+      g_autoptr(GError) error = NULL;
+
+      a->stored_time = now;
+      if (!natter_store_update_transfer_progress (a->client->store, a->transfer, &error))
+        g_debug ("Could not store a transfer's progress: %s", error->message);
+    }
 }
 
 /* Data flows from @offset on */

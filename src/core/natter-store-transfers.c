@@ -130,6 +130,39 @@ natter_store_update_transfer (NatterStore     *self,
 }
 
 /**
+ * natter_store_update_transfer_progress:
+ *
+ * Writes how many bytes the transfer has done, without waiting for the disk:
+ * progress is learnt again from the partial file after a power cut, and an
+ * fsync every few seconds of a transfer would stall the main loop (and chat
+ * with it). natter_store_update_transfer() writes the rest, durably.
+ */
+gboolean
+natter_store_update_transfer_progress (NatterStore     *self,
+                                       NatterTransfer  *transfer,
+                                       GError         **error)
+{
+  gint64 conversation_id;
+  gboolean ok;
+
+  g_return_val_if_fail (NATTER_IS_STORE (self), FALSE);
+  g_return_val_if_fail (NATTER_IS_TRANSFER (transfer), FALSE);
+
+  if (!_natter_store_find_conversation (self, natter_transfer_get_contact_id (transfer), NULL,
+                                        &conversation_id, error) ||
+      !_natter_store_exec (self, "update the transfer", error, "PRAGMA synchronous = NORMAL", ""))
+    return FALSE;
+
+  ok = _natter_store_exec (self, "update the transfer", error,
+                           "UPDATE transfers SET transferred = ?, updated_at = ? "
+                           "WHERE conversation_id = ? AND uuid = ?",
+                           "iiit", (gint64) natter_transfer_get_bytes_done (transfer),
+                           g_get_real_time (), conversation_id, natter_transfer_get_id (transfer));
+  _natter_store_exec (self, "update the transfer", NULL, "PRAGMA synchronous = FULL", "");
+  return ok;
+}
+
+/**
  * natter_store_get_transfer:
  *
  * Returns: (transfer full) (nullable): a new object for the stored

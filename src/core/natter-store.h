@@ -220,6 +220,9 @@ gboolean        natter_store_add_transfer    (NatterStore     *self,
 gboolean        natter_store_update_transfer (NatterStore     *self,
                                               NatterTransfer  *transfer,
                                               GError         **error);
+gboolean        natter_store_update_transfer_progress (NatterStore     *self,
+                                                       NatterTransfer  *transfer,
+                                                       GError         **error);
 NatterTransfer *natter_store_get_transfer    (NatterStore     *self,
                                               const char      *user_id,
                                               const char      *transfer_id,

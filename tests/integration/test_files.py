@@ -320,7 +320,7 @@ class ResumeTest(FilesTestCase):
         sender = subprocess.Popen(self.alice.args("send-file", "--timeout", "120", self.bob.id,
                                                   path),
                                   env=self.alice.env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+                                  stderr=self.alice.stderr)
         started = bob.wait_for(is_event("transfer-started", direction="in"), what="a start")
         wait_until(lambda: partial_size(self.inbox) > 20 * 1000 * 1000, what="20 MB")
         bob.process.send_signal(signal.SIGKILL)

@@ -207,6 +207,16 @@ test_store_rows (void)
   g_assert_cmpstr (natter_transfer_get_mime_type (again), ==, "text/plain");
   g_assert_cmpint (natter_transfer_get_timestamp (again), ==, 1000);
 
+  /* Progress alone: nothing else of the row changes */
+  natter_transfer_set_bytes_done (transfer, 8192);
+  natter_transfer_set_error (transfer, "not written");
+  g_assert_true (natter_store_update_transfer_progress (store, transfer, &error));
+  g_assert_no_error (error);
+  g_clear_object (&again);
+  again = natter_store_get_transfer (store, "NBOB", "t-1", &error);
+  g_assert_cmpuint (natter_transfer_get_bytes_done (again), ==, 8192);
+  g_assert_cmpstr (natter_transfer_get_error (again), ==, "The disk is full");
+
   g_assert_null (natter_store_get_transfer (store, "NBOB", "t-9", &error));
   g_assert_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND);
   g_clear_error (&error);
