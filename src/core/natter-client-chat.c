@@ -277,6 +277,10 @@ _natter_client_chat_message (NatterClient         *self,
       _natter_client_transfer_envelope (self, session, type, envelope);
       break;
 
+    case NATTER_ENVELOPE_CALL:
+      _natter_client_call_envelope (self, session, envelope);
+      break;
+
     default:
       break;
     }
@@ -288,6 +292,7 @@ _natter_client_chat_opened (NatterClient         *self,
                             NatterContactSession *session)
 {
   _natter_client_send_profile (self, session);
+  _natter_client_calls_chat_opened (self, session);
   _natter_client_flush_outbox (self, session->contact_id);
   if (session->chat_open)
     _natter_client_transfers_chat_opened (self, session);

@@ -242,3 +242,5 @@ void             natter_client_set_auto_accept_size   (NatterClient         *sel
 guint64          natter_client_get_auto_accept_size   (NatterClient         *self);
 
 G_END_DECLS
+
+#include "natter-client-calls.h"
