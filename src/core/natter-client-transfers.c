@@ -459,6 +459,11 @@ pump (Active *a)
         }
       a->position += n;
       progress (a);
+
+      /* A send can close the channel (webrtcbin refused it), and with it
+       * what this loop reads from */
+      if (a->channel == NULL || a->input == NULL)
+        return;
     }
 
   /* All of it is on its way: the checksum follows on chat */
