@@ -11,6 +11,8 @@
  * natter-cli-rooms.c    room
  * natter-cli-listen.c   listen: events as JSON lines
  * natter-cli-backup.c   backup, restore-backup
+ * natter-cli-files.c    send-file, transfers, accept-file, decline-file, resume, cancel; transfer
+ *                       events for listen
  * natter-cli-calls.c    call, calls, and the calls listen prints and answers
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -48,6 +50,7 @@ typedef struct
   char         *name;
   char         *bio;
   char         *avatar;
+  char         *auto_accept_files;
   int           limit;
   int           timeout_s;
   gboolean      audio_only;
@@ -79,6 +82,8 @@ typedef struct
    * process that is online, and its input came with the request */
   gboolean      borrowed;
   FILE         *input;
+  /* The handing process's working directory, for relative paths */
+  char         *cwd;
 } Cli;
 
 /* natter-cli.c */
@@ -128,6 +133,8 @@ gboolean      natter_cli_forward_command (Cli          *cli,
 void          natter_cli_connect_listeners (Cli        *cli);
 void          natter_cli_run_forever       (Cli        *cli);
 
+/* natter-cli-files.c */
+gboolean      natter_cli_listen_transfers  (Cli        *cli);
 /* natter-cli-calls.c */
 void          natter_cli_listen_for_calls  (Cli        *cli);
 void          natter_cli_print_call_record (Cli        *cli,
@@ -155,6 +162,12 @@ gboolean natter_cli_cmd_listen          (Cli *cli, char **args);
 gboolean natter_cli_cmd_room            (Cli *cli, char **args);
 gboolean natter_cli_cmd_backup          (Cli *cli, char **args);
 gboolean natter_cli_cmd_restore_backup  (Cli *cli, char **args);
+gboolean natter_cli_cmd_send_file       (Cli *cli, char **args);
+gboolean natter_cli_cmd_transfers       (Cli *cli, char **args);
+gboolean natter_cli_cmd_cancel          (Cli *cli, char **args);
+gboolean natter_cli_cmd_accept_file     (Cli *cli, char **args);
+gboolean natter_cli_cmd_decline_file    (Cli *cli, char **args);
+gboolean natter_cli_cmd_resume          (Cli *cli, char **args);
 gboolean natter_cli_cmd_call            (Cli *cli, char **args);
 gboolean natter_cli_cmd_calls           (Cli *cli, char **args);
 

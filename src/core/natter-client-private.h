@@ -12,6 +12,7 @@
 
 #include "natter-client.h"
 #include "natter-pending-invitations.h"
+#include "natter-protocol.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,11 @@ struct _NatterClient
   gboolean         send_read_receipts;
   gboolean         send_typing;
 
+  /* The transfer service's: "contact/id" -> its live transfer */
+  GHashTable      *transfers;
+  char            *download_folder;
+  guint64          auto_accept_max;
+
   guint64          envelopes_sent;
   guint64          envelopes_received;
 
@@ -64,6 +70,8 @@ enum {
   CONVERSATION_CLEARED,
   MESSAGE_REFUSED,
   STORE_FAILED,
+  TRANSFER_ADDED,
+  TRANSFER_STARTED,
   N_SIGNALS
 };
 
@@ -108,6 +116,20 @@ void           _natter_client_avatar_envelope    (NatterClient  *self,
                                                   NatterContactSession *session,
                                                   JsonObject    *envelope);
 
+/* natter-client-transfers.c */
+void           _natter_client_transfers_init     (NatterClient  *self);
+void           _natter_client_transfers_clear    (NatterClient  *self);
+void           _natter_client_transfer_envelope  (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  NatterEnvelopeType type,
+                                                  JsonObject    *envelope);
+void           _natter_client_transfers_chat_opened (NatterClient *self,
+                                                  NatterContactSession *session);
+gboolean       _natter_client_transfer_channel   (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  NatterChannel *channel);
+gboolean       _natter_client_has_pending_transfers (NatterClient *self,
+                                                  const char    *contact_id);
 /* natter-client-calls.c */
 NatterClientCalls *_natter_client_calls_new      (void);
 void           _natter_client_calls_class_init   (GType          type);

@@ -371,6 +371,7 @@ natter_client_dispose (GObject *object)
 {
   NatterClient *self = NATTER_CLIENT (object);
 
+  _natter_client_transfers_clear (self);
   if (self->calls != NULL)
     _natter_client_calls_free (self, g_steal_pointer (&self->calls));
   g_clear_pointer (&self->sessions, g_hash_table_unref);
@@ -599,6 +600,23 @@ natter_client_class_init (NatterClientClass *klass)
     g_signal_new ("store-failed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
 
+  /**
+   * NatterClient::transfer-added:
+   * @transfer: a file offered to a contact, or by one: the live object,
+   *   whose state and progress follow the transfer
+   */
+  _natter_client_signals[TRANSFER_ADDED] =
+    g_signal_new ("transfer-added", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, NATTER_TYPE_TRANSFER);
+
+  /**
+   * NatterClient::transfer-started:
+   * @transfer: a transfer whose data starts to flow
+   * @offset: from which byte (more than 0 when it resumes)
+   */
+  _natter_client_signals[TRANSFER_STARTED] =
+    g_signal_new ("transfer-started", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, NATTER_TYPE_TRANSFER, G_TYPE_UINT64);
   _natter_client_calls_class_init (type);
 }
 
@@ -606,6 +624,7 @@ static void
 natter_client_init (NatterClient *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, detach_session);
+  _natter_client_transfers_init (self);
   self->calls = _natter_client_calls_new ();
   self->send_read_receipts = TRUE;
   self->send_typing = TRUE;

@@ -15,6 +15,7 @@
 #include "natter-rendezvous.h"
 #include "natter-signaling.h"
 #include "natter-store.h"
+#include "natter-transfer.h"
 
 G_BEGIN_DECLS
 
@@ -211,6 +212,34 @@ void             natter_client_release_handle_async   (NatterClient         *sel
 gboolean         natter_client_release_handle_finish  (NatterClient         *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
+
+/* natter-client-transfers.c */
+NatterTransfer  *natter_client_send_file              (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GFile                *file,
+                                                       const char           *name,
+                                                       GError              **error);
+gboolean         natter_client_accept_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GFile                *folder,
+                                                       GError              **error);
+gboolean         natter_client_decline_transfer       (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
+gboolean         natter_client_resume_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
+gboolean         natter_client_cancel_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
+GPtrArray       *natter_client_list_transfers         (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GError              **error);
+void             natter_client_set_download_folder    (NatterClient         *self,
+                                                       const char           *folder);
+void             natter_client_set_auto_accept_size   (NatterClient         *self,
+                                                       guint64               max_size);
+guint64          natter_client_get_auto_accept_size   (NatterClient         *self);
 
 G_END_DECLS
 
