@@ -10,6 +10,7 @@
  * natter-cli-rooms.c    room
  * natter-cli-listen.c   listen: events as JSON lines
  * natter-cli-backup.c   backup, restore-backup
+ * natter-cli-nearby.c   nearby, connect: LAN mode, with no server
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -21,6 +22,7 @@
 
 #include "natter-client.h"
 #include "natter-control.h"
+#include "natter-lan.h"
 #include "natter-profile.h"
 #include "natter-protocol.h"
 
@@ -110,6 +112,11 @@ gboolean      natter_cli_forward_command (Cli          *cli,
                                           char        **rest,
                                           int          *exit_code);
 
+/* natter-cli-nearby.c */
+NatterLan    *natter_cli_get_lan          (Cli          *cli);
+gboolean      natter_cli_go_online_nearby (Cli          *cli);
+void          natter_cli_connect_nearby_listeners (Cli  *cli);
+
 /* natter-cli-listen.c */
 void          natter_cli_connect_listeners (Cli        *cli);
 void          natter_cli_run_forever       (Cli        *cli);
@@ -118,6 +125,8 @@ void          natter_cli_run_forever       (Cli        *cli);
 gboolean natter_cli_cmd_whoami          (Cli *cli, char **args);
 gboolean natter_cli_cmd_profile         (Cli *cli, char **args);
 gboolean natter_cli_cmd_invite          (Cli *cli, char **args);
+gboolean natter_cli_cmd_nearby          (Cli *cli, char **args);
+gboolean natter_cli_cmd_connect         (Cli *cli, char **args);
 gboolean natter_cli_cmd_invitations     (Cli *cli, char **args);
 gboolean natter_cli_cmd_accept          (Cli *cli, char **args);
 gboolean natter_cli_cmd_decline         (Cli *cli, char **args);

@@ -181,9 +181,12 @@ natter_cli_open_client (Cli *cli)
     return FALSE;
 
   cli->client = natter_profile_open_client (cli->profile, &error);
+  /* No server: the people on this network (natter-cli-nearby.c) */
   if (g_error_matches (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_SERVER))
-    return natter_cli_fail (cli, _("No server is set for this profile: pass --server "
-                                   "ws://HOST:PORT/ws once"));
+    {
+      g_clear_error (&error);
+      cli->client = natter_profile_open_nearby_client (cli->profile, &error);
+    }
   if (cli->client == NULL)
     return natter_cli_fail (cli, "%s", error->message);
 
@@ -217,6 +220,9 @@ natter_cli_go_online (Cli *cli)
 
   if (!natter_cli_open_client (cli))
     return FALSE;
+
+  if (natter_cli_get_lan (cli) != NULL)
+    return natter_cli_go_online_nearby (cli);
 
   signaling = natter_client_get_signaling (cli->client);
   if (natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_ONLINE)

@@ -166,7 +166,7 @@ on_signal_failed (NatterRendezvous *rendezvous,
 }
 
 static void
-on_frame_received (NatterSignaling *signaling,
+on_frame_received (GObject         *rendezvous,
                    NatterFrame     *frame,
                    gpointer         user_data)
 {
@@ -246,6 +246,13 @@ natter_client_constructed (GObject *object)
   g_signal_connect (self->rendezvous, "presence-changed", G_CALLBACK (on_presence_changed), self);
   g_signal_connect (self->rendezvous, "signal-received", G_CALLBACK (on_signal_received), self);
   g_signal_connect (self->rendezvous, "signal-failed", G_CALLBACK (on_signal_failed), self);
+
+  /* On the local network, invitations go directly between the two */
+  if (NATTER_IS_LAN (self->rendezvous))
+    {
+      self->lan = NATTER_LAN (self->rendezvous);
+      g_signal_connect (self->lan, "frame-received", G_CALLBACK (on_frame_received), self);
+    }
 
   /* Invitations, handles and rooms are what a server offers besides */
   if (!NATTER_IS_SIGNALING (self->rendezvous))
@@ -376,6 +383,7 @@ natter_client_dispose (GObject *object)
       natter_rendezvous_stop (self->rendezvous);
     }
   self->signaling = NULL;
+  self->lan = NULL;
   g_clear_object (&self->rendezvous);
   g_clear_object (&self->store);
   g_clear_object (&self->identity);

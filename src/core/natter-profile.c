@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 
 #include "natter-profile.h"
+#include "natter-lan.h"
 #include "natter-protocol.h"
 
 enum {
@@ -124,6 +125,8 @@ apply_public (NatterProfile *self)
   g_autoptr(GError) error = NULL;
 
   natter_client_set_profile (self->client, name, bio);
+  if (NATTER_IS_LAN (natter_client_get_rendezvous (self->client)))
+    natter_lan_set_display_name (NATTER_LAN (natter_client_get_rendezvous (self->client)), name);
 
   avatar = natter_profile_dup_avatar (self, &error);
   if (avatar != NULL)
@@ -834,6 +837,8 @@ natter_profile_open_client (NatterProfile  *self,
     return NULL;
 
   server = natter_profile_dup_server_url (self);
+  if (server == NULL && g_key_file_get_boolean (self->settings, "client", "nearby-only", NULL))
+    return natter_profile_open_nearby_client (self, error);
   if (server == NULL)
     {
       g_set_error_literal (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_SERVER,
@@ -846,6 +851,144 @@ natter_profile_open_client (NatterProfile  *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 
   return self->client;
+}
+
+static void
+on_lan_port (NatterLan     *lan,
+             GParamSpec    *pspec,
+             NatterProfile *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_key_file_set_integer (self->settings, "lan", "port", (int) natter_lan_get_port (lan));
+  if (!save_settings (self, &error))
+    g_debug ("%s", error->message);
+}
+
+static void
+on_address_reached (NatterLan     *lan,
+                    const char    *user_id,
+                    const char    *address,
+                    NatterProfile *self)
+{
+  g_auto(GStrv) addresses = g_key_file_get_string_list (self->settings, "lan", "addresses",
+                                                        NULL, NULL);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) updated = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (addresses != NULL && g_strv_contains ((const char * const *) addresses, address))
+    return;
+
+  if (addresses != NULL)
+    g_strv_builder_addv (builder, (const char **) addresses);
+  g_strv_builder_add (builder, address);
+  updated = g_strv_builder_end (builder);
+  g_key_file_set_string_list (self->settings, "lan", "addresses",
+                              (const char * const *) updated, g_strv_length (updated));
+  if (!save_settings (self, &error))
+    g_debug ("%s", error->message);
+}
+
+/**
+ * natter_profile_open_nearby_client:
+ * @error: a #GError
+ *
+ * Makes the profile's client for the local network, with no server: it
+ * listens on the profile's own port (chosen at random the first time and
+ * remembered), announces itself and finds the people nearby, and dials the
+ * addresses typed before (natter_profile_add_nearby_address()).
+ *
+ * Returns: (transfer none) (nullable): the client
+ */
+NatterClient *
+natter_profile_open_nearby_client (NatterProfile  *self,
+                                   GError        **error)
+{
+  g_autoptr(NatterLan) lan = NULL;
+  g_auto(GStrv) addresses = NULL;
+  int port;
+
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), NULL);
+
+  if (self->client != NULL)
+    return self->client;
+
+  if (self->identity == NULL)
+    {
+      g_set_error_literal (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_IDENTITY,
+                           _("The profile’s identity is not loaded"));
+      return NULL;
+    }
+
+  if (natter_profile_open_store (self, error) == NULL)
+    return NULL;
+
+  port = g_key_file_get_integer (self->settings, "lan", "port", NULL);
+  if (port < NATTER_LAN_PORT_MIN || port > NATTER_LAN_PORT_MAX)
+    port = g_random_int_range (NATTER_LAN_PORT_MIN, NATTER_LAN_PORT_MAX + 1);
+
+  lan = natter_lan_new (self->identity, (guint) port);
+  if (g_key_file_get_integer (self->settings, "lan", "port", NULL) != port)
+    on_lan_port (lan, NULL, self);
+  if (g_key_file_has_key (self->settings, "lan", "visible", NULL))
+    natter_lan_set_visible (lan, g_key_file_get_boolean (self->settings, "lan", "visible", NULL));
+
+  addresses = g_key_file_get_string_list (self->settings, "lan", "addresses", NULL, NULL);
+  for (guint i = 0; addresses != NULL && addresses[i] != NULL; i++)
+    natter_lan_connect_address (lan, addresses[i], NULL);
+
+  g_signal_connect_object (lan, "notify::port", G_CALLBACK (on_lan_port), self, 0);
+  g_signal_connect_object (lan, "address-reached", G_CALLBACK (on_address_reached), self, 0);
+
+  self->client = natter_client_new_with_rendezvous (self->identity, self->store,
+                                                    NATTER_RENDEZVOUS (lan));
+  apply_public (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+
+  return self->client;
+}
+
+/**
+ * natter_profile_set_nearby_only:
+ * @nearby_only: whether the profile works with the people nearby, no server
+ * @error: a #GError
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_profile_set_nearby_only (NatterProfile  *self,
+                                gboolean        nearby_only,
+                                GError        **error)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  g_key_file_set_boolean (self->settings, "client", "nearby-only", !!nearby_only);
+  return save_settings (self, error);
+}
+
+/**
+ * natter_profile_set_nearby_visible:
+ * @visible: whether we announce ourselves to the people nearby
+ * @error: a #GError
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_profile_set_nearby_visible (NatterProfile  *self,
+                                   gboolean        visible,
+                                   GError        **error)
+{
+  NatterRendezvous *rendezvous;
+
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  rendezvous = self->client != NULL ? natter_client_get_rendezvous (self->client) : NULL;
+  if (NATTER_IS_LAN (rendezvous))
+    natter_lan_set_visible (NATTER_LAN (rendezvous), visible);
+
+  g_key_file_set_boolean (self->settings, "lan", "visible", !!visible);
+  return save_settings (self, error);
 }
 
 /**
