@@ -21,6 +21,8 @@ natter_cli_get_lan (Cli *cli)
 {
   NatterRendezvous *rendezvous = natter_client_get_rendezvous (cli->client);
 
+  if (NATTER_IS_DUAL_RENDEZVOUS (rendezvous))
+    return natter_dual_rendezvous_get_lan (NATTER_DUAL_RENDEZVOUS (rendezvous));
   return NATTER_IS_LAN (rendezvous) ? NATTER_LAN (rendezvous) : NULL;
 }
 
@@ -29,7 +31,7 @@ natter_cli_get_lan (Cli *cli)
 gboolean
 natter_cli_go_online_nearby (Cli *cli)
 {
-  NatterRendezvous *rendezvous = natter_client_get_rendezvous (cli->client);
+  NatterRendezvous *rendezvous = NATTER_RENDEZVOUS (natter_cli_get_lan (cli));
   const GError *why;
 
   if (natter_rendezvous_get_online (rendezvous))
@@ -65,8 +67,8 @@ need_lan (Cli *cli)
   if (natter_cli_get_lan (cli) != NULL)
     return TRUE;
 
-  return natter_cli_fail (cli, _("This profile uses a server; nearby people are found only "
-                                 "without one"));
+  return natter_cli_fail (cli, _("This profile uses a server only; pass --nearby once to "
+                                 "find people on this network too"));
 }
 
 gboolean
@@ -119,7 +121,8 @@ natter_cli_cmd_nearby (Cli   *cli,
         g_printerr (_("natter-cli: nobody found nearby\n"));
     }
 
-  if (why != NULL)
+  /* Said already when this process went online, unless it was another's */
+  if (why != NULL && (cli->borrowed || cli->json))
     g_printerr ("natter-cli: %s\n", why->message);
 
   return TRUE;

@@ -38,6 +38,7 @@ typedef struct
   char         *server;
   char         *identity_file;
   gboolean      loopback;
+  gboolean      nearby;
   gboolean      no_wait;
   gboolean      json;
   gboolean      auto_accept;

@@ -116,6 +116,8 @@ natter_cli_open_profile (Cli *cli)
   /* Written only when it changes: reading works on a full disk */
   if (cli->server != NULL && !natter_profile_set_server_url (cli->profile, cli->server, &error))
     return natter_cli_fail (cli, "%s", error->message);
+  if (cli->nearby && !natter_profile_set_nearby_with_server (cli->profile, TRUE, &error))
+    return natter_cli_fail (cli, "%s", error->message);
 
   return TRUE;
 }
@@ -221,10 +223,10 @@ natter_cli_go_online (Cli *cli)
   if (!natter_cli_open_client (cli))
     return FALSE;
 
-  if (natter_cli_get_lan (cli) != NULL)
+  signaling = natter_client_get_signaling (cli->client);
+  if (signaling == NULL)
     return natter_cli_go_online_nearby (cli);
 
-  signaling = natter_client_get_signaling (cli->client);
   if (natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_ONLINE)
     return TRUE;
 

@@ -112,9 +112,10 @@ class Host:
         script = ("mount -t tmpfs tmpfs /run/avahi-daemon 2>/dev/null || "
                   "{ mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon; }; "
                   f"exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f {avahi_config}")
-        self.processes.append(subprocess.Popen(
+        self.avahi_process = subprocess.Popen(
             self.wrap(["unshare", "-m", "sh", "-c", script]),
-            stdout=log, stderr=log, env=self.env()))
+            stdout=log, stderr=log, env=self.env())
+        self.processes.append(self.avahi_process)
         deadline = time.monotonic() + 15
         while True:
             probe = subprocess.run(self.wrap(["avahi-browse", "-atp", "--terminate"]),
@@ -124,6 +125,11 @@ class Host:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"avahi-daemon of {self.name} did not start: {probe.stderr}")
             time.sleep(0.2)
+
+    def stop_avahi(self):
+        """The daemon quits as a daemon does: it withdraws what it announced."""
+        self.avahi_process.terminate()
+        self.avahi_process.wait(timeout=10)
 
     def popen(self, argv, **kwargs):
         kwargs.setdefault("env", self.env())
@@ -220,3 +226,33 @@ class LanClient(natter_harness.Client):
         listener.wait_for(lambda e: e.get("event") == "lan" and e.get("online"),
                           what="lan online event")
         return listener
+
+
+class Server:
+    """The real natter-server, listening on one host of the test network."""
+
+    def __init__(self, host):
+        self.host = host
+        self.log = open(os.path.join(host.net.workdir, "server.log"), "ab")
+        host.logs.append(self.log)
+        self.process = host.popen([natter_harness.SERVER, "--address", host.address, "--port",
+                                   "0", "--print-port", "--data-dir",
+                                   os.path.join(host.net.workdir, "server-data")],
+                                  stdout=subprocess.PIPE, stderr=self.log)
+        line = self.process.stdout.readline().decode().strip()
+        if not line.isdigit():
+            raise RuntimeError(f"natter-server did not print its port (got {line!r})")
+        self.url = f"ws://{host.address}:{line}/ws"
+
+
+class DualClient(LanClient):
+    """A natter-cli profile with a server that also looks nearby (--nearby)."""
+
+    def __init__(self, host, name, server_url):
+        self.dual_server_url = server_url
+        super().__init__(host, name)
+
+    def args(self, *args):
+        base = [natter_harness.CLI, "--profile", self.name, "--identity-file",
+                self.identity_file, "--server", self.dual_server_url, "--nearby"]
+        return self.host.wrap(base + list(args))

@@ -222,5 +222,43 @@ class NoAvahiTest(LanTestCase):
         self.assertEqual(message["body"], "typed by hand")
 
 
+class ServerAndNearbyTest(LanTestCase):
+    """With a server and --nearby: invited through the server, reached directly, and
+    `contacts` says which way."""
+
+    def route(self, client, contact, want):
+        deadline = time.monotonic() + WAIT
+        while True:
+            found = [json.loads(line) for line in
+                     client.run("contacts", "--json").stdout.splitlines() if line.strip()]
+            entry = next((c for c in found if c["id"] == contact), None)
+            if entry is not None and entry.get("route") == want:
+                return entry
+            if time.monotonic() > deadline:
+                self.fail(f"{contact} never reached {want}: {entry}")
+            time.sleep(0.5)
+
+    def test_both_ways(self):
+        server = natter_lan_net.Server(self.net.a)
+        alice = natter_lan_net.DualClient(self.net.a, "alice", server.url)
+        bob = natter_lan_net.DualClient(self.net.b, "bob", server.url)
+        self.clients += [alice, bob]
+
+        listen_a = alice.listen()
+        listen_b = bob.listen("--auto-accept-invitations")
+        listen_a.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
+                          timeout=WAIT, what="server online")
+        listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
+
+        # The server keeps the invitation; the contact is then reached directly
+        alice.run("invite", bob.id)
+        listen_b.wait_for(lambda e: e.get("event") == "invitation-accepted",
+                          timeout=WAIT, what="accepted invitation")
+        self.route(alice, bob.id, "nearby")
+        alice.run("send", bob.id, "nearby first")
+        listen_b.wait_for(lambda e: e.get("event") == "message" and e.get("body") == "nearby first",
+                          timeout=WAIT, what="message")
+
+
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1] + sys.argv[1:], verbosity=2)
