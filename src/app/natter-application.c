@@ -23,6 +23,7 @@
 #include "natter-protocol.h"
 
 #include "natter-application.h"
+#include "natter-cli-handoff.h"
 #include "natter-control.h"
 #include "natter-profile.h"
 #include "natter-preferences-window.h"
@@ -492,110 +493,8 @@ open_store (NatterApplication  *self,
   return store;
 }
 
-/* Commands that natter-cli hands over while the app is online */
-
-typedef struct
-{
-  NatterControlCall *call;
-  char              *message_id;
-  guint              timeout_id;
-  gulong             handler;
-  NatterClient      *client;
-} SendWait;
-
-static void
-send_wait_done (SendWait *wait,
-                int       exit_code)
-{
-  if (exit_code != 0)
-    natter_control_call_print (wait->call, TRUE,
-                               _("natter-cli: not delivered in time; the message stays queued\n"));
-  natter_control_call_finish (wait->call, exit_code);
-  g_clear_handle_id (&wait->timeout_id, g_source_remove);
-  g_clear_signal_handler (&wait->handler, wait->client);
-  g_clear_object (&wait->client);
-  natter_control_call_unref (wait->call);
-  g_free (wait->message_id);
-  g_free (wait);
-}
-
-static void
-on_send_wait_status (NatterClient        *client,
-                     const char          *contact_id,
-                     const char          *message_id,
-                     NatterMessageStatus  status,
-                     gpointer             user_data)
-{
-  SendWait *wait = user_data;
-
-  if (g_strcmp0 (message_id, wait->message_id) == 0 &&
-      (status == NATTER_MESSAGE_STATUS_DELIVERED || status == NATTER_MESSAGE_STATUS_READ))
-    send_wait_done (wait, 0);
-}
-
-static gboolean
-on_send_wait_timeout (gpointer user_data)
-{
-  SendWait *wait = user_data;
-
-  wait->timeout_id = 0;
-  send_wait_done (wait, 3);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-control_send (NatterApplication *self,
-              JsonObject        *request,
-              JsonArray         *args,
-              NatterControlCall *call)
-{
-  g_autoptr(NatterMessage) message = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *contact_id = NULL;
-  g_autofree char *text = NULL;
-  SendWait *wait;
-
-  if (json_array_get_length (args) != 2 ||
-      g_strcmp0 (json_array_get_string_element (args, 1), "-") == 0)
-    {
-      natter_control_call_print (call, TRUE,
-                                 _("natter-cli: while Natter is open, send takes an ID and one "
-                                   "text\n"));
-      natter_control_call_finish (call, 2);
-      return;
-    }
-
-  contact_id = natter_user_id_normalize (json_array_get_string_element (args, 0), &error);
-  if (contact_id != NULL)
-    message = natter_client_send_message (self->client, contact_id,
-                                          json_array_get_string_element (args, 1), &error);
-  if (message == NULL)
-    {
-      text = g_strdup_printf ("natter-cli: %s\n", error->message);
-      natter_control_call_print (call, TRUE, text);
-      natter_control_call_finish (call, 1);
-      return;
-    }
-
-  if (json_object_get_boolean_member_with_default (request, "no_wait", FALSE))
-    {
-      natter_control_call_finish (call, 0);
-      return;
-    }
-
-  wait = g_new0 (SendWait, 1);
-  wait->call = natter_control_call_ref (call);
-  wait->message_id = g_strdup (natter_message_get_id (message));
-  wait->client = g_object_ref (self->client);
-  wait->handler = g_signal_connect (self->client, "message-status-changed",
-                                    G_CALLBACK (on_send_wait_status), wait);
-  wait->timeout_id = g_timeout_add_seconds (CLAMP (json_object_get_int_member_with_default (request,
-                                                                                           "timeout",
-                                                                                           60),
-                                                   1, 3600),
-                                            on_send_wait_timeout, wait);
-}
-
+/* Commands that natter-cli hands over while the app is online: natter-cli's
+ * own code runs them on the app's client, and their output goes back. */
 static void
 on_control_request (NatterControl     *control,
                     JsonObject        *request,
@@ -603,23 +502,19 @@ on_control_request (NatterControl     *control,
                     gpointer           user_data)
 {
   NatterApplication *self = user_data;
-  const char *command = json_object_get_string_member_with_default (request, "command", "");
-  JsonNode *args_node = json_object_get_member (request, "args");
-  JsonArray *args = args_node != NULL && JSON_NODE_HOLDS_ARRAY (args_node) ?
-                    json_node_get_array (args_node) : NULL;
-  g_autofree char *text = NULL;
 
-  if (g_str_equal (command, "send") && args != NULL && self->client != NULL)
+  if (self->client == NULL)
     {
-      control_send (self, request, args, call);
-    }
-  else
-    {
-      text = g_strdup_printf (_("natter-cli: “%s” is not available while Natter is open on this "
-                                "profile; use the window, or close Natter first\n"), command);
-      natter_control_call_print (call, TRUE, text);
+      natter_control_call_print (call, TRUE, _("natter-cli: Natter is open on this profile but "
+                                               "not connected to a server yet\n"));
       natter_control_call_finish (call, 2);
+      return;
     }
+
+  /* The command may turn the main loop; the app stays while it does */
+  g_application_hold (G_APPLICATION (self));
+  natter_cli_run_handed_over (self->profile, self->client, request, call);
+  g_application_release (G_APPLICATION (self));
 }
 
 /* Read here or elsewhere: the notification has said what it had to. */

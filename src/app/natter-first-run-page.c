@@ -27,6 +27,8 @@ struct _NatterFirstRunPage
   GtkEntry  *name_entry;
   GtkEntry  *server_entry;
   GtkLabel  *error_label;
+  GtkWidget *problem_box;
+  GtkLabel  *problem_label;
   GtkButton *continue_button;
   GtkSpinner *spinner;
   GCancellable *probe;
@@ -110,6 +112,7 @@ on_continue_clicked (NatterFirstRunPage *self)
   /* Does anything answer there? Better to know now than after the keys
    * are made. */
   natter_first_run_page_set_error (self, NULL);
+  natter_first_run_page_set_problem (self, NULL);
   natter_first_run_page_set_busy (self, TRUE);
   g_cancellable_cancel (self->probe);
   g_clear_object (&self->probe);
@@ -170,6 +173,8 @@ natter_first_run_page_class_init (NatterFirstRunPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, name_entry);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, server_entry);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, error_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, problem_box);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, problem_label);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, continue_button);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_entry_changed);
@@ -205,6 +210,24 @@ natter_first_run_page_set_error (NatterFirstRunPage *self,
 
   gtk_label_set_text (self->error_label, message != NULL ? message : "");
   gtk_widget_set_visible (GTK_WIDGET (self->error_label), message != NULL);
+}
+
+/**
+ * natter_first_run_page_set_problem:
+ * @message: (nullable): what stops Natter that is not the server (the
+ *   keyring), and what to do; %NULL hides it
+ *
+ * Shown at the top of the page, not under the server address, which is
+ * not at fault.
+ */
+void
+natter_first_run_page_set_problem (NatterFirstRunPage *self,
+                                   const char         *message)
+{
+  g_return_if_fail (NATTER_IS_FIRST_RUN_PAGE (self));
+
+  gtk_label_set_text (self->problem_label, message != NULL ? message : "");
+  gtk_widget_set_visible (self->problem_box, message != NULL);
 }
 
 void

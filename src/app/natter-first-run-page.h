@@ -16,6 +16,8 @@ void natter_first_run_page_set_busy  (NatterFirstRunPage *self,
                                       gboolean            busy);
 void natter_first_run_page_set_error (NatterFirstRunPage *self,
                                       const char         *message);
+void natter_first_run_page_set_problem (NatterFirstRunPage *self,
+                                        const char         *message);
 void natter_first_run_page_set_values (NatterFirstRunPage *self,
                                        const char         *name,
                                        const char         *server_url);

@@ -331,7 +331,13 @@ on_invitation_received (NatterClient     *client,
   if (g_hash_table_contains (self->invitations, id))
     return;
 
-  title = g_strdup_printf ("%.*s…", ID_PREVIEW_LENGTH, from);
+  /* A stranger's name for themselves: always beside the start of their ID */
+  if (natter_invitation_get_from_name (invitation) != NULL)
+    title = g_strdup_printf (C_("invitation from", "%s · %.*s…"),
+                             natter_invitation_get_from_name (invitation), ID_PREVIEW_LENGTH,
+                             from);
+  else
+    title = g_strdup_printf ("%.*s…", ID_PREVIEW_LENGTH, from);
   row = adw_action_row_new ();
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), title);
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
@@ -522,12 +528,21 @@ explain_error (const GError *error,
     return _("Your keyring is locked. Unlock it (for example in Passwords and Keys), "
              "then try again.");
 
-  *replaces_message = FALSE;
+  if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_NO_ANSWER))
+    return _("Your keyring did not answer. Natter keeps your identity key there, so it cannot "
+             "go on without it. The keyring may be stuck or waiting for a password: log out "
+             "and back in (or restart GNOME Keyring), then try again.");
 
+  /* The service's own words are for the log: they name D-Bus interfaces */
   if (g_error_matches (error, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_FAILED))
-    return _("Natter keeps your identity key in the keyring. Check that your keyring (such as "
-             "GNOME Keyring) is set up and unlocked, then try again.");
+    {
+      g_message ("The keyring failed: %s", error->message);
+      return _("Natter keeps your identity key in the keyring, and the keyring failed. Check "
+               "that your keyring (such as GNOME Keyring) is set up and unlocked, then try "
+               "again.");
+    }
 
+  *replaces_message = FALSE;
   return NULL;
 }
 
@@ -550,7 +565,11 @@ show_open_error (NatterWindow *self,
   if (first_run)
     {
       natter_first_run_page_set_busy (self->first_run_page, FALSE);
-      natter_first_run_page_set_error (self->first_run_page, text);
+      /* The keyring is not the server: said at the top, the address left alone */
+      if (error->domain == NATTER_IDENTITY_ERROR)
+        natter_first_run_page_set_problem (self->first_run_page, text);
+      else
+        natter_first_run_page_set_error (self->first_run_page, text);
       return;
     }
 

@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 
 #include "natter-cli-private.h"
+#include "natter-cli-handoff.h"
 
 /* Commands handed over by other processes of this profile */
 
@@ -32,13 +33,24 @@ printerr_to_call (const char *text)
   natter_control_call_print (forward_call, TRUE, text);
 }
 
-static void
-on_control_request (NatterControl     *control,
-                    JsonObject        *request,
-                    NatterControlCall *call,
-                    gpointer           user_data)
+/**
+ * natter_cli_run_handed_over:
+ * @profile: the profile of the process that is online
+ * @client: its client, online
+ * @request: what another natter-cli process asked: its "argv", maybe "stdin"
+ * @call: where the output goes; finished here with the exit code
+ *
+ * Runs a command another natter-cli process handed over, as natter-cli
+ * would have run it but on the objects of the process that is online (the
+ * app or natter-cli listen), so nobody connects a second time. Commands
+ * that wait (send, invite) turn the main loop meanwhile.
+ */
+void
+natter_cli_run_handed_over (NatterProfile     *profile,
+                            NatterClient      *client,
+                            JsonObject        *request,
+                            NatterControlCall *call)
 {
-  Cli *cli = user_data;
   Cli sub = { .limit = 50, .timeout_s = 60, .borrowed = TRUE };
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -46,6 +58,8 @@ on_control_request (NatterControl     *control,
   g_auto(GStrv) strv = NULL;
   g_auto(GStrv) rest = NULL;
   g_autofree char *input = NULL;
+  /* The online process may let go of its client while the command waits */
+  g_autoptr(NatterClient) keep_client = g_object_ref (client);
   NatterControlCall *outer_call = forward_call;
   GPrintFunc outer_print;
   GPrintFunc outer_printerr;
@@ -53,6 +67,9 @@ on_control_request (NatterControl     *control,
   JsonArray *argv = argv_node != NULL && JSON_NODE_HOLDS_ARRAY (argv_node) ?
                     json_node_get_array (argv_node) : NULL;
   int exit_code = 2;
+
+  g_return_if_fail (NATTER_IS_PROFILE (profile));
+  g_return_if_fail (NATTER_IS_CLIENT (client));
 
   g_strv_builder_add (builder, "natter-cli");
   for (guint i = 0; argv != NULL && i < json_array_get_length (argv); i++)
@@ -64,10 +81,10 @@ on_control_request (NatterControl     *control,
     }
   strv = g_strv_builder_end (builder);
 
-  sub.profile = g_object_ref (cli->profile);
-  sub.identity = cli->identity;
-  sub.store = cli->store;
-  sub.client = cli->client;
+  sub.profile = g_object_ref (profile);
+  sub.identity = natter_client_get_identity (client);
+  sub.store = natter_client_get_store (client);
+  sub.client = client;
   input = g_strdup (json_object_get_string_member_with_default (request, "stdin", ""));
   sub.input = fmemopen (input, strlen (input), "r");
 
@@ -90,6 +107,17 @@ on_control_request (NatterControl     *control,
 
   /* What contacts see of us went to the client with the profile */
   natter_cli_clear (&sub);
+}
+
+static void
+on_control_request (NatterControl     *control,
+                    JsonObject        *request,
+                    NatterControlCall *call,
+                    gpointer           user_data)
+{
+  Cli *cli = user_data;
+
+  natter_cli_run_handed_over (cli->profile, cli->client, request, call);
 }
 
 /* Takes the profile's control socket: from now on other natter-cli

@@ -146,6 +146,14 @@ print_invitation_list (GPtrArray  *list,
                                              natter_invitation_get_to (invitation));
       text = natter_cli_printable (natter_invitation_get_text (invitation) != NULL ?
                                    natter_invitation_get_text (invitation) : "");
+      if (incoming && natter_invitation_get_from_name (invitation) != NULL)
+        {
+          g_autofree char *name = natter_cli_printable (natter_invitation_get_from_name (invitation));
+          g_autofree char *both = g_strdup_printf ("%s (%s)", who, name);
+
+          g_free (who);
+          who = g_steal_pointer (&both);
+        }
       g_print ("  %s  %s  %s\n", id, who, text);
     }
 }

@@ -1,6 +1,7 @@
 /* natter-cli-private.h: what natter-cli's files share
  *
- * natter-cli.c          the command line, the table of commands, main()
+ * main.c                main(): the rest is a library the app links as well
+ * natter-cli.c          the command line, the table of commands
  * natter-cli-session.c  what every command uses: the profile, going online, waiting
  * natter-cli-control.c  the hand-off between processes of one profile
  * natter-cli-profile.c  whoami, profile
@@ -73,6 +74,8 @@ typedef struct
 } Cli;
 
 /* natter-cli.c */
+int             natter_cli_main               (int           argc,
+                                               char         *argv[]);
 GOptionContext *natter_cli_option_context_new (Cli          *cli,
                                                char       ***rest);
 int             natter_cli_run_command        (Cli          *cli,

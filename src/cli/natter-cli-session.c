@@ -231,7 +231,9 @@ natter_cli_go_online (Cli *cli)
     return TRUE;
 
   handler = g_signal_connect (signaling, "notify::state", G_CALLBACK (on_state_notify), &online);
-  natter_client_start (cli->client);
+  /* A borrowed client is the online process's own: it is already trying */
+  if (!cli->borrowed)
+    natter_client_start (cli->client);
   natter_cli_run_until (&online, ONLINE_TIMEOUT_S);
   g_signal_handler_disconnect (signaling, handler);
 

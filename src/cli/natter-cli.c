@@ -215,9 +215,10 @@ stays_local (const char *name)
   return g_strv_contains (local, name);
 }
 
+/* main() (main.c): natter-cli's commands are a library the app links too */
 int
-main (int   argc,
-      char *argv[])
+natter_cli_main (int   argc,
+                 char *argv[])
 {
   g_auto(GStrv) rest = NULL;
   g_auto(GStrv) original_args = NULL;

@@ -246,6 +246,15 @@ send_invite (GTask *task)
   natter_frame_set_string (frame, "to", data->to);
   if (data->text != NULL && *data->text != '\0')
     natter_frame_set_string (frame, "text", data->text);
+  /* Who it is from, in words: the invitee sees it beside our ID */
+  if (self->profile_name != NULL && *self->profile_name != '\0')
+    {
+      g_autofree char *name = g_strdup (self->profile_name);
+
+      if (strlen (name) > NATTER_INVITATION_NAME_MAX)
+        *g_utf8_find_prev_char (name, name + NATTER_INVITATION_NAME_MAX + 1) = '\0';
+      natter_frame_set_string (frame, "name", name);
+    }
 
   _natter_client_request_async (self, frame, g_task_get_cancellable (task), on_invite_sent, task);
 }

@@ -181,33 +181,44 @@ _natter_client_avatar_envelope (NatterClient *self,
     g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, session->contact_id);
 }
 
+/* Our profile changed: it goes to every contact whose chat is open */
+static void
+send_profile_to_connected (NatterClient *self)
+{
+  GHashTableIter iter;
+  NatterContactSession *session;
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    if (session->chat_open)
+      _natter_client_send_profile (self, session);
+}
+
 /**
  * natter_client_set_profile:
  * @self: a #NatterClient
  * @name: (nullable): the display name contacts see
  * @bio: (nullable): a short text about oneself
  *
- * Sets the profile sent to each contact when a connection opens.
+ * Sets the profile sent to each contact when a connection opens, and at
+ * once to those connected now.
  */
 void
 natter_client_set_profile (NatterClient *self,
                            const char   *name,
                            const char   *bio)
 {
-  GHashTableIter iter;
-  NatterContactSession *session;
-
   g_return_if_fail (NATTER_IS_CLIENT (self));
+
+  if (g_strcmp0 (name, self->profile_name) == 0 && g_strcmp0 (bio, self->profile_bio) == 0)
+    return;
 
   g_free (self->profile_name);
   self->profile_name = g_strdup (name);
   g_free (self->profile_bio);
   self->profile_bio = g_strdup (bio);
 
-  g_hash_table_iter_init (&iter, self->sessions);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
-    if (session->chat_open)
-      _natter_client_send_profile (self, session);
+  send_profile_to_connected (self);
 }
 
 /**
@@ -263,7 +274,8 @@ natter_client_validate_avatar (GBytes  *avatar,
  * @avatar: (nullable): a PNG, JPEG or WebP picture of at most 256 KiB
  * @error: a #GError
  *
- * Sets the picture sent with the profile.
+ * Sets the picture sent with the profile; contacts connected now get it at
+ * once.
  *
  * Returns: %TRUE if @avatar is acceptable
  */
@@ -272,18 +284,25 @@ natter_client_set_avatar (NatterClient  *self,
                           GBytes        *avatar,
                           GError       **error)
 {
+  g_autofree char *sha256 = NULL;
+
   g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
 
   if (avatar != NULL && !natter_client_validate_avatar (avatar, error))
     return FALSE;
 
-  g_clear_pointer (&self->avatar, g_bytes_unref);
-  g_clear_pointer (&self->avatar_sha256, g_free);
-  if (avatar != NULL)
-    {
-      self->avatar = g_bytes_ref (avatar);
-      self->avatar_sha256 = sha256_hex (avatar);
-    }
+  sha256 = avatar != NULL ? sha256_hex (avatar) : NULL;
+  if (g_strcmp0 (sha256, self->avatar_sha256) == 0)
+    return TRUE;
 
+  g_clear_pointer (&self->avatar, g_bytes_unref);
+  g_free (self->avatar_sha256);
+  self->avatar_sha256 = g_steal_pointer (&sha256);
+  if (avatar != NULL)
+    self->avatar = g_bytes_ref (avatar);
+
+  /* Contacts connected now see the new picture at once, the others when
+   * they next connect */
+  send_profile_to_connected (self);
   return TRUE;
 }

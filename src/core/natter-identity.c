@@ -518,8 +518,24 @@ return_keyring_error (GTask  *task,
                                load->profile);
       g_error_free (error);
     }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_REPLY) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMEOUT) ||
+           g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_TIMED_OUT))
+    {
+      g_debug ("The Secret Service did not answer: %s", error->message);
+      g_task_return_new_error (task, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_NO_ANSWER,
+                               _("The system keyring did not answer: it may be stuck, or "
+                                 "waiting for a password where it cannot ask. Restart it (or "
+                                 "log out and in again), or use natter-cli with "
+                                 "--identity-file"));
+      g_error_free (error);
+    }
   else
     {
+      /* What the service said, without D-Bus's names around it */
+      g_dbus_error_strip_remote_error (error);
+      g_debug ("The Secret Service failed: %s", error->message);
       g_task_return_new_error (task, NATTER_IDENTITY_ERROR, NATTER_IDENTITY_ERROR_FAILED,
                                _("The system keyring failed: %s"), error->message);
       g_error_free (error);

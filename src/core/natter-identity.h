@@ -20,6 +20,7 @@ typedef enum
   NATTER_IDENTITY_ERROR_FAILED,
   NATTER_IDENTITY_ERROR_NOT_FOUND,
   NATTER_IDENTITY_ERROR_INSECURE_FILE,
+  NATTER_IDENTITY_ERROR_NO_ANSWER,
 } NatterIdentityError;
 
 /* 12 groups of 5 digits separated by single spaces */

@@ -6,8 +6,11 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "natter-invitation.h"
 #include "natter-protocol.h"
+#include "natter-safe-text.h"
 
 struct _NatterInvitation
 {
@@ -15,6 +18,7 @@ struct _NatterInvitation
 
   char                   *id;
   char                   *from;
+  char                   *from_name;
   char                   *to;
   char                   *text;
   gint64                  created;
@@ -26,6 +30,7 @@ enum {
   PROP_0,
   PROP_ID,
   PROP_FROM,
+  PROP_FROM_NAME,
   PROP_TO,
   PROP_TEXT,
   PROP_CREATED,
@@ -61,6 +66,10 @@ natter_invitation_get_property (GObject    *object,
       g_value_set_string (value, self->from);
       break;
 
+    case PROP_FROM_NAME:
+      g_value_set_string (value, self->from_name);
+      break;
+
     case PROP_TO:
       g_value_set_string (value, self->to);
       break;
@@ -93,6 +102,7 @@ natter_invitation_finalize (GObject *object)
 
   g_free (self->id);
   g_free (self->from);
+  g_free (self->from_name);
   g_free (self->to);
   g_free (self->text);
 
@@ -111,6 +121,9 @@ natter_invitation_class_init (NatterInvitationClass *klass)
   /* The server chooses it: 32 hex digits */
   properties[PROP_ID] = g_param_spec_string ("id", NULL, NULL, NULL, flags);
   properties[PROP_FROM] = g_param_spec_string ("from", NULL, NULL, NULL, flags);
+  /* The display name the sender gave, kept by the server with the
+   * invitation: a stranger's claim, on one line, never markup */
+  properties[PROP_FROM_NAME] = g_param_spec_string ("from-name", NULL, NULL, NULL, flags);
   properties[PROP_TO] = g_param_spec_string ("to", NULL, NULL, NULL, flags);
   /* What the sender wrote: text from a stranger, never markup */
   properties[PROP_TEXT] = g_param_spec_string ("text", NULL, NULL, NULL, flags);
@@ -141,6 +154,27 @@ parse_status (const char             *name,
 
   *status = value->value;
   return TRUE;
+}
+
+/* At most NATTER_INVITATION_NAME_MAX bytes of UTF-8 on one line, or NULL */
+static char *
+dup_name (const char *name)
+{
+  g_autofree char *safe = NULL;
+  const char *end;
+
+  if (name == NULL || !g_utf8_validate (name, -1, NULL))
+    return NULL;
+
+  safe = natter_safe_text (name, " ");
+  g_strstrip (safe);
+  if (strlen (safe) > NATTER_INVITATION_NAME_MAX)
+    {
+      end = g_utf8_find_prev_char (safe, safe + NATTER_INVITATION_NAME_MAX + 1);
+      *(char *) end = '\0';
+    }
+
+  return *safe != '\0' ? g_steal_pointer (&safe) : NULL;
 }
 
 /**
@@ -178,6 +212,8 @@ natter_invitation_new_from_json (JsonObject  *object,
   self->from = g_strdup (from);
   self->to = g_strdup (to);
   self->text = g_strdup (json_object_get_string_member_with_default (object, "text", NULL));
+  self->from_name = dup_name (json_object_get_string_member_with_default (object, "from_name",
+                                                                          NULL));
   self->created = MAX (0, json_object_get_int_member_with_default (object, "created", 0));
   self->expires = MAX (0, json_object_get_int_member_with_default (object, "expires", 0));
   if (!parse_status (json_object_get_string_member_with_default (object, "status", "pending"),
@@ -193,6 +229,21 @@ natter_invitation_get_id (NatterInvitation *self)
   g_return_val_if_fail (NATTER_IS_INVITATION (self), NULL);
 
   return self->id;
+}
+
+/**
+ * natter_invitation_get_from_name:
+ * @self: a #NatterInvitation
+ *
+ * Returns: (nullable): the display name the sender gave, on one line; what
+ *   a stranger says of themselves, so shown with their ID
+ */
+const char *
+natter_invitation_get_from_name (NatterInvitation *self)
+{
+  g_return_val_if_fail (NATTER_IS_INVITATION (self), NULL);
+
+  return self->from_name;
 }
 
 const char *
@@ -268,6 +319,8 @@ natter_invitation_to_json (NatterInvitation *self)
   object = json_object_new ();
   json_object_set_string_member (object, "id", self->id);
   json_object_set_string_member (object, "from", self->from);
+  if (self->from_name != NULL)
+    json_object_set_string_member (object, "from_name", self->from_name);
   json_object_set_string_member (object, "to", self->to);
   /* null when the sender wrote none, as the server says it */
   json_object_set_string_member (object, "text", self->text);

@@ -27,6 +27,7 @@ NatterInvitation       *natter_invitation_new_from_json (JsonObject       *objec
                                                          GError          **error);
 const char             *natter_invitation_get_id        (NatterInvitation *self);
 const char             *natter_invitation_get_from      (NatterInvitation *self);
+const char             *natter_invitation_get_from_name (NatterInvitation *self);
 const char             *natter_invitation_get_to        (NatterInvitation *self);
 const char             *natter_invitation_get_text      (NatterInvitation *self);
 gint64                  natter_invitation_get_created   (NatterInvitation *self);

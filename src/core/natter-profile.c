@@ -129,15 +129,17 @@ apply_public (NatterProfile *self)
   g_autoptr(GBytes) avatar = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* The picture first: a profile sent after it names the new one. A
+   * picture removed is removed for contacts too. */
+  avatar = natter_profile_dup_avatar (self, &error);
+  if (error != NULL)
+    g_debug ("%s", error->message);
+  else
+    natter_client_set_avatar (self->client, avatar, NULL);
+
   natter_client_set_profile (self->client, name, bio);
   if (client_lan (self) != NULL)
     natter_lan_set_display_name (client_lan (self), name);
-
-  avatar = natter_profile_dup_avatar (self, &error);
-  if (avatar != NULL)
-    natter_client_set_avatar (self->client, avatar, NULL);
-  else if (error != NULL)
-    g_debug ("%s", error->message);
 }
 
 static gboolean

@@ -85,7 +85,8 @@ static const FrameSpec frame_specs[] = {
       { "payload", M_OBJECT, TRUE, 0 } } },
   { NATTER_FRAME_INVITE, TO_SERVER, {
       { "to", M_USER, TRUE, 0 },
-      { "text", M_STRING, FALSE, NATTER_INVITATION_TEXT_MAX } } },
+      { "text", M_STRING, FALSE, NATTER_INVITATION_TEXT_MAX },
+      { "name", M_STRING, FALSE, NATTER_INVITATION_NAME_MAX } } },
   { NATTER_FRAME_INVITE_ACCEPT, TO_SERVER, {
       { "invitation", M_STRING, TRUE, INVITATION_ID_MAX } } },
   { NATTER_FRAME_INVITE_DECLINE, TO_SERVER, {

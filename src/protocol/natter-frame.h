@@ -14,6 +14,8 @@ G_BEGIN_DECLS
 #define NATTER_FRAME_DEFAULT_MAX_SIZE   65536
 #define NATTER_FRAME_ID_MAX_LENGTH      64
 #define NATTER_INVITATION_TEXT_MAX      500
+/* The sender's display name an invitation carries, in bytes */
+#define NATTER_INVITATION_NAME_MAX      64
 #define NATTER_SUBSCRIPTIONS_MAX        1000
 
 typedef enum

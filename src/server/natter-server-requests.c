@@ -36,6 +36,8 @@ invitation_to_json (const NatterServerInvitation *invitation)
   json_object_set_string_member (object, "from", invitation->from);
   json_object_set_string_member (object, "to", invitation->to);
   json_object_set_string_member (object, "text", invitation->text);
+  if (invitation->from_name != NULL)
+    json_object_set_string_member (object, "from_name", invitation->from_name);
   json_object_set_int_member (object, "created", invitation->created);
   json_object_set_int_member (object, "expires", invitation->expires);
   json_object_set_string_member (object, "status",
@@ -328,6 +330,7 @@ _natter_server_handle_invite (NatterServerShard      *self,
   const char *from = natter_server_connection_get_user (connection);
   const char *to = natter_frame_get_string (frame, "to");
   const char *text = natter_frame_get_string (frame, "text");
+  const char *name = natter_frame_get_string (frame, "name");
   g_autoptr(NatterServerInvitation) invitation = NULL;
   g_autoptr(NatterFrame) reply = NULL;
   g_autoptr(GError) error = NULL;
@@ -341,7 +344,8 @@ _natter_server_handle_invite (NatterServerShard      *self,
     }
 
   invitation = natter_server_store_invite (
-    self->store, from, to, text != NULL ? text : "", _natter_server_unix_now (),
+    self->store, from, name != NULL && *name != '\0' ? name : NULL, to,
+    text != NULL ? text : "", _natter_server_unix_now (),
     natter_server_config_get_invitation_ttl (self->config),
     natter_server_config_get_max_invitations_per_recipient (self->config), &error);
   if (invitation == NULL)

@@ -15,7 +15,7 @@
 
 #include "natter-server-store.h"
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 /* Answered invitations wait for their sender to come back; if the sender
  * never does, they go this long after their expiry.
@@ -50,7 +50,12 @@ static const char * const schema_v1[] = {
   "  created INTEGER NOT NULL)",
 };
 
-#define INVITATION_COLUMNS "id, sender, recipient, text, created, expires, status"
+/* Version 2: the sender's display name, as the sender gave it */
+static const char * const schema_v2[] = {
+  "ALTER TABLE invitations ADD COLUMN sender_name TEXT",
+};
+
+#define INVITATION_COLUMNS "id, sender, recipient, text, created, expires, status, sender_name"
 
 void
 natter_server_invitation_free (NatterServerInvitation *invitation)
@@ -61,6 +66,7 @@ natter_server_invitation_free (NatterServerInvitation *invitation)
   g_free (invitation->from);
   g_free (invitation->to);
   g_free (invitation->text);
+  g_free (invitation->from_name);
   g_free (invitation);
 }
 
@@ -222,6 +228,7 @@ invitation_from_row (sqlite3_stmt *stmt)
   invitation->text = column_dup (stmt, 3);
   invitation->created = sqlite3_column_int64 (stmt, 4);
   invitation->expires = sqlite3_column_int64 (stmt, 5);
+  invitation->from_name = column_dup (stmt, 7);
   invitation->status = CLAMP (sqlite3_column_int (stmt, 6), NATTER_SERVER_INVITATION_PENDING,
                               NATTER_SERVER_INVITATION_DECLINED);
 
@@ -283,7 +290,7 @@ migrate (NatterServerStore  *self,
   if (!exec_sql (self, "BEGIN IMMEDIATE", error))
     return FALSE;
 
-  for (guint i = 0; i < G_N_ELEMENTS (schema_v1); i++)
+  for (guint i = 0; version < 1 && i < G_N_ELEMENTS (schema_v1); i++)
     {
       if (!exec_sql (self, schema_v1[i], error))
         {
@@ -292,14 +299,23 @@ migrate (NatterServerStore  *self,
         }
     }
 
-  if (!exec_sql (self, "INSERT INTO schema_version (version) VALUES (1)", error) ||
+  for (guint i = 0; version < 2 && i < G_N_ELEMENTS (schema_v2); i++)
+    {
+      if (!exec_sql (self, schema_v2[i], error))
+        {
+          exec_sql (self, "ROLLBACK", NULL);
+          return FALSE;
+        }
+    }
+
+  if (!exec_sql (self, "INSERT INTO schema_version (version) VALUES (2)", error) ||
       !exec_sql (self, "COMMIT", error))
     {
       exec_sql (self, "ROLLBACK", NULL);
       return FALSE;
     }
 
-  g_info ("Created database schema version %d", SCHEMA_VERSION);
+  g_info ("Database schema version %d (was %" G_GINT64_FORMAT ")", SCHEMA_VERSION, version);
 
   return TRUE;
 }
@@ -436,6 +452,7 @@ count_pending (NatterServerStore  *self,
 static NatterServerInvitation *
 invite_locked (NatterServerStore  *self,
                const char         *from,
+               const char         *from_name,
                const char         *to,
                const char         *text,
                gint64              now,
@@ -464,11 +481,14 @@ invite_locked (NatterServerStore  *self,
     {
       g_clear_pointer (&invitation->text, g_free);
       invitation->text = g_strdup (text);
+      g_clear_pointer (&invitation->from_name, g_free);
+      invitation->from_name = g_strdup (from_name);
       invitation->expires = now + ttl;
 
       stmt = prepare_bind (self, error,
-                           "UPDATE invitations SET text = ?1, expires = ?2 WHERE id = ?3",
-                           "tit", text, invitation->expires, invitation->id);
+                           "UPDATE invitations SET text = ?1, expires = ?2, sender_name = ?4 "
+                           "WHERE id = ?3",
+                           "titt", text, invitation->expires, invitation->id, from_name);
       if (!step_done (self, stmt, error))
         return NULL;
 
@@ -504,6 +524,7 @@ invite_locked (NatterServerStore  *self,
   invitation->from = g_strdup (from);
   invitation->to = g_strdup (to);
   invitation->text = g_strdup (text);
+  invitation->from_name = g_strdup (from_name);
   invitation->created = now;
   invitation->expires = now + ttl;
   invitation->status = NATTER_SERVER_INVITATION_PENDING;
@@ -511,8 +532,9 @@ invite_locked (NatterServerStore  *self,
   g_clear_pointer (&stmt, sqlite3_finalize);
   stmt = prepare_bind (self, error,
                        "INSERT INTO invitations (" INVITATION_COLUMNS ") "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)",
-                       "ttttii", invitation->id, from, to, text, now, invitation->expires);
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+                       "ttttiit", invitation->id, from, to, text, now, invitation->expires,
+                       from_name);
   if (!step_done (self, stmt, error))
     return NULL;
 
@@ -523,6 +545,7 @@ invite_locked (NatterServerStore  *self,
  * natter_server_store_invite:
  * @self: a #NatterServerStore
  * @from: the sender's user ID
+ * @from_name: (nullable): the display name the sender gave, shown with the ID
  * @to: the recipient's user ID
  * @text: the invitation text
  * @now: the current Unix time
@@ -530,7 +553,7 @@ invite_locked (NatterServerStore  *self,
  * @max_per_recipient: how many pending invitations @to may have
  * @error: return location for a #GError
  *
- * Stores a pending invitation, or refreshes the text and expiry of the one
+ * Stores a pending invitation, or refreshes the text, name and expiry of the one
  * already pending from @from to @to (keeping its id). A new one is refused
  * with %NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED when @from has too many
  * pending, and %NATTER_PROTOCOL_ERROR_RECIPIENT_FULL when @to has.
@@ -540,6 +563,7 @@ invite_locked (NatterServerStore  *self,
 NatterServerInvitation *
 natter_server_store_invite (NatterServerStore  *self,
                             const char         *from,
+                            const char         *from_name,
                             const char         *to,
                             const char         *text,
                             gint64              now,
@@ -555,7 +579,8 @@ natter_server_store_invite (NatterServerStore  *self,
   if (!exec_sql (self, "BEGIN IMMEDIATE", error))
     return NULL;
 
-  invitation = invite_locked (self, from, to, text, now, ttl, max_per_recipient, error);
+  invitation = invite_locked (self, from, from_name, to, text, now, ttl, max_per_recipient,
+                              error);
 
   if (invitation == NULL || !exec_sql (self, "COMMIT", error))
     {

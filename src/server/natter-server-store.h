@@ -22,6 +22,7 @@ typedef struct
 {
   char id[NATTER_SERVER_INVITATION_ID_LENGTH + 1];
   char *from;
+  char *from_name;  /* nullable: the display name the sender gave */
   char *to;
   char *text;
   gint64 created;
@@ -47,6 +48,7 @@ void                    natter_server_store_close               (NatterServerSto
 
 NatterServerInvitation *natter_server_store_invite              (NatterServerStore  *self,
                                                                  const char         *from,
+                                                                 const char         *from_name,
                                                                  const char         *to,
                                                                  const char         *text,
                                                                  gint64              now,

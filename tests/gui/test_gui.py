@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -169,12 +170,62 @@ class FirstRunTest(GuiTestCase):
         ui.find("push button", "Accept")
 
 
+    def test_keyring_that_does_not_answer(self):
+        # The test's real gnome-keyring-daemon, stopped: it owns its name on
+        # the bus but answers nothing, as a stuck keyring does.
+        owner = subprocess.run(
+            ["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
+             "/org/freedesktop/DBus", "--method",
+             "org.freedesktop.DBus.GetConnectionUnixProcessID", "org.freedesktop.secrets"],
+            capture_output=True, text=True, timeout=30)
+        if owner.returncode != 0:
+            self.skipTest("no Secret Service on the session bus: " + owner.stderr.strip())
+        keyring_pid = int(re.search(r"uint32 (\d+)", owner.stdout).group(1))
+        os.kill(keyring_pid, signal.SIGSTOP)
+        self.addCleanup(os.kill, keyring_pid, signal.SIGCONT)
+
+        profile_dir_home = os.path.join(self.session.workdir.path, "me-data")
+        app = self.app = self.session.app("me", profile_dir_home)
+        app.start()
+        ui = self.ui = Ui(app)
+        ui.set_text(ui.find("text", "Display name"), "Ada")
+        server = ui.find("text", "Server address")
+        ui.set_text(server, self.session.server.url)
+        ui.press_button("Continue")
+
+        # Said in plain words, with what to do, once the call times out
+        problem = ui.find("label", match=lambda n: text_of(n).startswith(
+            "Your keyring did not answer."), timeout=90, what="the keyring explained")
+        said = text_of(problem)
+        self.assertIn("log out and back in", said)
+        for raw in ("GDBus", "org.freedesktop", "Timeout was reached", "Error:"):
+            self.assertNotIn(raw, said)
+        # ...away from the server address, which is not at fault and stays
+        # without an error of its own.
+        shown = " ".join(ui.texts())
+        for raw in ("GDBus", "org.freedesktop", "Timeout was reached"):
+            self.assertNotIn(raw, shown)
+        self.assertFalse(ui.all("label", match=lambda n: text_of(n).startswith("Can’t reach")))
+        self.assertLess(problem.queryComponent().getExtents(ui.pyatspi.WINDOW_COORDS).y,
+                        server.queryComponent().getExtents(ui.pyatspi.WINDOW_COORDS).y,
+                        "the keyring's problem is not shown above the server field")
+        self.screenshot("first-run-keyring-no-answer")
+
+        # Once the keyring answers again, Continue goes on.
+        os.kill(keyring_pid, signal.SIGCONT)
+        ui.press_button("Continue")
+        self.wait_online()
+
+
 class InvitationTest(GuiTestCase):
     def test_accept_invitation_in_window(self):
         self.me_and_bob(friends=False)
+        self.bob.run("profile", "--name", "Bob Builder")
         self.start_app(self.me)
         self.bob.run("invite", self.me.id, "Hi, it is Bob")
         self.ui.find_text("Hi, it is Bob")
+        # The name bob gave, with the start of his ID beside it
+        self.ui.find_text(f"Bob Builder · {self.bob.id[:12]}…")
         accept = self.ui.find("push button", "Accept")
         self.ui.find("push button", "Decline")
         self.screenshot("invitation-pending")

@@ -16,7 +16,8 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_gui import wait_until  # noqa: E402
+from natter_gui import text_of, wait_until  # noqa: E402
+from natter_harness import exercise_handed_over_commands  # noqa: E402
 from test_gui import GuiTestCase, is_event  # noqa: E402
 
 
@@ -88,9 +89,11 @@ class SharedProfileTest(GuiTestCase):
         self.ui.find_text("Sent by natter-cli while the app is open")
         self.screenshot("cli-through-app")
 
-        refused = self.me.run("contacts", check=False)
-        self.assertEqual(refused.returncode, 2)
-        self.assertIn("not available while Natter is open", refused.stderr)
+        # Every other command that needs the network runs in the app too.
+        carol = self.session.client("carol")
+        exercise_handed_over_commands(self, self.me, self.bob, carol, bob)
+        self.ui.find_text("read me")
+        self.app.check_running()
         second = self.me.run("listen", check=False, timeout=30)
         self.assertEqual(second.returncode, 2)
         self.assertIn("another process is online", second.stderr)
@@ -140,6 +143,51 @@ class DiskFullTest(GuiTestCase):
         self.ui.find_text("Arrives once there is room", timeout=120)
         _, errors = sender.communicate(timeout=120)
         self.assertEqual(sender.returncode, 0, errors)
+
+
+class RestoreBackupTest(GuiTestCase):
+    def test_damaged_history_restored_from_the_window(self):
+        self.me_and_bob()
+        lines = "".join(f"kept message {i} " + "x" * 200 + "\n" for i in range(300))
+        sent = subprocess.run(self.me.args("send", self.bob.id, "-", "--no-wait"),
+                              env=self.me.env, input=lines, capture_output=True, text=True,
+                              timeout=120)
+        self.assertEqual(sent.returncode, 0, sent.stderr)
+        self.me.run("backup")
+        profile = os.path.join(self.me.env["XDG_DATA_HOME"], "natter", "profiles", self.me.name)
+        path = os.path.join(profile, "history.db")
+        # A page of noise in the middle of the history, as a failing disk leaves it.
+        size = os.path.getsize(path)
+        self.assertGreater(size, 16 * 4096)
+        with open(path, "r+b") as f:
+            f.seek((size // 4096 // 2) * 4096)
+            f.write(os.urandom(4096))
+
+        self.start_app(self.me)
+        # The check after start-up finds it; the window says so and offers the backup.
+        self.ui.find_text("The history is damaged: nothing more is stored in it")
+        self.screenshot("history-damaged")
+        # A toast's button: AT-SPI names it after its label twice
+        self.ui.press(self.ui.find("push button", match=lambda n: n.name.startswith(
+            "Restore Backup")))
+        self.wait_online()
+        self.app.check_running()
+
+        # The messages are back, the damaged file is kept aside, and the
+        # restored history takes new messages.
+        self.open_conversation("Bob")
+        self.ui.find_text("kept message 299 " + "x" * 200)
+        self.assertTrue([n for n in os.listdir(profile) if ".damaged-" in n],
+                        "the damaged history was not kept")
+        self.assertFalse(self.ui.all("label", match=lambda n: text_of(n).startswith(
+            "The history is damaged")), "the notice stayed after the restore")
+        self.screenshot("history-restored")
+        bob = self.bob.listen()
+        self.ui.set_text(self.ui.find("text", "Message"), "After the restore")
+        self.ui.press_button("Send")
+        bob.wait_for(is_event("message", body="After the restore"))
+        history = self.me.history(self.bob.id)
+        self.assertEqual(len([m for m in history if m["body"].startswith("kept message")]), 300)
 
 
 if __name__ == "__main__":

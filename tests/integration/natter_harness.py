@@ -275,3 +275,66 @@ class Workdir:
             print(f"# logs kept in {self.path}")
         else:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def exercise_handed_over_commands(test, me, bob, carol, bob_listener):
+    """Every natter-cli command that needs the network, run by a second process
+    on `me`'s profile while another process (natter-cli listen or the app) is
+    online on it: each must run there, with natter-cli's own output coming back.
+    `bob` is a contact of `me` whose listen is `bob_listener`; `carol` is not."""
+    def is_event(event, **members):
+        return lambda e: e.get("event") == event and all(e.get(k) == v
+                                                         for k, v in members.items())
+
+    def run(*args, **kwargs):
+        result = me.run(*args, check=False, **kwargs)
+        test.assertNotIn("not available while", result.stderr)
+        test.assertEqual(result.returncode, 0,
+                         f"natter-cli {' '.join(args)} handed over: {result.stderr.strip()}")
+        return result
+
+    contacts = run("contacts")
+    test.assertRegex(contacts.stdout, rf"{bob.id}\s+online")
+
+    mark = bob_listener.mark()
+    run("send", bob.id, "handed over")
+    bob_listener.wait_for(is_event("message", body="handed over"), since=mark)
+    history = me.history(bob.id)
+    test.assertEqual(history[-1]["body"], "handed over")
+    test.assertEqual(history[-1]["status"], "delivered")
+
+    run("typing", bob.id, "on")
+    bob_listener.wait_for(is_event("typing", contact=me.id, active=True), since=mark)
+    bob.run("send", me.id, "read me")
+    run("read", bob.id)
+    bob_listener.wait_for(is_event("receipt", status="read"), since=mark,
+                          what="a read receipt sent by the online process")
+
+    run("register-handle", f"h{me.id[:6].lower()}")
+    looked_up = run("lookup", f"@h{me.id[:6].lower()}")
+    test.assertEqual(looked_up.stdout.strip(), me.id)
+
+    invited = run("invite", carol.id, "Hello carol", "--json")
+    test.assertEqual(json.loads(invited.stdout)["to"], carol.id)
+    listing = json.loads(run("invitations", "--json").stdout)
+    test.assertIn(carol.id, [i["to"] for i in listing["outgoing"]])
+
+    carol.run("invite", me.id, "from carol")
+    listing = json.loads(run("invitations", "--json").stdout)
+    incoming = [i for i in listing["incoming"] if i["from"] == carol.id]
+    test.assertTrue(incoming, f"carol's invitation is not listed: {listing}")
+    test.assertIn("Accepted", run("accept", incoming[0]["id"]).stdout)
+    test.assertRegex(run("contacts").stdout, carol.id)
+
+    members = run("room", "members", f"room-{me.id[:6]}")
+    test.assertIn(me.id, members.stdout)
+
+    run("block", bob.id)
+    test.assertIn("(blocked)", run("contacts").stdout)
+    run("unblock", bob.id)
+    test.assertNotIn("(blocked)", run("contacts").stdout)
+
+    # Those that need the profile alone are still refused, and say why.
+    refused = me.run("restore-backup", check=False)
+    test.assertEqual(refused.returncode, 2)
+    test.assertIn("another process is online", refused.stderr)

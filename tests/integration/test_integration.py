@@ -9,6 +9,7 @@ Run one test:  test_integration.py ChatTest.test_chat_both_ways
 
 import json
 import os
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -74,6 +75,52 @@ class InvitationTest(NatterTestCase):
         self.assertIn(self.bob.id, self.alice.run("contacts").stdout)
         # The answered invitation is no longer pending.
         self.assertNotIn(invitation["id"], self.bob.run("invitations").stdout)
+
+    def test_invitation_carries_the_senders_name(self):
+        self.alice.run("profile", "--name", "Alice from the lab")
+        bob = self.bob.listen()
+        self.alice.run("invite", self.bob.id, "Hi")
+        invitation = bob.wait_for(is_event("invitation"))["invitation"]
+        self.assertEqual(invitation["from_name"], "Alice from the lab")
+        listed = self.bob.run("invitations").stdout
+        self.assertIn(f"{self.alice.id} (Alice from the lab)", listed)
+
+    def test_server_database_of_schema_one_is_upgraded(self):
+        """A server that kept invitations before they had a name keeps them."""
+        self.server.stop()
+        path = os.path.join(self.server.data_dir, "natter-server.db")
+        os.remove(path)
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        now = int(time.time())
+        db = sqlite3.connect(path)
+        db.executescript("""
+            CREATE TABLE schema_version (version INTEGER NOT NULL);
+            INSERT INTO schema_version VALUES (1);
+            CREATE TABLE invitations (id TEXT PRIMARY KEY, sender TEXT NOT NULL,
+              recipient TEXT NOT NULL, text TEXT NOT NULL, created INTEGER NOT NULL,
+              expires INTEGER NOT NULL, status INTEGER NOT NULL);
+            CREATE INDEX invitations_by_recipient ON invitations (recipient, status);
+            CREATE INDEX invitations_by_sender ON invitations (sender, status);
+            CREATE TABLE handles (handle TEXT PRIMARY KEY, user TEXT NOT NULL UNIQUE,
+              created INTEGER NOT NULL);
+        """)
+        db.execute("INSERT INTO invitations VALUES (?, ?, ?, 'kept from before', ?, ?, 0)",
+                   ("0" * 32, self.alice.id, self.bob.id, now, now + 3600))
+        db.commit()
+        db.close()
+        self.server.restart()
+
+        listing = json.loads(self.bob.run("invitations", "--json").stdout)
+        self.assertEqual([(i["id"], i["text"]) for i in listing["incoming"]],
+                         [("0" * 32, "kept from before")])
+        self.assertNotIn("from_name", listing["incoming"][0])
+        self.alice.run("profile", "--name", "Alice")
+        self.alice.run("invite", self.bob.id, "again")
+        listing = json.loads(self.bob.run("invitations", "--json").stdout)
+        self.assertEqual([(i["id"], i["from_name"]) for i in listing["incoming"]],
+                         [("0" * 32, "Alice")])
 
     def test_mistyped_id_is_rejected_before_sending(self):
         wrong = ("a" if self.bob.id[10] != "a" else "b").join([self.bob.id[:10], self.bob.id[11:]])

@@ -18,7 +18,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_harness import Client, Server, Workdir, befriend  # noqa: E402
+from natter_harness import (  # noqa: E402
+    Client, Server, Workdir, befriend, exercise_handed_over_commands)
 
 
 def popen(client, *args):
@@ -410,6 +411,19 @@ class SharedProfileTest(RobustTestCase):
                          "the listener lost the server")
         self.bob.run("send", self.alice.id, "still listening?")
         alice.wait_for(is_event("message", body="still listening?"), since=mark)
+
+    def test_every_network_command_runs_in_the_listener(self):
+        befriend(self.alice, self.bob)
+        carol = Client(self.workdir.path, "carol", self.server.url)
+        self.addCleanup(carol.close)
+        alice = self.alice.listen()
+        bob = self.bob.listen()
+        mark = alice.mark()
+        exercise_handed_over_commands(self, self.alice, self.bob, carol, bob)
+        alice.drain(1)
+        self.assertIsNone(alice.process.poll(), "the listener died")
+        self.assertFalse([e for e in alice.events[mark:] if e.get("event") == "server"],
+                         "the listener lost the server")
 
     def test_second_listen_is_refused(self):
         self.alice.listen()

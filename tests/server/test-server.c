@@ -1326,6 +1326,64 @@ test_restart_keeps_state (void)
   expect_invitation (alice, "invitation-answer", id, "accepted");
 }
 
+/* The name an invitation carries: kept with it, sent with it, and across
+ * a restart; a longer one than the protocol allows is refused. */
+static void
+test_invitations_sender_name (void)
+{
+  g_autoptr(NatterTestServer) server = server_new_default ();
+  g_autoptr(NatterTestClient) alice = natter_test_client_new_authenticated (server);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (server);
+  g_autoptr(NatterTestClient) carol = natter_test_client_new_authenticated (server);
+  g_autoptr(JsonObject) sent = NULL;
+  g_autoptr(JsonObject) received = NULL;
+  g_autoptr(JsonObject) unnamed = NULL;
+  g_autoptr(JsonObject) auth_ok = NULL;
+  g_autofree char *too_long = repeat_char ('n', NATTER_INVITATION_NAME_MAX + 1);
+  g_autofree char *longest = repeat_char ('n', NATTER_INVITATION_NAME_MAX);
+  JsonObject *invitation;
+
+  sent = natter_test_client_request (
+    alice, "{'type':'invite','id':'n','to':'%s','text':'hi','name':'Ana from the lab'}",
+    natter_test_client_get_user (bob));
+  g_assert_cmpstr (STR (sent, "type"), ==, "invite-sent");
+  invitation = json_object_get_object_member (sent, "invitation");
+  g_assert_cmpstr (STR (invitation, "from_name"), ==, "Ana from the lab");
+
+  received = natter_test_client_wait (bob, "invitation");
+  invitation = json_object_get_object_member (received, "invitation");
+  g_assert_cmpstr (STR (invitation, "from_name"), ==, "Ana from the lab");
+
+  /* Without a name, none is made up */
+  unnamed = invite (carol, bob, "no name");
+  g_assert_false (json_object_has_member (json_object_get_object_member (unnamed, "invitation"),
+                                          "from_name"));
+
+  natter_test_client_request_error (
+    alice, "bad-frame", "{'type':'invite','id':'l','to':'%s','name':'%s'}",
+    natter_test_client_get_user (carol), too_long);
+  g_clear_pointer (&sent, json_object_unref);
+  sent = natter_test_client_request (alice, "{'type':'invite','id':'m','to':'%s','name':'%s'}",
+                                     natter_test_client_get_user (carol), longest);
+  g_assert_cmpstr (STR (json_object_get_object_member (sent, "invitation"), "from_name"), ==,
+                   longest);
+
+  /* Kept on disk: after a restart, bob is told again, name and all */
+  natter_test_client_close (bob);
+  natter_test_server_restart (server);
+  auth_ok = natter_test_client_authenticate (bob);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_clear_pointer (&received, json_object_unref);
+      received = natter_test_client_wait (bob, "invitation");
+      invitation = json_object_get_object_member (received, "invitation");
+      if (g_str_equal (STR (invitation, "from"), natter_test_client_get_user (alice)))
+        break;
+    }
+  g_assert_cmpstr (STR (invitation, "from"), ==, natter_test_client_get_user (alice));
+  g_assert_cmpstr (STR (invitation, "from_name"), ==, "Ana from the lab");
+}
+
 /* Handles */
 
 static void
@@ -2354,6 +2412,7 @@ static const ServerTest server_tests[] = {
   { "/server/invitations/offline", test_invitations_offline },
   { "/server/invitations/errors", test_invitations_errors },
   { "/server/invitations/expiry", test_invitations_expiry },
+  { "/server/invitations/sender-name", test_invitations_sender_name },
   { "/server/restart-keeps-state", test_restart_keeps_state },
   { "/server/handles", test_handles },
   { "/server/rooms", test_rooms },

@@ -483,6 +483,67 @@ test_client_avatar (Fixture       *fixture,
   g_assert_cmpstr (natter_contact_get_bio (contact), ==, "Likes long walks");
 }
 
+static gboolean
+has_no_avatar (Side *side,
+               Side *of)
+{
+  g_autoptr(NatterContact) contact = natter_store_get_contact (side->store, user_id (of), NULL);
+
+  return contact != NULL && natter_contact_get_avatar (contact) == NULL;
+}
+
+static gboolean
+has_name (Side       *side,
+          Side       *of,
+          const char *name)
+{
+  g_autoptr(NatterContact) contact = natter_store_get_contact (side->store, user_id (of), NULL);
+
+  return contact != NULL && g_strcmp0 (natter_contact_get_display_name (contact), name) == 0;
+}
+
+static void
+count_left_connected (NatterContactSession *session,
+                      GParamSpec           *pspec,
+                      guint                *count)
+{
+  if (natter_contact_session_get_peer_state (session) != NATTER_PEER_STATE_CONNECTED)
+    (*count)++;
+}
+
+/* A new picture, a new name and a removed picture reach a contact who is
+ * connected, on the same connection. */
+static void
+test_client_avatar_changed_while_connected (Fixture       *fixture,
+                                            gconstpointer  data)
+{
+  Side *a = &fixture->a;
+  Side *b = &fixture->b;
+  g_autoptr(GBytes) first = make_png (NATTER_AVATAR_CHUNK_SIZE + 10);
+  g_autoptr(GBytes) second = make_png (2 * NATTER_AVATAR_CHUNK_SIZE + 20);
+  guint left_connected = 0;
+
+  g_assert_true (natter_client_set_avatar (a->client, first, NULL));
+  natter_client_set_profile (a->client, "Alice", NULL);
+  connect_pair (a, b);
+  WAIT_FOR (has_avatar (b, a, first));
+  g_signal_connect (a->session, "notify::peer-state", G_CALLBACK (count_left_connected),
+                    &left_connected);
+
+  g_assert_true (natter_client_set_avatar (a->client, second, NULL));
+  WAIT_FOR (has_avatar (b, a, second));
+  natter_client_set_profile (a->client, "Alice B.", NULL);
+  WAIT_FOR (has_name (b, a, "Alice B."));
+  g_assert_true (natter_client_set_avatar (a->client, NULL, NULL));
+  WAIT_FOR (has_no_avatar (b, a));
+
+  /* All of it on the connection that was there from the start */
+  g_signal_handlers_disconnect_by_data (a->session, &left_connected);
+  g_assert_cmpuint (left_connected, ==, 0);
+  g_assert_cmpint (natter_contact_session_get_peer_state (a->session), ==,
+                   NATTER_PEER_STATE_CONNECTED);
+}
+
 /* A connection that cannot be set up is tried again, and what waited
  * goes out once it works. */
 static void
@@ -622,7 +683,8 @@ test_invitation_json (void)
   alice = g_strdup (natter_identity_get_user_id (a));
   bob = g_strdup (natter_identity_get_user_id (b));
 
-  text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"%s\", \"to\": \"%s\", "
+  text = g_strdup_printf ("{\"id\": \"5f0c\", \"from\": \"%s\", \"from_name\": \"Ana\", "
+                          "\"to\": \"%s\", "
                           "\"text\": \"Hello <b>\", \"created\": 1700000000, "
                           "\"expires\": 1700086400, \"status\": \"accepted\"}", alice, bob);
   object = parse_object (text);
@@ -632,6 +694,7 @@ test_invitation_json (void)
   g_assert_cmpstr (natter_invitation_get_from (invitation), ==, alice);
   g_assert_cmpstr (natter_invitation_get_to (invitation), ==, bob);
   g_assert_cmpstr (natter_invitation_get_text (invitation), ==, "Hello <b>");
+  g_assert_cmpstr (natter_invitation_get_from_name (invitation), ==, "Ana");
   g_assert_cmpint (natter_invitation_get_created (invitation), ==, 1700000000);
   g_assert_cmpint (natter_invitation_get_expires (invitation), ==, 1700086400);
   g_assert_cmpint (natter_invitation_get_status (invitation), ==, NATTER_INVITATION_STATUS_ACCEPTED);
@@ -655,11 +718,31 @@ test_invitation_json (void)
   invitation = natter_invitation_new_from_json (object, &error);
   g_assert_no_error (error);
   g_assert_null (natter_invitation_get_text (invitation));
+  g_assert_null (natter_invitation_get_from_name (invitation));
   again = natter_invitation_to_json (invitation);
   node = json_node_init_object (json_node_alloc (), object);
   node_again = json_node_init_object (json_node_alloc (), again);
   g_assert_true (json_node_equal (node, node_again));
   g_assert_finalize_object (g_steal_pointer (&invitation));
+
+  /* A name from a stranger through the server: one line, no escapes, at
+   * most NATTER_INVITATION_NAME_MAX bytes cut between characters */
+  g_clear_pointer (&object, json_object_unref);
+  g_free (text);
+  text = g_strdup_printf ("{\"id\": \"5f0e\", \"from\": \"%s\", \"to\": \"%s\", "
+                          "\"from_name\": \"Bob\\n\\u001b[31mthe \\u00e9%s\"}", bob, alice,
+                          "ééééééééééééééééééééééééééééééééééééééééé");
+  object = parse_object (text);
+  invitation = natter_invitation_new_from_json (object, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (natter_invitation_get_from_name (invitation));
+  g_assert_null (strchr (natter_invitation_get_from_name (invitation), '\n'));
+  g_assert_null (strchr (natter_invitation_get_from_name (invitation), '\033'));
+  g_assert_true (g_str_has_prefix (natter_invitation_get_from_name (invitation), "Bob"));
+  g_assert_cmpuint (strlen (natter_invitation_get_from_name (invitation)), <=,
+                    NATTER_INVITATION_NAME_MAX);
+  g_assert_true (g_utf8_validate (natter_invitation_get_from_name (invitation), -1, NULL));
+  g_clear_object (&invitation);
 
   g_clear_pointer (&object, json_object_unref);
   g_free (text);
@@ -684,6 +767,8 @@ main (int   argc,
   ADD ("/Natter/Core/Client/duplicates", test_client_duplicates);
   ADD ("/Natter/Core/Client/typing-expiry", test_client_typing_expiry);
   ADD ("/Natter/Core/Client/avatar", test_client_avatar);
+  ADD ("/Natter/Core/Client/avatar-changed-while-connected",
+       test_client_avatar_changed_while_connected);
   ADD ("/Natter/Core/Client/retry", test_client_retry);
   ADD ("/Natter/Core/Client/trust-failure", test_client_trust_failure);
   ADD ("/Natter/Core/Client/no-server", test_client_no_server);
