@@ -20,7 +20,7 @@ struct _NatterDualRendezvous
   GObject           parent_instance;
 
   NatterRendezvous *server;
-  NatterLan        *lan;
+  NatterRendezvous *lan;      /* NatterLan, or a test's stand-in */
   GHashTable       *routes;   /* user id -> NatterRoute, of those reachable */
 };
 
@@ -51,7 +51,7 @@ static NatterRoute
 route_now (NatterDualRendezvous *self,
            const char           *user_id)
 {
-  if (natter_rendezvous_is_user_online (NATTER_RENDEZVOUS (self->lan), user_id))
+  if (natter_rendezvous_is_user_online (self->lan, user_id))
     return NATTER_ROUTE_NEARBY;
   if (natter_rendezvous_is_user_online (self->server, user_id))
     return NATTER_ROUTE_SERVER;
@@ -191,24 +191,25 @@ natter_dual_rendezvous_init (NatterDualRendezvous *self)
 /**
  * natter_dual_rendezvous_new:
  * @server: the rendezvous of a server (a #NatterSignaling)
- * @lan: the local network's
+ * @nearby: the local network's (a #NatterLan)
  *
  * Returns: (transfer full): both as one
  */
 NatterDualRendezvous *
 natter_dual_rendezvous_new (NatterRendezvous *server,
-                            NatterLan        *lan)
+                            NatterRendezvous *nearby)
 {
   NatterDualRendezvous *self;
+  NatterRendezvous *lan = nearby;
 
   g_return_val_if_fail (NATTER_IS_RENDEZVOUS (server), NULL);
-  g_return_val_if_fail (NATTER_IS_LAN (lan), NULL);
+  g_return_val_if_fail (NATTER_IS_RENDEZVOUS (nearby), NULL);
 
   self = g_object_new (NATTER_TYPE_DUAL_RENDEZVOUS, NULL);
   self->server = g_object_ref (server);
   self->lan = g_object_ref (lan);
   connect_inner (self, self->server);
-  connect_inner (self, NATTER_RENDEZVOUS (self->lan));
+  connect_inner (self, self->lan);
   return self;
 }
 
@@ -228,14 +229,14 @@ natter_dual_rendezvous_get_server (NatterDualRendezvous *self)
 /**
  * natter_dual_rendezvous_get_lan:
  *
- * Returns: (transfer none): the local network's rendezvous
+ * Returns: (transfer none) (nullable): the local network's NatterLan
  */
 NatterLan *
 natter_dual_rendezvous_get_lan (NatterDualRendezvous *self)
 {
   g_return_val_if_fail (NATTER_IS_DUAL_RENDEZVOUS (self), NULL);
 
-  return self->lan;
+  return NATTER_IS_LAN (self->lan) ? NATTER_LAN (self->lan) : NULL;
 }
 
 NatterRoute
@@ -256,7 +257,7 @@ dual_start (NatterRendezvous *rendezvous)
   NatterDualRendezvous *self = NATTER_DUAL_RENDEZVOUS (rendezvous);
 
   natter_rendezvous_start (self->server);
-  natter_rendezvous_start (NATTER_RENDEZVOUS (self->lan));
+  natter_rendezvous_start (self->lan);
 }
 
 static void
@@ -264,7 +265,7 @@ dual_stop (NatterRendezvous *rendezvous)
 {
   NatterDualRendezvous *self = NATTER_DUAL_RENDEZVOUS (rendezvous);
 
-  natter_rendezvous_stop (NATTER_RENDEZVOUS (self->lan));
+  natter_rendezvous_stop (self->lan);
   natter_rendezvous_stop (self->server);
 }
 
@@ -274,7 +275,7 @@ dual_get_online (NatterRendezvous *rendezvous)
   NatterDualRendezvous *self = NATTER_DUAL_RENDEZVOUS (rendezvous);
 
   return natter_rendezvous_get_online (self->server) ||
-         natter_rendezvous_get_online (NATTER_RENDEZVOUS (self->lan));
+         natter_rendezvous_get_online (self->lan);
 }
 
 static void
@@ -284,7 +285,7 @@ dual_watch_users (NatterRendezvous   *rendezvous,
   NatterDualRendezvous *self = NATTER_DUAL_RENDEZVOUS (rendezvous);
 
   natter_rendezvous_watch_users (self->server, users);
-  natter_rendezvous_watch_users (NATTER_RENDEZVOUS (self->lan), users);
+  natter_rendezvous_watch_users (self->lan, users);
 }
 
 static gboolean
@@ -303,7 +304,7 @@ dual_send_signal (NatterRendezvous  *rendezvous,
   NatterDualRendezvous *self = NATTER_DUAL_RENDEZVOUS (rendezvous);
 
   if (route_now (self, to) == NATTER_ROUTE_NEARBY)
-    return natter_rendezvous_send_signal (NATTER_RENDEZVOUS (self->lan), to, payload, error);
+    return natter_rendezvous_send_signal (self->lan, to, payload, error);
   return natter_rendezvous_send_signal (self->server, to, payload, error);
 }
 

@@ -33,7 +33,7 @@ G_DECLARE_FINAL_TYPE (NatterDualRendezvous, natter_dual_rendezvous, NATTER, DUAL
                       GObject)
 
 NatterDualRendezvous *natter_dual_rendezvous_new        (NatterRendezvous     *server,
-                                                         NatterLan            *lan);
+                                                         NatterRendezvous     *nearby);
 NatterRendezvous     *natter_dual_rendezvous_get_server (NatterDualRendezvous *self);
 NatterLan            *natter_dual_rendezvous_get_lan    (NatterDualRendezvous *self);
 NatterRoute           natter_dual_rendezvous_get_route  (NatterDualRendezvous *self,

@@ -866,7 +866,7 @@ natter_profile_open_client (NatterProfile  *self,
       g_autoptr(NatterSignaling) signaling = natter_signaling_new (self->identity, server);
       g_autoptr(NatterLan) lan = new_lan (self);
       g_autoptr(NatterDualRendezvous) both = natter_dual_rendezvous_new (NATTER_RENDEZVOUS (signaling),
-                                                                         lan);
+                                                                         NATTER_RENDEZVOUS (lan));
 
       self->client = natter_client_new_with_rendezvous (self->identity, self->store,
                                                         NATTER_RENDEZVOUS (both));
