@@ -245,6 +245,7 @@ _natter_lan_announcement_found (NatterLan  *self,
                                                                 position);
 
       natter_nearby_peer_set_name (peer, name);
+      natter_nearby_peer_set_address (peer, address);
       return;
     }
 

@@ -96,11 +96,12 @@ natter_nearby_peer_class_init (NatterNearbyPeerClass *klass)
   /**
    * NatterNearbyPeer:address:
    *
-   * Where its direct connection goes or came from, `host:port`.
+   * Where it listens, `host:port`, as announced (%NULL when it dialled in
+ * and was never announced).
    */
   properties[PROP_ADDRESS] =
     g_param_spec_string ("address", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -167,4 +168,19 @@ natter_nearby_peer_set_name (NatterNearbyPeer *self,
   g_free (self->name);
   self->name = g_strdup (name);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NAME]);
+}
+
+/* The announced address, once it resolved after the peer dialled in */
+void
+natter_nearby_peer_set_address (NatterNearbyPeer *self,
+                                const char       *address)
+{
+  g_return_if_fail (NATTER_IS_NEARBY_PEER (self));
+
+  if (g_strcmp0 (self->address, address) == 0)
+    return;
+
+  g_free (self->address);
+  self->address = g_strdup (address);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ADDRESS]);
 }

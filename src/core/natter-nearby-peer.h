@@ -20,5 +20,7 @@ const char       *natter_nearby_peer_get_name     (NatterNearbyPeer *self);
 const char       *natter_nearby_peer_get_address  (NatterNearbyPeer *self);
 void              natter_nearby_peer_set_name     (NatterNearbyPeer *self,
                                                    const char       *name);
+void              natter_nearby_peer_set_address  (NatterNearbyPeer *self,
+                                                   const char       *address);
 
 G_END_DECLS

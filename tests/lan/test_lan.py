@@ -64,12 +64,18 @@ class NearbyChatTest(LanTestCase):
 
         listen_a = alice.listen()
         listen_b = bob.listen("--auto-accept-invitations")
-        seen = listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
-        self.assertEqual(seen.get("name"), "Bob B.")
+        listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
         listen_b.wait_for(nearby_event(alice.id), timeout=WAIT, what="alice nearby")
 
-        # What `nearby` lists: the other, proven, with the signed name; never ourselves
+        # What `nearby` lists: the other, proven, with the signed name (from the
+        # announcement, which may resolve a moment after the other dialled in);
+        # never ourselves
+        deadline = time.monotonic() + WAIT
         peers = self.nearby(alice)
+        while (peers.get(bob.id, {}).get("name") is None or
+               "address" not in peers.get(bob.id, {})) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            peers = self.nearby(alice)
         self.assertEqual(set(peers), {bob.id})
         self.assertEqual(peers[bob.id]["name"], "Bob B.")
         self.assertTrue(peers[bob.id]["address"].startswith(self.net.b.address + ":"))
