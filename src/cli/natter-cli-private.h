@@ -13,6 +13,7 @@
  * natter-cli-backup.c   backup, restore-backup
  * natter-cli-files.c    send-file, transfers, accept-file, decline-file, resume, cancel; transfer
  *                       events for listen
+ * natter-cli-nearby.c   nearby, connect: LAN mode, with no server
  * natter-cli-calls.c    call, calls, and the calls listen prints and answers
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -25,6 +26,7 @@
 
 #include "natter-client.h"
 #include "natter-control.h"
+#include "natter-lan.h"
 #include "natter-profile.h"
 #include "natter-protocol.h"
 
@@ -40,6 +42,7 @@ typedef struct
   char         *server;
   char         *identity_file;
   gboolean      loopback;
+  gboolean      nearby;
   gboolean      no_wait;
   gboolean      json;
   gboolean      auto_accept;
@@ -129,6 +132,11 @@ gboolean      natter_cli_forward_command (Cli          *cli,
                                           char        **rest,
                                           int          *exit_code);
 
+/* natter-cli-nearby.c */
+NatterLan    *natter_cli_get_lan          (Cli          *cli);
+gboolean      natter_cli_go_online_nearby (Cli          *cli);
+void          natter_cli_connect_nearby_listeners (Cli  *cli);
+
 /* natter-cli-listen.c */
 void          natter_cli_connect_listeners (Cli        *cli);
 void          natter_cli_run_forever       (Cli        *cli);
@@ -144,6 +152,8 @@ void          natter_cli_print_call_record (Cli        *cli,
 gboolean natter_cli_cmd_whoami          (Cli *cli, char **args);
 gboolean natter_cli_cmd_profile         (Cli *cli, char **args);
 gboolean natter_cli_cmd_invite          (Cli *cli, char **args);
+gboolean natter_cli_cmd_nearby          (Cli *cli, char **args);
+gboolean natter_cli_cmd_connect         (Cli *cli, char **args);
 gboolean natter_cli_cmd_invitations     (Cli *cli, char **args);
 gboolean natter_cli_cmd_accept          (Cli *cli, char **args);
 gboolean natter_cli_cmd_decline         (Cli *cli, char **args);

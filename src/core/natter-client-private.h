@@ -11,6 +11,7 @@
 #pragma once
 
 #include "natter-client.h"
+#include "natter-lan.h"
 #include "natter-pending-invitations.h"
 #include "natter-protocol.h"
 
@@ -26,6 +27,7 @@ struct _NatterClient
   NatterStore     *store;
   NatterRendezvous *rendezvous;
   NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
+  NatterLan       *lan;          /* the rendezvous when it is the local network, or NULL */
   char            *server_url;
 
   GHashTable      *sessions;     /* contact id -> NatterContactSession */
@@ -88,6 +90,13 @@ void           _natter_client_flush_outbox       (NatterClient  *self,
                                                   const char    *contact_id);
 gboolean       _natter_client_check_server       (NatterClient  *self,
                                                   GTask         *task);
+gboolean       _natter_client_check_invitations  (NatterClient  *self,
+                                                  GTask         *task);
+void           _natter_client_request_async      (NatterClient  *self,
+                                                  NatterFrame   *frame,
+                                                  GCancellable  *cancellable,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer       user_data);
 NatterFrame   *_natter_client_request_finish     (GTask         *task,
                                                   GObject       *source,
                                                   GAsyncResult  *result);

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "natter-contact-session.h"
+#include "natter-dual-rendezvous.h"
 #include "natter-identity.h"
 #include "natter-invitation.h"
 #include "natter-message.h"
@@ -86,6 +87,8 @@ NatterPeerState  natter_client_get_peer_state         (NatterClient         *sel
 NatterContactSession *natter_client_get_session      (NatterClient         *self,
                                                        const char           *contact_id);
 gboolean         natter_client_is_contact_online      (NatterClient         *self,
+                                                       const char           *contact_id);
+NatterRoute      natter_client_get_route              (NatterClient         *self,
                                                        const char           *contact_id);
 gboolean         natter_client_is_invitation_pending  (NatterClient         *self,
                                                        const char           *contact_id);
