@@ -395,11 +395,13 @@ natter_client_invite_async (NatterClient        *self,
 
   if (id_or_handle[0] == '@')
     {
+      g_autoptr(NatterFrame) lookup = NULL;
+      g_autofree char *handle = NULL;
+
       if (!_natter_client_check_server (self, task))
         return;
 
-      g_autoptr(NatterFrame) lookup = NULL;
-      g_autofree char *handle = natter_handle_normalize (id_or_handle, &error);
+      handle = natter_handle_normalize (id_or_handle, &error);
 
       if (handle == NULL)
         {
