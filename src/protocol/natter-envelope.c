@@ -197,7 +197,7 @@ natter_envelope_parse (const char          *data,
 
   if (spec->type == NATTER_ENVELOPE_CALL &&
       (!g_strv_contains (call_actions, json_object_get_string_member (object, "action")) ||
-       !natter_envelope_call_id_is_valid (json_object_get_string_member (object, "call"))))
+       !natter_envelope_id_is_valid (json_object_get_string_member (object, "call"))))
     {
       g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
                            "A call envelope's action is unknown or its call ID not valid");
@@ -218,6 +218,16 @@ natter_envelope_parse (const char          *data,
                                "An avatar is at most 256 KiB in 32 KiB pieces");
           return NULL;
         }
+    }
+
+  /* A transfer's ID names its channel (file:ID:OFFSET) and is printed:
+   * the same characters as a call's. */
+  if (spec->type >= NATTER_ENVELOPE_FILE_OFFER && spec->type <= NATTER_ENVELOPE_FILE_RESUME &&
+      !natter_envelope_id_is_valid (json_object_get_string_member (object, "id")))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A file transfer's ID is not valid");
+      return NULL;
     }
 
   if ((spec->type == NATTER_ENVELOPE_FILE_DECLINE || spec->type == NATTER_ENVELOPE_FILE_CANCEL) &&
@@ -384,14 +394,14 @@ natter_envelope_file_reason_is_known (const char *reason)
 }
 
 /**
- * natter_envelope_call_id_is_valid:
- * @call_id: (nullable): a call's ID from a peer
+ * natter_envelope_id_is_valid:
+ * @call_id: (nullable): a call's or a file transfer's ID from a peer
  *
  * Returns: whether it is 1 to %NATTER_CALL_ID_MAX characters of
  *   `A-Z a-z 0-9 - _` (a UUID is)
  */
 gboolean
-natter_envelope_call_id_is_valid (const char *call_id)
+natter_envelope_id_is_valid (const char *call_id)
 {
   gsize length = call_id != NULL ? strlen (call_id) : 0;
 

@@ -80,7 +80,7 @@ char               *natter_envelope_new_refused    (const char          *id,
                                                     gsize               *length);
 gboolean            natter_envelope_refusal_is_temporary (const char    *reason);
 gboolean            natter_envelope_file_reason_is_known (const char    *reason);
-gboolean            natter_envelope_call_id_is_valid (const char        *call_id);
+gboolean            natter_envelope_id_is_valid (const char        *call_id);
 char               *natter_envelope_new_call       (const char          *call_id,
                                                     const char          *action,
                                                     gsize               *length);

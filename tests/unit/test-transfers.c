@@ -275,6 +275,11 @@ test_envelopes (void)
   assert_envelope ("{\"type\":\"file-offer\",\"id\":\"x\",\"name\":\"a\",\"size\":-1}",
                    NATTER_ENVELOPE_INVALID);
   assert_envelope ("{\"type\":\"file-offer\",\"id\":\"x\",\"size\":3}", NATTER_ENVELOPE_INVALID);
+  /* An ID names the transfer's channel and is printed: no ':' nor escapes */
+  assert_envelope ("{\"type\":\"file-offer\",\"id\":\"a:1\",\"name\":\"a\",\"size\":0}",
+                   NATTER_ENVELOPE_INVALID);
+  assert_envelope ("{\"type\":\"file-cancel\",\"id\":\"\\u001b[2J\",\"reason\":\"cancelled\"}",
+                   NATTER_ENVELOPE_INVALID);
   assert_envelope ("{\"type\":\"file-offer\",\"id\":\"x\",\"name\":\"a\",\"size\":\"3\"}",
                    NATTER_ENVELOPE_INVALID);
   assert_envelope ("{\"type\":\"file-accept\",\"id\":\"x\",\"offset\":65536,\"sha256\":\"00\"}",
