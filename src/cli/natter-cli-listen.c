@@ -298,6 +298,7 @@ natter_cli_cmd_listen (Cli   *cli,
     return FALSE;
 
   natter_cli_connect_listeners (cli);
+  natter_cli_listen_for_calls (cli);
   on_listen_store_damaged (G_OBJECT (cli->store), NULL, cli);
   g_signal_connect (cli->profile, "backup-failed", G_CALLBACK (on_backup_failed), cli);
   natter_profile_start_backups (cli->profile);

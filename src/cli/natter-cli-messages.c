@@ -12,6 +12,7 @@
 
 #include "natter-cli-private.h"
 #include "natter-cli-output.h"
+#include "natter-store-calls.h"
 
 static void
 on_send_status (NatterClient        *client,
@@ -202,7 +203,9 @@ natter_cli_cmd_history (Cli   *cli,
 {
   g_autofree char *contact_id = NULL;
   g_autoptr(GPtrArray) messages = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
   g_autoptr(GError) error = NULL;
+  guint next_call = 0;
 
   if (args[0] == NULL)
     return natter_cli_fail (cli, _("Usage: natter-cli history CONTACT [--limit N] [--search TEXT] "
@@ -235,10 +238,19 @@ natter_cli_cmd_history (Cli   *cli,
         return natter_cli_fail (cli, "%s", error->message);
     }
 
+  /* Calls take their place among the messages, by time */
+  if (cli->search == NULL)
+    calls = natter_store_list_calls (cli->store, contact_id, cli->limit, NULL);
+
   for (guint i = 0; i < messages->len; i++)
     {
       NatterMessage *message = g_ptr_array_index (messages, i);
       gboolean outgoing = natter_message_get_direction (message) == NATTER_MESSAGE_DIRECTION_OUT;
+
+      while (calls != NULL && next_call < calls->len &&
+             natter_call_get_started_at (g_ptr_array_index (calls, next_call)) <=
+             natter_message_get_timestamp (message))
+        natter_cli_print_call_record (cli, g_ptr_array_index (calls, next_call++));
 
       if (cli->json)
         {
@@ -258,16 +270,15 @@ natter_cli_cmd_history (Cli   *cli,
         }
       else
         {
-          g_autoptr(GDateTime) time =
-            g_date_time_new_from_unix_local (natter_message_get_timestamp (message) / G_USEC_PER_SEC);
-          g_autofree char *stamp = time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M")
-                                                : g_strdup ("-");
+          g_autofree char *stamp = natter_cli_format_time (natter_message_get_timestamp (message));
           g_autofree char *body = natter_cli_printable (natter_message_get_body (message));
 
           g_print ("%s %s %s  [%s]\n", stamp, outgoing ? ">" : "<", body,
                    natter_message_status_to_string (natter_message_get_status (message)));
         }
     }
+  while (calls != NULL && next_call < calls->len)
+    natter_cli_print_call_record (cli, g_ptr_array_index (calls, next_call++));
 
   return TRUE;
 }

@@ -45,3 +45,12 @@ natter_cli_printable (const char *text)
 {
   return natter_safe_text (text, "\u21b5");
 }
+
+/* A history timestamp (µs since the epoch) as local "YYYY-MM-DD HH:MM" */
+char *
+natter_cli_format_time (gint64 timestamp)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_local (timestamp / G_USEC_PER_SEC);
+
+  return time != NULL ? g_date_time_format (time, "%Y-%m-%d %H:%M") : g_strdup ("-");
+}

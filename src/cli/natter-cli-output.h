@@ -10,5 +10,6 @@ G_BEGIN_DECLS
 
 void  natter_cli_print_json  (JsonObject *object);
 char *natter_cli_printable   (const char *text);
+char *natter_cli_format_time (gint64      timestamp);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
  * natter-cli-rooms.c    room
  * natter-cli-listen.c   listen: events as JSON lines
  * natter-cli-backup.c   backup, restore-backup
+ * natter-cli-calls.c    call, calls, and the calls listen prints and answers
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -49,6 +50,15 @@ typedef struct
   char         *avatar;
   int           limit;
   int           timeout_s;
+  gboolean      audio_only;
+  gboolean      test_media;
+  gboolean      auto_answer;
+  gboolean      auto_decline;
+  gboolean      relay_only;
+  gboolean      mute;
+  gboolean      camera_off;
+  int           call_duration_s;
+  int           ring_timeout_s;
 
   /* State: the profile, and what it opened (owned by it) */
   NatterProfile *profile;
@@ -60,6 +70,7 @@ typedef struct
 
   /* The command waiting for something */
   char         *wait_message_id;
+  NatterCall   *waiting_call;
   GAsyncResult *result;
 
   /* Online on the profile: other natter-cli processes hand their commands here */
@@ -117,6 +128,11 @@ gboolean      natter_cli_forward_command (Cli          *cli,
 void          natter_cli_connect_listeners (Cli        *cli);
 void          natter_cli_run_forever       (Cli        *cli);
 
+/* natter-cli-calls.c */
+void          natter_cli_listen_for_calls  (Cli        *cli);
+void          natter_cli_print_call_record (Cli        *cli,
+                                            NatterCall *call);
+
 /* The commands: each takes its arguments, returns FALSE on failure */
 gboolean natter_cli_cmd_whoami          (Cli *cli, char **args);
 gboolean natter_cli_cmd_profile         (Cli *cli, char **args);
@@ -139,5 +155,7 @@ gboolean natter_cli_cmd_listen          (Cli *cli, char **args);
 gboolean natter_cli_cmd_room            (Cli *cli, char **args);
 gboolean natter_cli_cmd_backup          (Cli *cli, char **args);
 gboolean natter_cli_cmd_restore_backup  (Cli *cli, char **args);
+gboolean natter_cli_cmd_call            (Cli *cli, char **args);
+gboolean natter_cli_cmd_calls           (Cli *cli, char **args);
 
 G_END_DECLS

@@ -188,6 +188,7 @@ natter_cli_open_client (Cli *cli)
     return natter_cli_fail (cli, "%s", error->message);
 
   natter_client_set_loopback (cli->client, cli->loopback);
+  natter_client_set_relay_only (cli->client, cli->relay_only);
 
   /* What contacts see of us: set with `natter-cli profile` */
   avatar = natter_profile_dup_avatar (cli->profile, &error);

@@ -50,6 +50,9 @@ static const Command commands[] = {
     N_("Back up the history now (commands also do it hourly)") },
   { "restore-backup", natter_cli_cmd_restore_backup, FALSE,
     N_("Put the last backup in place of a damaged history (which is kept)") },
+  { "call", natter_cli_cmd_call, TRUE,
+    N_("Call a contact; stays until the call ends (--audio-only, --test-media, --duration)") },
+  { "calls", natter_cli_cmd_calls, FALSE, N_("List the calls with a contact") },
 };
 
 void
@@ -126,6 +129,26 @@ natter_cli_option_context_new (Cli     *cli,
       N_("profile: a PNG, JPEG or WebP picture of at most 256 KiB (\"\" removes it)"), N_("FILE") },
     { "mark-read", 0, 0, G_OPTION_ARG_NONE, &cli->mark_read,
       N_("listen: mark incoming messages read at once (sends read receipts)"), NULL },
+    { "audio-only", 0, 0, G_OPTION_ARG_NONE, &cli->audio_only,
+      N_("call: no video either way"), NULL },
+    { "test-media", 0, 0, G_OPTION_ARG_NONE, &cli->test_media,
+      N_("call, listen: send a test pattern and a tone instead of camera and microphone"),
+      NULL },
+    { "duration", 0, 0, G_OPTION_ARG_INT, &cli->call_duration_s,
+      N_("call, listen: hang up this many seconds after a call connects"), N_("SECONDS") },
+    { "auto-answer", 0, 0, G_OPTION_ARG_NONE, &cli->auto_answer,
+      N_("listen: answer every call"), NULL },
+    { "auto-decline", 0, 0, G_OPTION_ARG_NONE, &cli->auto_decline,
+      N_("listen: decline every call"), NULL },
+    { "ring-timeout", 0, 0, G_OPTION_ARG_INT, &cli->ring_timeout_s,
+      N_("call, listen: an unanswered call is missed after this many seconds (default 45)"),
+      N_("SECONDS") },
+    { "relay-only", 0, 0, G_OPTION_ARG_NONE, &cli->relay_only,
+      N_("Connect to peers only through the server's TURN relay"), NULL },
+    { "mute", 0, 0, G_OPTION_ARG_NONE, &cli->mute,
+      N_("call, listen: turn the microphone off once a call connects"), NULL },
+    { "camera-off", 0, 0, G_OPTION_ARG_NONE, &cli->camera_off,
+      N_("call, listen: turn the camera off once a call connects"), NULL },
     { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, rest, NULL, N_("COMMAND [ARGS…]") },
     { NULL }
   };
@@ -158,6 +181,7 @@ needs_the_profile_alone (const char  *name,
                          char       **args)
 {
   return g_str_equal (name, "listen") || g_str_equal (name, "restore-backup") ||
+         g_str_equal (name, "call") ||
          (g_str_equal (name, "room") && g_strcmp0 (args[0], "join") == 0);
 }
 

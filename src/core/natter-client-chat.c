@@ -267,6 +267,10 @@ _natter_client_chat_message (NatterClient         *self,
       handle_refused_envelope (self, session, envelope);
       break;
 
+    case NATTER_ENVELOPE_CALL:
+      _natter_client_call_envelope (self, session, envelope);
+      break;
+
     default:
       break;
     }
@@ -278,6 +282,7 @@ _natter_client_chat_opened (NatterClient         *self,
                             NatterContactSession *session)
 {
   _natter_client_send_profile (self, session);
+  _natter_client_calls_chat_opened (self, session);
   _natter_client_flush_outbox (self, session->contact_id);
 }
 

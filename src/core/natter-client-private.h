@@ -15,6 +15,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _NatterClientCalls NatterClientCalls;
+
 struct _NatterClient
 {
   GObject          parent_instance;
@@ -41,6 +43,8 @@ struct _NatterClient
 
   guint64          envelopes_sent;
   guint64          envelopes_received;
+
+  NatterClientCalls *calls;      /* natter-client-calls.c */
 };
 
 /* NatterClient's signals, which its services emit too */
@@ -103,6 +107,23 @@ void           _natter_client_profile_envelope   (NatterClient  *self,
 void           _natter_client_avatar_envelope    (NatterClient  *self,
                                                   NatterContactSession *session,
                                                   JsonObject    *envelope);
+
+/* natter-client-calls.c */
+NatterClientCalls *_natter_client_calls_new      (void);
+void           _natter_client_calls_class_init   (GType          type);
+void           _natter_client_calls_free         (NatterClient  *self,
+                                                  NatterClientCalls *calls);
+void           _natter_client_calls_stop         (NatterClient  *self);
+void           _natter_client_call_envelope      (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  JsonObject    *envelope);
+gboolean       _natter_client_calls_signal       (NatterClient  *self,
+                                                  const char    *from,
+                                                  JsonObject    *payload);
+void           _natter_client_calls_chat_opened  (NatterClient  *self,
+                                                  NatterContactSession *session);
+void           _natter_client_calls_contact_offline (NatterClient *self,
+                                                     const char   *contact_id);
 
 /* natter-client-invitations.c */
 void           _natter_client_invitation_frame   (NatterClient  *self,

@@ -109,6 +109,8 @@ on_presence_changed (NatterRendezvous *rendezvous,
 
   _natter_contact_session_set_online (session, online);
   g_signal_emit (self, _natter_client_signals[PRESENCE_CHANGED], 0, user_id, online);
+  if (!online)
+    _natter_client_calls_contact_offline (self, user_id);
 
   /* The contact left the server (not we): their app quit, so the peer
    * connection is about to die too. Closing it now means nothing is sent
@@ -145,6 +147,9 @@ on_signal_received (NatterRendezvous *rendezvous,
                NATTER_USER_ID_LOG (from));
       return;
     }
+
+  if (_natter_client_calls_signal (self, from, payload))
+    return;
 
   peer = _natter_contact_session_ensure_peer (_natter_client_get_session (self, from), FALSE);
   natter_peer_handle_signal (peer, payload);
@@ -366,6 +371,8 @@ natter_client_dispose (GObject *object)
 {
   NatterClient *self = NATTER_CLIENT (object);
 
+  if (self->calls != NULL)
+    _natter_client_calls_free (self, g_steal_pointer (&self->calls));
   g_clear_pointer (&self->sessions, g_hash_table_unref);
   if (self->pending_invitations != NULL)
     g_signal_handlers_disconnect_by_data (self->pending_invitations, self);
@@ -591,12 +598,15 @@ natter_client_class_init (NatterClientClass *klass)
   _natter_client_signals[STORE_FAILED] =
     g_signal_new ("store-failed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  _natter_client_calls_class_init (type);
 }
 
 static void
 natter_client_init (NatterClient *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, detach_session);
+  self->calls = _natter_client_calls_new ();
   self->send_read_receipts = TRUE;
   self->send_typing = TRUE;
 }
@@ -875,6 +885,7 @@ natter_client_stop (NatterClient *self)
   g_return_if_fail (NATTER_IS_CLIENT (self));
 
   /* Close now, while the server can still carry each peer's goodbye. */
+  _natter_client_calls_stop (self);
   g_hash_table_iter_init (&iter, self->sessions);
   while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
     _natter_contact_session_close_now (session);

@@ -213,3 +213,5 @@ gboolean         natter_client_release_handle_finish  (NatterClient         *sel
                                                        GError              **error);
 
 G_END_DECLS
+
+#include "natter-client-calls.h"

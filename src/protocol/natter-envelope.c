@@ -6,6 +6,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "natter-envelope.h"
 #include "natter-schema-private.h"
 
@@ -48,6 +50,17 @@ static const EnvelopeSpec envelope_specs[] = {
       { "sender_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
       { "receiver_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
       { "signature", M_STRING, TRUE, 88 } } },
+  { NATTER_ENVELOPE_CALL, "call", {
+      { "call", M_STRING, TRUE, NATTER_CALL_ID_MAX },
+      { "action", M_STRING, TRUE, 16 },
+      { "video", M_BOOL, FALSE, 0 },
+      { "audio", M_BOOL, FALSE, 0 },
+      { "reason", M_STRING, FALSE, 32 } } },
+};
+
+/* What a call envelope says (docs/peer.md, "Calls") */
+static const char *const call_actions[] = {
+  "invite", "ringing", "accept", "decline", "busy", "hangup", "media", NULL
 };
 
 /* Why a receiver did not keep a message; docs/peer.md. The storage ones
@@ -148,6 +161,15 @@ natter_envelope_parse (const char          *data,
     {
       g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
                            "A refusal's reason is unknown");
+      return NULL;
+    }
+
+  if (spec->type == NATTER_ENVELOPE_CALL &&
+      (!g_strv_contains (call_actions, json_object_get_string_member (object, "action")) ||
+       !natter_envelope_call_id_is_valid (json_object_get_string_member (object, "call"))))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A call envelope's action is unknown or its call ID not valid");
       return NULL;
     }
 
@@ -293,4 +315,49 @@ gboolean
 natter_envelope_refusal_is_temporary (const char *reason)
 {
   return g_str_has_prefix (reason, "storage-");
+}
+
+/**
+ * natter_envelope_call_id_is_valid:
+ * @call_id: (nullable): a call's ID from a peer
+ *
+ * Returns: whether it is 1 to %NATTER_CALL_ID_MAX characters of
+ *   `A-Z a-z 0-9 - _` (a UUID is)
+ */
+gboolean
+natter_envelope_call_id_is_valid (const char *call_id)
+{
+  gsize length = call_id != NULL ? strlen (call_id) : 0;
+
+  if (length == 0 || length > NATTER_CALL_ID_MAX)
+    return FALSE;
+  for (gsize i = 0; i < length; i++)
+    if (!g_ascii_isalnum (call_id[i]) && call_id[i] != '-' && call_id[i] != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/**
+ * natter_envelope_new_call:
+ * @call_id: the call
+ * @action: what happens to it (docs/peer.md, "Calls")
+ * @length: (out) (optional): the length of the text
+ *
+ * Returns: (transfer full): a call envelope with no optional members; for
+ *   those, build it with natter_envelope_new()
+ */
+char *
+natter_envelope_new_call (const char *call_id,
+                          const char *action,
+                          gsize      *length)
+{
+  g_autoptr(JsonObject) envelope = natter_envelope_new (NATTER_ENVELOPE_CALL);
+
+  g_return_val_if_fail (call_id != NULL, NULL);
+  g_return_val_if_fail (g_strv_contains (call_actions, action), NULL);
+
+  json_object_set_string_member (envelope, "call", call_id);
+  json_object_set_string_member (envelope, "action", action);
+
+  return natter_envelope_to_string (envelope, length);
 }

@@ -24,6 +24,8 @@ G_BEGIN_DECLS
 #define NATTER_AVATAR_CHUNK_SIZE      (32 * 1024)
 /* "sha-256 " and 32 bytes as hex pairs joined by ':' */
 #define NATTER_FINGERPRINT_MAX        (8 + 32 * 3 - 1)
+/* A call's ID: what a browser's crypto.randomUUID() makes fits */
+#define NATTER_CALL_ID_MAX            64
 
 typedef enum
 {
@@ -35,6 +37,7 @@ typedef enum
   NATTER_ENVELOPE_AVATAR,
   NATTER_ENVELOPE_REFUSED,
   NATTER_ENVELOPE_BINDING,
+  NATTER_ENVELOPE_CALL,
   NATTER_ENVELOPE_N_TYPES
 } NatterEnvelopeType;
 
@@ -62,5 +65,9 @@ char               *natter_envelope_new_refused    (const char          *id,
                                                     const char          *reason,
                                                     gsize               *length);
 gboolean            natter_envelope_refusal_is_temporary (const char    *reason);
+gboolean            natter_envelope_call_id_is_valid (const char        *call_id);
+char               *natter_envelope_new_call       (const char          *call_id,
+                                                    const char          *action,
+                                                    gsize               *length);
 
 G_END_DECLS

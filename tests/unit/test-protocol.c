@@ -1991,6 +1991,73 @@ test_ice_servers_edge_cases (void)
   g_assert_cmpstr (turn[1], ==, "turns://u%40x:p%20w@192.0.2.8:443?transport=tcp");
 }
 
+/* Call envelopes: every action parses; an unknown action, an empty or long
+ * call ID or one with other characters than a UUID's, or members of the
+ * wrong type do not */
+static void
+test_envelope_call (void)
+{
+  static const char *const good[] = {
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"invite\",\"video\":true}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"ringing\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"accept\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"decline\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"busy\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"hangup\",\"reason\":\"timeout\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"media\",\"audio\":false,\"video\":true}",
+  };
+  static const char *const bad[] = {
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"dance\"}",
+    "{\"type\":\"call\",\"call\":\"\",\"action\":\"invite\"}",
+    "{\"type\":\"call\",\"action\":\"invite\"}",
+    "{\"type\":\"call\",\"call\":\"c1\"}",
+    "{\"type\":\"call\",\"call\":7,\"action\":\"invite\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"invite\",\"video\":\"yes\"}",
+    "{\"type\":\"call\",\"call\":\"c1\",\"action\":\"hangup\",\"reason\":3}",
+    "{\"type\":\"call\",\"call\":\"c\\u001b[2J\",\"action\":\"accept\"}",
+    "{\"type\":\"call\",\"call\":\"c 1\",\"action\":\"accept\"}",
+    "{\"type\":\"call\",\"call\":\"c/../1\",\"action\":\"accept\"}",
+  };
+  g_autofree char *long_id = g_strnfill (NATTER_CALL_ID_MAX + 1, 'x');
+  g_autofree char *too_long = g_strdup_printf ("{\"type\":\"call\",\"call\":\"%s\","
+                                               "\"action\":\"accept\"}", long_id);
+  g_autofree char *built = natter_envelope_new_call ("c2", "ringing", NULL);
+  g_autoptr(JsonObject) parsed = NULL;
+  g_autoptr(GError) error = NULL;
+  NatterEnvelopeType type;
+
+  for (guint i = 0; i < G_N_ELEMENTS (good); i++)
+    {
+      g_autoptr(JsonObject) envelope = natter_envelope_parse (good[i], strlen (good[i]), &type,
+                                                              &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (envelope);
+      g_assert_cmpint (type, ==, NATTER_ENVELOPE_CALL);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(JsonObject) envelope = natter_envelope_parse (bad[i], strlen (bad[i]), &type,
+                                                              &error);
+
+      g_assert_null (envelope);
+      g_assert_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME);
+      g_assert_cmpint (type, ==, NATTER_ENVELOPE_INVALID);
+      g_clear_error (&error);
+    }
+
+  g_assert_null (natter_envelope_parse (too_long, strlen (too_long), &type, &error));
+  g_assert_error (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME);
+  g_clear_error (&error);
+
+  parsed = natter_envelope_parse (built, strlen (built), &type, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (type, ==, NATTER_ENVELOPE_CALL);
+  g_assert_cmpstr (json_object_get_string_member (parsed, "call"), ==, "c2");
+  g_assert_cmpstr (json_object_get_string_member (parsed, "action"), ==, "ringing");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2039,6 +2106,7 @@ main (int   argc,
   g_test_add_func ("/Natter/Protocol/Frame/ref-counting", test_frame_ref_counting);
   g_test_add_func ("/Natter/Protocol/Frame/error-frames", test_frame_error_frames);
   g_test_add_func ("/Natter/Protocol/Frame/error-to-reply", test_frame_parse_error_to_reply);
+  g_test_add_func ("/Natter/Protocol/Envelope/call", test_envelope_call);
 
   return g_test_run ();
 }

@@ -13,7 +13,9 @@
 
 #include <glib/gstdio.h>
 
+#include "natter-call-private.h"
 #include "natter-store.h"
+#include "natter-store-calls.h"
 
 #define ANA  "ana-user-id-0000000000000000000000000000000000000000000"
 #define BEN  "ben-user-id-0000000000000000000000000000000000000000000"
@@ -1385,6 +1387,80 @@ test_row_id_reuse (Fixture       *fixture,
   g_assert_true (page->pdata[1] == fresh);
 }
 
+static NatterCall *
+ended_call (const char          *id,
+            const char          *user_id,
+            NatterCallDirection  direction,
+            gboolean             answered,
+            NatterCallEndReason  reason)
+{
+  NatterCall *call = _natter_call_new (id, user_id, direction, FALSE);
+
+  if (answered)
+    _natter_call_set_state (call, NATTER_CALL_STATE_ACTIVE);
+  _natter_call_end (call, reason);
+  return call;
+}
+
+/* Call records: kept once each, listed oldest first with their outcome,
+ * refused for strangers without touching what is kept */
+static void
+test_calls (Fixture       *fixture,
+            gconstpointer  data)
+{
+  NatterStore *store = fixture->store;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(NatterCall) answered = NULL;
+  g_autoptr(NatterCall) missed = NULL;
+  g_autoptr(NatterCall) stranger = NULL;
+  NatterCall *first;
+
+  add_contact (store, ANA, "Ana");
+  answered = ended_call ("call-1", ANA, NATTER_CALL_DIRECTION_OUT, TRUE, NATTER_CALL_END_HUNG_UP);
+  missed = ended_call ("call-2", ANA, NATTER_CALL_DIRECTION_IN, FALSE, NATTER_CALL_END_NO_ANSWER);
+  g_assert_cmpint (natter_call_get_outcome (answered), ==, NATTER_CALL_OUTCOME_ANSWERED);
+  g_assert_cmpint (natter_call_get_outcome (missed), ==, NATTER_CALL_OUTCOME_MISSED);
+
+  g_assert_true (natter_store_add_call (store, answered, &error));
+  g_assert_no_error (error);
+  g_assert_true (natter_store_add_call (store, missed, &error));
+  /* Twice is once */
+  g_assert_true (natter_store_add_call (store, missed, &error));
+  g_assert_no_error (error);
+
+  stranger = ended_call ("call-3", CARA, NATTER_CALL_DIRECTION_IN, FALSE, NATTER_CALL_END_BUSY);
+  g_assert_false (natter_store_add_call (store, stranger, &error));
+  g_assert_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  fixture_reopen (fixture);
+  store = fixture->store;
+  calls = natter_store_list_calls (store, ANA, 50, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (calls->len, ==, 2);
+  first = g_ptr_array_index (calls, 0);
+  g_assert_cmpstr (natter_call_get_id (first), ==, "call-1");
+  g_assert_cmpint (natter_call_get_direction (first), ==, NATTER_CALL_DIRECTION_OUT);
+  g_assert_cmpint (natter_call_get_outcome (first), ==, NATTER_CALL_OUTCOME_ANSWERED);
+  g_assert_cmpint (natter_call_get_state (first), ==, NATTER_CALL_STATE_ENDED);
+  g_assert_false (natter_call_get_audio_only (first));
+  g_assert_cmpint (natter_call_get_answered_at (first), >, 0);
+  g_assert_cmpstr (natter_call_get_id (g_ptr_array_index (calls, 1)), ==, "call-2");
+  g_assert_cmpint (natter_call_get_outcome (g_ptr_array_index (calls, 1)), ==,
+                   NATTER_CALL_OUTCOME_MISSED);
+  g_clear_pointer (&calls, g_ptr_array_unref);
+
+  /* The latest one */
+  calls = natter_store_list_calls (store, ANA, 1, &error);
+  g_assert_cmpuint (calls->len, ==, 1);
+  g_assert_cmpstr (natter_call_get_id (g_ptr_array_index (calls, 0)), ==, "call-2");
+  g_clear_pointer (&calls, g_ptr_array_unref);
+
+  g_assert_null (natter_store_list_calls (store, CARA, 50, &error));
+  g_assert_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_NOT_FOUND);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1407,6 +1483,7 @@ main (int   argc,
   ADD ("row-id-reuse", test_row_id_reuse);
   ADD ("remove-leaves-no-trace", test_remove_leaves_no_trace);
   ADD ("stored-numbers", test_stored_numbers);
+  ADD ("calls", test_calls);
   g_test_add_func ("/Natter/Core/Store/not-a-database", test_not_a_database);
   g_test_add_func ("/Natter/Core/Store/open-create", test_open_create);
   g_test_add_func ("/Natter/Core/Store/open-refuses-untouched", test_open_refuses_untouched);
