@@ -20,11 +20,19 @@
  * gone and show its users offline. A user who signs in on a second server
  * is announced there; the first one hears it and closes its older
  * connection (`replaced`).
+ *
+ * The cluster works in one main context (shard 0's) but is called from
+ * every worker: what would talk to Redis is posted to the cluster's
+ * NatterServerMailbox and done there, in the order each worker posted it;
+ * what is only read (who is on which other server, the rooms' members
+ * elsewhere) is read under a lock that the cluster's context takes only to
+ * change those tables, never across I/O or a callback.
  */
 #define G_LOG_DOMAIN "natter-server"
 
 #include "config.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "natter-protocol.h"
@@ -56,6 +64,9 @@ void natter_server_cluster_handle (NatterServerCluster *self, NatterServerCluste
                                    const char *handle, const char *user,
                                    NatterServerClusterHandleFunc done, gpointer data,
                                    GDestroyNotify destroy) { }
+void natter_server_cluster_command (NatterServerCluster *self, const char * const *argv,
+                                    NatterServerClusterReplyFunc done, gpointer data,
+                                    GDestroyNotify destroy) { }
 void natter_server_cluster_room_join (NatterServerCluster *self, const char *room,
                                       const char *user) { }
 void natter_server_cluster_room_leave (NatterServerCluster *self, const char *room,
@@ -63,6 +74,11 @@ void natter_server_cluster_room_leave (NatterServerCluster *self, const char *ro
 GPtrArray *natter_server_cluster_room_members (NatterServerCluster *self, const char *room)
 {
   return g_ptr_array_new ();
+}
+guint natter_server_cluster_room_size (NatterServerCluster *self, const char *room) { return 0; }
+gboolean natter_server_cluster_notify_answers (NatterServerCluster *self, const char *user)
+{
+  return FALSE;
 }
 void natter_server_cluster_free (NatterServerCluster *self) { }
 
@@ -72,10 +88,15 @@ void natter_server_cluster_free (NatterServerCluster *self) { }
 #include <hiredis/async.h>
 #include <hiredis/adapters/glib.h>
 
+#include "natter-server-mailbox.h"
+
 #define USERS_KEY        "natter:users"
 #define PRESENCE_CHANNEL "natter:presence"
 #define ROOMS_CHANNEL    "natter:rooms"
 #define RECONNECT_MS     1000
+/* On a server's natter:to:ID channel instead of a frame: answers to the
+ * user's invitations wait in Redis */
+#define ANSWERS_WAITING  "!answers"
 
 /* Handles: natter:handles (handle -> user) and natter:handle-of (user ->
  * handle), changed together by scripts, so that a handle is claimed once
@@ -116,13 +137,19 @@ struct _NatterServerCluster
   redisAsyncContext *subscriber;
   GSource *command_source;
   GSource *subscriber_source;
-  gboolean connected;
+  gint connected;            /* atomic: read from any thread */
 
+  /* Only the cluster's context uses these two. */
   GHashTable *local;         /* user ID (owned) set: ours, to announce again after a reconnect */
+  GHashTable *local_rooms;   /* "USER ROOM" (owned) set: ours, to announce again */
+
+  /* Changed in the cluster's context under the lock, read anywhere under it */
+  pthread_rwlock_t lock;
   GHashTable *remote;        /* user ID (owned) -> server ID (owned) */
   GHashTable *rooms;         /* room (owned) -> GHashTable: user ID (owned) -> server ID (owned);
                               * the other servers' members */
-  GHashTable *local_rooms;   /* "USER ROOM" (owned) set: ours, to announce again */
+
+  NatterServerMailbox *mailbox; /* Operation (owned): from the workers */
   GSource *heartbeat;
   GSource *reconnect;
   gint64 connected_at;       /* monotonic µs */
@@ -192,9 +219,13 @@ remote_set (NatterServerCluster *self,
             const char          *user,
             const char          *server)
 {
-  gboolean known = g_hash_table_contains (self->remote, user);
+  gboolean known;
 
+  pthread_rwlock_wrlock (&self->lock);
+  known = g_hash_table_contains (self->remote, user);
   g_hash_table_insert (self->remote, g_strdup (user), g_strdup (server));
+  pthread_rwlock_unlock (&self->lock);
+
   if (!known && !g_hash_table_contains (self->local, user))
     self->callbacks.presence (self->data, user, TRUE);
 }
@@ -203,7 +234,13 @@ static void
 remote_remove (NatterServerCluster *self,
                const char          *user)
 {
-  if (g_hash_table_remove (self->remote, user) && !g_hash_table_contains (self->local, user))
+  gboolean removed;
+
+  pthread_rwlock_wrlock (&self->lock);
+  removed = g_hash_table_remove (self->remote, user);
+  pthread_rwlock_unlock (&self->lock);
+
+  if (removed && !g_hash_table_contains (self->local, user))
     self->callbacks.presence (self->data, user, FALSE);
 }
 
@@ -223,7 +260,9 @@ on_presence (NatterServerCluster *self,
       /* Ours until now: it moved, and stays online. */
       if (g_hash_table_remove (self->local, parts[2]))
         {
+          pthread_rwlock_wrlock (&self->lock);
           g_hash_table_insert (self->remote, g_strdup (parts[2]), g_strdup (parts[1]));
+          pthread_rwlock_unlock (&self->lock);
           self->callbacks.replaced (self->data, parts[2]);
           return;
         }
@@ -241,8 +280,11 @@ room_member_set (NatterServerCluster *self,
                  const char          *user,
                  const char          *server)
 {
-  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+  GHashTable *members;
+  gboolean added = FALSE;
 
+  pthread_rwlock_wrlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
   if (members == NULL)
     {
       members = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -251,8 +293,12 @@ room_member_set (NatterServerCluster *self,
   if (!g_hash_table_contains (members, user))
     {
       g_hash_table_insert (members, g_strdup (user), g_strdup (server));
-      self->callbacks.room (self->data, room, user, TRUE);
+      added = TRUE;
     }
+  pthread_rwlock_unlock (&self->lock);
+
+  if (added)
+    self->callbacks.room (self->data, room, user, TRUE);
 }
 
 static void
@@ -260,14 +306,21 @@ room_member_remove (NatterServerCluster *self,
                     const char          *room,
                     const char          *user)
 {
-  GHashTable *members = g_hash_table_lookup (self->rooms, room);
+  GHashTable *members;
+  gboolean removed = FALSE;
 
-  if (members == NULL || !g_hash_table_remove (members, user))
-    return;
+  pthread_rwlock_wrlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
+  if (members != NULL && g_hash_table_remove (members, user))
+    {
+      removed = TRUE;
+      if (g_hash_table_size (members) == 0)
+        g_hash_table_remove (self->rooms, room);
+    }
+  pthread_rwlock_unlock (&self->lock);
 
-  self->callbacks.room (self->data, room, user, FALSE);
-  if (g_hash_table_size (members) == 0)
-    g_hash_table_remove (self->rooms, room);
+  if (removed)
+    self->callbacks.room (self->data, room, user, FALSE);
 }
 
 static void
@@ -325,9 +378,19 @@ on_inbox (NatterServerCluster *self,
     return;
 
   user = g_strndup (message, space - message);
-  if (g_hash_table_contains (self->local, user))
+  if (!g_hash_table_contains (self->local, user))
+    return;
+
+  /* Frames are JSON objects; this is not one. */
+  if (g_str_equal (space + 1, ANSWERS_WAITING))
+    self->callbacks.answers (self->data, user);
+  else
     self->callbacks.deliver (self->data, user, space + 1);
 }
+
+static void on_users_loaded (redisAsyncContext *context,
+                             void              *reply,
+                             void              *data);
 
 static void
 on_subscriber_reply (redisAsyncContext *context,
@@ -337,6 +400,21 @@ on_subscriber_reply (redisAsyncContext *context,
   NatterServerCluster *self = data;
   redisReply *r = reply;
   const char *channel;
+
+  /* Subscribed to all three channels: whatever the others announce from
+   * now on reaches us, and what they announced before is in Redis. Loaded
+   * any earlier, an announcement made in between would be missed. */
+  if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+      r->element[0]->type == REDIS_REPLY_STRING && g_str_equal (r->element[0]->str, "subscribe") &&
+      r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer == 3)
+    {
+      if (self->command == NULL)
+        return;
+      redisAsyncCommand (self->command, on_users_loaded, self, "HGETALL %s", USERS_KEY);
+      redisAsyncCommand (self->command, on_room_members_loaded, self, "HGETALL %s",
+                         ROOM_MEMBERS_KEY);
+      return;
+    }
 
   if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
       r->element[0]->type != REDIS_REPLY_STRING || !g_str_equal (r->element[0]->str, "message") ||
@@ -458,7 +536,7 @@ on_heartbeat (gpointer data)
   GHashTableIter iter;
   gpointer server;
 
-  if (!self->connected)
+  if (!g_atomic_int_get (&self->connected))
     return G_SOURCE_CONTINUE;
 
   redisAsyncCommand (self->command, on_ignored_reply, NULL, "SET %s 1 PX %u", self->server_key,
@@ -544,7 +622,7 @@ on_disconnected (const redisAsyncContext *context,
     return;
 
   g_message ("Lost the connection to Redis; reconnecting");
-  self->connected = FALSE;
+  g_atomic_int_set (&self->connected, FALSE);
 
   /* hiredis frees the context that went; the other one goes too, and both
    * come back together. */
@@ -576,7 +654,7 @@ on_connected (const redisAsyncContext *context,
         drop_connection (self, &self->command, &self->command_source);
       else
         drop_connection (self, &self->subscriber, &self->subscriber_source);
-      self->connected = FALSE;
+      g_atomic_int_set (&self->connected, FALSE);
       schedule_reconnect (self);
     }
 }
@@ -618,7 +696,7 @@ cluster_connect (NatterServerCluster *self)
 
   watch_context (self, self->command, &self->command_source);
   watch_context (self, self->subscriber, &self->subscriber_source);
-  self->connected = TRUE;
+  g_atomic_int_set (&self->connected, TRUE);
   self->connected_at = g_get_monotonic_time ();
 
   redisAsyncCommand (self->subscriber, on_subscriber_reply, self, "SUBSCRIBE %s %s %s",
@@ -634,13 +712,10 @@ cluster_connect (NatterServerCluster *self)
                          (const char *) user, self->id);
       publish_presence (self, TRUE, user);
     }
-  redisAsyncCommand (self->command, on_users_loaded, self, "HGETALL %s", USERS_KEY);
 
   g_hash_table_iter_init (&iter, self->local_rooms);
   while (g_hash_table_iter_next (&iter, &user, NULL))
     publish_room (self, TRUE, user);
-  redisAsyncCommand (self->command, on_room_members_loaded, self, "HGETALL %s",
-                     ROOM_MEMBERS_KEY);
 }
 
 static gboolean
@@ -665,13 +740,196 @@ parse_url (const char  *url,
   return TRUE;
 }
 
+/* What the workers ask of the cluster, done in its context */
+
+typedef enum
+{
+  OPERATION_ONLINE,
+  OPERATION_OFFLINE,
+  OPERATION_RELAY,
+  OPERATION_ROOM_JOIN,
+  OPERATION_ROOM_LEAVE,
+  OPERATION_COMMAND,
+} OperationKind;
+
+typedef struct
+{
+  char **argv;
+  NatterServerClusterReplyFunc done;
+  gpointer data;
+  GDestroyNotify destroy;
+  GMainContext *context;     /* the asker's: @done is called there */
+} CommandRequest;
+
+typedef struct
+{
+  OperationKind kind;
+  char *user;
+  char *argument;            /* the room, the frame or the handle */
+  char *server;              /* OPERATION_RELAY: the recipient's */
+  CommandRequest *request;   /* OPERATION_COMMAND */
+} Operation;
+
+static void command_request_fail (CommandRequest *request,
+                                  const char     *message);
+
+static void
+operation_free (gpointer data)
+{
+  Operation *operation = data;
+
+  /* Never done (the cluster is going): the asker still hears. */
+  if (operation->request != NULL)
+    command_request_fail (operation->request, "The server is stopping; nothing changed");
+  g_free (operation->user);
+  g_free (operation->argument);
+  g_free (operation->server);
+  g_free (operation);
+}
+
+static gboolean
+talks_to_redis (NatterServerCluster *self)
+{
+  return g_atomic_int_get (&self->connected) && !self->closing;
+}
+
+static void
+do_user_online (NatterServerCluster *self,
+                const char          *user)
+{
+  g_hash_table_add (self->local, g_strdup (user));
+  pthread_rwlock_wrlock (&self->lock);
+  g_hash_table_remove (self->remote, user);
+  pthread_rwlock_unlock (&self->lock);
+  if (!talks_to_redis (self))
+    return;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", USERS_KEY, user,
+                     self->id);
+  publish_presence (self, TRUE, user);
+}
+
+static void
+do_user_offline (NatterServerCluster *self,
+                 const char          *user)
+{
+  /* Going down: every user still in @local is announced offline at once
+   * by natter_server_cluster_free() */
+  if (self->closing || !g_hash_table_remove (self->local, user) || !talks_to_redis (self))
+    return;
+
+  redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s", HDEL_IF_OURS,
+                     USERS_KEY, user, self->id);
+  publish_presence (self, FALSE, user);
+}
+
+static void
+do_relay (NatterServerCluster *self,
+          const char          *server,
+          const char          *user,
+          const char          *text)
+{
+  g_autofree char *channel = NULL;
+  g_autofree char *message = NULL;
+  const char *argv[3];
+  gsize lengths[3];
+
+  if (!talks_to_redis (self))
+    return;
+
+  channel = g_strdup_printf ("natter:to:%s", server);
+  message = g_strdup_printf ("%s %s", user, text);
+  argv[0] = "PUBLISH";
+  argv[1] = channel;
+  argv[2] = message;
+  for (guint i = 0; i < 3; i++)
+    lengths[i] = strlen (argv[i]);
+  redisAsyncCommandArgv (self->command, on_ignored_reply, NULL, 3, argv, lengths);
+}
+
+static void
+do_room (NatterServerCluster *self,
+         gboolean             joined,
+         const char          *room,
+         const char          *user)
+{
+  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
+  gboolean changed;
+
+  if (joined)
+    changed = g_hash_table_add (self->local_rooms, g_strdup (entry));
+  else
+    changed = g_hash_table_remove (self->local_rooms, entry);
+
+  if (changed && talks_to_redis (self))
+    publish_room (self, joined, entry);
+}
+
+static void do_command (NatterServerCluster *self,
+                        CommandRequest      *request);
+
+static void
+on_operation (gpointer message,
+              gpointer user_data)
+{
+  NatterServerCluster *self = user_data;
+  Operation *operation = message;
+
+  switch (operation->kind)
+    {
+    case OPERATION_ONLINE:
+      do_user_online (self, operation->user);
+      break;
+    case OPERATION_OFFLINE:
+      do_user_offline (self, operation->user);
+      break;
+    case OPERATION_RELAY:
+      do_relay (self, operation->server, operation->user, operation->argument);
+      break;
+    case OPERATION_ROOM_JOIN:
+    case OPERATION_ROOM_LEAVE:
+      do_room (self, operation->kind == OPERATION_ROOM_JOIN, operation->argument,
+               operation->user);
+      break;
+    case OPERATION_COMMAND:
+      do_command (self, g_steal_pointer (&operation->request));
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Whether the caller runs in the cluster's context (then it does what it
+ * asks at once) or in a worker's (then it posts). */
+static gboolean
+in_cluster_context (NatterServerCluster *self)
+{
+  return g_main_context_is_owner (self->context);
+}
+
+static void
+post_operation (NatterServerCluster *self,
+                OperationKind        kind,
+                const char          *user,
+                const char          *argument)
+{
+  Operation *operation = g_new0 (Operation, 1);
+
+  operation->kind = kind;
+  operation->user = g_strdup (user);
+  operation->argument = g_strdup (argument);
+  natter_server_mailbox_post (self->mailbox, operation);
+}
+
 /**
  * natter_server_cluster_new:
  * @url: `redis://HOST:PORT`
  * @heartbeat_s: the servers' heartbeat interval
- * @context: the main context the cluster works in
+ * @context: the main context the cluster works in; the callbacks are
+ *   called there
  *
  * Connects to Redis (again and again if it is not there or goes away).
+ * The other functions may be called from any thread.
  *
  * Returns: (transfer full): a cluster, or %NULL if @url is not one
  */
@@ -686,6 +944,8 @@ natter_server_cluster_new (const char                         *url,
   g_autoptr(NatterServerCluster) self = g_new0 (NatterServerCluster, 1);
   guint8 id[8];
 
+  pthread_rwlock_init (&self->lock, NULL);
+  self->context = g_main_context_ref (context);
   if (!parse_url (url, &self->host, &self->port, error))
     return NULL;
 
@@ -695,7 +955,6 @@ natter_server_cluster_new (const char                         *url,
   self->server_key = g_strdup_printf ("natter:server:%s", self->id);
   self->inbox = g_strdup_printf ("natter:to:%s", self->id);
   self->heartbeat_ms = MAX (heartbeat_s, 1) * 1000;
-  self->context = g_main_context_ref (context);
   self->callbacks = *callbacks;
   self->data = data;
   self->local = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -703,6 +962,7 @@ natter_server_cluster_new (const char                         *url,
   self->rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_hash_table_unref);
   self->local_rooms = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->mailbox = natter_server_mailbox_new (self->context, on_operation, self, operation_free);
 
   cluster_connect (self);
   self->heartbeat = g_timeout_source_new (self->heartbeat_ms / 4);
@@ -724,26 +984,20 @@ void
 natter_server_cluster_user_online (NatterServerCluster *self,
                                    const char          *user)
 {
-  g_hash_table_add (self->local, g_strdup (user));
-  g_hash_table_remove (self->remote, user);
-  if (!self->connected)
-    return;
-
-  redisAsyncCommand (self->command, on_ignored_reply, NULL, "HSET %s %s %s", USERS_KEY, user,
-                     self->id);
-  publish_presence (self, TRUE, user);
+  if (in_cluster_context (self))
+    do_user_online (self, user);
+  else
+    post_operation (self, OPERATION_ONLINE, user, NULL);
 }
 
 void
 natter_server_cluster_user_offline (NatterServerCluster *self,
                                     const char          *user)
 {
-  if (!g_hash_table_remove (self->local, user) || !self->connected)
-    return;
-
-  redisAsyncCommand (self->command, on_ignored_reply, NULL, "EVAL %s 1 %s %s %s", HDEL_IF_OURS,
-                     USERS_KEY, user, self->id);
-  publish_presence (self, FALSE, user);
+  if (in_cluster_context (self))
+    do_user_offline (self, user);
+  else
+    post_operation (self, OPERATION_OFFLINE, user, NULL);
 }
 
 /* Whether @user is connected to another server of the cluster. */
@@ -751,7 +1005,13 @@ gboolean
 natter_server_cluster_has_user (NatterServerCluster *self,
                                 const char          *user)
 {
-  return g_hash_table_contains (self->remote, user);
+  gboolean found;
+
+  pthread_rwlock_rdlock (&self->lock);
+  found = g_hash_table_contains (self->remote, user);
+  pthread_rwlock_unlock (&self->lock);
+
+  return found;
 }
 
 /**
@@ -765,25 +1025,48 @@ natter_server_cluster_relay (NatterServerCluster *self,
                              const char          *user,
                              const char          *text)
 {
-  const char *server = g_hash_table_lookup (self->remote, user);
-  g_autofree char *channel = NULL;
-  g_autofree char *message = NULL;
-  const char *argv[3];
-  gsize lengths[3];
+  g_autofree char *server = NULL;
+  Operation *operation;
 
-  if (server == NULL || !self->connected)
+  if (!g_atomic_int_get (&self->connected))
     return FALSE;
 
-  channel = g_strdup_printf ("natter:to:%s", server);
-  message = g_strdup_printf ("%s %s", user, text);
-  argv[0] = "PUBLISH";
-  argv[1] = channel;
-  argv[2] = message;
-  for (guint i = 0; i < 3; i++)
-    lengths[i] = strlen (argv[i]);
-  redisAsyncCommandArgv (self->command, on_ignored_reply, NULL, 3, argv, lengths);
+  pthread_rwlock_rdlock (&self->lock);
+  server = g_strdup (g_hash_table_lookup (self->remote, user));
+  pthread_rwlock_unlock (&self->lock);
+  if (server == NULL)
+    return FALSE;
+
+  if (in_cluster_context (self))
+    {
+      do_relay (self, server, user, text);
+      return TRUE;
+    }
+
+  operation = g_new0 (Operation, 1);
+  operation->kind = OPERATION_RELAY;
+  operation->user = g_strdup (user);
+  operation->argument = g_strdup (text);
+  operation->server = g_steal_pointer (&server);
+  natter_server_mailbox_post (self->mailbox, operation);
 
   return TRUE;
+}
+
+/**
+ * natter_server_cluster_notify_answers:
+ * @user: a user of another server
+ *
+ * Tells @user's server that answers to @user's invitations wait in Redis,
+ * for it to deliver them and delete them there.
+ *
+ * Returns: %FALSE if @user is on no other server (or Redis is away)
+ */
+gboolean
+natter_server_cluster_notify_answers (NatterServerCluster *self,
+                                      const char          *user)
+{
+  return natter_server_cluster_relay (self, user, ANSWERS_WAITING);
 }
 
 void
@@ -791,11 +1074,10 @@ natter_server_cluster_room_join (NatterServerCluster *self,
                                  const char          *room,
                                  const char          *user)
 {
-  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
-
-  if (!g_hash_table_add (self->local_rooms, g_strdup (entry)) || !self->connected)
-    return;
-  publish_room (self, TRUE, entry);
+  if (in_cluster_context (self))
+    do_room (self, TRUE, room, user);
+  else
+    post_operation (self, OPERATION_ROOM_JOIN, user, room);
 }
 
 void
@@ -803,36 +1085,256 @@ natter_server_cluster_room_leave (NatterServerCluster *self,
                                   const char          *room,
                                   const char          *user)
 {
-  g_autofree char *entry = g_strdup_printf ("%s %s", user, room);
-
-  if (!g_hash_table_remove (self->local_rooms, entry) || !self->connected)
-    return;
-  publish_room (self, FALSE, entry);
+  if (in_cluster_context (self))
+    do_room (self, FALSE, room, user);
+  else
+    post_operation (self, OPERATION_ROOM_LEAVE, user, room);
 }
 
 /**
  * natter_server_cluster_room_members:
  *
- * Returns: (transfer container): the members of @room on the other servers
+ * Returns: (transfer full) (element-type utf8): the members of @room on
+ *   the other servers
  */
 GPtrArray *
 natter_server_cluster_room_members (NatterServerCluster *self,
                                     const char          *room)
 {
-  GHashTable *members = g_hash_table_lookup (self->rooms, room);
-  GPtrArray *users = g_ptr_array_new ();
+  GPtrArray *users = g_ptr_array_new_with_free_func (g_free);
+  GHashTable *members;
   GHashTableIter iter;
   gpointer user;
 
-  if (members == NULL)
-    return users;
-
-  g_hash_table_iter_init (&iter, members);
-  while (g_hash_table_iter_next (&iter, &user, NULL))
-    g_ptr_array_add (users, user);
+  pthread_rwlock_rdlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
+  if (members != NULL)
+    {
+      g_hash_table_iter_init (&iter, members);
+      while (g_hash_table_iter_next (&iter, &user, NULL))
+        g_ptr_array_add (users, g_strdup (user));
+    }
+  pthread_rwlock_unlock (&self->lock);
 
   return users;
 }
+
+/* How many members @room has on the other servers. */
+guint
+natter_server_cluster_room_size (NatterServerCluster *self,
+                                 const char          *room)
+{
+  GHashTable *members;
+  guint size;
+
+  pthread_rwlock_rdlock (&self->lock);
+  members = g_hash_table_lookup (self->rooms, room);
+  size = members != NULL ? g_hash_table_size (members) : 0;
+  pthread_rwlock_unlock (&self->lock);
+
+  return size;
+}
+
+/* Commands for the others: their replies go back to the asker's context */
+
+typedef struct
+{
+  CommandRequest *request;
+  JsonNode *reply;
+  GError *error;
+} CommandOutcome;
+
+static void
+command_request_free (CommandRequest *request)
+{
+  if (request->destroy != NULL)
+    request->destroy (request->data);
+  g_strfreev (request->argv);
+  g_main_context_unref (request->context);
+  g_free (request);
+}
+
+static void
+command_outcome_free (CommandOutcome *outcome)
+{
+  command_request_free (outcome->request);
+  g_clear_pointer (&outcome->reply, json_node_unref);
+  g_clear_error (&outcome->error);
+  g_free (outcome);
+}
+
+static gboolean
+deliver_command_outcome (gpointer data)
+{
+  CommandOutcome *outcome = data;
+
+  outcome->request->done (outcome->request->data, outcome->reply, outcome->error);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Calls the request's function in the asker's context; takes @reply and
+ * @error. */
+static void
+command_request_finish (CommandRequest *request,
+                        JsonNode       *reply,
+                        GError         *error)
+{
+  CommandOutcome *outcome = g_new0 (CommandOutcome, 1);
+
+  outcome->request = request;
+  outcome->reply = reply;
+  outcome->error = error;
+
+  if (g_main_context_is_owner (request->context))
+    {
+      deliver_command_outcome (outcome);
+      command_outcome_free (outcome);
+      return;
+    }
+
+  g_main_context_invoke_full (request->context, G_PRIORITY_DEFAULT, deliver_command_outcome,
+                              outcome, (GDestroyNotify) command_outcome_free);
+}
+
+static void
+command_request_fail (CommandRequest *request,
+                      const char     *message)
+{
+  command_request_finish (request, NULL,
+                          g_error_new_literal (NATTER_PROTOCOL_ERROR,
+                                               NATTER_PROTOCOL_ERROR_INTERNAL, message));
+}
+
+/* Redis's reply as JSON: strings, integers, nil as null, arrays. */
+static JsonNode *
+reply_to_node (const redisReply *r)
+{
+  JsonNode *node = json_node_alloc ();
+
+  switch (r->type)
+    {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      {
+        g_autofree char *text = g_strndup (r->str, r->len);
+
+        /* What Natter stored is UTF-8; anything else is not its own. */
+        json_node_init_string (node, g_utf8_validate (text, -1, NULL) ? text : NULL);
+      }
+      break;
+
+    case REDIS_REPLY_INTEGER:
+      json_node_init_int (node, r->integer);
+      break;
+
+    case REDIS_REPLY_ARRAY:
+      {
+        JsonArray *array = json_array_sized_new (r->elements);
+
+        for (gsize i = 0; i < r->elements; i++)
+          json_array_add_element (array, reply_to_node (r->element[i]));
+        json_node_init_array (node, array);
+        json_array_unref (array);
+      }
+      break;
+
+    default:
+      json_node_init_null (node);
+      break;
+    }
+
+  return node;
+}
+
+static void
+on_command_reply (redisAsyncContext *context,
+                  void              *reply,
+                  void              *data)
+{
+  CommandRequest *request = data;
+  redisReply *r = reply;
+  NatterProtocolError code;
+
+  if (r == NULL)
+    {
+      command_request_fail (request, "The server lost its cluster; nothing changed");
+      return;
+    }
+
+  if (r->type == REDIS_REPLY_ERROR)
+    {
+      /* A script's refusal names a protocol error code; anything else is
+       * Redis failing. */
+      if (r->str != NULL && natter_protocol_error_from_code (r->str, &code))
+        {
+          command_request_finish (request, NULL,
+                                  g_error_new_literal (NATTER_PROTOCOL_ERROR, code, r->str));
+          return;
+        }
+      g_message ("Redis refused a command: %s", r->str);
+      command_request_fail (request, "The server failed; nothing changed");
+      return;
+    }
+
+  command_request_finish (request, reply_to_node (r), NULL);
+}
+
+static void
+do_command (NatterServerCluster *self,
+            CommandRequest      *request)
+{
+  guint argc = g_strv_length (request->argv);
+  g_autofree gsize *lengths = g_new (gsize, argc);
+
+  for (guint i = 0; i < argc; i++)
+    lengths[i] = strlen (request->argv[i]);
+
+  if (!talks_to_redis (self) || self->command == NULL ||
+      redisAsyncCommandArgv (self->command, on_command_reply, request, argc,
+                             (const char **) request->argv, lengths) != REDIS_OK)
+    command_request_fail (request, "The server cannot reach its cluster; nothing changed");
+}
+
+/**
+ * natter_server_cluster_command:
+ * @argv: a Redis command and its arguments
+ * @done: called with the reply (or a #GError: a script's refusal naming a
+ *   protocol error code has that code, anything else is
+ *   %NATTER_PROTOCOL_ERROR_INTERNAL, also when Redis is away), in the
+ *   caller's thread-default main context
+ *
+ * Sends a command to Redis from any thread.
+ */
+void
+natter_server_cluster_command (NatterServerCluster          *self,
+                               const char * const           *argv,
+                               NatterServerClusterReplyFunc  done,
+                               gpointer                      data,
+                               GDestroyNotify                destroy)
+{
+  CommandRequest *request = g_new (CommandRequest, 1);
+  Operation *operation;
+
+  request->argv = g_strdupv ((char **) argv);
+  request->done = done;
+  request->data = data;
+  request->destroy = destroy;
+  request->context = g_main_context_ref_thread_default ();
+
+  if (in_cluster_context (self))
+    {
+      do_command (self, request);
+      return;
+    }
+
+  operation = g_new0 (Operation, 1);
+  operation->kind = OPERATION_COMMAND;
+  operation->request = request;
+  natter_server_mailbox_post (self->mailbox, operation);
+}
+
+/* Handles */
 
 typedef struct
 {
@@ -840,74 +1342,71 @@ typedef struct
   NatterServerClusterHandleFunc done;
   gpointer data;
   GDestroyNotify destroy;
-} HandleRequest;
+} HandleCall;
 
 static void
-handle_request_finish (HandleRequest *request,
-                       const char    *owner,
-                       const GError  *error)
+handle_call_free (gpointer data)
 {
-  request->done (request->data, owner, error);
-  if (request->destroy != NULL)
-    request->destroy (request->data);
-  g_free (request);
+  HandleCall *call = data;
+
+  if (call->destroy != NULL)
+    call->destroy (call->data);
+  g_free (call);
 }
 
 static void
-on_handle_reply (redisAsyncContext *context,
-                 void              *reply,
-                 void              *data)
+on_handle_reply (gpointer      data,
+                 JsonNode     *reply,
+                 const GError *error)
 {
-  HandleRequest *request = data;
-  redisReply *r = reply;
-  g_autoptr(GError) error = NULL;
+  HandleCall *call = data;
+  g_autoptr(GError) refusal = NULL;
   const char *owner = NULL;
+  gint64 result = 0;
 
-  if (r == NULL || r->type == REDIS_REPLY_ERROR)
+  if (error != NULL)
     {
-      if (r != NULL)
-        g_message ("Redis refused a handle request: %s", r->str);
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
-                                   "The server failed; nothing changed");
+      call->done (call->data, NULL, error);
+      return;
     }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_LOOKUP)
+
+  if (call->op == NATTER_SERVER_CLUSTER_HANDLE_LOOKUP)
     {
-      if (r->type == REDIS_REPLY_STRING && natter_user_id_is_valid (r->str))
-        owner = r->str;
+      if (JSON_NODE_HOLDS_VALUE (reply) && json_node_get_value_type (reply) == G_TYPE_STRING &&
+          natter_user_id_is_valid (json_node_get_string (reply)))
+        owner = json_node_get_string (reply);
       else
-        error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
-                                     "No such handle");
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
+                                       "No such handle");
     }
-  else if (r->type != REDIS_REPLY_INTEGER)
+  else if (!JSON_NODE_HOLDS_VALUE (reply) || json_node_get_value_type (reply) != G_TYPE_INT64)
     {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
-                                   "The server failed; nothing changed");
+      refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_INTERNAL,
+                                     "The server failed; nothing changed");
     }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_REGISTER && r->integer == 0)
+  else
     {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_HANDLE_TAKEN,
-                                   "The handle belongs to another user");
-    }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && r->integer < 0)
-    {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
-                                   "No such handle");
-    }
-  else if (request->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && r->integer == 0)
-    {
-      error = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_OWNER,
-                                   "The handle belongs to another user");
+      result = json_node_get_int (reply);
+      if (call->op == NATTER_SERVER_CLUSTER_HANDLE_REGISTER && result == 0)
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_HANDLE_TAKEN,
+                                       "The handle belongs to another user");
+      else if (call->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && result < 0)
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_FOUND,
+                                       "No such handle");
+      else if (call->op == NATTER_SERVER_CLUSTER_HANDLE_RELEASE && result == 0)
+        refusal = g_error_new_literal (NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_NOT_OWNER,
+                                       "The handle belongs to another user");
     }
 
-  handle_request_finish (request, owner, error);
+  call->done (call->data, owner, refusal);
 }
 
 /**
  * natter_server_cluster_handle:
  * @handle: a normalized handle
  * @user: who asks
- * @done: called with the outcome, in the cluster's context (also when
- *   Redis is away: then with %NATTER_PROTOCOL_ERROR_INTERNAL)
+ * @done: called with the outcome, in the caller's thread-default context
+ *   (also when Redis is away: then with %NATTER_PROTOCOL_ERROR_INTERNAL)
  *
  * Registers, looks up or releases a handle in Redis, atomically.
  */
@@ -920,48 +1419,43 @@ natter_server_cluster_handle (NatterServerCluster           *self,
                               gpointer                       data,
                               GDestroyNotify                 destroy)
 {
-  HandleRequest *request = g_new (HandleRequest, 1);
-  int status = REDIS_ERR;
+  HandleCall *call = g_new (HandleCall, 1);
+  const char *register_argv[] = { "EVAL", HANDLE_REGISTER, "2", HANDLES_KEY, HANDLE_OF_KEY,
+                                  handle, user, NULL };
+  const char *lookup_argv[] = { "HGET", HANDLES_KEY, handle, NULL };
+  const char *release_argv[] = { "EVAL", HANDLE_RELEASE, "2", HANDLES_KEY, HANDLE_OF_KEY,
+                                 handle, user, NULL };
+  const char * const *argv = NULL;
 
-  request->op = op;
-  request->done = done;
-  request->data = data;
-  request->destroy = destroy;
+  call->op = op;
+  call->done = done;
+  call->data = data;
+  call->destroy = destroy;
 
-  if (self->connected && self->command != NULL)
+  switch (op)
     {
-      switch (op)
-        {
-        case NATTER_SERVER_CLUSTER_HANDLE_REGISTER:
-          status = redisAsyncCommand (self->command, on_handle_reply, request,
-                                      "EVAL %s 2 %s %s %s %s", HANDLE_REGISTER, HANDLES_KEY,
-                                      HANDLE_OF_KEY, handle, user);
-          break;
-        case NATTER_SERVER_CLUSTER_HANDLE_LOOKUP:
-          status = redisAsyncCommand (self->command, on_handle_reply, request, "HGET %s %s",
-                                      HANDLES_KEY, handle);
-          break;
-        case NATTER_SERVER_CLUSTER_HANDLE_RELEASE:
-          status = redisAsyncCommand (self->command, on_handle_reply, request,
-                                      "EVAL %s 2 %s %s %s %s", HANDLE_RELEASE, HANDLES_KEY,
-                                      HANDLE_OF_KEY, handle, user);
-          break;
-        default:
-          g_assert_not_reached ();
-        }
+    case NATTER_SERVER_CLUSTER_HANDLE_REGISTER:
+      argv = register_argv;
+      break;
+    case NATTER_SERVER_CLUSTER_HANDLE_LOOKUP:
+      argv = lookup_argv;
+      break;
+    case NATTER_SERVER_CLUSTER_HANDLE_RELEASE:
+      argv = release_argv;
+      break;
+    default:
+      g_assert_not_reached ();
     }
 
-  if (status != REDIS_OK)
-    {
-      g_autoptr(GError) error = g_error_new_literal (NATTER_PROTOCOL_ERROR,
-                                                     NATTER_PROTOCOL_ERROR_INTERNAL,
-                                                     "The server cannot reach its cluster; "
-                                                     "nothing changed");
-
-      handle_request_finish (request, NULL, error);
-    }
+  natter_server_cluster_command (self, argv, on_handle_reply, call, handle_call_free);
 }
 
+/*
+ * natter_server_cluster_free:
+ *
+ * Once the workers are stopped (nothing else calls the cluster any more),
+ * in the cluster's thread.
+ */
 void
 natter_server_cluster_free (NatterServerCluster *self)
 {
@@ -972,9 +1466,17 @@ natter_server_cluster_free (NatterServerCluster *self)
   clear_source (&self->heartbeat);
   clear_source (&self->reconnect);
 
+  /* What the workers posted last: who came online is now in @local too,
+   * and so is announced offline below with the others. */
+  if (self->mailbox != NULL)
+    {
+      natter_server_mailbox_deliver (self->mailbox);
+      natter_server_mailbox_close (self->mailbox);
+    }
+
   /* Our users are gone with us: say so at once, not a heartbeat later
    * (a blocking connection of its own, bounded, at shutdown only). */
-  if (self->connected)
+  if (g_atomic_int_get (&self->connected))
     {
       struct timeval timeout = { 0, 500 * 1000 };
       redisContext *c = redisConnectWithTimeout (self->host, self->port, timeout);
@@ -1025,11 +1527,13 @@ natter_server_cluster_free (NatterServerCluster *self)
   free_context (&self->command, &self->command_source);
   free_context (&self->subscriber, &self->subscriber_source);
 
+  g_clear_pointer (&self->mailbox, natter_server_mailbox_free);
   g_clear_pointer (&self->local, g_hash_table_unref);
   g_clear_pointer (&self->remote, g_hash_table_unref);
   g_clear_pointer (&self->rooms, g_hash_table_unref);
   g_clear_pointer (&self->local_rooms, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
+  pthread_rwlock_destroy (&self->lock);
   g_free (self->host);
   g_free (self->id);
   g_free (self->server_key);

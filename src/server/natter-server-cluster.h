@@ -5,6 +5,7 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 G_BEGIN_DECLS
 
@@ -25,6 +26,9 @@ typedef struct
   /* A user of this one signed in on another server. */
   void (*replaced)  (gpointer    data,
                      const char *user);
+  /* Answers to invitations of @user, a user of this one, wait in Redis. */
+  void (*answers)   (gpointer    data,
+                     const char *user);
   /* A user of another server joined or left a room. */
   void (*room)      (gpointer    data,
                      const char *room,
@@ -37,6 +41,12 @@ typedef struct
 typedef void (*NatterServerClusterHandleFunc) (gpointer      data,
                                                const char   *owner,
                                                const GError *error);
+
+/* A Redis reply as JSON (strings, integers, nil as null, arrays), or the
+ * GError of a command that failed. */
+typedef void (*NatterServerClusterReplyFunc) (gpointer      data,
+                                              JsonNode     *reply,
+                                              const GError *error);
 
 typedef enum
 {
@@ -68,6 +78,13 @@ void                 natter_server_cluster_handle       (NatterServerCluster    
                                                          NatterServerClusterHandleFunc       done,
                                                          gpointer                            data,
                                                          GDestroyNotify                      destroy);
+void                 natter_server_cluster_command      (NatterServerCluster                *self,
+                                                         const char * const                 *argv,
+                                                         NatterServerClusterReplyFunc        done,
+                                                         gpointer                            data,
+                                                         GDestroyNotify                      destroy);
+gboolean             natter_server_cluster_notify_answers (NatterServerCluster              *self,
+                                                           const char                       *user);
 void                 natter_server_cluster_room_join    (NatterServerCluster                *self,
                                                          const char                         *room,
                                                          const char                         *user);
@@ -75,6 +92,8 @@ void                 natter_server_cluster_room_leave   (NatterServerCluster    
                                                          const char                         *room,
                                                          const char                         *user);
 GPtrArray           *natter_server_cluster_room_members (NatterServerCluster                *self,
+                                                         const char                         *room);
+guint                natter_server_cluster_room_size    (NatterServerCluster                *self,
                                                          const char                         *room);
 void                 natter_server_cluster_free         (NatterServerCluster                *self);
 

@@ -59,6 +59,7 @@ struct _NatterServerConfig
   int max_output_buffer;
   int slow_reader_timeout;
   int max_invitations_per_recipient;
+  int max_room_members;
   gboolean verbose;
 };
 
@@ -127,6 +128,8 @@ static const OptionSpec option_specs[] = {
     "SECONDS" },
   { "max-invitations-per-recipient", OPT_INT, FIELD (max_invitations_per_recipient), TRUE,
     "Pending invitations one user may have waiting (default 100)", "N" },
+  { "max-room-members", OPT_INT, FIELD (max_room_members), TRUE,
+    "Members a room may hold, on all servers of a cluster together (default 1000)", "N" },
   { "max-frame-size", OPT_INT, FIELD (max_frame_size), TRUE,
     "Largest accepted frame in bytes, at most 1048576 (default 65536)", "BYTES" },
   { "rate-burst", OPT_INT, FIELD (rate_burst), TRUE,
@@ -286,6 +289,8 @@ apply_defaults (NatterServerConfig *self)
     self->slow_reader_timeout = NATTER_SERVER_DEFAULT_SLOW_READER_TIMEOUT;
   if (self->max_invitations_per_recipient == UNSET_INT)
     self->max_invitations_per_recipient = NATTER_SERVER_DEFAULT_INVITATIONS_PER_RECIPIENT;
+  if (self->max_room_members == UNSET_INT)
+    self->max_room_members = NATTER_SERVER_DEFAULT_ROOM_MEMBERS;
 }
 
 static gboolean
@@ -361,7 +366,8 @@ validate (NatterServerConfig  *self,
                       error) &&
          check_range ("slow-reader-timeout", self->slow_reader_timeout, 1, 3600, error) &&
          check_range ("max-invitations-per-recipient", self->max_invitations_per_recipient, 1,
-                      100000, error);
+                      100000, error) &&
+         check_range ("max-room-members", self->max_room_members, 1, 100000, error);
 }
 
 static void
@@ -411,6 +417,7 @@ natter_server_config_init (NatterServerConfig *self)
   self->max_output_buffer = UNSET_INT;
   self->slow_reader_timeout = UNSET_INT;
   self->max_invitations_per_recipient = UNSET_INT;
+  self->max_room_members = UNSET_INT;
 }
 
 NatterServerConfig *
@@ -741,4 +748,12 @@ natter_server_config_get_max_invitations_per_recipient (NatterServerConfig *self
   g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
 
   return self->max_invitations_per_recipient;
+}
+
+guint
+natter_server_config_get_max_room_members (NatterServerConfig *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_CONFIG (self), 0);
+
+  return self->max_room_members;
 }

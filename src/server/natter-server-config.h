@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 #define NATTER_SERVER_DEFAULT_MAX_OUTPUT_BUFFER (1024 * 1024)
 #define NATTER_SERVER_DEFAULT_SLOW_READER_TIMEOUT 10
 #define NATTER_SERVER_DEFAULT_INVITATIONS_PER_RECIPIENT 100
+#define NATTER_SERVER_DEFAULT_ROOM_MEMBERS 1000
 
 #define NATTER_TYPE_SERVER_CONFIG (natter_server_config_get_type ())
 
@@ -62,6 +63,7 @@ guint                natter_server_config_get_max_unauthenticated_per_address (N
 guint                natter_server_config_get_max_output_buffer (NatterServerConfig *self);
 guint                natter_server_config_get_slow_reader_timeout (NatterServerConfig *self);
 guint                natter_server_config_get_max_invitations_per_recipient (NatterServerConfig *self);
+guint                natter_server_config_get_max_room_members          (NatterServerConfig *self);
 gboolean             natter_server_config_get_verbose        (NatterServerConfig  *self);
 
 G_END_DECLS

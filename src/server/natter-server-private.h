@@ -12,6 +12,7 @@
 
 #include "natter-server.h"
 #include "natter-server-cluster.h"
+#include "natter-server-cluster-invitations.h"
 #include "natter-server-connection.h"
 #include "natter-server-mailbox.h"
 #include "natter-server-store.h"
@@ -204,6 +205,8 @@ void          _natter_server_room_event_from_cluster   (NatterServerShard      *
 void          _natter_server_room_leave                (NatterServerShard      *self,
                                                         NatterServerRoom       *room,
                                                         NatterServerConnection *connection);
+void          _natter_server_fetch_answers             (NatterServerShard      *self,
+                                                        const char             *user);
 void          _natter_server_deliver_pending           (NatterServerShard      *self,
                                                         NatterServerConnection *connection,
                                                         const char             *user);

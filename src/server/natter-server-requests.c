@@ -15,7 +15,6 @@
 #include "natter-server-private.h"
 
 #define ROOMS_PER_CONNECTION_MAX 32
-#define ROOM_MEMBERS_MAX         1000
 
 void
 _natter_server_room_free (NatterServerRoom *room)
@@ -57,8 +56,45 @@ send_invitation (NatterServerConnection       *connection,
   natter_server_connection_send_frame (connection, frame);
 }
 
+/* A request the cluster answers later, in the shard that asked. */
+typedef struct
+{
+  NatterServerShard *shard;
+  NatterServerConnection *connection;
+  NatterFrame *frame;
+  char *handle;
+} ClusterReply;
+
+static ClusterReply *
+cluster_reply_new (NatterServerShard      *self,
+                   NatterServerConnection *connection,
+                   NatterFrame            *frame)
+{
+  ClusterReply *reply = g_new0 (ClusterReply, 1);
+
+  reply->shard = self;
+  reply->connection = g_object_ref (connection);
+  reply->frame = frame != NULL ? natter_frame_ref (frame) : NULL;
+
+  return reply;
+}
+
+static void
+cluster_reply_free (gpointer data)
+{
+  ClusterReply *reply = data;
+
+  g_object_unref (reply->connection);
+  g_clear_pointer (&reply->frame, natter_frame_unref);
+  g_free (reply->handle);
+  g_free (reply);
+}
+
 /* Sends @invitation to @user wherever it is connected; returns whether it
- * is (on another shard, the frame is on its way). */
+ * is (on another shard or, in a cluster, another server, the frame is on
+ * its way). An answer goes only to a user of this server: one of another
+ * server fetches its answers itself (natter_server_cluster_notify_answers()),
+ * so that it is deleted where it reached its connection. */
 static gboolean
 send_invitation_to_user (NatterServerShard            *self,
                          const char                   *user,
@@ -69,20 +105,28 @@ send_invitation_to_user (NatterServerShard            *self,
   NatterServerKey key;
   g_autoptr(NatterFrame) frame = NULL;
 
-  if (!_natter_server_find_user (self, user, &local, &key))
-    return FALSE;
+  gboolean here = _natter_server_find_user (self, user, &local, &key);
+  g_autofree char *text = NULL;
 
-  if (local != NULL)
+  if (here && local != NULL)
     {
       send_invitation (local, type, invitation);
       return TRUE;
     }
 
+  if (!here && (self->server->cluster == NULL || type == NATTER_FRAME_INVITATION_ANSWER))
+    return FALSE;
+
   frame = natter_frame_new (type);
   natter_frame_take_object_member (frame, "invitation", invitation_to_json (invitation));
-  _natter_server_post_text (self, key, natter_frame_to_string (frame, NULL));
+  text = natter_frame_to_string (frame, NULL);
+  if (here)
+    {
+      _natter_server_post_text (self, key, g_steal_pointer (&text));
+      return TRUE;
+    }
 
-  return TRUE;
+  return natter_server_cluster_relay (self->server->cluster, user, text);
 }
 
 static JsonArray *
@@ -282,6 +326,51 @@ send_room_members (NatterServerShard      *self,
   natter_server_connection_send_frame (connection, reply);
 }
 
+/* A delivered answer is done with. */
+static void
+delete_invitation (NatterServerShard            *self,
+                   const NatterServerInvitation *invitation)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (self->server->cluster != NULL)
+    natter_server_cluster_delete_invitation (self->server->cluster, invitation->id,
+                                             invitation->from);
+  else if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
+    _natter_server_log_internal_error ("Deleting a delivered invitation", error);
+}
+
+static void
+send_pending (NatterServerShard      *self,
+              NatterServerConnection *connection,
+              GPtrArray              *incoming,
+              GPtrArray              *answers)
+{
+  for (guint i = 0; i < incoming->len; i++)
+    send_invitation (connection, NATTER_FRAME_INVITATION, incoming->pdata[i]);
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      send_invitation (connection, NATTER_FRAME_INVITATION_ANSWER, answers->pdata[i]);
+      delete_invitation (self, answers->pdata[i]);
+    }
+}
+
+static void
+on_cluster_pending (gpointer      data,
+                    GPtrArray    *incoming,
+                    GPtrArray    *outgoing,
+                    GPtrArray    *answers,
+                    const GError *error)
+{
+  ClusterReply *reply = data;
+
+  if (error != NULL)
+    _natter_server_log_internal_error ("Listing invitations", error);
+  else if (!natter_server_connection_is_closing (reply->connection))
+    send_pending (reply->shard, reply->connection, incoming, answers);
+}
+
 void
 _natter_server_deliver_pending (NatterServerShard      *self,
                                 NatterServerConnection *connection,
@@ -290,64 +379,38 @@ _natter_server_deliver_pending (NatterServerShard      *self,
   g_autoptr(GPtrArray) incoming = NULL;
   g_autoptr(GPtrArray) answers = NULL;
   g_autoptr(GError) error = NULL;
+  gint64 now = _natter_server_unix_now ();
 
-  incoming = natter_server_store_list_pending (self->store, user, TRUE, _natter_server_unix_now (),
-                                               &error);
-  if (incoming == NULL)
+  if (self->server->cluster != NULL)
+    {
+      natter_server_cluster_list_invitations (self->server->cluster, user, now, on_cluster_pending,
+                                              cluster_reply_new (self, connection, NULL),
+                                              cluster_reply_free);
+      return;
+    }
+
+  incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
+  if (incoming != NULL)
+    answers = natter_server_store_list_answers (self->store, user, &error);
+  if (answers == NULL)
     {
       _natter_server_log_internal_error ("Listing invitations", error);
       return;
     }
 
-  for (guint i = 0; i < incoming->len; i++)
-    send_invitation (connection, NATTER_FRAME_INVITATION, incoming->pdata[i]);
-
-  answers = natter_server_store_list_answers (self->store, user, &error);
-  if (answers == NULL)
-    {
-      _natter_server_log_internal_error ("Listing invitation answers", error);
-      return;
-    }
-
-  for (guint i = 0; i < answers->len; i++)
-    {
-      NatterServerInvitation *answer = answers->pdata[i];
-
-      send_invitation (connection, NATTER_FRAME_INVITATION_ANSWER, answer);
-      if (!natter_server_store_delete_invitation (self->store, answer->id, &error))
-        {
-          _natter_server_log_internal_error ("Deleting a delivered invitation", error);
-          g_clear_error (&error);
-        }
-    }
+  send_pending (self, connection, incoming, answers);
 }
 
-void
-_natter_server_handle_invite (NatterServerShard      *self,
-                              NatterServerConnection *connection,
-                              NatterFrame            *frame)
+/* The invitation was made (or updated), or why not. */
+static void
+invited (NatterServerShard            *self,
+         NatterServerConnection       *connection,
+         NatterFrame                  *frame,
+         const NatterServerInvitation *invitation,
+         const GError                 *error)
 {
-  const char *from = natter_server_connection_get_user (connection);
-  const char *to = natter_frame_get_string (frame, "to");
-  const char *text = natter_frame_get_string (frame, "text");
-  const char *name = natter_frame_get_string (frame, "name");
-  g_autoptr(NatterServerInvitation) invitation = NULL;
   g_autoptr(NatterFrame) reply = NULL;
-  g_autoptr(GError) error = NULL;
 
-  if (g_str_equal (from, to))
-    {
-      _natter_server_send_request_error (self, connection, frame,
-                                         NATTER_PROTOCOL_ERROR_INVALID_TARGET,
-                                         "One cannot invite oneself");
-      return;
-    }
-
-  invitation = natter_server_store_invite (
-    self->store, from, name != NULL && *name != '\0' ? name : NULL, to,
-    text != NULL ? text : "", _natter_server_unix_now (),
-    natter_server_config_get_invitation_ttl (self->config),
-    natter_server_config_get_max_invitations_per_recipient (self->config), &error);
   if (invitation == NULL)
     {
       if (g_error_matches (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_RECIPIENT_FULL))
@@ -360,7 +423,164 @@ _natter_server_handle_invite (NatterServerShard      *self,
   natter_frame_take_object_member (reply, "invitation", invitation_to_json (invitation));
   natter_server_connection_send_frame (connection, reply);
 
-  send_invitation_to_user (self, to, NATTER_FRAME_INVITATION, invitation);
+  send_invitation_to_user (self, invitation->to, NATTER_FRAME_INVITATION, invitation);
+}
+
+static void
+on_cluster_invited (gpointer                      data,
+                    const NatterServerInvitation *invitation,
+                    const GError                 *error)
+{
+  ClusterReply *reply = data;
+
+  if (!natter_server_connection_is_closing (reply->connection))
+    invited (reply->shard, reply->connection, reply->frame, invitation, error);
+}
+
+void
+_natter_server_handle_invite (NatterServerShard      *self,
+                              NatterServerConnection *connection,
+                              NatterFrame            *frame)
+{
+  const char *from = natter_server_connection_get_user (connection);
+  const char *to = natter_frame_get_string (frame, "to");
+  const char *text = natter_frame_get_string (frame, "text");
+  const char *name = natter_frame_get_string (frame, "name");
+  g_autoptr(NatterServerInvitation) invitation = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 ttl = natter_server_config_get_invitation_ttl (self->config);
+  guint max_per_recipient = natter_server_config_get_max_invitations_per_recipient (self->config);
+
+  if (g_str_equal (from, to))
+    {
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_INVALID_TARGET,
+                                         "One cannot invite oneself");
+      return;
+    }
+
+  if (name != NULL && *name == '\0')
+    name = NULL;
+
+  if (self->server->cluster != NULL)
+    {
+      natter_server_cluster_invite (self->server->cluster, from, name, to,
+                                    text != NULL ? text : "",
+                                    _natter_server_unix_now (), ttl, max_per_recipient,
+                                    on_cluster_invited, cluster_reply_new (self, connection, frame),
+                                    cluster_reply_free);
+      return;
+    }
+
+  invitation = natter_server_store_invite (self->store, from, name, to, text != NULL ? text : "",
+                                           _natter_server_unix_now (), ttl, max_per_recipient,
+                                           &error);
+  invited (self, connection, frame, invitation, error);
+}
+
+/* The answer goes to its sender now if connected here (and is done with),
+ * or is fetched by the server of the cluster the sender is on, or waits
+ * for the sender to come back. */
+static void
+deliver_answer (NatterServerShard            *self,
+                const NatterServerInvitation *invitation)
+{
+  if (send_invitation_to_user (self, invitation->from, NATTER_FRAME_INVITATION_ANSWER,
+                               invitation))
+    delete_invitation (self, invitation);
+  else if (self->server->cluster != NULL)
+    natter_server_cluster_notify_answers (self->server->cluster, invitation->from);
+}
+
+typedef struct
+{
+  NatterServerShard *shard;
+  NatterServerKey key;
+} AnswersFetch;
+
+static void
+on_answers_fetched (gpointer      data,
+                    GPtrArray    *incoming,
+                    GPtrArray    *outgoing,
+                    GPtrArray    *answers,
+                    const GError *error)
+{
+  AnswersFetch *fetch = data;
+
+  if (error != NULL)
+    {
+      _natter_server_log_internal_error ("Listing invitation answers", error);
+      return;
+    }
+
+  for (guint i = 0; i < answers->len; i++)
+    {
+      g_autoptr(NatterFrame) frame = natter_frame_new (NATTER_FRAME_INVITATION_ANSWER);
+      g_autofree char *text = NULL;
+
+      natter_frame_take_object_member (frame, "invitation", invitation_to_json (answers->pdata[i]));
+      text = natter_frame_to_string (frame, NULL);
+      if (_natter_server_send_to_key (fetch->shard, fetch->key, text))
+        delete_invitation (fetch->shard, answers->pdata[i]);
+    }
+}
+
+/* Another server of the cluster says answers wait for @user, who is
+ * connected here: they go to the user, and are done with. */
+void
+_natter_server_fetch_answers (NatterServerShard *self,
+                              const char        *user)
+{
+  NatterServerConnection *local;
+  AnswersFetch *fetch;
+  NatterServerKey key;
+
+  if (!_natter_server_find_user (self, user, &local, &key))
+    return;
+
+  fetch = g_new (AnswersFetch, 1);
+  fetch->shard = self;
+  fetch->key = key;
+  natter_server_cluster_list_invitations (self->server->cluster, user, _natter_server_unix_now (),
+                                          on_answers_fetched, fetch, g_free);
+}
+
+/* The invitation was answered, or why not: its sender hears at once if
+ * connected, or when back. */
+static void
+answered (NatterServerShard            *self,
+          NatterServerConnection       *connection,
+          NatterFrame                  *frame,
+          const NatterServerInvitation *invitation,
+          const GError                 *error)
+{
+  if (invitation == NULL)
+    {
+      _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
+
+  deliver_answer (self, invitation);
+}
+
+static void
+on_cluster_answered (gpointer                      data,
+                     const NatterServerInvitation *invitation,
+                     const GError                 *error)
+{
+  ClusterReply *reply = data;
+
+  /* Answered even if the answerer went meanwhile: the sender still hears. */
+  if (natter_server_connection_is_closing (reply->connection))
+    {
+      if (invitation != NULL)
+        deliver_answer (reply->shard, invitation);
+      return;
+    }
+
+  answered (reply->shard, reply->connection, reply->frame, invitation, error);
 }
 
 static void
@@ -374,22 +594,18 @@ handle_invite_answer (NatterServerShard            *self,
   g_autoptr(NatterServerInvitation) invitation = NULL;
   g_autoptr(GError) error = NULL;
 
-  invitation = natter_server_store_answer (self->store, id, user, status,
-                                           _natter_server_unix_now (), &error);
-  if (invitation == NULL)
+  if (self->server->cluster != NULL)
     {
-      _natter_server_send_gerror (self, connection, frame, error);
+      natter_server_cluster_answer_invitation (self->server->cluster, id, user, status,
+                                               _natter_server_unix_now (), on_cluster_answered,
+                                               cluster_reply_new (self, connection, frame),
+                                               cluster_reply_free);
       return;
     }
 
-  _natter_server_send_reply (connection, NATTER_FRAME_OK, frame);
-
-  if (!send_invitation_to_user (self, invitation->from, NATTER_FRAME_INVITATION_ANSWER,
-                                invitation))
-    return;
-
-  if (!natter_server_store_delete_invitation (self->store, invitation->id, &error))
-    _natter_server_log_internal_error ("Deleting a delivered invitation", error);
+  invitation = natter_server_store_answer (self->store, id, user, status,
+                                           _natter_server_unix_now (), &error);
+  answered (self, connection, frame, invitation, error);
 }
 
 void
@@ -496,17 +712,15 @@ fill_page (GPtrArray              *invitations,
  * (up to 64 bytes, escaped at worst six times over) and `next`. */
 #define PAGE_OVERHEAD 640
 
-void
-_natter_server_handle_invitations (NatterServerShard      *self,
-                                   NatterServerConnection *connection,
-                                   NatterFrame            *frame)
+static void
+send_invitations_page (NatterServerShard      *self,
+                       NatterServerConnection *connection,
+                       NatterFrame            *frame,
+                       GPtrArray              *incoming,
+                       GPtrArray              *outgoing)
 {
-  const char *user = natter_server_connection_get_user (connection);
   const char *after = natter_frame_get_string (frame, "after");
-  g_autoptr(GPtrArray) incoming = NULL;
-  g_autoptr(GPtrArray) outgoing = NULL;
   g_autoptr(NatterFrame) reply = NULL;
-  g_autoptr(GError) error = NULL;
   const NatterServerInvitation *last = NULL;
   InvitationCursor cursor;
   JsonArray *incoming_page;
@@ -515,23 +729,10 @@ _natter_server_handle_invitations (NatterServerShard      *self,
                    ? self->limits.max_frame_size - PAGE_OVERHEAD : 0;
   guint n_taken = 0;
   gboolean complete;
-  gint64 now = _natter_server_unix_now ();
 
+  /* Checked before the lists were asked for */
   if (after != NULL && !parse_cursor (after, &cursor))
-    {
-      _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_BAD_FRAME,
-                                         "The member 'after' must be a 'next' of this server");
-      return;
-    }
-
-  incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
-  if (incoming != NULL)
-    outgoing = natter_server_store_list_pending (self->store, user, FALSE, now, &error);
-  if (outgoing == NULL)
-    {
-      _natter_server_send_gerror (self, connection, frame, error);
-      return;
-    }
+    after = NULL;
 
   incoming_page = json_array_new ();
   outgoing_page = json_array_new ();
@@ -555,6 +756,65 @@ _natter_server_handle_invitations (NatterServerShard      *self,
 }
 
 static void
+on_cluster_listed (gpointer      data,
+                   GPtrArray    *incoming,
+                   GPtrArray    *outgoing,
+                   GPtrArray    *answers,
+                   const GError *error)
+{
+  ClusterReply *reply = data;
+
+  if (natter_server_connection_is_closing (reply->connection))
+    return;
+
+  if (error != NULL)
+    _natter_server_send_gerror (reply->shard, reply->connection, reply->frame, error);
+  else
+    send_invitations_page (reply->shard, reply->connection, reply->frame, incoming, outgoing);
+}
+
+void
+_natter_server_handle_invitations (NatterServerShard      *self,
+                                   NatterServerConnection *connection,
+                                   NatterFrame            *frame)
+{
+  const char *user = natter_server_connection_get_user (connection);
+  const char *after = natter_frame_get_string (frame, "after");
+  g_autoptr(GPtrArray) incoming = NULL;
+  g_autoptr(GPtrArray) outgoing = NULL;
+  g_autoptr(GError) error = NULL;
+  InvitationCursor cursor;
+  gint64 now = _natter_server_unix_now ();
+
+  if (after != NULL && !parse_cursor (after, &cursor))
+    {
+      _natter_server_send_request_error (self, connection, frame, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                                         "The member 'after' must be a 'next' of this server");
+      return;
+    }
+
+  if (self->server->cluster != NULL)
+    {
+      natter_server_cluster_list_invitations (self->server->cluster, user, now,
+                                              on_cluster_listed,
+                                              cluster_reply_new (self, connection, frame),
+                                              cluster_reply_free);
+      return;
+    }
+
+  incoming = natter_server_store_list_pending (self->store, user, TRUE, now, &error);
+  if (incoming != NULL)
+    outgoing = natter_server_store_list_pending (self->store, user, FALSE, now, &error);
+  if (outgoing == NULL)
+    {
+      _natter_server_send_gerror (self, connection, frame, error);
+      return;
+    }
+
+  send_invitations_page (self, connection, frame, incoming, outgoing);
+}
+
+static void
 send_handle (NatterServerConnection *connection,
              NatterFrame            *request,
              const char             *handle,
@@ -567,32 +827,13 @@ send_handle (NatterServerConnection *connection,
   natter_server_connection_send_frame (connection, reply);
 }
 
-typedef struct
-{
-  NatterServerShard *shard;
-  NatterServerConnection *connection;
-  NatterFrame *frame;
-  char *handle;
-} HandleReply;
-
-static void
-handle_reply_free (gpointer data)
-{
-  HandleReply *reply = data;
-
-  g_object_unref (reply->connection);
-  natter_frame_unref (reply->frame);
-  g_free (reply->handle);
-  g_free (reply);
-}
-
 /* A handle request answered by the cluster. */
 static void
 on_cluster_handle (gpointer      data,
                    const char   *owner,
                    const GError *error)
 {
-  HandleReply *reply = data;
+  ClusterReply *reply = data;
   const char *user = natter_server_connection_get_user (reply->connection);
 
   if (natter_server_connection_is_closing (reply->connection))
@@ -627,7 +868,7 @@ _natter_server_handle_handle (NatterServerShard      *self,
   /* In a cluster, handles live in Redis, claimed atomically there. */
   if (cluster != NULL)
     {
-      HandleReply *reply = g_new0 (HandleReply, 1);
+      ClusterReply *reply = cluster_reply_new (self, connection, frame);
       NatterServerClusterHandleOp op = NATTER_SERVER_CLUSTER_HANDLE_LOOKUP;
 
       if (natter_frame_get_frame_type (frame) == NATTER_FRAME_HANDLE_REGISTER)
@@ -635,12 +876,9 @@ _natter_server_handle_handle (NatterServerShard      *self,
       else if (natter_frame_get_frame_type (frame) == NATTER_FRAME_HANDLE_RELEASE)
         op = NATTER_SERVER_CLUSTER_HANDLE_RELEASE;
 
-      reply->shard = self;
-      reply->connection = g_object_ref (connection);
-      reply->frame = natter_frame_ref (frame);
       reply->handle = g_strdup (handle);
       natter_server_cluster_handle (cluster, op, handle, user, on_cluster_handle, reply,
-                                    handle_reply_free);
+                                    cluster_reply_free);
       return;
     }
 
@@ -681,6 +919,8 @@ _natter_server_handle_room_join (NatterServerShard      *self,
   GPtrArray *joined = natter_server_connection_get_rooms (connection, TRUE);
   NatterServerRoom *room = find_joined_room (connection, name);
   NatterServerRoomMember member;
+  guint max_members = natter_server_config_get_max_room_members (self->config);
+  guint elsewhere = 0;
   g_autofree char *text = NULL;
   GArray *keys;
 
@@ -698,22 +938,29 @@ _natter_server_handle_room_join (NatterServerShard      *self,
       return;
     }
 
+  /* In a cluster the limit is the room's on all servers together, as far
+   * as this one knows: joins on two servers at the same moment may pass
+   * it by one each. */
+  if (server->cluster != NULL)
+    elsewhere = natter_server_cluster_room_size (server->cluster, name);
+
   pthread_rwlock_wrlock (&server->directory_lock);
   room = g_hash_table_lookup (server->rooms, name);
+  if ((room != NULL ? room->members->len : 0) + elsewhere >= max_members)
+    {
+      g_autofree char *message = g_strdup_printf ("A room holds at most %u members", max_members);
+
+      pthread_rwlock_unlock (&server->directory_lock);
+      _natter_server_send_request_error (self, connection, frame,
+                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED, message);
+      return;
+    }
   if (room == NULL)
     {
       room = g_new0 (NatterServerRoom, 1);
       room->name = g_strdup (name);
       room->members = g_array_new (FALSE, FALSE, sizeof (NatterServerRoomMember));
       g_hash_table_insert (server->rooms, room->name, room);
-    }
-  else if (room->members->len >= ROOM_MEMBERS_MAX)
-    {
-      pthread_rwlock_unlock (&server->directory_lock);
-      _natter_server_send_request_error (self, connection, frame,
-                                         NATTER_PROTOCOL_ERROR_LIMIT_EXCEEDED,
-                                         "A room holds at most 1000 members");
-      return;
     }
 
   member.key = natter_server_connection_get_key (connection);

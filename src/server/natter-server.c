@@ -906,7 +906,8 @@ on_websocket (SoupServer              *server,
   natter_server_connection_send_hello (connection);
 }
 
-/* The cluster (natter-server-cluster.c), in shard 0 */
+/* The cluster (natter-server-cluster.c), in shard 0; the users it names
+ * may be connected to any shard. */
 
 static void
 on_cluster_presence (gpointer    data,
@@ -914,8 +915,14 @@ on_cluster_presence (gpointer    data,
                      gboolean    online)
 {
   NatterServerShard *self = data;
+  NatterServer *hub = self->server;
+  gboolean here;
 
-  if (g_hash_table_lookup (self->users, user) == NULL)
+  pthread_rwlock_rdlock (&hub->directory_lock);
+  here = g_hash_table_contains (hub->users, user);
+  pthread_rwlock_unlock (&hub->directory_lock);
+
+  if (!here)
     broadcast_presence (self, user, online);
 }
 
@@ -925,9 +932,15 @@ on_cluster_deliver (gpointer    data,
                     const char *text)
 {
   NatterServerShard *self = data;
-  NatterServerConnection *connection = g_hash_table_lookup (self->users, user);
+  NatterServerConnection *connection;
+  NatterServerKey key;
 
-  if (connection != NULL && natter_server_connection_send_text (connection, text))
+  if (!_natter_server_find_user (self, user, &connection, &key))
+    return;
+
+  if (connection == NULL)
+    _natter_server_post_text (self, key, g_strdup (text));
+  else if (natter_server_connection_send_text (connection, text))
     NATTER_SERVER_COUNT (self->counters.frames_relayed);
 }
 
@@ -937,19 +950,29 @@ on_cluster_replaced (gpointer    data,
 {
   NatterServerShard *self = data;
   NatterServer *hub = self->server;
-  NatterServerConnection *connection = g_hash_table_lookup (self->users, user);
-
-  if (connection == NULL)
-    return;
+  gpointer key = NULL;
+  gboolean found;
 
   /* Still online, elsewhere: its going is no presence change. */
   pthread_rwlock_wrlock (&hub->directory_lock);
-  g_hash_table_remove (hub->users, user);
+  found = g_hash_table_lookup_extended (hub->users, user, NULL, &key);
+  if (found)
+    g_hash_table_remove (hub->users, user);
   pthread_rwlock_unlock (&hub->directory_lock);
+
+  if (!found)
+    return;
 
   g_info ("User %s connected to another server; replacing its connection here",
           NATTER_USER_ID_LOG (user));
-  _natter_server_replace (self, connection);
+  _natter_server_replace_key (self, GPOINTER_TO_SIZE (key));
+}
+
+static void
+on_cluster_answers (gpointer    data,
+                    const char *user)
+{
+  _natter_server_fetch_answers (data, user);
 }
 
 static void
@@ -965,6 +988,7 @@ static const NatterServerClusterCallbacks cluster_callbacks = {
   .presence = on_cluster_presence,
   .deliver = on_cluster_deliver,
   .replaced = on_cluster_replaced,
+  .answers = on_cluster_answers,
   .room = on_cluster_room,
 };
 
@@ -988,14 +1012,17 @@ natter_server_dispose (GObject *object)
 {
   NatterServer *self = (NatterServer *) object;
 
-  /* Tells the others our users are gone. */
+  /* The workers first, each in its own thread; then the cluster, which
+   * they call, telling the others our users are gone; shard 0, in ours,
+   * last. */
+  if (self->shards != NULL)
+    for (guint i = self->shards->len; i > 1; i--)
+      _natter_server_shard_stop (g_ptr_array_index (self->shards, i - 1));
   g_clear_pointer (&self->cluster, natter_server_cluster_free);
-
-  /* The workers first, each in its own thread; shard 0, in ours, last. */
   if (self->shards != NULL)
     {
-      for (guint i = self->shards->len; i > 0; i--)
-        _natter_server_shard_stop (g_ptr_array_index (self->shards, i - 1));
+      if (self->shards->len > 0)
+        _natter_server_shard_stop (g_ptr_array_index (self->shards, 0));
       g_clear_pointer (&self->shards, g_ptr_array_unref);
     }
 
@@ -1096,11 +1123,6 @@ natter_server_new (NatterServerConfig  *config,
   self->certificate = g_steal_pointer (&certificate);
 
   n_workers = MAX (natter_server_config_get_workers (config), 1);
-  if (natter_server_config_get_cluster (config) != NULL && n_workers > 1)
-    {
-      g_message ("In a cluster, the server serves its connections on one worker");
-      n_workers = 1;
-    }
   self->shards = g_ptr_array_new_with_free_func ((GDestroyNotify) _natter_server_shard_free);
   for (guint i = 0; i < n_workers; i++)
     {

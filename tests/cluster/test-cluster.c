@@ -137,6 +137,14 @@ cluster_server_new (Redis *redis)
                                  NULL);
 }
 
+static NatterTestServer *
+cluster_server_new_with_room_limit (Redis      *redis,
+                                    const char *max_members)
+{
+  return natter_test_server_new ("--cluster", redis->url, "--heartbeat-interval", HEARTBEAT_S,
+                                 "--max-room-members", max_members, NULL);
+}
+
 /* Helpers */
 
 static gboolean
@@ -242,7 +250,9 @@ test_presence_and_relay (void)
   g_assert_false (subscribe (alice, bob));
   auth_ok = natter_test_client_authenticate (bob);
   expect_presence (alice, bob, TRUE);
-  g_assert_true (subscribe (bob, alice));
+  /* A server that just started may not know the others' users yet; it
+   * tells its clients as soon as it does. */
+  subscribe_online (bob, alice);
 
   natter_test_client_send (alice, "{'type':'signal','to':'%s','payload':{'n':1}}",
                            natter_test_client_get_user (bob));
@@ -348,16 +358,62 @@ test_redis_restart (void)
   expect_signal (bob, alice, 4);
 }
 
+/* The members a client was told of, in its room-members replies and
+ * room-member-joined events. */
+static GHashTable *
+known_members (NatterTestClient *client)
+{
+  GHashTable *known = g_object_get_data (G_OBJECT (client), "known-members");
+
+  if (known == NULL)
+    {
+      known = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      g_object_set_data_full (G_OBJECT (client), "known-members", known,
+                              (GDestroyNotify) g_hash_table_unref);
+    }
+
+  return known;
+}
+
+static void
+learn_members (NatterTestClient *client,
+               JsonObject       *members)
+{
+  JsonArray *list = json_object_get_array_member (members, "members");
+
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    g_hash_table_add (known_members (client), g_strdup (json_array_get_string_element (list, i)));
+}
+
+/* Waits for @user's event. With several workers, a member who joins on
+ * another server while this client joins may come both in the client's
+ * member list and as an event (the two are made on different threads):
+ * such a repeated room-member-joined is let through, nothing else. */
 static void
 expect_room_event (NatterTestClient *client,
                    const char       *type,
                    const char       *room,
                    NatterTestClient *user)
 {
-  g_autoptr(JsonObject) event = natter_test_client_wait (client, type);
+  const char *expected = natter_test_client_get_user (user);
 
-  g_assert_cmpstr (STR (event, "room"), ==, room);
-  g_assert_cmpstr (STR (event, "user"), ==, natter_test_client_get_user (user));
+  for (;;)
+    {
+      g_autoptr(JsonObject) event = natter_test_client_wait (client, type);
+      const char *named = STR (event, "user");
+
+      g_assert_cmpstr (STR (event, "room"), ==, room);
+      if (g_strcmp0 (named, expected) == 0)
+        break;
+
+      g_assert_cmpstr (type, ==, "room-member-joined");
+      if (!g_hash_table_contains (known_members (client), named))
+        g_assert_cmpstr (named, ==, expected);
+      g_test_message ("a repeated room-member-joined for a member already listed");
+    }
+
+  if (g_str_equal (type, "room-member-joined"))
+    g_hash_table_add (known_members (client), g_strdup (expected));
 }
 
 static guint
@@ -368,6 +424,7 @@ room_join (NatterTestClient *client,
     client, "{'type':'room-join','id':'join','room':'%s'}", room);
 
   g_assert_cmpstr (STR (members, "type"), ==, "room-members");
+  learn_members (client, members);
   return json_array_get_length (json_object_get_array_member (members, "members"));
 }
 
@@ -396,7 +453,11 @@ room_join_expect (NatterTestClient *client,
 
   /* Those who were not in the first list came as events. */
   for (guint i = first; i < n; i++)
-    json_object_unref (natter_test_client_wait (client, "room-member-joined"));
+    {
+      g_autoptr(JsonObject) event = natter_test_client_wait (client, "room-member-joined");
+
+      g_hash_table_add (known_members (client), g_strdup (STR (event, "user")));
+    }
 }
 
 /* One room, members on both servers: each sees the others come and go,
@@ -421,6 +482,34 @@ test_room (void)
   natter_test_client_close (bob);
   expect_room_event (ana, "room-member-left", "lobby", bob);
   expect_room_event (cat, "room-member-left", "lobby", bob);
+}
+
+/* A room's limit counts its members on every server. */
+static void
+test_room_limit (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = cluster_server_new_with_room_limit (redis, "3");
+  g_autoptr(NatterTestServer) two = cluster_server_new_with_room_limit (redis, "3");
+  g_autoptr(NatterTestClient) ana = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) cat = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new_authenticated (two);
+  g_autoptr(NatterTestClient) dan = natter_test_client_new_authenticated (two);
+  g_autoptr(JsonObject) refused = NULL;
+
+  room_join_expect (ana, "small", 1);
+  room_join_expect (cat, "small", 2);
+  room_join_expect (bob, "small", 3);
+
+  /* Only one member is on dan's server: the other two count as well. */
+  natter_test_client_send (dan, "{'type':'room-join','id':'late','room':'small'}");
+  refused = natter_test_client_wait_ref (dan, "late");
+  g_assert_cmpstr (STR (refused, "code"), ==, "limit-exceeded");
+
+  /* One leaves on the other server: there is room again. */
+  natter_test_client_close (ana);
+  expect_room_event (bob, "room-member-left", "small", ana);
+  room_join_expect (dan, "small", 3);
 }
 
 /* Handles are the cluster's: claimed once only, whichever server the
@@ -463,6 +552,248 @@ test_handles (void)
   g_assert_cmpuint (won, ==, 1);
 }
 
+/* Waits for @n presence frames, in any order: each names one of @users
+ * going to @online. */
+static void
+expect_presence_of (NatterTestClient  *client,
+                    NatterTestClient **users,
+                    guint              n,
+                    gboolean           online)
+{
+  g_autoptr(GHashTable) expected = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < n; i++)
+    g_hash_table_add (expected, (gpointer) natter_test_client_get_user (users[i]));
+
+  while (g_hash_table_size (expected) > 0)
+    {
+      g_autoptr(JsonObject) presence = natter_test_client_wait (client, "presence");
+
+      g_assert_true (json_object_get_boolean_member (presence, "online") == online);
+      g_assert_true (g_hash_table_remove (expected, STR (presence, "user")));
+    }
+}
+
+#define N_SERVERS 3
+#define N_PER_SERVER 4
+#define N_CLIENTS (N_SERVERS * N_PER_SERVER)
+
+/* Three servers, four users on each (on several workers of each server in
+ * the cluster-workers run): everybody sees everybody, the relay reaches
+ * users on other servers and on other workers of the same one, a room
+ * holds them all, a handle is claimed once through three servers at once,
+ * and when one server dies only its users go offline, for all the others. */
+static void
+test_three_servers (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  NatterTestServer *servers[N_SERVERS];
+  NatterTestClient *clients[N_CLIENTS];
+  NatterTestClient *killed[N_PER_SERVER];
+  guint won = 0;
+
+  for (guint i = 0; i < N_SERVERS; i++)
+    servers[i] = cluster_server_new (redis);
+  for (guint i = 0; i < N_CLIENTS; i++)
+    clients[i] = natter_test_client_new_authenticated (servers[i % N_SERVERS]);
+
+  for (guint i = 0; i < N_CLIENTS; i++)
+    for (guint j = 0; j < N_CLIENTS; j++)
+      if (i != j)
+        subscribe_online (clients[i], clients[j]);
+
+  /* The next one is on another server; the one three further on the same
+   * server, often on another of its workers. */
+  for (guint step = 1; step <= N_SERVERS; step += N_SERVERS - 1)
+    {
+      for (guint i = 0; i < N_CLIENTS; i++)
+        natter_test_client_send (clients[i], "{'type':'signal','to':'%s','payload':{'n':%u}}",
+                                 natter_test_client_get_user (clients[(i + step) % N_CLIENTS]),
+                                 100 * step + i);
+      for (guint i = 0; i < N_CLIENTS; i++)
+        {
+          guint from = (i + N_CLIENTS - step) % N_CLIENTS;
+
+          expect_signal (clients[i], clients[from], 100 * step + from);
+        }
+    }
+
+  for (guint i = 0; i < N_CLIENTS; i++)
+    room_join_expect (clients[i], "hall", i + 1);
+
+  for (guint i = 0; i < N_SERVERS; i++)
+    natter_test_client_send (clients[i], "{'type':'handle-register','id':'race','handle':'hall'}");
+  for (guint i = 0; i < N_SERVERS; i++)
+    {
+      g_autoptr(JsonObject) reply = natter_test_client_wait_ref (clients[i], "race");
+
+      if (g_strcmp0 (STR (reply, "type"), "handle") == 0)
+        won++;
+      else
+        g_assert_cmpstr (STR (reply, "code"), ==, "handle-taken");
+    }
+  g_assert_cmpuint (won, ==, 1);
+
+  /* The third server dies: its users, and only they, go offline for each
+   * of the others. */
+  natter_test_server_kill (servers[2]);
+  for (guint i = 0; i < N_PER_SERVER; i++)
+    killed[i] = clients[i * N_SERVERS + 2];
+  for (guint i = 0; i < N_CLIENTS; i++)
+    if (i % N_SERVERS != 2)
+      expect_presence_of (clients[i], killed, N_PER_SERVER, FALSE);
+  for (guint i = 0; i < N_CLIENTS; i++)
+    if (i % N_SERVERS != 2)
+      natter_test_client_assert_no_frame (clients[i], "presence", 200);
+
+  for (guint i = 0; i < N_CLIENTS; i++)
+    g_object_unref (clients[i]);
+  for (guint i = 0; i < N_SERVERS; i++)
+    g_object_unref (servers[i]);
+}
+
+/* Invitations */
+
+static char *
+send_invite (NatterTestClient *from,
+             NatterTestClient *to,
+             const char       *text)
+{
+  g_autoptr(JsonObject) sent = natter_test_client_request (
+    from, "{'type':'invite','id':'inv','to':'%s','text':'%s','name':'Someone'}",
+    natter_test_client_get_user (to), text);
+  JsonObject *invitation = json_object_get_object_member (sent, "invitation");
+
+  g_assert_cmpstr (STR (sent, "type"), ==, "invite-sent");
+  g_assert_cmpstr (STR (invitation, "from"), ==, natter_test_client_get_user (from));
+  g_assert_cmpstr (STR (invitation, "text"), ==, text);
+  return g_strdup (STR (invitation, "id"));
+}
+
+/* The next invitation frame of @type reaching @client: its id, text and
+ * status. */
+static void
+expect_invitation_frame (NatterTestClient *client,
+                         const char       *type,
+                         const char       *id,
+                         const char       *text,
+                         const char       *status)
+{
+  g_autoptr(JsonObject) frame = natter_test_client_wait (client, type);
+  JsonObject *invitation = json_object_get_object_member (frame, "invitation");
+
+  g_assert_cmpstr (STR (invitation, "id"), ==, id);
+  g_assert_cmpstr (STR (invitation, "status"), ==, status);
+  g_assert_cmpstr (STR (invitation, "from_name"), ==, "Someone");
+  if (text != NULL)
+    g_assert_cmpstr (STR (invitation, "text"), ==, text);
+}
+
+/* Whether @id is in the @which ("incoming", "outgoing") list of @client. */
+static gboolean
+listed (NatterTestClient *client,
+        const char       *which,
+        const char       *id)
+{
+  g_autoptr(JsonObject) list = natter_test_client_request (client,
+                                                           "{'type':'invitations','id':'ls'}");
+  JsonArray *entries = json_object_get_array_member (list, which);
+
+  g_assert_cmpstr (STR (list, "type"), ==, "invitations");
+  for (guint i = 0; i < json_array_get_length (entries); i++)
+    if (g_strcmp0 (STR (json_array_get_object_element (entries, i), "id"), id) == 0)
+      return TRUE;
+
+  return FALSE;
+}
+
+static void
+answer (NatterTestClient *client,
+        const char       *verb,
+        const char       *id)
+{
+  g_autoptr(JsonObject) ok = natter_test_client_request (
+    client, "{'type':'invite-%s','id':'ans','invitation':'%s'}", verb, id);
+
+  g_assert_cmpstr (STR (ok, "type"), ==, "ok");
+}
+
+/* Invitations are the cluster's: made through one server, they reach the
+ * invited through another, now or when they come back (to any server),
+ * and so do the answers; inviting again updates the pending one; the
+ * limits hold for the cluster. */
+static void
+test_invitations (void)
+{
+  g_autoptr(Redis) redis = redis_new ();
+  g_autoptr(NatterTestServer) one = natter_test_server_new (
+    "--cluster", redis->url, "--heartbeat-interval", HEARTBEAT_S,
+    "--max-invitations-per-recipient", "2", NULL);
+  g_autoptr(NatterTestServer) two = natter_test_server_new (
+    "--cluster", redis->url, "--heartbeat-interval", HEARTBEAT_S,
+    "--max-invitations-per-recipient", "2", NULL);
+  g_autoptr(NatterTestClient) ana = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) bob = natter_test_client_new (two);
+  g_autoptr(NatterTestClient) cat = natter_test_client_new_authenticated (two);
+  g_autoptr(NatterTestClient) dan = natter_test_client_new_authenticated (one);
+  g_autoptr(NatterTestClient) cat_on_one = NULL;
+  g_autoptr(JsonObject) auth_ok = NULL;
+  g_autofree char *to_bob = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *to_ana = NULL;
+
+  /* Bob is offline: his invitation waits, and an update keeps its id. */
+  to_bob = send_invite (ana, bob, "Hi Bob");
+  again = send_invite (ana, bob, "Hi Bob, it is Ana");
+  g_assert_cmpstr (again, ==, to_bob);
+  g_assert_true (listed (ana, "outgoing", to_bob));
+
+  /* He signs in through the other server and gets it. */
+  auth_ok = natter_test_client_authenticate (bob);
+  expect_invitation_frame (bob, "invitation", to_bob, "Hi Bob, it is Ana", "pending");
+  g_assert_true (listed (bob, "incoming", to_bob));
+
+  /* He accepts there; Ana, online on the first, hears at once. */
+  answer (bob, "accept", to_bob);
+  expect_invitation_frame (ana, "invitation-answer", to_bob, NULL, "accepted");
+  g_assert_false (listed (bob, "incoming", to_bob));
+  g_assert_false (listed (ana, "outgoing", to_bob));
+  natter_test_client_request_error (bob, "not-found",
+                                    "{'type':'invite-accept','id':'x','invitation':'%s'}", to_bob);
+
+  /* Cat, on the second, invites Ana, online on the first: it comes at
+   * once. Ana declines while Cat is away; Cat hears when back, on the
+   * first server this time, and only once. */
+  to_ana = send_invite (cat, ana, "Hello Ana");
+  expect_invitation_frame (ana, "invitation", to_ana, "Hello Ana", "pending");
+  natter_test_client_close (cat);
+  answer (ana, "decline", to_ana);
+  cat_on_one = natter_test_client_new_same_user_on (cat, one);
+  g_clear_pointer (&auth_ok, json_object_unref);
+  auth_ok = natter_test_client_authenticate (cat_on_one);
+  expect_invitation_frame (cat_on_one, "invitation-answer", to_ana, NULL, "declined");
+  natter_test_client_close (cat_on_one);
+  g_clear_object (&cat_on_one);
+  cat_on_one = natter_test_client_new_same_user_on (cat, one);
+  g_clear_pointer (&auth_ok, json_object_unref);
+  auth_ok = natter_test_client_authenticate (cat_on_one);
+  natter_test_client_ping (cat_on_one);
+  natter_test_client_assert_no_frame (cat_on_one, "invitation-answer", 500);
+
+  /* Two pending invitations for Bob, sent through two servers, fill his
+   * quota of two; a third is refused with the limit in words. */
+  g_free (send_invite (ana, bob, "One"));
+  g_free (send_invite (cat_on_one, bob, "Two"));
+  natter_test_client_send (dan, "{'type':'invite','id':'full','to':'%s','text':'Three'}",
+                           natter_test_client_get_user (bob));
+  {
+    g_autoptr(JsonObject) refused = natter_test_client_wait_ref (dan, "full");
+
+    g_assert_cmpstr (STR (refused, "code"), ==, "recipient-full");
+    g_assert_nonnull (strstr (STR (refused, "message"), "2 pending invitations"));
+  }
+}
+
 typedef struct
 {
   const char *path;
@@ -474,8 +805,11 @@ static const ClusterTest tests[] = {
   { "/cluster/replaced", test_replaced },
   { "/cluster/handles", test_handles },
   { "/cluster/room", test_room },
+  { "/cluster/room-limit", test_room_limit },
   { "/cluster/server-killed", test_server_killed },
   { "/cluster/redis-restart", test_redis_restart },
+  { "/cluster/three-servers", test_three_servers },
+  { "/cluster/invitations", test_invitations },
 };
 
 static void

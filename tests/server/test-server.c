@@ -1553,6 +1553,34 @@ test_limits (void)
   g_assert_cmpint (rejected_count (server, "limit-exceeded"), ==, 3);
 }
 
+/* --max-room-members: the next one is refused, with the limit in words,
+ * until a member goes. */
+static void
+test_room_member_limit (void)
+{
+  g_autoptr(NatterTestServer) server = natter_test_server_new ("--max-room-members", "3", NULL);
+  NatterTestClient *members[3];
+  g_autoptr(NatterTestClient) late = natter_test_client_new_authenticated (server);
+  g_autoptr(JsonObject) error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    {
+      members[i] = natter_test_client_new_authenticated (server);
+      json_object_unref (room_join (members[i], "small", i + 1));
+    }
+
+  natter_test_client_send (late, "{'type':'room-join','id':'late','room':'small'}");
+  error = natter_test_client_wait_ref (late, "late");
+  g_assert_cmpstr (STR (error, "code"), ==, "limit-exceeded");
+  g_assert_nonnull (strstr (STR (error, "message"), "at most 3 members"));
+
+  natter_test_client_close (members[0]);
+  json_object_unref (natter_test_client_wait (members[1], "room-member-left"));
+  json_object_unref (room_join (late, "small", 3));
+
+  for (guint i = 0; i < G_N_ELEMENTS (members); i++)
+    g_object_unref (members[i]);
+}
 
 /* Resource limits */
 
@@ -2416,6 +2444,7 @@ static const ServerTest server_tests[] = {
   { "/server/restart-keeps-state", test_restart_keeps_state },
   { "/server/handles", test_handles },
   { "/server/rooms", test_rooms },
+  { "/server/room-member-limit", test_room_member_limit },
   { "/server/limits", test_limits },
   { "/server/limits/slow-reader", test_slow_reader },
   { "/server/limits/half-open", test_half_open },
