@@ -186,6 +186,8 @@ function newPeer(session) {
   };
   pc.ondatachannel = event => {
     if (event.channel.label === "chat") watchChat(event.channel);
+    else if (event.channel.label.startsWith("file:")) receiveFileChannel(event.channel);
+    else event.channel.close();
   };
   pc.onconnectionstatechange = () => report("pc-state", { state: pc.connectionState });
   return pc;
@@ -314,7 +316,84 @@ async function onChatMessage(data) {
   report(envelope.type, { envelope });
   if (envelope.type === "message")
     sendEnvelope({ type: "receipt", ids: [envelope.id], status: "delivered" });
+  else if (envelope.type in fileEnvelopes)
+    await fileEnvelopes[envelope.type](envelope);
 }
+
+// peer.md, "Files". Whole files are kept in memory here: this page is a test
+// peer, not a client for large files.
+const CHUNK = 65536;
+const outgoing = new Map();   // id -> { bytes, sha256, position }
+const incoming = new Map();   // id -> { size, chunks, received, sha256 }
+
+async function maybeComplete(id) {
+  const t = incoming.get(id);
+  if (!t || t.received !== t.size || !t.sha256) return;
+  incoming.delete(id);
+  const digest = hex(await sha256(concat(...t.chunks)));
+  if (digest === t.sha256) {
+    sendEnvelope({ type: "file-received", id, sha256: digest });
+    report("file-arrived", { id, name: t.name, size: t.size, sha256: digest });
+  } else {
+    sendEnvelope({ type: "file-cancel", id, reason: "checksum" });
+    report("file-damaged", { id });
+  }
+}
+
+function receiveFileChannel(channel) {
+  const [, id, start] = channel.label.match(/^file:(.*):([0-9]+)$/) || [];
+  const t = incoming.get(id);
+  if (!t || Number(start) !== t.received) { channel.close(); return; }
+  channel.binaryType = "arraybuffer";
+  channel.onmessage = event => {
+    if (typeof event.data === "string") return;
+    t.chunks.push(new Uint8Array(event.data));
+    t.received += event.data.byteLength;
+    serially(() => maybeComplete(id));
+  };
+}
+
+function pumpFile(id, channel) {
+  const t = outgoing.get(id);
+  // At most about 256 KiB buffered, so that chat is not held up
+  while (t.position < t.bytes.length && channel.bufferedAmount <= 262144) {
+    channel.send(t.bytes.subarray(t.position, t.position + CHUNK));
+    t.position = Math.min(t.bytes.length, t.position + CHUNK);
+  }
+  if (t.position < t.bytes.length) return;
+  channel.onbufferedamountlow = null;
+  sendEnvelope({ type: "file-done", id, size: t.bytes.length, sha256: t.sha256 });
+}
+
+const fileEnvelopes = {
+  "file-offer"(e) {
+    if (state.declineFiles) {
+      sendEnvelope({ type: "file-decline", id: e.id, reason: "declined" });
+      return;
+    }
+    incoming.set(e.id, { name: e.name, size: e.size, chunks: [], received: 0, sha256: null });
+    sendEnvelope({ type: "file-accept", id: e.id, offset: 0 });
+  },
+  "file-done"(e) {
+    const t = incoming.get(e.id);
+    if (t) { t.sha256 = e.sha256; return maybeComplete(e.id); }
+  },
+  "file-accept"(e) {
+    const t = outgoing.get(e.id);
+    if (!t) return;
+    // This page keeps nothing across connections: it always starts from 0
+    t.position = 0;
+    if (t.bytes.length === 0) {
+      sendEnvelope({ type: "file-done", id: e.id, size: 0, sha256: t.sha256 });
+      return;
+    }
+    const channel = state.pc.createDataChannel(`file:${e.id}:0`, { ordered: true });
+    channel.bufferedAmountLowThreshold = 65536;
+    channel.onopen = () => pumpFile(e.id, channel);
+    channel.onbufferedamountlow = () => pumpFile(e.id, channel);
+  },
+  "file-received"(e) { report("file-confirmed", { id: e.id, sha256: e.sha256 }); },
+};
 
 async function pictureEnvelopes(bytes) {
   const digest = hex(await sha256(bytes));
@@ -337,6 +416,17 @@ const commands = {
     report("sent", { id, body: c.body });
   },
   receipt(c) { sendEnvelope({ type: "receipt", ids: c.ids, status: c.status }); },
+  async sendFile(c) {
+    const bytes = new Uint8Array(c.size);
+    for (let i = 0; i < bytes.length; i += 65536)
+      crypto.getRandomValues(bytes.subarray(i, i + 65536));
+    const id = crypto.randomUUID();
+    const digest = hex(await sha256(bytes));
+    outgoing.set(id, { bytes, sha256: digest, position: 0 });
+    sendEnvelope({ type: "file-offer", id, name: c.name, size: bytes.length, mime: c.mime });
+    report("file-offered", { id, sha256: digest });
+  },
+  declineFiles(c) { state.declineFiles = c.on; },
   typing(c) { sendEnvelope({ type: "typing", active: c.active }); },
   raw(c) { state.chat.send(c.text); },
   async profile(c) {

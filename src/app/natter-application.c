@@ -24,6 +24,7 @@
 
 #include "natter-application.h"
 #include "natter-background-portal.h"
+#include "natter-application-calls.h"
 #include "natter-cli-handoff.h"
 #include "natter-control.h"
 #include "natter-profile.h"
@@ -565,6 +566,7 @@ set_client (NatterApplication *self,
       apply_ice_servers (self);
       warn_about_avatar (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
+      natter_application_calls_watch (self, self->client);
       if (self->control == NULL)
         {
           g_autoptr(GError) error = NULL;
@@ -860,6 +862,7 @@ natter_application_startup (GApplication *application)
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions),
                                    self);
+  natter_application_calls_startup (self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
                                          preferences_accels);

@@ -1158,6 +1158,25 @@ remove_contact_action (GtkWidget  *widget,
   confirm (self, heading, body, _("_Remove"), remove_contact, NULL);
 }
 
+/* The application opens the call's window (natter-application-calls.c) */
+static void
+call_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  NatterConversationView *self = NATTER_CONVERSATION_VIEW (widget);
+  g_autoptr(NatterCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->client == NULL || self->contact_id == NULL)
+    return;
+
+  call = natter_client_place_call (self->client, self->contact_id,
+                                   g_str_equal (action_name, "conversation.call-audio"), &error);
+  if (call == NULL)
+    g_message ("Could not place the call: %s", error->message);
+}
+
 static void
 details_action (GtkWidget  *widget,
                 const char *action_name,
@@ -1445,6 +1464,8 @@ natter_conversation_view_class_init (NatterConversationViewClass *klass)
   gtk_widget_class_install_action (widget_class, "conversation.message-details", "s",
                                    message_details_action);
   gtk_widget_class_install_action (widget_class, "conversation.details", NULL, details_action);
+  gtk_widget_class_install_action (widget_class, "conversation.call-audio", NULL, call_action);
+  gtk_widget_class_install_action (widget_class, "conversation.call-video", NULL, call_action);
   gtk_widget_class_install_action (widget_class, "conversation.reply", "s", reply_action);
   gtk_widget_class_install_action (widget_class, "conversation.cancel-reply", NULL,
                                    cancel_reply_action);

@@ -51,7 +51,8 @@ natter_cli_cmd_contacts (Cli   *cli,
     {
       NatterContact *contact = g_ptr_array_index (contacts, i);
       const char *id = natter_contact_get_user_id (contact);
-      gboolean is_online = g_hash_table_contains (online, id);
+      gboolean is_online = g_hash_table_contains (online, id) ||
+                           natter_client_get_route (cli->client, id) == NATTER_ROUTE_NEARBY;
 
       if (cli->json)
         {
@@ -60,6 +61,10 @@ natter_cli_cmd_contacts (Cli   *cli,
           json_object_set_string_member (object, "id", id);
           json_object_set_string_member (object, "name", natter_contact_get_name (contact));
           json_object_set_boolean_member (object, "online", is_online);
+          if (is_online)
+            json_object_set_string_member (object, "route",
+                                           natter_client_get_route (cli->client, id) ==
+                                           NATTER_ROUTE_NEARBY ? "nearby" : "server");
           json_object_set_boolean_member (object, "blocked", natter_contact_get_blocked (contact));
           json_object_set_boolean_member (object, "verified", natter_contact_get_verified (contact));
           if (natter_contact_get_bio (contact) != NULL)

@@ -86,6 +86,7 @@ natter_cli_run_handed_over (NatterProfile     *profile,
   sub.store = natter_client_get_store (client);
   sub.client = client;
   input = g_strdup (json_object_get_string_member_with_default (request, "stdin", ""));
+  sub.cwd = g_strdup (json_object_get_string_member_with_default (request, "cwd", NULL));
   sub.input = fmemopen (input, strlen (input), "r");
 
   forward_call = call;
@@ -174,6 +175,11 @@ natter_cli_forward_command (Cli         *cli,
   json_object_set_array_member (request, "args", args);
   json_object_set_boolean_member (request, "no_wait", cli->no_wait);
   json_object_set_int_member (request, "timeout", cli->timeout_s);
+  {
+    g_autofree char *cwd = g_get_current_dir ();
+
+    json_object_set_string_member (request, "cwd", cwd);
+  }
 
   if (g_str_equal (rest[0], "send") && g_strv_length (rest) >= 3 && g_str_equal (rest[2], "-"))
     {

@@ -260,8 +260,10 @@ natter_cli_connect_listeners (Cli *cli)
   g_signal_connect (cli->client, "message-refused", G_CALLBACK (on_listen_refused), cli);
   g_signal_connect (cli->client, "store-failed", G_CALLBACK (on_listen_store_failed), cli);
   g_signal_connect (cli->store, "notify::damaged", G_CALLBACK (on_listen_store_damaged), cli);
-  g_signal_connect (natter_client_get_signaling (cli->client), "notify::state",
-                    G_CALLBACK (on_listen_server_state), cli);
+  if (natter_client_get_signaling (cli->client) != NULL)
+    g_signal_connect (natter_client_get_signaling (cli->client), "notify::state",
+                      G_CALLBACK (on_listen_server_state), cli);
+  natter_cli_connect_nearby_listeners (cli);
 }
 
 static gboolean
@@ -298,6 +300,8 @@ natter_cli_cmd_listen (Cli   *cli,
     return FALSE;
 
   natter_cli_connect_listeners (cli);
+  if (!natter_cli_listen_transfers (cli))
+    return FALSE;
   natter_cli_listen_for_calls (cli);
   on_listen_store_damaged (G_OBJECT (cli->store), NULL, cli);
   g_signal_connect (cli->profile, "backup-failed", G_CALLBACK (on_backup_failed), cli);

@@ -11,6 +11,9 @@
  * natter-cli-rooms.c    room
  * natter-cli-listen.c   listen: events as JSON lines
  * natter-cli-backup.c   backup, restore-backup
+ * natter-cli-files.c    send-file, transfers, accept-file, decline-file, resume, cancel; transfer
+ *                       events for listen
+ * natter-cli-nearby.c   nearby, connect: LAN mode, with no server
  * natter-cli-calls.c    call, calls, and the calls listen prints and answers
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -23,6 +26,7 @@
 
 #include "natter-client.h"
 #include "natter-control.h"
+#include "natter-lan.h"
 #include "natter-profile.h"
 #include "natter-protocol.h"
 
@@ -38,6 +42,7 @@ typedef struct
   char         *server;
   char         *identity_file;
   gboolean      loopback;
+  gboolean      nearby;
   gboolean      no_wait;
   gboolean      json;
   gboolean      auto_accept;
@@ -48,6 +53,7 @@ typedef struct
   char         *name;
   char         *bio;
   char         *avatar;
+  char         *auto_accept_files;
   int           limit;
   int           timeout_s;
   gboolean      audio_only;
@@ -79,6 +85,8 @@ typedef struct
    * process that is online, and its input came with the request */
   gboolean      borrowed;
   FILE         *input;
+  /* The handing process's working directory, for relative paths */
+  char         *cwd;
 } Cli;
 
 /* natter-cli.c */
@@ -124,10 +132,17 @@ gboolean      natter_cli_forward_command (Cli          *cli,
                                           char        **rest,
                                           int          *exit_code);
 
+/* natter-cli-nearby.c */
+NatterLan    *natter_cli_get_lan          (Cli          *cli);
+gboolean      natter_cli_go_online_nearby (Cli          *cli);
+void          natter_cli_connect_nearby_listeners (Cli  *cli);
+
 /* natter-cli-listen.c */
 void          natter_cli_connect_listeners (Cli        *cli);
 void          natter_cli_run_forever       (Cli        *cli);
 
+/* natter-cli-files.c */
+gboolean      natter_cli_listen_transfers  (Cli        *cli);
 /* natter-cli-calls.c */
 void          natter_cli_listen_for_calls  (Cli        *cli);
 void          natter_cli_print_call_record (Cli        *cli,
@@ -137,6 +152,8 @@ void          natter_cli_print_call_record (Cli        *cli,
 gboolean natter_cli_cmd_whoami          (Cli *cli, char **args);
 gboolean natter_cli_cmd_profile         (Cli *cli, char **args);
 gboolean natter_cli_cmd_invite          (Cli *cli, char **args);
+gboolean natter_cli_cmd_nearby          (Cli *cli, char **args);
+gboolean natter_cli_cmd_connect         (Cli *cli, char **args);
 gboolean natter_cli_cmd_invitations     (Cli *cli, char **args);
 gboolean natter_cli_cmd_accept          (Cli *cli, char **args);
 gboolean natter_cli_cmd_decline         (Cli *cli, char **args);
@@ -155,6 +172,12 @@ gboolean natter_cli_cmd_listen          (Cli *cli, char **args);
 gboolean natter_cli_cmd_room            (Cli *cli, char **args);
 gboolean natter_cli_cmd_backup          (Cli *cli, char **args);
 gboolean natter_cli_cmd_restore_backup  (Cli *cli, char **args);
+gboolean natter_cli_cmd_send_file       (Cli *cli, char **args);
+gboolean natter_cli_cmd_transfers       (Cli *cli, char **args);
+gboolean natter_cli_cmd_cancel          (Cli *cli, char **args);
+gboolean natter_cli_cmd_accept_file     (Cli *cli, char **args);
+gboolean natter_cli_cmd_decline_file    (Cli *cli, char **args);
+gboolean natter_cli_cmd_resume          (Cli *cli, char **args);
 gboolean natter_cli_cmd_call            (Cli *cli, char **args);
 gboolean natter_cli_cmd_calls           (Cli *cli, char **args);
 

@@ -116,6 +116,8 @@ natter_cli_open_profile (Cli *cli)
   /* Written only when it changes: reading works on a full disk */
   if (cli->server != NULL && !natter_profile_set_server_url (cli->profile, cli->server, &error))
     return natter_cli_fail (cli, "%s", error->message);
+  if (cli->nearby && !natter_profile_set_nearby_with_server (cli->profile, TRUE, &error))
+    return natter_cli_fail (cli, "%s", error->message);
 
   return TRUE;
 }
@@ -181,9 +183,12 @@ natter_cli_open_client (Cli *cli)
     return FALSE;
 
   cli->client = natter_profile_open_client (cli->profile, &error);
+  /* No server: the people on this network (natter-cli-nearby.c) */
   if (g_error_matches (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_SERVER))
-    return natter_cli_fail (cli, _("No server is set for this profile: pass --server "
-                                   "ws://HOST:PORT/ws once"));
+    {
+      g_clear_error (&error);
+      cli->client = natter_profile_open_nearby_client (cli->profile, &error);
+    }
   if (cli->client == NULL)
     return natter_cli_fail (cli, "%s", error->message);
 
@@ -220,6 +225,9 @@ natter_cli_go_online (Cli *cli)
     return FALSE;
 
   signaling = natter_client_get_signaling (cli->client);
+  if (signaling == NULL)
+    return natter_cli_go_online_nearby (cli);
+
   if (natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_ONLINE)
     return TRUE;
 

@@ -32,11 +32,24 @@ static const Command commands[] = {
   { "invitations", natter_cli_cmd_invitations, TRUE, N_("List pending invitations") },
   { "accept", natter_cli_cmd_accept, TRUE, N_("Accept an invitation") },
   { "decline", natter_cli_cmd_decline, TRUE, N_("Decline an invitation") },
+  { "nearby", natter_cli_cmd_nearby, TRUE,
+    N_("Without a server: list the people found on this network") },
+  { "connect", natter_cli_cmd_connect, TRUE,
+    N_("Without a server: reach someone at HOST:PORT (remembered)") },
   { "contacts", natter_cli_cmd_contacts, TRUE, N_("List contacts and whether they are online") },
   { "register-handle", natter_cli_cmd_register_handle, TRUE, N_("Claim @NAME on the server") },
   { "lookup", natter_cli_cmd_lookup, TRUE, N_("Print the ID behind @NAME") },
   { "send", natter_cli_cmd_send, TRUE, N_("Send a message; waits until it is delivered") },
   { "listen", natter_cli_cmd_listen, TRUE, N_("Stay online and print events as JSON lines") },
+  { "send-file", natter_cli_cmd_send_file, TRUE,
+    N_("Send files; waits until the contact confirmed each checksum") },
+  { "transfers", natter_cli_cmd_transfers, TRUE, N_("List file transfers") },
+  { "accept-file", natter_cli_cmd_accept_file, TRUE,
+    N_("Accept a file offered to you, into DIR or Downloads") },
+  { "decline-file", natter_cli_cmd_decline_file, TRUE, N_("Decline a file offered to you") },
+  { "cancel", natter_cli_cmd_cancel, TRUE, N_("Cancel a file transfer") },
+  { "resume", natter_cli_cmd_resume, TRUE,
+    N_("Go on with a received file that failed part-way (a full disk)") },
   { "typing", natter_cli_cmd_typing, TRUE, N_("Tell a contact you are typing (on|off)") },
   { "read", natter_cli_cmd_read, TRUE, N_("Mark a conversation read and send read receipts") },
   { "history", natter_cli_cmd_history, FALSE, N_("Print a conversation") },
@@ -83,6 +96,8 @@ natter_cli_clear (Cli *cli)
   g_free (cli->name);
   g_free (cli->bio);
   g_free (cli->avatar);
+  g_free (cli->auto_accept_files);
+  g_free (cli->cwd);
   g_free (cli->wait_message_id);
   if (cli->input != NULL && cli->input != stdin)
     fclose (cli->input);
@@ -103,6 +118,9 @@ natter_cli_option_context_new (Cli     *cli,
       N_("Signaling server, remembered for the profile"), "ws://HOST:PORT/ws" },
     { "identity-file", 0, 0, G_OPTION_ARG_FILENAME, &cli->identity_file,
       N_("Keep the identity key in this file (mode 0600) instead of the keyring"), N_("PATH") },
+    { "nearby", 0, 0, G_OPTION_ARG_NONE, &cli->nearby,
+      N_("With a server, also find contacts on this network and reach them directly "
+         "(remembered)"), NULL },
     { "loopback", 0, 0, G_OPTION_ARG_NONE, &cli->loopback,
       N_("Also offer 127.0.0.1 to peers (both ends on this machine)"), NULL },
     { "no-wait", 0, 0, G_OPTION_ARG_NONE, &cli->no_wait,
@@ -122,11 +140,13 @@ natter_cli_option_context_new (Cli     *cli,
     { "auto-accept-invitations", 0, 0, G_OPTION_ARG_NONE, &cli->auto_accept,
       N_("listen: accept every invitation"), NULL },
     { "name", 0, 0, G_OPTION_ARG_STRING, &cli->name,
-      N_("profile: your display name"), N_("NAME") },
+      N_("profile: your display name; send-file: the name the contact sees"), N_("NAME") },
     { "bio", 0, 0, G_OPTION_ARG_STRING, &cli->bio,
       N_("profile: a short text about you"), N_("TEXT") },
     { "avatar", 0, 0, G_OPTION_ARG_FILENAME, &cli->avatar,
       N_("profile: a PNG, JPEG or WebP picture of at most 256 KiB (\"\" removes it)"), N_("FILE") },
+    { "auto-accept-files", 0, 0, G_OPTION_ARG_FILENAME, &cli->auto_accept_files,
+      N_("listen: accept every file offered, into DIR"), N_("DIR") },
     { "mark-read", 0, 0, G_OPTION_ARG_NONE, &cli->mark_read,
       N_("listen: mark incoming messages read at once (sends read receipts)"), NULL },
     { "audio-only", 0, 0, G_OPTION_ARG_NONE, &cli->audio_only,

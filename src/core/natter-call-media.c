@@ -330,14 +330,16 @@ video_source (NatterCall          *self,
                                                  "height", G_TYPE_INT, VIDEO_HEIGHT,
                                                  "framerate", GST_TYPE_FRACTION, VIDEO_FPS, 1,
                                                  NULL);
-  GstElement *e[8] = { NULL };
+  GstElement *e[10] = { NULL };   /* NULL-terminated */
   guint n = 0;
 
   if (flags & NATTER_CALL_MEDIA_TEST)
     {
       e[n] = make ("videotestsrc", NULL);
       if (e[n] != NULL)
-        g_object_set (e[n], "is-live", TRUE, "pattern", 18 /* ball: it moves */, NULL);
+        /* Colour bars that scroll: a moving picture with detail everywhere */
+        g_object_set (e[n], "is-live", TRUE, "pattern", 19 /* smpte100 */, "horizontal-speed", 4,
+                      NULL);
       n++;
     }
   else

@@ -36,6 +36,7 @@ enum {
   TEXT_MESSAGE,
   BINARY_MESSAGE,
   SIGNAL_ERROR,
+  QUEUE_DRAINED,
   N_SIGNALS
 };
 
@@ -273,6 +274,20 @@ natter_channel_class_init (NatterChannelClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
+
+  /**
+   * NatterChannel::queue-drained:
+   *
+   * What waited in the channel's own queue has all gone to webrtcbin: a
+   * sender of bulk data that stopped at natter_channel_get_queued_bytes()
+   * above 0 goes on.
+   */
+  signals[QUEUE_DRAINED] =
+    g_signal_new ("queue-drained",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -455,9 +470,16 @@ _natter_channel_release (NatterChannel *self)
 void
 _natter_channel_buffered_low (NatterChannel *self)
 {
+  gboolean had_queue;
+
   g_assert (NATTER_IS_CHANNEL (self));
 
+  g_object_ref (self);
+  had_queue = !g_queue_is_empty (&self->outgoing);
   channel_flush (self);
+  if (had_queue && g_queue_is_empty (&self->outgoing) && self->state == NATTER_CHANNEL_STATE_OPEN)
+    g_signal_emit (self, signals[QUEUE_DRAINED], 0);
+  g_object_unref (self);
 }
 
 /* Public API */

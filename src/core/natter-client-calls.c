@@ -691,7 +691,7 @@ _natter_client_calls_signal (NatterClient *self,
     return FALSE;
 
   call = JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING &&
-         natter_envelope_call_id_is_valid (json_node_get_string (node)) ?
+         natter_envelope_id_is_valid (json_node_get_string (node)) ?
          find_call (self, json_node_get_string (node), from) : NULL;
   if (call == NULL)
     {

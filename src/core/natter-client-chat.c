@@ -267,6 +267,16 @@ _natter_client_chat_message (NatterClient         *self,
       handle_refused_envelope (self, session, envelope);
       break;
 
+    case NATTER_ENVELOPE_FILE_OFFER:
+    case NATTER_ENVELOPE_FILE_ACCEPT:
+    case NATTER_ENVELOPE_FILE_DECLINE:
+    case NATTER_ENVELOPE_FILE_CANCEL:
+    case NATTER_ENVELOPE_FILE_DONE:
+    case NATTER_ENVELOPE_FILE_RECEIVED:
+    case NATTER_ENVELOPE_FILE_RESUME:
+      _natter_client_transfer_envelope (self, session, type, envelope);
+      break;
+
     case NATTER_ENVELOPE_CALL:
       _natter_client_call_envelope (self, session, envelope);
       break;
@@ -284,6 +294,8 @@ _natter_client_chat_opened (NatterClient         *self,
   _natter_client_send_profile (self, session);
   _natter_client_calls_chat_opened (self, session);
   _natter_client_flush_outbox (self, session->contact_id);
+  if (session->chat_open)
+    _natter_client_transfers_chat_opened (self, session);
 }
 
 gboolean
@@ -292,7 +304,8 @@ _natter_client_has_outbox (NatterClient *self,
 {
   g_autoptr(GPtrArray) outbox = natter_store_list_outbox (self->store, contact_id, NULL);
 
-  return outbox != NULL && outbox->len > 0;
+  return (outbox != NULL && outbox->len > 0) ||
+         _natter_client_has_pending_transfers (self, contact_id);
 }
 
 static gboolean
@@ -361,7 +374,8 @@ _natter_client_flush_outbox (NatterClient *self,
   session = _natter_client_get_session (self, contact_id);
   if (session->peer == NULL || !session->chat_open)
     {
-      if (outbox->len > 0 && session->peer == NULL && session->retry_source == 0 &&
+      if ((outbox->len > 0 || _natter_client_has_pending_transfers (self, contact_id)) &&
+          session->peer == NULL && session->retry_source == 0 &&
           natter_rendezvous_is_user_online (self->rendezvous, contact_id))
         _natter_contact_session_ensure_peer (session, TRUE);
       return;

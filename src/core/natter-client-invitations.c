@@ -49,6 +49,38 @@ _natter_client_check_server (NatterClient *self,
   return FALSE;
 }
 
+/* Invitations are kept by a server, or on the local network by the two ends */
+gboolean
+_natter_client_check_invitations (NatterClient *self,
+                                  GTask        *task)
+{
+  return self->lan != NULL || _natter_client_check_server (self, task);
+}
+
+/* A request to whoever keeps invitations: the server, or NatterLan */
+void
+_natter_client_request_async (NatterClient        *self,
+                              NatterFrame         *frame,
+                              GCancellable        *cancellable,
+                              GAsyncReadyCallback  callback,
+                              gpointer             user_data)
+{
+  if (self->lan != NULL)
+    natter_lan_request_async (self->lan, frame, cancellable, callback, user_data);
+  else
+    natter_signaling_request_async (self->signaling, frame, cancellable, callback, user_data);
+}
+
+static NatterFrame *
+request_finish (GObject       *source,
+                GAsyncResult  *result,
+                GError       **error)
+{
+  if (NATTER_IS_LAN (source))
+    return natter_lan_request_finish (NATTER_LAN (source), result, error);
+  return natter_signaling_request_finish (NATTER_SIGNALING (source), result, error);
+}
+
 /* The server's answer to the request of @task; %NULL once @task has
  * returned the error instead */
 NatterFrame *
@@ -59,7 +91,7 @@ _natter_client_request_finish (GTask        *task,
   GError *error = NULL;
   NatterFrame *reply;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  reply = request_finish (source, result, &error);
   if (reply == NULL)
     g_task_return_error (task, error);
 
@@ -120,7 +152,7 @@ _natter_client_invitation_frame (NatterClient *self,
           g_autoptr(NatterFrame) decline = natter_frame_new (NATTER_FRAME_INVITE_DECLINE);
 
           natter_frame_set_string (decline, "invitation", natter_invitation_get_id (invitation));
-          natter_signaling_request_async (self->signaling, decline, NULL, NULL, NULL);
+          _natter_client_request_async (self, decline, NULL, NULL, NULL);
           return;
         }
 
@@ -133,7 +165,8 @@ _natter_client_invitation_frame (NatterClient *self,
 
       if (status == NATTER_INVITATION_STATUS_DECLINED)
         g_debug ("%s declined an invitation", NATTER_USER_ID_LOG (to));
-      natter_pending_invitations_answered (self->pending_invitations, to);
+      if (self->pending_invitations != NULL)
+        natter_pending_invitations_answered (self->pending_invitations, to);
       g_signal_emit (self, _natter_client_signals[INVITATION_ANSWERED], 0, invitation);
       if (status == NATTER_INVITATION_STATUS_ACCEPTED)
         _natter_client_flush_outbox (self, to);
@@ -182,7 +215,7 @@ on_invite_sent (GObject      *source,
   g_autoptr(NatterInvitation) invitation = NULL;
   GError *error = NULL;
 
-  reply = natter_signaling_request_finish (NATTER_SIGNALING (source), result, &error);
+  reply = request_finish (source, result, &error);
   if (reply == NULL || (invitation = invitation_of_frame (reply, &error)) == NULL)
     {
       g_task_return_error (task, error);
@@ -197,7 +230,8 @@ on_invite_sent (GObject      *source,
       g_task_return_error (task, error);
       return;
     }
-  natter_pending_invitations_add (self->pending_invitations, data->to);
+  if (self->pending_invitations != NULL)
+    natter_pending_invitations_add (self->pending_invitations, data->to);
 
   g_task_return_pointer (task, g_steal_pointer (&invitation), g_object_unref);
 }
@@ -222,8 +256,7 @@ send_invite (GTask *task)
       natter_frame_set_string (frame, "name", name);
     }
 
-  natter_signaling_request_async (self->signaling, frame, g_task_get_cancellable (task),
-                                  on_invite_sent, task);
+  _natter_client_request_async (self, frame, g_task_get_cancellable (task), on_invite_sent, task);
 }
 
 static void
@@ -343,7 +376,7 @@ natter_client_invite_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_invite_async);
-  if (!_natter_client_check_server (self, task))
+  if (!_natter_client_check_invitations (self, task))
     return;
 
   /* Said at once, rather than after the server's refusal finds no request */
@@ -363,7 +396,12 @@ natter_client_invite_async (NatterClient        *self,
   if (id_or_handle[0] == '@')
     {
       g_autoptr(NatterFrame) lookup = NULL;
-      g_autofree char *handle = natter_handle_normalize (id_or_handle, &error);
+      g_autofree char *handle = NULL;
+
+      if (!_natter_client_check_server (self, task))
+        return;
+
+      handle = natter_handle_normalize (id_or_handle, &error);
 
       if (handle == NULL)
         {
@@ -476,8 +514,8 @@ on_invitations_listed (GObject      *source,
   natter_frame_set_string (answer, "invitation", data->invitation_id);
   /* Taken before the task is handed on: arguments have no order */
   cancellable = g_task_get_cancellable (task);
-  natter_signaling_request_async (self->signaling, answer, cancellable, on_answer_sent,
-                                  g_steal_pointer (&task));
+  _natter_client_request_async (self, answer, cancellable, on_answer_sent,
+                                g_steal_pointer (&task));
 }
 
 static void request_invitations_page (GTask      *task,
@@ -543,8 +581,8 @@ request_invitations_page (GTask      *task,
 
   if (after != NULL)
     natter_frame_set_string (list, "after", after);
-  natter_signaling_request_async (self->signaling, list, g_task_get_cancellable (task),
-                                  on_invitations_page, task);
+  _natter_client_request_async (self, list, g_task_get_cancellable (task),
+                                on_invitations_page, task);
 }
 
 /**
@@ -569,7 +607,7 @@ natter_client_list_invitations_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_list_invitations_async);
-  if (!_natter_client_check_server (self, task))
+  if (!_natter_client_check_invitations (self, task))
     {
       g_object_unref (task);
       return;

@@ -11,7 +11,9 @@
 #pragma once
 
 #include "natter-client.h"
+#include "natter-lan.h"
 #include "natter-pending-invitations.h"
+#include "natter-protocol.h"
 
 G_BEGIN_DECLS
 
@@ -25,6 +27,7 @@ struct _NatterClient
   NatterStore     *store;
   NatterRendezvous *rendezvous;
   NatterSignaling *signaling;    /* the rendezvous when it is a server, or NULL */
+  NatterLan       *lan;          /* the rendezvous when it is the local network, or NULL */
   char            *server_url;
 
   GHashTable      *sessions;     /* contact id -> NatterContactSession */
@@ -40,6 +43,11 @@ struct _NatterClient
   gboolean         relay_only;
   gboolean         send_read_receipts;
   gboolean         send_typing;
+
+  /* The transfer service's: "contact/id" -> its live transfer */
+  GHashTable      *transfers;
+  char            *download_folder;
+  guint64          auto_accept_max;
 
   guint64          envelopes_sent;
   guint64          envelopes_received;
@@ -64,6 +72,8 @@ enum {
   CONVERSATION_CLEARED,
   MESSAGE_REFUSED,
   STORE_FAILED,
+  TRANSFER_ADDED,
+  TRANSFER_STARTED,
   N_SIGNALS
 };
 
@@ -80,6 +90,13 @@ void           _natter_client_flush_outbox       (NatterClient  *self,
                                                   const char    *contact_id);
 gboolean       _natter_client_check_server       (NatterClient  *self,
                                                   GTask         *task);
+gboolean       _natter_client_check_invitations  (NatterClient  *self,
+                                                  GTask         *task);
+void           _natter_client_request_async      (NatterClient  *self,
+                                                  NatterFrame   *frame,
+                                                  GCancellable  *cancellable,
+                                                  GAsyncReadyCallback callback,
+                                                  gpointer       user_data);
 NatterFrame   *_natter_client_request_finish     (GTask         *task,
                                                   GObject       *source,
                                                   GAsyncResult  *result);
@@ -108,6 +125,20 @@ void           _natter_client_avatar_envelope    (NatterClient  *self,
                                                   NatterContactSession *session,
                                                   JsonObject    *envelope);
 
+/* natter-client-transfers.c */
+void           _natter_client_transfers_init     (NatterClient  *self);
+void           _natter_client_transfers_clear    (NatterClient  *self);
+void           _natter_client_transfer_envelope  (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  NatterEnvelopeType type,
+                                                  JsonObject    *envelope);
+void           _natter_client_transfers_chat_opened (NatterClient *self,
+                                                  NatterContactSession *session);
+gboolean       _natter_client_transfer_channel   (NatterClient  *self,
+                                                  NatterContactSession *session,
+                                                  NatterChannel *channel);
+gboolean       _natter_client_has_pending_transfers (NatterClient *self,
+                                                  const char    *contact_id);
 /* natter-client-calls.c */
 NatterClientCalls *_natter_client_calls_new      (void);
 void           _natter_client_calls_class_init   (GType          type);

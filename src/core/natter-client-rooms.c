@@ -191,6 +191,19 @@ natter_client_query_presence_async (NatterClient        *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, natter_client_query_presence_async);
+
+  /* On the local network, who is linked now is known here */
+  if (self->lan != NULL)
+    {
+      g_autoptr(GStrvBuilder) online = g_strv_builder_new ();
+
+      for (guint i = 0; users[i] != NULL; i++)
+        if (natter_lan_is_nearby (self->lan, users[i]))
+          g_strv_builder_add (online, users[i]);
+      g_task_return_pointer (task, g_strv_builder_end (online), (GDestroyNotify) g_strfreev);
+      return;
+    }
+
   if (!_natter_client_check_server (self, task))
     return;
 

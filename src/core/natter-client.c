@@ -171,7 +171,7 @@ on_signal_failed (NatterRendezvous *rendezvous,
 }
 
 static void
-on_frame_received (NatterSignaling *signaling,
+on_frame_received (GObject         *rendezvous,
                    NatterFrame     *frame,
                    gpointer         user_data)
 {
@@ -236,10 +236,23 @@ on_pending_invitation_changed (NatterClient *self,
   g_signal_emit (self, _natter_client_signals[CONTACT_CHANGED], 0, user_id);
 }
 
+/* The way to a contact changed (nearby or through the server), not whether
+ * they are online: presence-changed again, for those showing the route */
+static void
+on_route_changed (NatterRendezvous *rendezvous,
+                  const char       *user_id,
+                  NatterRoute       route,
+                  NatterClient     *self)
+{
+  if (route != NATTER_ROUTE_NONE)
+    g_signal_emit (self, _natter_client_signals[PRESENCE_CHANGED], 0, user_id, TRUE);
+}
+
 static void
 natter_client_constructed (GObject *object)
 {
   NatterClient *self = NATTER_CLIENT (object);
+  NatterRendezvous *server;
 
   G_OBJECT_CLASS (natter_client_parent_class)->constructed (object);
 
@@ -251,12 +264,27 @@ natter_client_constructed (GObject *object)
   g_signal_connect (self->rendezvous, "presence-changed", G_CALLBACK (on_presence_changed), self);
   g_signal_connect (self->rendezvous, "signal-received", G_CALLBACK (on_signal_received), self);
   g_signal_connect (self->rendezvous, "signal-failed", G_CALLBACK (on_signal_failed), self);
+  server = self->rendezvous;
+
+  /* On the local network, invitations go directly between the two */
+  if (NATTER_IS_LAN (self->rendezvous))
+    {
+      self->lan = NATTER_LAN (self->rendezvous);
+      g_signal_connect (self->lan, "frame-received", G_CALLBACK (on_frame_received), self);
+    }
+
+  /* A server and the local network: the server keeps invitations */
+  if (NATTER_IS_DUAL_RENDEZVOUS (self->rendezvous))
+    {
+      server = natter_dual_rendezvous_get_server (NATTER_DUAL_RENDEZVOUS (self->rendezvous));
+      g_signal_connect (self->rendezvous, "route-changed", G_CALLBACK (on_route_changed), self);
+    }
 
   /* Invitations, handles and rooms are what a server offers besides */
-  if (!NATTER_IS_SIGNALING (self->rendezvous))
+  if (!NATTER_IS_SIGNALING (server))
     return;
 
-  self->signaling = NATTER_SIGNALING (self->rendezvous);
+  self->signaling = NATTER_SIGNALING (server);
   g_signal_connect (self->signaling, "frame-received", G_CALLBACK (on_frame_received), self);
 
   self->pending_invitations = natter_pending_invitations_new (self->signaling);
@@ -371,6 +399,7 @@ natter_client_dispose (GObject *object)
 {
   NatterClient *self = NATTER_CLIENT (object);
 
+  _natter_client_transfers_clear (self);
   if (self->calls != NULL)
     _natter_client_calls_free (self, g_steal_pointer (&self->calls));
   g_clear_pointer (&self->sessions, g_hash_table_unref);
@@ -383,6 +412,7 @@ natter_client_dispose (GObject *object)
       natter_rendezvous_stop (self->rendezvous);
     }
   self->signaling = NULL;
+  self->lan = NULL;
   g_clear_object (&self->rendezvous);
   g_clear_object (&self->store);
   g_clear_object (&self->identity);
@@ -599,6 +629,23 @@ natter_client_class_init (NatterClientClass *klass)
     g_signal_new ("store-failed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 1, G_TYPE_ERROR);
 
+  /**
+   * NatterClient::transfer-added:
+   * @transfer: a file offered to a contact, or by one: the live object,
+   *   whose state and progress follow the transfer
+   */
+  _natter_client_signals[TRANSFER_ADDED] =
+    g_signal_new ("transfer-added", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, NATTER_TYPE_TRANSFER);
+
+  /**
+   * NatterClient::transfer-started:
+   * @transfer: a transfer whose data starts to flow
+   * @offset: from which byte (more than 0 when it resumes)
+   */
+  _natter_client_signals[TRANSFER_STARTED] =
+    g_signal_new ("transfer-started", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, NATTER_TYPE_TRANSFER, G_TYPE_UINT64);
   _natter_client_calls_class_init (type);
 }
 
@@ -606,6 +653,7 @@ static void
 natter_client_init (NatterClient *self)
 {
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, detach_session);
+  _natter_client_transfers_init (self);
   self->calls = _natter_client_calls_new ();
   self->send_read_receipts = TRUE;
   self->send_typing = TRUE;
@@ -938,6 +986,29 @@ natter_client_is_contact_online (NatterClient *self,
   g_return_val_if_fail (contact_id != NULL, FALSE);
 
   return natter_rendezvous_is_user_online (self->rendezvous, contact_id);
+}
+
+/**
+ * natter_client_get_route:
+ * @self: a #NatterClient
+ * @contact_id: a contact
+ *
+ * Returns: how the contact is reached now: on this network, through the
+ *   server, or not at all (for the conversation header)
+ */
+NatterRoute
+natter_client_get_route (NatterClient *self,
+                         const char   *contact_id)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NATTER_ROUTE_NONE);
+  g_return_val_if_fail (contact_id != NULL, NATTER_ROUTE_NONE);
+
+  if (NATTER_IS_DUAL_RENDEZVOUS (self->rendezvous))
+    return natter_dual_rendezvous_get_route (NATTER_DUAL_RENDEZVOUS (self->rendezvous),
+                                             contact_id);
+  if (!natter_rendezvous_is_user_online (self->rendezvous, contact_id))
+    return NATTER_ROUTE_NONE;
+  return self->lan != NULL ? NATTER_ROUTE_NEARBY : NATTER_ROUTE_SERVER;
 }
 
 /**

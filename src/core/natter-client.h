@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "natter-contact-session.h"
+#include "natter-dual-rendezvous.h"
 #include "natter-identity.h"
 #include "natter-invitation.h"
 #include "natter-message.h"
@@ -15,6 +16,7 @@
 #include "natter-rendezvous.h"
 #include "natter-signaling.h"
 #include "natter-store.h"
+#include "natter-transfer.h"
 
 G_BEGIN_DECLS
 
@@ -85,6 +87,8 @@ NatterPeerState  natter_client_get_peer_state         (NatterClient         *sel
 NatterContactSession *natter_client_get_session      (NatterClient         *self,
                                                        const char           *contact_id);
 gboolean         natter_client_is_contact_online      (NatterClient         *self,
+                                                       const char           *contact_id);
+NatterRoute      natter_client_get_route              (NatterClient         *self,
                                                        const char           *contact_id);
 gboolean         natter_client_is_invitation_pending  (NatterClient         *self,
                                                        const char           *contact_id);
@@ -211,6 +215,34 @@ void             natter_client_release_handle_async   (NatterClient         *sel
 gboolean         natter_client_release_handle_finish  (NatterClient         *self,
                                                        GAsyncResult         *result,
                                                        GError              **error);
+
+/* natter-client-transfers.c */
+NatterTransfer  *natter_client_send_file              (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GFile                *file,
+                                                       const char           *name,
+                                                       GError              **error);
+gboolean         natter_client_accept_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GFile                *folder,
+                                                       GError              **error);
+gboolean         natter_client_decline_transfer       (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
+gboolean         natter_client_resume_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
+gboolean         natter_client_cancel_transfer        (NatterClient         *self,
+                                                       NatterTransfer       *transfer,
+                                                       GError              **error);
+GPtrArray       *natter_client_list_transfers         (NatterClient         *self,
+                                                       const char           *contact_id,
+                                                       GError              **error);
+void             natter_client_set_download_folder    (NatterClient         *self,
+                                                       const char           *folder);
+void             natter_client_set_auto_accept_size   (NatterClient         *self,
+                                                       guint64               max_size);
+guint64          natter_client_get_auto_accept_size   (NatterClient         *self);
 
 G_END_DECLS
 

@@ -94,6 +94,16 @@ on_chat_opened (NatterPeer *peer,
   _natter_client_chat_opened (self->client, self);
 }
 
+static gboolean
+on_channel_opened (NatterPeer    *peer,
+                   NatterChannel *channel,
+                   gpointer       user_data)
+{
+  NatterContactSession *self = user_data;
+
+  return self->client != NULL && _natter_client_transfer_channel (self->client, self, channel);
+}
+
 /* Connected to the rendezvous rather than to the session, so that a peer
  * that is being dropped can still say goodbye. */
 static void
@@ -460,6 +470,7 @@ _natter_contact_session_ensure_peer (NatterContactSession *self,
                            client->rendezvous, 0);
   g_signal_connect (self->peer, "chat-opened", G_CALLBACK (on_chat_opened), self);
   g_signal_connect (self->peer, "trust-failure", G_CALLBACK (on_trust_failure), self);
+  g_signal_connect (self->peer, "channel-opened", G_CALLBACK (on_channel_opened), self);
   g_signal_connect (self->peer, "notify::state", G_CALLBACK (on_peer_state), self);
 
   if (initiate)

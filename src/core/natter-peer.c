@@ -221,6 +221,38 @@ close_ice_agent (GstElement *webrtc)
     nice_agent_close_async (NICE_AGENT (agent), NULL, NULL);
 }
 
+/* sctpenc's streaming thread sleeps while usrsctp's send buffer is full,
+ * holding its pad's stream lock. With the other side gone (a contact killed
+ * in the middle of a file transfer) nothing ever frees that buffer, and
+ * taking webrtcbin down would wait on the lock for ever. A flush on its
+ * source pad wakes every waiting sink pad first. */
+static void
+unblock_sctp (GstElement *webrtc)
+{
+  g_autoptr(GstIterator) elements = NULL;
+  GValue item = G_VALUE_INIT;
+
+  if (webrtc == NULL)
+    return;
+
+  elements = gst_bin_iterate_recurse (GST_BIN (webrtc));
+  while (gst_iterator_next (elements, &item) == GST_ITERATOR_OK)
+    {
+      GstElement *element = g_value_get_object (&item);
+      GstElementFactory *factory = gst_element_get_factory (element);
+
+      if (factory != NULL && g_str_equal (GST_OBJECT_NAME (factory), "sctpenc"))
+        {
+          g_autoptr(GstPad) src = gst_element_get_static_pad (element, "src");
+
+          if (src != NULL)
+            gst_pad_send_event (src, gst_event_new_flush_start ());
+        }
+      g_value_reset (&item);
+    }
+  g_value_unset (&item);
+}
+
 /* A closed attempt whose chat channel is still closing */
 typedef struct
 {
@@ -236,6 +268,7 @@ linger_free (gpointer data)
   Linger *linger = data;
 
   close_ice_agent (linger->webrtc);
+  unblock_sctp (linger->webrtc);
   gst_element_set_state (linger->pipeline, GST_STATE_NULL);
   gst_object_unref (linger->webrtc);
   gst_object_unref (linger->pipeline);
@@ -337,6 +370,7 @@ attempt_clear (NatterPeer *self,
       else
         {
           close_ice_agent (self->webrtc);
+          unblock_sctp (self->webrtc);
           gst_element_set_state (self->pipeline, GST_STATE_NULL);
         }
     }

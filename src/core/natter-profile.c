@@ -24,6 +24,7 @@
 #include <glib/gstdio.h>
 
 #include "natter-profile.h"
+#include "natter-lan.h"
 #include "natter-protocol.h"
 
 enum {
@@ -114,6 +115,11 @@ load_settings (NatterProfile  *self,
   return FALSE;
 }
 
+static NatterLan *new_lan    (NatterProfile *self);
+static gboolean   ready_for_client (NatterProfile  *self,
+                                    GError        **error);
+static NatterLan *client_lan (NatterProfile *self);
+
 /* Hands what contacts see of us to the client */
 static void
 apply_public (NatterProfile *self)
@@ -132,6 +138,8 @@ apply_public (NatterProfile *self)
     natter_client_set_avatar (self->client, avatar, NULL);
 
   natter_client_set_profile (self->client, name, bio);
+  if (client_lan (self) != NULL)
+    natter_lan_set_display_name (client_lan (self), name);
 }
 
 static gboolean
@@ -803,6 +811,21 @@ natter_profile_restore_backup (NatterProfile  *self,
   return natter_store_restore_backup (path, error);
 }
 
+/* What every client needs: the identity, loaded, and the history */
+static gboolean
+ready_for_client (NatterProfile  *self,
+                  GError        **error)
+{
+  if (self->identity == NULL)
+    {
+      g_set_error_literal (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_IDENTITY,
+                           _("The profile’s identity is not loaded"));
+      return FALSE;
+    }
+
+  return natter_profile_open_store (self, error) != NULL;
+}
+
 /**
  * natter_profile_open_client:
  *
@@ -825,17 +848,12 @@ natter_profile_open_client (NatterProfile  *self,
   if (self->client != NULL)
     return self->client;
 
-  if (self->identity == NULL)
-    {
-      g_set_error_literal (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_IDENTITY,
-                           _("The profile’s identity is not loaded"));
-      return NULL;
-    }
-
-  if (natter_profile_open_store (self, error) == NULL)
+  if (!ready_for_client (self, error))
     return NULL;
 
   server = natter_profile_dup_server_url (self);
+  if (server == NULL && g_key_file_get_boolean (self->settings, "client", "nearby-only", NULL))
+    return natter_profile_open_nearby_client (self, error);
   if (server == NULL)
     {
       g_set_error_literal (error, NATTER_PROFILE_ERROR, NATTER_PROFILE_ERROR_NO_SERVER,
@@ -843,11 +861,196 @@ natter_profile_open_client (NatterProfile  *self,
       return NULL;
     }
 
-  self->client = natter_client_new (self->identity, self->store, server);
+  if (g_key_file_get_boolean (self->settings, "lan", "with-server", NULL))
+    {
+      g_autoptr(NatterSignaling) signaling = natter_signaling_new (self->identity, server);
+      g_autoptr(NatterLan) lan = new_lan (self);
+      g_autoptr(NatterDualRendezvous) both = natter_dual_rendezvous_new (NATTER_RENDEZVOUS (signaling),
+                                                                         NATTER_RENDEZVOUS (lan));
+
+      self->client = natter_client_new_with_rendezvous (self->identity, self->store,
+                                                        NATTER_RENDEZVOUS (both));
+    }
+  else
+    self->client = natter_client_new (self->identity, self->store, server);
   apply_public (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
 
   return self->client;
+}
+
+static void
+on_lan_port (NatterLan     *lan,
+             GParamSpec    *pspec,
+             NatterProfile *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_key_file_set_integer (self->settings, "lan", "port", (int) natter_lan_get_port (lan));
+  if (!save_settings (self, &error))
+    g_debug ("%s", error->message);
+}
+
+static void
+on_address_reached (NatterLan     *lan,
+                    const char    *user_id,
+                    const char    *address,
+                    NatterProfile *self)
+{
+  g_auto(GStrv) addresses = g_key_file_get_string_list (self->settings, "lan", "addresses",
+                                                        NULL, NULL);
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) updated = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (addresses != NULL && g_strv_contains ((const char * const *) addresses, address))
+    return;
+
+  if (addresses != NULL)
+    g_strv_builder_addv (builder, (const char **) addresses);
+  g_strv_builder_add (builder, address);
+  updated = g_strv_builder_end (builder);
+  g_key_file_set_string_list (self->settings, "lan", "addresses",
+                              (const char * const *) updated, g_strv_length (updated));
+  if (!save_settings (self, &error))
+    g_debug ("%s", error->message);
+}
+
+/* The profile's NatterLan: its own port (chosen at random the first time
+ * and remembered), its visibility, the typed addresses it dials */
+static NatterLan *
+new_lan (NatterProfile *self)
+{
+  NatterLan *lan;
+  g_auto(GStrv) addresses = NULL;
+  int port;
+
+  port = g_key_file_get_integer (self->settings, "lan", "port", NULL);
+  if (port < NATTER_LAN_PORT_MIN || port > NATTER_LAN_PORT_MAX)
+    port = g_random_int_range (NATTER_LAN_PORT_MIN, NATTER_LAN_PORT_MAX + 1);
+
+  lan = natter_lan_new (self->identity, (guint) port);
+  if (g_key_file_get_integer (self->settings, "lan", "port", NULL) != port)
+    on_lan_port (lan, NULL, self);
+  if (g_key_file_has_key (self->settings, "lan", "visible", NULL))
+    natter_lan_set_visible (lan, g_key_file_get_boolean (self->settings, "lan", "visible", NULL));
+
+  addresses = g_key_file_get_string_list (self->settings, "lan", "addresses", NULL, NULL);
+  for (guint i = 0; addresses != NULL && addresses[i] != NULL; i++)
+    natter_lan_connect_address (lan, addresses[i], NULL);
+
+  g_signal_connect_object (lan, "notify::port", G_CALLBACK (on_lan_port), self, 0);
+  g_signal_connect_object (lan, "address-reached", G_CALLBACK (on_address_reached), self, 0);
+
+  return lan;
+}
+
+/* The client's NatterLan, if it has one */
+static NatterLan *
+client_lan (NatterProfile *self)
+{
+  NatterRendezvous *rendezvous = natter_client_get_rendezvous (self->client);
+
+  if (NATTER_IS_DUAL_RENDEZVOUS (rendezvous))
+    return natter_dual_rendezvous_get_lan (NATTER_DUAL_RENDEZVOUS (rendezvous));
+  return NATTER_IS_LAN (rendezvous) ? NATTER_LAN (rendezvous) : NULL;
+}
+
+/**
+ * natter_profile_open_nearby_client:
+ * @error: a #GError
+ *
+ * Makes the profile's client for the local network, with no server: it
+ * listens on the profile's own port (chosen at random the first time and
+ * remembered), announces itself and finds the people nearby, and dials the
+ * addresses typed before (natter_profile_add_nearby_address()).
+ *
+ * Returns: (transfer none) (nullable): the client
+ */
+NatterClient *
+natter_profile_open_nearby_client (NatterProfile  *self,
+                                   GError        **error)
+{
+  g_autoptr(NatterLan) lan = NULL;
+
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), NULL);
+
+  if (self->client != NULL)
+    return self->client;
+
+  if (!ready_for_client (self, error))
+    return NULL;
+
+  lan = new_lan (self);
+  self->client = natter_client_new_with_rendezvous (self->identity, self->store,
+                                                    NATTER_RENDEZVOUS (lan));
+  apply_public (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+
+  return self->client;
+}
+
+/**
+ * natter_profile_set_nearby_only:
+ * @nearby_only: whether the profile works with the people nearby, no server
+ * @error: a #GError
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_profile_set_nearby_only (NatterProfile  *self,
+                                gboolean        nearby_only,
+                                GError        **error)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  g_key_file_set_boolean (self->settings, "client", "nearby-only", !!nearby_only);
+  return save_settings (self, error);
+}
+
+/**
+ * natter_profile_set_nearby_with_server:
+ * @with_server: whether a profile with a server also finds contacts on this
+ *   network, and reaches them directly when it can
+ * @error: a #GError
+ *
+ * Takes effect with the next client.
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_profile_set_nearby_with_server (NatterProfile  *self,
+                                       gboolean        with_server,
+                                       GError        **error)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  if (g_key_file_get_boolean (self->settings, "lan", "with-server", NULL) == !!with_server)
+    return TRUE;
+
+  g_key_file_set_boolean (self->settings, "lan", "with-server", !!with_server);
+  return save_settings (self, error);
+}
+
+/**
+ * natter_profile_set_nearby_visible:
+ * @visible: whether we announce ourselves to the people nearby
+ * @error: a #GError
+ *
+ * Returns: %TRUE once settings.ini holds it
+ */
+gboolean
+natter_profile_set_nearby_visible (NatterProfile  *self,
+                                   gboolean        visible,
+                                   GError        **error)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  if (self->client != NULL && client_lan (self) != NULL)
+    natter_lan_set_visible (client_lan (self), visible);
+
+  g_key_file_set_boolean (self->settings, "lan", "visible", !!visible);
+  return save_settings (self, error);
 }
 
 /**

@@ -83,6 +83,17 @@ char           *natter_profile_restore_backup       (NatterProfile        *self,
 
 NatterClient   *natter_profile_open_client          (NatterProfile        *self,
                                                      GError              **error);
+NatterClient   *natter_profile_open_nearby_client   (NatterProfile        *self,
+                                                     GError              **error);
+gboolean        natter_profile_set_nearby_only      (NatterProfile        *self,
+                                                     gboolean              nearby_only,
+                                                     GError              **error);
+gboolean        natter_profile_set_nearby_with_server (NatterProfile      *self,
+                                                     gboolean              with_server,
+                                                     GError              **error);
+gboolean        natter_profile_set_nearby_visible   (NatterProfile        *self,
+                                                     gboolean              visible,
+                                                     GError              **error);
 NatterClient   *natter_profile_get_client           (NatterProfile        *self);
 void            natter_profile_close_client         (NatterProfile        *self);
 

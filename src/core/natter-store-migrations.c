@@ -114,6 +114,9 @@ static const char *const migrations[] = {
   /* 3: replies: the ID of the message a message answers */
   "ALTER TABLE messages ADD COLUMN reply_to TEXT "
   "CHECK (reply_to IS NULL OR length (reply_to) BETWEEN 1 AND 64);",
+
+  /* 4: why a file transfer failed, as the user was told */
+  "ALTER TABLE transfers ADD COLUMN error TEXT;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NATTER_STORE_SCHEMA_VERSION);
@@ -129,6 +132,10 @@ G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_DELIVERED == 2);
 G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_READ == 3);
 G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_FAILED == 4);
 G_STATIC_ASSERT (NATTER_MESSAGE_STATUS_RECEIVED == 5);
+G_STATIC_ASSERT (NATTER_TRANSFER_DIRECTION_IN == 0);
+G_STATIC_ASSERT (NATTER_TRANSFER_DIRECTION_OUT == 1);
+G_STATIC_ASSERT (NATTER_TRANSFER_STATE_WAITING == 0);
+G_STATIC_ASSERT (NATTER_TRANSFER_STATE_DECLINED == 5);
 
 gboolean
 _natter_store_migrate (NatterStore  *self,

@@ -15,6 +15,7 @@
 
 #include "natter-contact.h"
 #include "natter-message.h"
+#include "natter-transfer.h"
 
 G_BEGIN_DECLS
 
@@ -44,7 +45,7 @@ typedef enum
 #define NATTER_STORE_APPLICATION_ID 0x4E617474
 
 /* The schema version this build writes; see natter_store_new_at_version(). */
-#define NATTER_STORE_SCHEMA_VERSION 3
+#define NATTER_STORE_SCHEMA_VERSION 4
 
 /* The file name of the store inside a profile's data directory, and of its
  * rolling backup beside it. */
@@ -211,5 +212,24 @@ GPtrArray      *natter_store_search                 (NatterStore            *sel
                                                      const char             *user_id,
                                                      guint                   limit,
                                                      GError                **error);
+
+/* natter-store-transfers.c: file transfers, by contact and transfer ID */
+gboolean        natter_store_add_transfer    (NatterStore     *self,
+                                              NatterTransfer  *transfer,
+                                              GError         **error);
+gboolean        natter_store_update_transfer (NatterStore     *self,
+                                              NatterTransfer  *transfer,
+                                              GError         **error);
+gboolean        natter_store_update_transfer_progress (NatterStore     *self,
+                                                       NatterTransfer  *transfer,
+                                                       GError         **error);
+NatterTransfer *natter_store_get_transfer    (NatterStore     *self,
+                                              const char      *user_id,
+                                              const char      *transfer_id,
+                                              GError         **error);
+GPtrArray      *natter_store_list_transfers  (NatterStore     *self,
+                                              const char      *user_id,
+                                              gboolean         unfinished_only,
+                                              GError         **error);
 
 G_END_DECLS

@@ -50,12 +50,43 @@ static const EnvelopeSpec envelope_specs[] = {
       { "sender_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
       { "receiver_fingerprint", M_STRING, TRUE, NATTER_FINGERPRINT_MAX },
       { "signature", M_STRING, TRUE, 88 } } },
+  { NATTER_ENVELOPE_FILE_OFFER, "file-offer", {
+      { "id", M_STRING, TRUE, 64 },
+      { "name", M_STRING, TRUE, NATTER_FILE_OFFER_NAME_MAX },
+      { "size", M_INT, TRUE, 0 },
+      { "mime", M_STRING, FALSE, NATTER_FILE_MIME_MAX },
+      { "thumbnail", M_STRING, FALSE, 4 * ((NATTER_FILE_THUMBNAIL_MAX + 2) / 3) } } },
+  { NATTER_ENVELOPE_FILE_ACCEPT, "file-accept", {
+      { "id", M_STRING, TRUE, 64 },
+      { "offset", M_INT, TRUE, 0 },
+      { "sha256", M_STRING, FALSE, 64 } } },
+  { NATTER_ENVELOPE_FILE_DECLINE, "file-decline", {
+      { "id", M_STRING, TRUE, 64 },
+      { "reason", M_STRING, TRUE, 32 } } },
+  { NATTER_ENVELOPE_FILE_CANCEL, "file-cancel", {
+      { "id", M_STRING, TRUE, 64 },
+      { "reason", M_STRING, TRUE, 32 } } },
+  { NATTER_ENVELOPE_FILE_DONE, "file-done", {
+      { "id", M_STRING, TRUE, 64 },
+      { "size", M_INT, TRUE, 0 },
+      { "sha256", M_STRING, TRUE, 64 } } },
+  { NATTER_ENVELOPE_FILE_RECEIVED, "file-received", {
+      { "id", M_STRING, TRUE, 64 },
+      { "sha256", M_STRING, TRUE, 64 } } },
+  { NATTER_ENVELOPE_FILE_RESUME, "file-resume", {
+      { "id", M_STRING, TRUE, 64 } } },
   { NATTER_ENVELOPE_CALL, "call", {
       { "call", M_STRING, TRUE, NATTER_CALL_ID_MAX },
       { "action", M_STRING, TRUE, 16 },
       { "video", M_BOOL, FALSE, 0 },
       { "audio", M_BOOL, FALSE, 0 },
       { "reason", M_STRING, FALSE, 32 } } },
+};
+
+/* Why a transfer was declined or cancelled; docs/peer.md */
+static const char *const file_reasons[] = {
+  "declined", "cancelled", "no-space", "disk-full", "checksum", "io-error", "unknown",
+  "unreadable", NULL
 };
 
 /* What a call envelope says (docs/peer.md, "Calls") */
@@ -166,7 +197,7 @@ natter_envelope_parse (const char          *data,
 
   if (spec->type == NATTER_ENVELOPE_CALL &&
       (!g_strv_contains (call_actions, json_object_get_string_member (object, "action")) ||
-       !natter_envelope_call_id_is_valid (json_object_get_string_member (object, "call"))))
+       !natter_envelope_id_is_valid (json_object_get_string_member (object, "call"))))
     {
       g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
                            "A call envelope's action is unknown or its call ID not valid");
@@ -187,6 +218,39 @@ natter_envelope_parse (const char          *data,
                                "An avatar is at most 256 KiB in 32 KiB pieces");
           return NULL;
         }
+    }
+
+  /* A transfer's ID names its channel (file:ID:OFFSET) and is printed:
+   * the same characters as a call's. */
+  if (spec->type >= NATTER_ENVELOPE_FILE_OFFER && spec->type <= NATTER_ENVELOPE_FILE_RESUME &&
+      !natter_envelope_id_is_valid (json_object_get_string_member (object, "id")))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A file transfer's ID is not valid");
+      return NULL;
+    }
+
+  if ((spec->type == NATTER_ENVELOPE_FILE_DECLINE || spec->type == NATTER_ENVELOPE_FILE_CANCEL) &&
+      !g_strv_contains (file_reasons, json_object_get_string_member (object, "reason")))
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A file transfer's reason is unknown");
+      return NULL;
+    }
+
+  if ((spec->type == NATTER_ENVELOPE_FILE_OFFER || spec->type == NATTER_ENVELOPE_FILE_DONE) &&
+      json_object_get_int_member (object, "size") < 0)
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A file's size is not negative");
+      return NULL;
+    }
+
+  if (spec->type == NATTER_ENVELOPE_FILE_ACCEPT && json_object_get_int_member (object, "offset") < 0)
+    {
+      g_set_error_literal (error, NATTER_PROTOCOL_ERROR, NATTER_PROTOCOL_ERROR_BAD_FRAME,
+                           "A transfer's offset is not negative");
+      return NULL;
     }
 
   *out_type = spec->type;
@@ -318,14 +382,26 @@ natter_envelope_refusal_is_temporary (const char *reason)
 }
 
 /**
- * natter_envelope_call_id_is_valid:
- * @call_id: (nullable): a call's ID from a peer
+ * natter_envelope_file_reason_is_known:
+ * @reason: a file-decline's or file-cancel's reason
+ *
+ * Returns: whether docs/peer.md names @reason
+ */
+gboolean
+natter_envelope_file_reason_is_known (const char *reason)
+{
+  return reason != NULL && g_strv_contains (file_reasons, reason);
+}
+
+/**
+ * natter_envelope_id_is_valid:
+ * @call_id: (nullable): a call's or a file transfer's ID from a peer
  *
  * Returns: whether it is 1 to %NATTER_CALL_ID_MAX characters of
  *   `A-Z a-z 0-9 - _` (a UUID is)
  */
 gboolean
-natter_envelope_call_id_is_valid (const char *call_id)
+natter_envelope_id_is_valid (const char *call_id)
 {
   gsize length = call_id != NULL ? strlen (call_id) : 0;
 

@@ -22,6 +22,13 @@ G_BEGIN_DECLS
 #define NATTER_AVATAR_MAX_SIZE        (256 * 1024)
 /* Raw bytes per avatar envelope; base64 makes 43,692 characters of it */
 #define NATTER_AVATAR_CHUNK_SIZE      (32 * 1024)
+/* A file offer's name as sent (made safe by the receiver), its MIME type,
+ * and the thumbnail of an image, raw bytes before base64 */
+#define NATTER_FILE_OFFER_NAME_MAX    1024
+#define NATTER_FILE_MIME_MAX          255
+#define NATTER_FILE_THUMBNAIL_MAX     (32 * 1024)
+/* The label of a transfer's data channel: "file:" ID ":" offset */
+#define NATTER_FILE_CHANNEL_PREFIX    "file:"
 /* "sha-256 " and 32 bytes as hex pairs joined by ':' */
 #define NATTER_FINGERPRINT_MAX        (8 + 32 * 3 - 1)
 /* A call's ID: what a browser's crypto.randomUUID() makes fits */
@@ -37,6 +44,13 @@ typedef enum
   NATTER_ENVELOPE_AVATAR,
   NATTER_ENVELOPE_REFUSED,
   NATTER_ENVELOPE_BINDING,
+  NATTER_ENVELOPE_FILE_OFFER,
+  NATTER_ENVELOPE_FILE_ACCEPT,
+  NATTER_ENVELOPE_FILE_DECLINE,
+  NATTER_ENVELOPE_FILE_CANCEL,
+  NATTER_ENVELOPE_FILE_DONE,
+  NATTER_ENVELOPE_FILE_RECEIVED,
+  NATTER_ENVELOPE_FILE_RESUME,
   NATTER_ENVELOPE_CALL,
   NATTER_ENVELOPE_N_TYPES
 } NatterEnvelopeType;
@@ -65,7 +79,8 @@ char               *natter_envelope_new_refused    (const char          *id,
                                                     const char          *reason,
                                                     gsize               *length);
 gboolean            natter_envelope_refusal_is_temporary (const char    *reason);
-gboolean            natter_envelope_call_id_is_valid (const char        *call_id);
+gboolean            natter_envelope_file_reason_is_known (const char    *reason);
+gboolean            natter_envelope_id_is_valid (const char        *call_id);
 char               *natter_envelope_new_call       (const char          *call_id,
                                                     const char          *action,
                                                     gsize               *length);

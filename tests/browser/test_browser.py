@@ -15,6 +15,7 @@ Exits 77 (skipped) when Chromium is not installed.
 """
 
 import base64
+import hashlib
 import http.server
 import json
 import os
@@ -234,6 +235,63 @@ class BrowserChatTest(BrowserTestCase):
         cli.wait_for(lambda e: e.get("event") == "peer" and e.get("state") == "connected",
                      what="natter-cli bound")
         self.exchange(cli)
+
+
+class BrowserFilesTest(BrowserTestCase):
+    """Files between the page and natter-cli, from docs/peer.md alone."""
+
+    def connected(self, *args):
+        cli = self.become_contacts()
+        cli.stop()
+        self.cli.listeners.clear()
+        cli = self.cli.listen(*args)
+        self.page.command("connect")
+        self.page.wait_for(is_event("bound"), what="natter-cli's binding statement")
+        cli.wait_for(lambda e: e.get("event") == "peer" and e.get("state") == "connected",
+                     what="natter-cli bound")
+        return cli
+
+    def test_page_sends_file(self):
+        inbox = os.path.join(self.workdir.path, "inbox")
+        cli = self.connected("--auto-accept-files", inbox)
+        for size in (0, 1, 300001):
+            mark = self.page.mark()
+            self.page.command("sendFile", name=f"../from-page-{size}.bin", size=size,
+                              mime="application/octet-stream")
+            offered = self.page.wait_for(is_event("file-offered"), what="the offer", since=mark)
+            done = cli.wait_for(lambda e: e.get("event") == "transfer" and
+                                e.get("id") == offered["id"] and e.get("state") == "done",
+                                what="the file at natter-cli")
+            self.assertEqual(done["name"], f"_from-page-{size}.bin")
+            self.assertEqual(os.path.dirname(done["path"]), inbox)
+            with open(done["path"], "rb") as f:
+                self.assertEqual(hashlib.sha256(f.read()).hexdigest(), offered["sha256"])
+            confirmed = self.page.wait_for(lambda e: e.get("event") == "file-confirmed" and
+                                           e.get("id") == offered["id"], what="the confirmation")
+            self.assertEqual(confirmed["sha256"], offered["sha256"])
+
+    def test_cli_sends_file(self):
+        self.connected()
+        path = os.path.join(self.workdir.path, "to-page.bin")
+        data = os.urandom(1000 * 1000 + 7)
+        with open(path, "wb") as f:
+            f.write(data)
+        result = self.cli.run("send-file", self.page.id, path)
+        self.assertEqual(result.returncode, 0)
+        arrived = self.page.wait_for(is_event("file-arrived"), what="the file at the page")
+        self.assertEqual(arrived["size"], len(data))
+        self.assertEqual(arrived["name"], "to-page.bin")
+        self.assertEqual(arrived["sha256"], hashlib.sha256(data).hexdigest())
+
+    def test_page_declines(self):
+        self.connected()
+        self.page.command("declineFiles", on=True)
+        path = os.path.join(self.workdir.path, "unwanted.bin")
+        with open(path, "wb") as f:
+            f.write(b"no thanks")
+        result = self.cli.run("send-file", self.page.id, path, check=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("declined", result.stderr)
 
 
 class BrowserHostileTest(BrowserTestCase):

@@ -56,7 +56,7 @@ DIRECTION_IN, DIRECTION_OUT = 0, 1
 
 # Modules of the manifest that the stand-in SDK has as Debian packages: the
 # derived manifest drops them (they would be downloaded from the internet).
-STANDIN_PROVIDES = ("libsodium", "libqrencode")
+STANDIN_PROVIDES = ("libsodium", "libqrencode", "avahi")
 
 # The one permission the first run cannot do without.
 SECRETS = "org.freedesktop.secrets"

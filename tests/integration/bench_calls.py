@@ -43,8 +43,7 @@ def percentile(values, p):
 
 
 def first_video_ms(listener):
-    event = listener.wait_for(lambda e: e.get("event") == "call-media" and
-                              "first_video_ms" in e, what="a first video frame")
+    event = listener.wait_for(lambda e: "first_video_ms" in e, what="a first video frame")
     return event["first_video_ms"]
 
 
@@ -55,10 +54,8 @@ def bench_setup(alice, bob):
         mark = callee.mark()
         call = start_call(alice, bob.id, "--duration", "1")
         caller_ms.append(first_video_ms(call))
-        callee.wait_for(lambda e: e.get("event") == "call-media" and "first_video_ms" in e,
-                        since=mark)
-        callee_ms.append([e for e in callee.events[mark:]
-                          if e.get("event") == "call-media" and "first_video_ms" in e][0]
+        callee.wait_for(lambda e: "first_video_ms" in e, since=mark)
+        callee_ms.append([e for e in callee.events[mark:] if "first_video_ms" in e][0]
                          ["first_video_ms"])
         wait_exit(call)
         callee.wait_for(is_call("ended"), since=mark)
@@ -71,33 +68,31 @@ def bench_setup(alice, bob):
               f"min {min(values):.0f} ms, max {max(values):.0f} ms")
 
 
-def frames_at(listener, since):
-    event = listener.wait_for(lambda e: e.get("event") == "call-media", since=since)
-    return event, len(listener.events)
-
-
 def bench_long_call(alice, bob):
     callee = bob.listen("--auto-answer", "--test-media")
     call = start_call(alice, bob.id, "--duration", str(LONG_CALL_S + 4))
     call.wait_for(decoding())
     callee.wait_for(decoding())
-    time.sleep(1)
 
     sides = {"caller": (call, call.process.pid), "callee": (callee, callee.process.pid)}
-    start = {}
-    for name, (listener, pid) in sides.items():
-        event, _ = frames_at(listener, listener.mark())
-        start[name] = (time.monotonic(), cpu_seconds(pid), event["video_frames"])
-    time.sleep(LONG_CALL_S)
-    for name, (listener, pid) in sides.items():
-        event, _ = frames_at(listener, listener.mark())
-        t0, cpu0, frames0 = start[name]
-        wall = time.monotonic() - t0
-        cpu = cpu_seconds(pid) - cpu0
-        fps = (event["video_frames"] - frames0) / wall
-        stats = event.get("stats", {})
+    for listener, _ in sides.values():
+        listener.drain(0.3)   # what came before the window
+    marks = {name: len(listener.events) for name, (listener, _) in sides.items()}
+    t0 = time.monotonic()
+    cpu0 = {name: cpu_seconds(pid) for name, (_, pid) in sides.items()}
+    # Both listeners collect on their own threads; take what came meanwhile
+    call.drain(LONG_CALL_S)
+    wall = time.monotonic() - t0
+    cpu = {name: cpu_seconds(pid) - cpu0[name] for name, (_, pid) in sides.items()}
+    callee.drain(0.1)
+    for name, (listener, _) in sides.items():
+        media = [e for e in listener.events[marks[name]:] if e.get("event") == "call-media"]
+        first, last = media[0], media[-1]
+        fps = ((last["video_frames"] - first["video_frames"]) /
+               ((last["time"] - first["time"]) / 1000))
+        stats = last.get("stats", {})
         print(f"call-{name}: {wall:.1f} s of a 640x480 30 fps call: received {fps:.1f} fps, "
-              f"CPU {100 * cpu / wall:.0f}% of one core, "
+              f"CPU {100 * cpu[name] / wall:.0f}% of one core, "
               f"in {stats.get('bitrate_in_kbps', 0):.0f} kbit/s, "
               f"out {stats.get('bitrate_out_kbps', 0):.0f} kbit/s, "
               f"rtt {stats.get('rtt_ms', 0):.1f} ms")
