@@ -6,6 +6,8 @@
   natter-keyring-run python3 test_gui_calls.py CallGuiTest
 """
 
+import array
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +45,40 @@ def pixels_differing(a, b):
     return float(result.stderr.split()[0])
 
 
+def loud_tenths(path, offset=0):
+    """How many tenths of a second of sound (louder than -40 dB) the app
+    wrote to its NATTER_SOUND_OUTPUT (S16LE mono 48 kHz) after `offset` bytes."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+    except FileNotFoundError:
+        return 0
+    samples = array.array("h")
+    samples.frombytes(data[:len(data) // 2 * 2])
+    window = 4800
+    loud = 0
+    for start in range(0, len(samples) - window + 1, window):
+        power = sum((v / 32768.0) ** 2 for v in samples[start:start + window]) / window
+        loud += power > 1e-4
+    return loud
+
+
+def size_of(path):
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def click_on_screen(ui, node):
+    """A real click on another process's widget (GTK 3 gives screen coordinates)."""
+    extents = node.queryComponent().getExtents(ui.pyatspi.DESKTOP_COORDS)
+    subprocess.run(["xdotool", "mousemove", str(extents.x + extents.width // 2),
+                    str(extents.y + extents.height // 2), "click", "1"],
+                   check=True, timeout=30)
+
+
 class CallGuiTest(GuiTestCase):
     # A real notification server, as for messages
     start_daemon = NotificationTest.start_daemon
@@ -52,6 +88,10 @@ class CallGuiTest(GuiTestCase):
         os.environ["NATTER_TEST_MEDIA"] = "1"
         self.addCleanup(os.environ.pop, "NATTER_TEST_MEDIA", None)
         super().setUp()
+        # What the app would play through the speakers: ringing, ringback
+        self.sound = os.path.join(self.session.workdir.path, "sound.raw")
+        os.environ["NATTER_SOUND_OUTPUT"] = self.sound
+        self.addCleanup(os.environ.pop, "NATTER_SOUND_OUTPUT", None)
         if not os.access(NOTIFICATION_DAEMON, os.X_OK):
             self.skipTest("notification-daemon is not installed (Debian package "
                           "notification-daemon)")
@@ -67,10 +107,16 @@ class CallGuiTest(GuiTestCase):
         popup.find("push button", "Answer")
         popup.find("push button", "Decline")
         bob.wait_for(is_call("ringing"), what="ringback")
+        # ... audibly (the sound theme's phone-incoming-call)
+        wait_until(lambda: loud_tenths(self.sound) >= 5, what="the app ringing audibly")
         self.ui.press_button("Answer")
 
         self.assertGreater(bob.wait_for(decoding(), what="bob decoding the app's video")
                            ["video_frames"], 0)
+        # Answered, it rings no more
+        rung = size_of(self.sound)
+        time.sleep(1)
+        self.assertEqual(size_of(self.sound), rung)
         window = None
 
         def call_window():
@@ -102,6 +148,41 @@ class CallGuiTest(GuiTestCase):
         calls = self.me.run("calls", self.bob.id, "--json").stdout
         self.assertIn('"outcome":"answered"', calls.replace(" ", ""))
         self.assertIn('"direction":"in"', calls.replace(" ", ""))
+
+    def test_missed_call_notifies_and_calls_back(self):
+        daemon = self.start_daemon()
+        self.chat_with_bob()
+        # Bob gives up after three seconds of ringing
+        bob = start_call(self.bob, self.me.id, "--ring-timeout", "3")
+        bob.wait_for(is_call("ringing"))
+        self.assertEqual(bob.wait_for(is_call("ended"))["outcome"], "missed")
+        wait_exit(bob)
+
+        # The app says so, and offers to call back
+        popup = self.popup(daemon)
+        popup.find_text("Missed video call")
+        call_back = popup.find("push button", "Call Back")
+        self.ui.gone("frame", "Bob")
+        rung = size_of(self.sound)
+
+        bob = self.bob.listen()
+        click_on_screen(self.ui, call_back)
+        bob.wait_for(is_call("ringing"), what="bob's computer ringing")
+        # The caller hears the ringback while the other side rings
+        wait_until(lambda: loud_tenths(self.sound, rung) >= 5, what="the ringback")
+        self.ui.press_button("Hang Up")
+        self.assertEqual(bob.wait_for(is_call("ended"))["outcome"], "missed")
+        self.ui.gone("frame", "Bob")
+        stopped = size_of(self.sound)
+        time.sleep(1)
+        self.assertEqual(size_of(self.sound), stopped)
+        bob.stop()
+
+        self.app.stop()
+        calls = [(c["direction"], c["outcome"])
+                 for c in map(json.loads, self.me.run("calls", self.bob.id, "--json")
+                              .stdout.splitlines())]
+        self.assertEqual(calls, [("in", "missed"), ("out", "missed")])
 
 
 if __name__ == "__main__":
