@@ -9,6 +9,7 @@
 import array
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ import unittest
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from natter_gui import SCREENSHOT_DIR, wait_until  # noqa: E402
+from natter_gui import SCREENSHOT_DIR, text_of, wait_until, window_geometry  # noqa: E402
 from test_gui import NOTIFICATION_DAEMON, GuiTestCase, NotificationTest  # noqa: E402
 from test_calls import decoding, is_call, start_call, wait_exit  # noqa: E402
 
@@ -142,6 +143,10 @@ class CallGuiTest(GuiTestCase):
         wait_exit(bob)
         self.ui.gone("frame", "Bob")
         self.ui.find("text", "Message")
+        # ... where the call has its row: which way, and how long
+        self.ui.find_text("Incoming video call")
+        self.find_label(r"^\d\d:\d\d · \d+:\d\d$", "the call's time and duration")
+        self.screenshot("call-row")
 
         # The call is in the history
         self.app.stop()
@@ -176,13 +181,46 @@ class CallGuiTest(GuiTestCase):
         stopped = size_of(self.sound)
         time.sleep(1)
         self.assertEqual(size_of(self.sound), stopped)
+
+        # Both calls stand in the conversation, the missed one with Call Back
+        self.ui.find_text("Missed video call")
+        self.ui.find_text("Outgoing video call")
+        self.find_label(r"^\d\d:\d\d · No answer$", "the unanswered call's row")
+        self.screenshot("call-rows")
+        # (At a phone's width too: the rows fit)
+        window = self.app.windows()[0]
+        subprocess.run(["xdotool", "windowsize", "--sync", str(window), "360", "720"], check=True,
+                       timeout=30)
+        wait_until(lambda: window_geometry(window)[2] <= 400, what="the window at 360 px")
+        self.ui.find_text("Missed video call")
+        self.screenshot("call-rows-narrow")
+
+        # The row calls back too
+        self.ui.press_button("Call Back")
+        self.wait_ringing_again(bob)
+        self.ui.press_button("Hang Up")
+        self.ui.gone("frame", "Bob")
         bob.stop()
 
         self.app.stop()
         calls = [(c["direction"], c["outcome"])
                  for c in map(json.loads, self.me.run("calls", self.bob.id, "--json")
                               .stdout.splitlines())]
-        self.assertEqual(calls, [("in", "missed"), ("out", "missed")])
+        self.assertEqual(calls, [("in", "missed"), ("out", "missed"), ("out", "missed")])
+
+    def find_label(self, pattern, what):
+        def matches(node):
+            try:
+                return re.match(pattern, text_of(node)) is not None
+            except Exception:
+                return False
+        return self.ui.find("label", match=matches, what=what)
+
+    def wait_ringing_again(self, listener):
+        """A second `ringing` event from `listener`."""
+        wait_until(lambda: (listener.drain(0.2) or True) and
+                   sum(1 for e in listener.events if is_call("ringing")(e)) >= 2,
+                   what="bob's computer ringing again")
 
 
 if __name__ == "__main__":
