@@ -21,6 +21,7 @@
 #include "natter-timeline.h"
 
 #include "natter-application.h"
+#include "natter-call-row.h"
 #include "natter-contact-dialog.h"
 #include "natter-conversation-files.h"
 #include "natter-conversation-view.h"
@@ -704,7 +705,8 @@ on_adjustment_value_changed (NatterConversationView *self)
 
 /* Rows */
 
-/* The message above @position, past the transfers and calls between them */
+/* The message above @position (a day header depends on it); the transfers
+ * and calls between are passed over */
 static NatterMessage *
 previous_message (NatterConversationView *self,
                   guint                   position)
@@ -712,9 +714,9 @@ previous_message (NatterConversationView *self,
   if (position == GTK_INVALID_LIST_POSITION || self->timeline == NULL)
     return NULL;
 
-  while (position-- > 0)
+  for (guint i = position; i > 0; i--)
     {
-      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (self->timeline), position);
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (self->timeline), i - 1);
 
       if (NATTER_IS_MESSAGE (item))
         return NATTER_MESSAGE (g_steal_pointer (&item));
@@ -734,7 +736,15 @@ bind_message_row (NatterConversationView *self,
     return;
 
   /* A row of the item's kind, made anew when the list hands a row of
-   * another kind over */
+   * another kind over: calls (natter-call-row.c) and files
+   * (natter-transfer-row.c) stand among the messages */
+  if (NATTER_IS_CALL (object))
+    {
+      if (!NATTER_IS_CALL_ROW (gtk_list_item_get_child (item)))
+        gtk_list_item_set_child (item, GTK_WIDGET (natter_call_row_new ()));
+      natter_call_row_set_call (NATTER_CALL_ROW (gtk_list_item_get_child (item)), object);
+      return;
+    }
   if (NATTER_IS_TRANSFER (object))
     {
       if (!NATTER_IS_TRANSFER_ROW (gtk_list_item_get_child (item)))
@@ -793,7 +803,9 @@ on_unbind_message_row (GtkSignalListItemFactory *factory,
 {
   GtkWidget *row = gtk_list_item_get_child (item);
 
-  if (NATTER_IS_TRANSFER_ROW (row))
+  if (NATTER_IS_CALL_ROW (row))
+    natter_call_row_set_call (NATTER_CALL_ROW (row), NULL);
+  else if (NATTER_IS_TRANSFER_ROW (row))
     natter_transfer_row_bind (NATTER_TRANSFER_ROW (row), NULL, NULL, NULL);
   else
     natter_message_row_bind (NATTER_MESSAGE_ROW (row), NULL, NULL, NULL, NULL, FALSE);
@@ -818,8 +830,9 @@ on_messages_changed (GListModel             *model,
   last = g_list_model_get_item (model, position + added - 1);
   ours = NATTER_IS_MESSAGE (last) ?
          natter_message_get_direction (NATTER_MESSAGE (last)) == NATTER_MESSAGE_DIRECTION_OUT :
-         NATTER_IS_TRANSFER (last) &&
-         natter_transfer_get_direction (NATTER_TRANSFER (last)) == NATTER_TRANSFER_DIRECTION_OUT;
+         NATTER_IS_TRANSFER (last) ?
+         natter_transfer_get_direction (NATTER_TRANSFER (last)) == NATTER_TRANSFER_DIRECTION_OUT :
+         TRUE;
   if (is_at_bottom (self) || ours)
     {
       start_scroll_to_bottom (self);
@@ -919,10 +932,11 @@ find_message (NatterConversationView *self,
       /* Only the items prepended since the last look are new. */
       for (guint i = 0; i < unscanned; i++)
         {
-          g_autoptr(NatterMessage) message = g_list_model_get_item (model, i);
+          g_autoptr(GObject) item = g_list_model_get_item (model, i);
 
-          if (natter_message_get_row_id (message) == row_id)
-            return natter_timeline_find (self->timeline, message, position);
+          if (NATTER_IS_MESSAGE (item) &&
+              natter_message_get_row_id (NATTER_MESSAGE (item)) == row_id)
+            return natter_timeline_find (self->timeline, item, position);
         }
 
       n_before = g_list_model_get_n_items (model);
@@ -1597,9 +1611,11 @@ find_first_unread (NatterConversationView *self)
 
   for (guint i = n_items; i > 0; i--)
     {
-      g_autoptr(NatterMessage) message = g_list_model_get_item (model, i - 1);
+      g_autoptr(GObject) item = g_list_model_get_item (model, i - 1);
+      NatterMessage *message = NATTER_IS_MESSAGE (item) ? NATTER_MESSAGE (item) : NULL;
 
-      if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
+      if (message == NULL ||
+          natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
         continue;
       if (natter_message_get_status (message) != NATTER_MESSAGE_STATUS_RECEIVED)
         break;

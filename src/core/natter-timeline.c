@@ -2,10 +2,10 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * What the conversation view lists: the messages of a NatterConversation,
- * in its order, with the contact's file transfers (and whatever else has a
- * time, such as calls: natter_timeline_add_item()) put in where they
- * happened. An item goes before the first message that entered the history
+ * What the conversation view lists: the messages and calls of a
+ * NatterConversation, in its order, with the contact's file transfers (and
+ * whatever else has a `timestamp`: natter_timeline_add_item()) put in where
+ * they happened. An item goes before the first message that entered the history
  * after it. While older messages are not loaded yet, only the items from
  * the oldest loaded message on are listed, so that scrolling up brings
  * them in at their place.
@@ -17,6 +17,7 @@
 
 #include "config.h"
 
+#include "natter-call.h"
 #include "natter-timeline.h"
 #include "natter-transfer.h"
 
@@ -77,7 +78,7 @@ list_model_iface_init (GListModelInterface *iface)
 
 /**
  * natter_timeline_item_time:
- * @item: a message, or an object with an int64 `timestamp` property
+ * @item: a message, a call, or an object with an int64 `timestamp` property
  *
  * Returns: when @item entered this history, in µs since the epoch (a
  *   received message: when it arrived, not the sender's clock)
@@ -98,6 +99,8 @@ natter_timeline_item_time (GObject *item)
         return natter_message_get_received_timestamp (message);
       return natter_message_get_timestamp (message);
     }
+  if (NATTER_IS_CALL (item))
+    return natter_call_get_started_at (NATTER_CALL (item));
 
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (item), "timestamp") != NULL)
     g_object_get (item, "timestamp", &timestamp, NULL);
@@ -130,7 +133,7 @@ rebuild (NatterTimeline *self)
 
   for (guint i = 0; i < n_messages; i++)
     {
-      GObject *message = g_list_model_get_item (messages, i);
+      GObject *message = g_list_model_get_item (messages, i);  /* or a call */
       gint64 time = natter_timeline_item_time (message);
 
       while (extra < self->extras->len &&
