@@ -703,11 +703,10 @@ _natter_server_accept_dispose (NatterServerShard *self)
   self->reserve_fd = -1;
 }
 
-/* Finds the stream under a WebSocket that libsoup made from it. */
+/* Finds the stream under what libsoup made from it. */
 NatterServerStream *
-_natter_server_find_stream (SoupWebsocketConnection *websocket)
+_natter_server_find_stream (GIOStream *io_stream)
 {
-  GIOStream *io_stream = soup_websocket_connection_get_io_stream (websocket);
   g_autoptr(GIOStream) base = NULL;
 
   if (NATTER_IS_SERVER_STREAM (io_stream))
