@@ -893,6 +893,8 @@ natter_server_connection_forget_nonce (NatterServerConnection *self)
   g_return_if_fail (NATTER_IS_SERVER_CONNECTION (self));
 
   g_clear_pointer (&self->nonce, g_free);
+  /* Needed for the one sign-in only */
+  g_clear_object (&self->local_address);
 }
 
 gboolean

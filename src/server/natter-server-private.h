@@ -121,6 +121,7 @@ struct _NatterServerShard
   GQueue lingering;          /* NatterServerStream closed, waiting for the peer */
   gint n_lingering;          /* its length, for other shards; atomic */
   int reserve_fd;
+  guint accepted_since_trim; /* connections accepted since memory was last given back */
 
   GSource *sweep;
   GSource *slow_sweep;
