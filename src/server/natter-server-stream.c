@@ -2,12 +2,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The server hands libsoup this stream instead of the socket's own, for
- * two things libsoup 3.2 does not do:
+ * The server hands libsoup this stream instead of the socket's own (and
+ * takes it back once it is a WebSocket), for two things libsoup 3.2 does
+ * not do:
  *
- * - It counts what the socket took (NatterServerOutputStream), so that a
- *   connection can bound what waits in libsoup's queue for a client that
- *   does not read.
+ * - It counts what the socket took (NatterServerOutputStream), so that
+ *   the server knows whether a connection was answered anything yet.
  * - It closes gracefully. Closing a TCP socket with unread input makes the
  *   kernel reset the connection, and the peer then loses what it had not
  *   read yet, the close frame with its code included. So closing shuts
@@ -304,7 +304,7 @@ natter_server_stream_init (NatterServerStream *self)
  * @socket: the socket under @base
  * @address: (nullable): the client's IP address as text
  *
- * Returns: (transfer full): a stream for libsoup
+ * Returns: (transfer full): a stream for libsoup, then for its WebSocket
  */
 NatterServerStream *
 natter_server_stream_new (GIOStream  *base,
@@ -398,7 +398,8 @@ natter_server_stream_set_linger (NatterServerStream *self,
  * natter_server_stream_abort:
  *
  * Closes the socket at once, without lingering: the file descriptor is
- * free when this returns. libsoup notices at its next read or write.
+ * free when this returns. Whoever reads or writes it hears so first
+ * (#NatterServerStream::closing).
  */
 void
 natter_server_stream_abort (NatterServerStream *self)
