@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,6 +40,7 @@
 #define REFUSAL_LINGER_BYTES     (64 * 1024)
 #define REFUSAL_LINGER_MS        1000
 #define REQUEST_SWEEP_MS         250
+#define TRIM_AFTER_ACCEPTS       512
 
 static void
 open_reserve_fd (NatterServerShard *self)
@@ -275,6 +277,7 @@ take (NatterServerShard *self,
   g_signal_connect (stream, "lingering", G_CALLBACK (on_stream_lingering), self);
   g_signal_connect (stream, "finished", G_CALLBACK (on_stream_finished), self);
   NATTER_SERVER_COUNT (self->counters.accepted_total);
+  self->accepted_since_trim++;
 
   if (on_reserve)
     account->reserve = TRUE;
@@ -626,6 +629,16 @@ on_request_sweep (gpointer user_data)
       g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
     }
 
+  /* Each sign-in leaves freed memory behind (its HTTP request, libsoup's
+   * objects for it) between the connections that stay. Once a burst of
+   * them has settled, the pages that are wholly free go back to the
+   * system, so that what a connection holds is what it costs. */
+  if (self->accepted_since_trim >= TRIM_AFTER_ACCEPTS && g_queue_is_empty (&self->unauthenticated))
+    {
+      self->accepted_since_trim = 0;
+      malloc_trim (0);
+    }
+
   return G_SOURCE_CONTINUE;
 }
 
@@ -703,11 +716,10 @@ _natter_server_accept_dispose (NatterServerShard *self)
   self->reserve_fd = -1;
 }
 
-/* Finds the stream under a WebSocket that libsoup made from it. */
+/* Finds the stream under what libsoup made from it. */
 NatterServerStream *
-_natter_server_find_stream (SoupWebsocketConnection *websocket)
+_natter_server_find_stream (GIOStream *io_stream)
 {
-  GIOStream *io_stream = soup_websocket_connection_get_io_stream (websocket);
   g_autoptr(GIOStream) base = NULL;
 
   if (NATTER_IS_SERVER_STREAM (io_stream))

@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <libsoup/soup.h>
+#include <gio/gio.h>
 
 #include "natter-protocol.h"
 
@@ -35,7 +35,6 @@ G_DECLARE_FINAL_TYPE (NatterServerConnection, natter_server_connection,
 #define NATTER_CLOSE_SLOW_READER        4006
 
 NatterServerConnection *natter_server_connection_new               (NatterServerShard       *shard,
-                                                                    SoupWebsocketConnection *websocket,
                                                                     NatterServerStream      *stream,
                                                                     gconstpointer            limits);
 NatterServerStream     *natter_server_connection_get_stream        (NatterServerConnection  *self);
@@ -62,6 +61,8 @@ GPtrArray              *natter_server_connection_get_rooms         (NatterServer
 void                    natter_server_connection_send_hello        (NatterServerConnection  *self);
 gboolean                natter_server_connection_can_take          (NatterServerConnection  *self,
                                                                     gsize                    length);
+void                    natter_server_connection_send_ping         (NatterServerConnection  *self,
+                                                                    gint64                   now);
 gboolean                natter_server_connection_check_slow        (NatterServerConnection  *self,
                                                                     gint64                   now);
 gboolean                natter_server_connection_send_text         (NatterServerConnection  *self,

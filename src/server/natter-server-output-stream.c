@@ -2,12 +2,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * libsoup 3.2 keeps the frames a WebSocket could not write yet in a queue
- * of its own and says nothing about its length. Put between libsoup and the
- * socket, this stream counts the bytes the socket (or the TLS layer) took,
- * so that the connection knows how much of what it handed to libsoup is
- * still waiting: handed minus written. Closing it leaves the base stream
- * open: NatterServerStream closes that.
+ * Put between libsoup and the socket, this stream counts the bytes the
+ * socket (or the TLS layer) took, so that the server knows which of the
+ * connections that have not signed in were answered anything yet (when
+ * descriptors run out, an idle one goes first). Over TLS, a WebSocket
+ * connection writes its frames through it too. Closing it leaves the base
+ * stream open: NatterServerStream closes that.
  */
 #define G_LOG_DOMAIN "natter-server-output-stream"
 
@@ -107,7 +107,7 @@ natter_server_output_stream_is_writable (GPollableOutputStream *stream)
 }
 
 /* The base stream's own source: its callback gets the base stream rather
- * than this one, which libsoup's WebSocket (its one user) never looks at. */
+ * than this one, which none of its users looks at. */
 static GSource *
 natter_server_output_stream_create_source (GPollableOutputStream *stream,
                                            GCancellable          *cancellable)

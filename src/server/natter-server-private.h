@@ -15,6 +15,7 @@
 #include "natter-server-cluster-invitations.h"
 #include "natter-server-connection.h"
 #include "natter-server-mailbox.h"
+#include "natter-server-poller.h"
 #include "natter-server-store.h"
 #include "natter-server-stream.h"
 #include "natter-server-worker.h"
@@ -91,6 +92,7 @@ struct _NatterServerShard
   GMainContext *context;
   NatterServerWorker *worker;   /* NULL for shard 0 */
   NatterServerMailbox *mailbox; /* what other shards send its connections */
+  NatterServerPoller *poller;   /* its WebSockets' sockets, on one epoll descriptor */
 
   /* Borrowed from the server, immutable */
   NatterServerConfig *config;
@@ -119,6 +121,7 @@ struct _NatterServerShard
   GQueue lingering;          /* NatterServerStream closed, waiting for the peer */
   gint n_lingering;          /* its length, for other shards; atomic */
   int reserve_fd;
+  guint accepted_since_trim; /* connections accepted since memory was last given back */
 
   GSource *sweep;
   GSource *slow_sweep;
@@ -188,7 +191,7 @@ void                _natter_server_accept_init          (NatterServerShard      
 void                _natter_server_accept_start         (NatterServerShard       *self);
 void                _natter_server_accept_stop          (NatterServerShard       *self);
 void                _natter_server_accept_dispose       (NatterServerShard       *self);
-NatterServerStream *_natter_server_find_stream          (SoupWebsocketConnection *websocket);
+NatterServerStream *_natter_server_find_stream          (GIOStream               *io_stream);
 void                _natter_server_stream_upgraded      (NatterServerShard       *self,
                                                          NatterServerStream      *stream);
 void                _natter_server_evict_oldest         (NatterServerShard       *self,

@@ -415,6 +415,12 @@ _natter_server_shard_new (NatterServer  *server,
       self->context = g_main_context_ref (natter_server_worker_get_context (self->worker));
     }
   self->mailbox = natter_server_mailbox_new (self->context, on_message, self, message_free);
+  self->poller = natter_server_poller_new (self->context, &local_error);
+  if (self->poller == NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return self;
+    }
 
   /* Opened here, one after the other, so that only one runs the schema
    * migration; from now on each is used only by its shard's thread. */
@@ -542,6 +548,8 @@ shard_dispose (gpointer data)
   g_clear_pointer (&self->users, g_hash_table_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_clear_pointer (&self->slow, g_hash_table_unref);
+  /* Its watches went with the connections. */
+  g_clear_pointer (&self->poller, natter_server_poller_free);
 
   if (self->store != NULL)
     natter_server_store_close (self->store);

@@ -27,11 +27,27 @@ struct _NatterServerStore
   GObject parent_instance;
 
   sqlite3 *db;
+  GHashTable *statements;   /* SQL text (owned) -> its statement, prepared once */
 };
 
 G_DEFINE_FINAL_TYPE (NatterServerStore, natter_server_store, G_TYPE_OBJECT)
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+/* Statements are prepared once and kept (see prepare()); what a caller
+ * lets go of is made ready for the next one. */
+static void
+release_statement (sqlite3_stmt *stmt)
+{
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, release_statement)
+
+static void
+finalize_statement (gpointer stmt)
+{
+  sqlite3_finalize (stmt);
+}
 
 static const char * const schema_v1[] = {
   "CREATE TABLE invitations ("
@@ -121,13 +137,24 @@ prepare (NatterServerStore  *self,
       return NULL;
     }
 
-  if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK)
+  /* Parsing SQL cost more than running these small queries (a sign-in
+   * lists its invitations). Never are two statements of one text in use
+   * at once, so the one kept is free whenever it is asked for. */
+  stmt = g_hash_table_lookup (self->statements, sql);
+  if (stmt != NULL)
+    {
+      g_assert (!sqlite3_stmt_busy (stmt));
+      return stmt;
+    }
+
+  if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK)
     {
       set_db_error (self, "prepare", error);
       sqlite3_finalize (stmt);
       return NULL;
     }
 
+  g_hash_table_insert (self->statements, g_strdup (sql), stmt);
   return stmt;
 }
 
@@ -326,6 +353,7 @@ natter_server_store_finalize (GObject *object)
   NatterServerStore *self = (NatterServerStore *) object;
 
   natter_server_store_close (self);
+  g_clear_pointer (&self->statements, g_hash_table_unref);
 
   G_OBJECT_CLASS (natter_server_store_parent_class)->finalize (object);
 }
@@ -341,6 +369,8 @@ natter_server_store_class_init (NatterServerStoreClass *klass)
 static void
 natter_server_store_init (NatterServerStore *self)
 {
+  self->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            finalize_statement);
 }
 
 /**
@@ -405,6 +435,8 @@ natter_server_store_close (NatterServerStore *self)
   if (self->db == NULL)
     return;
 
+  /* The database closes only once its statements are gone. */
+  g_hash_table_remove_all (self->statements);
   if (sqlite3_close (self->db) != SQLITE_OK)
     g_message ("Closing the database failed: %s", sqlite3_errmsg (self->db));
 
@@ -516,7 +548,7 @@ invite_locked (NatterServerStore  *self,
       return NULL;
     }
 
-  g_clear_pointer (&stmt, sqlite3_finalize);
+  g_clear_pointer (&stmt, release_statement);
   invitation = g_new0 (NatterServerInvitation, 1);
   natter_random_bytes (id, sizeof id);
   for (guint i = 0; i < sizeof id; i++)
@@ -529,7 +561,7 @@ invite_locked (NatterServerStore  *self,
   invitation->expires = now + ttl;
   invitation->status = NATTER_SERVER_INVITATION_PENDING;
 
-  g_clear_pointer (&stmt, sqlite3_finalize);
+  g_clear_pointer (&stmt, release_statement);
   stmt = prepare_bind (self, error,
                        "INSERT INTO invitations (" INVITATION_COLUMNS ") "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",

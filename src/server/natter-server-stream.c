@@ -2,12 +2,12 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The server hands libsoup this stream instead of the socket's own, for
- * two things libsoup 3.2 does not do:
+ * The server hands libsoup this stream instead of the socket's own (and
+ * takes it back once it is a WebSocket), for two things libsoup 3.2 does
+ * not do:
  *
- * - It counts what the socket took (NatterServerOutputStream), so that a
- *   connection can bound what waits in libsoup's queue for a client that
- *   does not read.
+ * - It counts what the socket took (NatterServerOutputStream), so that
+ *   the server knows whether a connection was answered anything yet.
  * - It closes gracefully. Closing a TCP socket with unread input makes the
  *   kernel reset the connection, and the peer then loses what it had not
  *   read yet, the close frame with its code included. So closing shuts
@@ -29,6 +29,7 @@
 #define DISCARD_CHUNK             16384
 
 enum {
+  SIGNAL_CLOSING,
   SIGNAL_LINGERING,
   SIGNAL_FINISHED,
   N_SIGNALS
@@ -77,6 +78,9 @@ finish (NatterServerStream *self)
       g_source_destroy (self->linger_timeout);
       g_clear_pointer (&self->linger_timeout, g_source_unref);
     }
+
+  /* Whoever watches the descriptor lets go of it while it is still ours. */
+  g_signal_emit (self, signals[SIGNAL_CLOSING], 0);
 
   /* For TLS this tries a close_notify on a socket shut down for writing,
    * which fails at once; the socket is closed either way. */
@@ -254,6 +258,16 @@ natter_server_stream_class_init (NatterServerStreamClass *klass)
   stream_class->close_finish = natter_server_stream_close_finish;
 
   /**
+   * NatterServerStream::closing:
+   *
+   * The socket is about to be closed (after a linger, or at once): the
+   * last moment its descriptor may be named.
+   */
+  signals[SIGNAL_CLOSING] = g_signal_new ("closing", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 0);
+
+  /**
    * NatterServerStream::lingering:
    *
    * The stream is closed for its user and waits for the peer's end of
@@ -290,7 +304,7 @@ natter_server_stream_init (NatterServerStream *self)
  * @socket: the socket under @base
  * @address: (nullable): the client's IP address as text
  *
- * Returns: (transfer full): a stream for libsoup
+ * Returns: (transfer full): a stream for libsoup, then for its WebSocket
  */
 NatterServerStream *
 natter_server_stream_new (GIOStream  *base,
@@ -384,7 +398,8 @@ natter_server_stream_set_linger (NatterServerStream *self,
  * natter_server_stream_abort:
  *
  * Closes the socket at once, without lingering: the file descriptor is
- * free when this returns. libsoup notices at its next read or write.
+ * free when this returns. Whoever reads or writes it hears so first
+ * (#NatterServerStream::closing).
  */
 void
 natter_server_stream_abort (NatterServerStream *self)
@@ -392,6 +407,20 @@ natter_server_stream_abort (NatterServerStream *self)
   g_return_if_fail (NATTER_IS_SERVER_STREAM (self));
 
   finish (self);
+}
+
+/**
+ * natter_server_stream_is_tls:
+ *
+ * Returns: whether TLS runs over the socket (then its bytes are not the
+ *   stream's)
+ */
+gboolean
+natter_server_stream_is_tls (NatterServerStream *self)
+{
+  g_return_val_if_fail (NATTER_IS_SERVER_STREAM (self), FALSE);
+
+  return G_IS_TLS_CONNECTION (self->base);
 }
 
 gboolean

@@ -37,6 +37,7 @@ void                       natter_server_stream_set_linger        (NatterServerS
                                                                    gsize               max_bytes,
                                                                    guint               timeout_ms);
 void                       natter_server_stream_abort             (NatterServerStream *self);
+gboolean                   natter_server_stream_is_tls            (NatterServerStream *self);
 gboolean                   natter_server_stream_is_finished       (NatterServerStream *self);
 
 G_END_DECLS

@@ -640,7 +640,8 @@ _natter_server_on_sweep (gpointer user_data)
 {
   NatterServerShard *self = user_data;
   gint64 silence = 2 * (gint64) self->limits.heartbeat_s * G_USEC_PER_SEC;
-  gint64 deadline = g_get_monotonic_time () - silence;
+  gint64 now = g_get_monotonic_time ();
+  gint64 deadline = now - silence;
   g_autoptr(GPtrArray) dead = g_ptr_array_new_with_free_func (g_object_unref);
   GHashTableIter iter;
   gpointer connection;
@@ -648,9 +649,12 @@ _natter_server_on_sweep (gpointer user_data)
   g_hash_table_iter_init (&iter, self->connections);
   while (g_hash_table_iter_next (&iter, &connection, NULL))
     {
-      if (!natter_server_connection_is_closing (connection) &&
-          natter_server_connection_get_last_activity (connection) < deadline)
+      if (natter_server_connection_is_closing (connection))
+        continue;
+      if (natter_server_connection_get_last_activity (connection) < deadline)
         g_ptr_array_add (dead, g_object_ref (connection));
+      else
+        natter_server_connection_send_ping (connection, now);
     }
 
 
@@ -860,27 +864,24 @@ on_stats (SoupServer        *server,
   respond_json (message, builder);
 }
 
+/* The WebSocket on @stream is ours now: a connection of this shard. */
 static void
-on_websocket (SoupServer              *server,
-              SoupServerMessage       *message,
-              const char              *path,
-              SoupWebsocketConnection *websocket,
-              gpointer                 user_data)
+take_websocket (NatterServerShard  *self,
+                NatterServerStream *stream,
+                GSocketAddress     *local_address)
 {
-  NatterServerShard *self = user_data;
   NatterServerConnection *connection;
-  NatterServerStream *stream = _natter_server_find_stream (websocket);
   NatterServerKey key;
   int n_active;
 
-  if (stream != NULL)
-    _natter_server_stream_upgraded (self, stream);
+  _natter_server_stream_upgraded (self, stream);
 
-  connection = natter_server_connection_new (self, websocket, stream, &self->limits);
+  connection = natter_server_connection_new (self, stream, &self->limits);
+  if (connection == NULL)
+    return;
   key = (self->next_serial++ << 8) | self->index;
   natter_server_connection_set_key (connection, key);
-  natter_server_connection_set_local_address (connection,
-                                              soup_server_message_get_local_address (message));
+  natter_server_connection_set_local_address (connection, local_address);
   g_hash_table_add (self->connections, connection);
   g_hash_table_insert (self->by_key, GSIZE_TO_POINTER (key), connection);
   g_atomic_int_inc (&self->server->n_connections);
@@ -904,6 +905,49 @@ on_websocket (SoupServer              *server,
     }
 
   natter_server_connection_send_hello (connection);
+}
+
+/* libsoup wrote `101 Switching Protocols`: the socket is taken back from
+ * it, and framed by the connection from now on. */
+static void
+on_upgraded (SoupServerMessage *message,
+             gpointer           user_data)
+{
+  NatterServerShard *self = user_data;
+  g_autoptr(GSocketAddress) local_address = NULL;
+  g_autoptr(GIOStream) io_stream = NULL;
+  NatterServerStream *stream;
+
+  g_signal_handlers_disconnect_by_func (message, on_upgraded, user_data);
+  if (soup_server_message_get_local_address (message) != NULL)
+    local_address = g_object_ref (soup_server_message_get_local_address (message));
+
+  io_stream = soup_server_message_steal_connection (message);
+  stream = io_stream != NULL ? _natter_server_find_stream (io_stream) : NULL;
+  if (stream == NULL)
+    {
+      g_debug ("An upgraded connection is not one of ours");
+      if (io_stream != NULL)
+        g_io_stream_close (io_stream, NULL, NULL);
+      return;
+    }
+
+  take_websocket (self, stream, local_address);
+}
+
+/* `/ws`: libsoup checks the upgrade and answers it (or says what is
+ * wrong with it); no extension is agreed. */
+static void
+on_websocket_request (SoupServer        *server,
+                      SoupServerMessage *message,
+                      const char        *path,
+                      GHashTable        *query,
+                      gpointer           user_data)
+{
+  if (!soup_websocket_server_process_handshake (message, NULL, NULL, NULL, NULL))
+    return;
+
+  g_signal_connect (message, "wrote-informational", G_CALLBACK (on_upgraded), user_data);
 }
 
 /* The cluster (natter-server-cluster.c), in shard 0; the users it names
@@ -1000,7 +1044,7 @@ _natter_server_shard_setup_soup (NatterServerShard *self)
   self->soup = soup_server_new ("server-header", "natter-server/" PACKAGE_VERSION " ", NULL);
   /* Frames are small JSON; compression would cost memory per connection. */
   soup_server_remove_websocket_extension (self->soup, SOUP_TYPE_WEBSOCKET_EXTENSION_DEFLATE);
-  soup_server_add_websocket_handler (self->soup, "/ws", NULL, NULL, on_websocket, self, NULL);
+  soup_server_add_handler (self->soup, "/ws", on_websocket_request, self, NULL);
   soup_server_add_handler (self->soup, "/health", on_health, self, NULL);
   soup_server_add_handler (self->soup, "/stats", on_stats, self, NULL);
 }
