@@ -209,15 +209,9 @@ update_discovery (NatterNearbySection *self)
 {
   const GError *why = self->lan != NULL ? natter_lan_get_discovery_error (self->lan) : NULL;
 
+  /* The core's words say why, and that an address can still be typed */
   if (why != NULL)
-    {
-      /* Translators: %s is why, such as “no Avahi daemon answers” */
-      g_autofree char *text = g_strdup_printf (_("Nearby discovery is unavailable: %s. You can "
-                                                 "still reach someone by their address."),
-                                               why->message);
-
-      gtk_label_set_text (self->unavailable_label, text);
-    }
+    gtk_label_set_text (self->unavailable_label, why->message);
   gtk_widget_set_visible (GTK_WIDGET (self->unavailable_label), why != NULL);
   gtk_widget_set_visible (self->address_box, why != NULL);
 }

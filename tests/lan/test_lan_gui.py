@@ -40,6 +40,7 @@ class Peer:
         self.argv = description["argv"]
         self.env = description["env"]
         self.id = description["id"]
+        self.address = description["address"]
 
     def run(self, *args, timeout=90):
         result = subprocess.run(self.argv + list(args), env=self.env, capture_output=True,
@@ -53,18 +54,18 @@ class Peer:
         return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
 
-class NearbyAppTest(unittest.TestCase):
-    """First run with "People Nearby Only"; the peer shows in Nearby with its signed name;
-    Invite makes them a contact; messages both ways; the header says "on this network"."""
+class LanGuiTestCase(unittest.TestCase):
+    avahi_a = True
+    inner = None
 
-    def test_nearby_app(self):
+    def run_inner(self):
         import natter_lan_net
 
         why = natter_lan_net.why_not()
         if why is not None:
             self.skipTest(why)
 
-        net = natter_lan_net.Net()
+        net = natter_lan_net.Net(avahi_a=self.avahi_a)
         failed = True
         try:
             bob = natter_lan_net.LanClient(net.b, "bob")
@@ -73,13 +74,15 @@ class NearbyAppTest(unittest.TestCase):
                 bob.listen("--auto-accept-invitations")
                 description = os.path.join(net.workdir, "peer.json")
                 with open(description, "w") as f:
-                    json.dump({"argv": bob.args(), "env": bob.env, "id": bob.id}, f)
+                    json.dump({"argv": bob.args(), "env": bob.env, "id": bob.id,
+                               "address": f"{net.b.address}:{bob.port()}"}, f)
 
                 env = net.a.env()
                 env["NATTER_LAN_GUI_PEER"] = description
                 env["NATTER_LAN_GUI_WORKDIR"] = net.workdir
                 inner = subprocess.run(net.a.wrap([KEYRING_RUN, sys.executable,
-                                                   os.path.abspath(__file__), "--inner"]),
+                                                   os.path.abspath(__file__), "--inner",
+                                                   self.inner]),
                                        env=env, timeout=600)
                 if inner.returncode == SKIP:
                     failed = False
@@ -90,6 +93,28 @@ class NearbyAppTest(unittest.TestCase):
                 bob.close()
         finally:
             net.close(keep=failed)
+
+
+class NearbyAppTest(LanGuiTestCase):
+    """First run with "People Nearby Only"; the peer shows in Nearby with its signed name;
+    Invite makes them a contact; messages both ways; the header says "on this network";
+    the preference hides us from the peer and shows us again."""
+
+    inner = "InnerTest.test_nearby"
+
+    def test_nearby_app(self):
+        self.run_inner()
+
+
+class NoAvahiAppTest(LanGuiTestCase):
+    """No Avahi daemon where the app runs: it says why, and reaches the peer by the
+    address typed in, which the profile remembers."""
+
+    avahi_a = False
+    inner = "InnerTest.test_no_avahi"
+
+    def test_no_avahi_app(self):
+        self.run_inner()
 
 
 class InnerTest(unittest.TestCase):
@@ -103,6 +128,7 @@ class InnerTest(unittest.TestCase):
         with open(os.environ["NATTER_LAN_GUI_PEER"]) as f:
             self.bob = Peer(json.load(f))
         self.app = None
+        self.data_home = os.path.join(self.workdir, "me-data")
 
     def tearDown(self):
         if self.app is not None:
@@ -133,11 +159,11 @@ class InnerTest(unittest.TestCase):
         wait_until(lambda: window_geometry(window)[2] <= width + 2, what=f"the window {width} wide")
         time.sleep(0.5)
 
-    def test_inner(self):
-        from natter_gui import App, CLI, Ui, text_of, wait_until
+    def start_nearby_only(self):
+        """The app on a fresh profile, through the first run with no server"""
+        from natter_gui import App, Ui
 
-        data_home = os.path.join(self.workdir, "me-data")
-        self.app = App(self.workdir, "me", data_home)
+        self.app = App(self.workdir, "me", self.data_home)
         self.app.loopback = False
         self.app.start()
         ui = Ui(self.app)
@@ -146,16 +172,31 @@ class InnerTest(unittest.TestCase):
         ui.set_text(ui.find("text", "Display name"), "Ada")
         self.screenshot("lan-first-run")
         ui.press_button("People Nearby Only")
+        return ui
 
-        # Bob, found on this network, with the name he signed and the start of his ID
-        bob_row = ui.find("list item", match=lambda n: n.name.startswith("Bob B., nearby, "),
-                          timeout=WAIT, what="Bob in the Nearby section")
-        self.assertIn(self.bob.id[:12], bob_row.name)
+    def find_bob(self, ui, name="Bob B."):
+        """Bob in the Nearby section: the name he signed (announced) and the start of his ID"""
+        return ui.find("list item", match=lambda n: n.name == f"{name}, nearby, {self.bob.id[:12]}…",
+                       timeout=WAIT, what=f"Bob in the Nearby section as {name}")
+
+    def settings(self):
+        with open(os.path.join(self.data_home, "natter", "profiles", "me", "settings.ini")) as f:
+            return f.read()
+
+    def bob_sees(self, user_id):
+        result = self.bob.run("nearby", "--json")
+        return any(peer["user"] == user_id for peer in json.loads(result.stdout))
+
+    def test_nearby(self):
+        from natter_gui import CLI, text_of, wait_until
+
+        ui = self.start_nearby_only()
+        bob_row = self.find_bob(ui)
         self.assertTrue(ui.find("list", "People nearby"))
         self.screenshot("lan-nearby")
 
         me = subprocess.run([CLI, "--profile", "me", "whoami"],
-                            env=dict(os.environ, XDG_DATA_HOME=data_home),
+                            env=dict(os.environ, XDG_DATA_HOME=self.data_home),
                             capture_output=True, text=True, timeout=60)
         self.assertEqual(me.returncode, 0, me.stderr)
         my_id = me.stdout.strip()
@@ -191,6 +232,44 @@ class InnerTest(unittest.TestCase):
         ui.find("label", match=lambda n: text_of(n) == "Connected directly, on this network",
                 what="the route in the narrow header")
         self.screenshot("lan-conversation-narrow")
+        self.resize(900, 640)
+
+        # Visible by default with no server; the preference hides us from Bob
+        self.assertTrue(self.bob_sees(my_id))
+        ui.key("ctrl+comma")
+        visible = ui.find("check box", match=lambda n: n.name.replace("_", "") ==
+                          "Visible to people nearby", what="the visibility switch")
+        self.assertTrue(visible.getState().contains(ui.pyatspi.STATE_CHECKED))
+        self.screenshot("lan-preferences")
+        ui.press(visible)
+        wait_until(lambda: not self.bob_sees(my_id), timeout=WAIT,
+                   what="Ada gone from Bob's nearby list", interval=0.5)
+        self.assertIn("visible=false", self.settings())
+        ui.press(visible)
+        wait_until(lambda: self.bob_sees(my_id), timeout=WAIT,
+                   what="Ada back in Bob's nearby list", interval=0.5)
+
+    def test_no_avahi(self):
+        from natter_gui import text_of, wait_until
+
+        ui = self.start_nearby_only()
+        why = ui.find("label", match=lambda n: text_of(n).startswith(
+                          "Nearby discovery is unavailable: "), timeout=WAIT,
+                      what="why nearby discovery is unavailable")
+        self.assertIn("Avahi", text_of(why))
+        self.screenshot("lan-no-avahi")
+
+        entry = ui.find("text", "Address of someone nearby")
+        ui.set_text(entry, "not an address")
+        ui.press_button("Connect")
+        ui.find_text("“not an address” is not an address of the form host:port")
+
+        # Reached, proven; no announcement reached this host, so no signed name yet
+        ui.set_text(entry, self.bob.address)
+        ui.press_button("Connect")
+        self.find_bob(ui, "Unnamed")
+        wait_until(lambda: self.bob.address in self.settings(), what="the address remembered")
+        self.screenshot("lan-no-avahi-reached")
 
 
 if __name__ == "__main__":
@@ -201,6 +280,6 @@ if __name__ == "__main__":
         if reason is not None:
             print(f"# SKIP {reason}")
             sys.exit(SKIP)
-        unittest.main(argv=[sys.argv[0], "InnerTest"], verbosity=2)
+        unittest.main(argv=[sys.argv[0], sys.argv[-1]], verbosity=2)
     else:
         unittest.main(argv=sys.argv[:1] + sys.argv[1:], verbosity=2)
