@@ -267,7 +267,9 @@ class ServerAndNearbyTest(LanTestCase):
                 self.fail(f"{contact} never reached {want}: {entry}")
             time.sleep(0.5)
 
-    def test_both_ways(self):
+    def contacts_nearby(self, body):
+        """Alice and Bob, with a server and nearby, become contacts through the server's
+        invitation, and a message goes directly; their listeners are returned."""
         server = natter_lan_net.Server(self.net.a)
         alice = natter_lan_net.DualClient(self.net.a, "alice", server.url)
         bob = natter_lan_net.DualClient(self.net.b, "bob", server.url)
@@ -275,8 +277,9 @@ class ServerAndNearbyTest(LanTestCase):
 
         listen_a = alice.listen()
         listen_b = bob.listen("--auto-accept-invitations")
-        listen_a.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
-                          timeout=WAIT, what="server online")
+        for listener in (listen_a, listen_b):
+            listener.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
+                              timeout=WAIT, what="server online")
         listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
 
         # The server keeps the invitation; the contact is then reached directly
@@ -284,32 +287,18 @@ class ServerAndNearbyTest(LanTestCase):
         listen_b.wait_for(lambda e: e.get("event") == "invitation-accepted",
                           timeout=WAIT, what="accepted invitation")
         self.route(alice, bob.id, "nearby")
-        alice.run("send", bob.id, "nearby first")
-        listen_b.wait_for(lambda e: e.get("event") == "message" and e.get("body") == "nearby first",
+        alice.run("send", bob.id, body)
+        listen_b.wait_for(lambda e: e.get("event") == "message" and e.get("body") == body,
                           timeout=WAIT, what="message")
+        return alice, bob, listen_a, listen_b
+
+    def test_both_ways(self):
+        self.contacts_nearby("nearby first")
 
     def test_nearby_then_server(self):
         """Bob leaves this network but not the server: the route goes back to the server,
         and Bob never shows offline on the way."""
-        server = natter_lan_net.Server(self.net.a)
-        alice = natter_lan_net.DualClient(self.net.a, "alice", server.url)
-        bob = natter_lan_net.DualClient(self.net.b, "bob", server.url)
-        self.clients += [alice, bob]
-
-        listen_a = alice.listen()
-        listen_b = bob.listen("--auto-accept-invitations")
-        listen_a.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
-                          timeout=WAIT, what="server online")
-        listen_b.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
-                          timeout=WAIT, what="bob's server online")
-        listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
-        alice.run("invite", bob.id)
-        listen_b.wait_for(lambda e: e.get("event") == "invitation-accepted",
-                          timeout=WAIT, what="accepted invitation")
-        self.route(alice, bob.id, "nearby")
-        alice.run("send", bob.id, "while nearby")
-        listen_b.wait_for(lambda e: e.get("event") == "message" and e.get("body") == "while nearby",
-                          timeout=WAIT, what="message while nearby")
+        alice, bob, listen_a, listen_b = self.contacts_nearby("while nearby")
 
         # Bob's host stops announcing him (its avahi-daemon quits): no longer nearby
         mark = listen_a.mark()
