@@ -16,6 +16,7 @@
 
 #include <glib/gi18n.h>
 
+#include "natter-call-row.h"
 #include "natter-call-window.h"
 #include "natter-video-paintable.h"
 
@@ -62,14 +63,6 @@ on_frame (NatterCall *call,
                                      pixels);
 }
 
-static char *
-format_duration (guint seconds)
-{
-  if (seconds >= 3600)
-    return g_strdup_printf ("%u:%02u:%02u", seconds / 3600, seconds / 60 % 60, seconds % 60);
-  return g_strdup_printf ("%u:%02u", seconds / 60, seconds % 60);
-}
-
 static void
 update_status (NatterCallWindow *self)
 {
@@ -92,7 +85,7 @@ update_status (NatterCallWindow *self)
       text = g_strdup (_("Connecting…"));
       break;
     case NATTER_CALL_STATE_ACTIVE:
-      text = format_duration (natter_call_get_duration (self->call));
+      text = natter_call_row_format_duration (natter_call_get_duration (self->call));
       break;
     case NATTER_CALL_STATE_ENDED:
     default:

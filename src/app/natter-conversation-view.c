@@ -20,6 +20,7 @@
 #include "natter-conversation.h"
 
 #include "natter-application.h"
+#include "natter-call-row.h"
 #include "natter-contact-dialog.h"
 #include "natter-conversation-view.h"
 #include "natter-message-row.h"
@@ -717,6 +718,25 @@ on_adjustment_value_changed (NatterConversationView *self)
 
 /* Rows */
 
+/* The message before @position (a day header depends on it); calls between
+ * are passed over */
+static NatterMessage *
+previous_message (NatterConversationView *self,
+                  guint                   position)
+{
+  if (position == GTK_INVALID_LIST_POSITION || self->conversation == NULL)
+    return NULL;
+
+  for (guint i = position; i > 0; i--)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (self->conversation), i - 1);
+
+      if (NATTER_IS_MESSAGE (item))
+        return NATTER_MESSAGE (g_steal_pointer (&item));
+    }
+  return NULL;
+}
+
 static void
 bind_message_row (NatterConversationView *self,
                   GtkListItem            *item)
@@ -727,8 +747,19 @@ bind_message_row (NatterConversationView *self,
   if (gtk_list_item_get_item (item) == NULL)
     return;
 
-  if (position != GTK_INVALID_LIST_POSITION && position > 0 && self->conversation != NULL)
-    previous = g_list_model_get_item (G_LIST_MODEL (self->conversation), position - 1);
+  /* Calls stand among the messages (natter-call-row.c) */
+  if (NATTER_IS_CALL (gtk_list_item_get_item (item)))
+    {
+      if (!NATTER_IS_CALL_ROW (gtk_list_item_get_child (item)))
+        gtk_list_item_set_child (item, GTK_WIDGET (natter_call_row_new ()));
+      natter_call_row_set_call (NATTER_CALL_ROW (gtk_list_item_get_child (item)),
+                                gtk_list_item_get_item (item));
+      return;
+    }
+  if (!NATTER_IS_MESSAGE_ROW (gtk_list_item_get_child (item)))
+    gtk_list_item_set_child (item, GTK_WIDGET (natter_message_row_new ()));
+
+  previous = previous_message (self, position);
 
   natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), self->client,
                            gtk_list_item_get_item (item), previous, contact_name (self),
@@ -771,8 +802,11 @@ on_unbind_message_row (GtkSignalListItemFactory *factory,
                        GtkListItem              *item,
                        gpointer                  user_data)
 {
-  natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL, NULL,
-                           NULL, FALSE);
+  if (NATTER_IS_CALL_ROW (gtk_list_item_get_child (item)))
+    natter_call_row_set_call (NATTER_CALL_ROW (gtk_list_item_get_child (item)), NULL);
+  else
+    natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL,
+                             NULL, NULL, FALSE);
 }
 
 static void
@@ -782,7 +816,7 @@ on_messages_changed (GListModel             *model,
                      guint                   added,
                      NatterConversationView *self)
 {
-  NatterMessage *last;
+  GObject *last;
 
   if (added == 0 || position + added != g_list_model_get_n_items (model))
     return;
@@ -791,8 +825,8 @@ on_messages_changed (GListModel             *model,
    * the adjustment still says whether the user was at the bottom. Our own
    * messages always scroll. */
   last = g_list_model_get_item (model, position + added - 1);
-  if (is_at_bottom (self) ||
-      natter_message_get_direction (last) == NATTER_MESSAGE_DIRECTION_OUT)
+  if (is_at_bottom (self) || !NATTER_IS_MESSAGE (last) ||
+      natter_message_get_direction (NATTER_MESSAGE (last)) == NATTER_MESSAGE_DIRECTION_OUT)
     {
       start_scroll_to_bottom (self);
     }
@@ -892,9 +926,10 @@ find_message (NatterConversationView *self,
       /* Only the items prepended since the last look are new. */
       for (guint i = 0; i < unscanned; i++)
         {
-          g_autoptr(NatterMessage) message = g_list_model_get_item (model, i);
+          g_autoptr(GObject) item = g_list_model_get_item (model, i);
 
-          if (natter_message_get_row_id (message) == row_id)
+          if (NATTER_IS_MESSAGE (item) &&
+              natter_message_get_row_id (NATTER_MESSAGE (item)) == row_id)
             {
               *position = i;
               return TRUE;
@@ -1570,9 +1605,11 @@ find_first_unread (NatterConversationView *self)
 
   for (guint i = n_items; i > 0; i--)
     {
-      g_autoptr(NatterMessage) message = g_list_model_get_item (model, i - 1);
+      g_autoptr(GObject) item = g_list_model_get_item (model, i - 1);
+      NatterMessage *message = NATTER_IS_MESSAGE (item) ? NATTER_MESSAGE (item) : NULL;
 
-      if (natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
+      if (message == NULL ||
+          natter_message_get_direction (message) != NATTER_MESSAGE_DIRECTION_IN)
         continue;
       if (natter_message_get_status (message) != NATTER_MESSAGE_STATUS_RECEIVED)
         break;

@@ -1,10 +1,15 @@
-/* natter-conversation.c: one contact's messages as a GListModel
+/* natter-conversation.c: one contact's messages and calls as a GListModel
  *
  * The newest page is loaded from the store at once; older pages are loaded
  * when the view asks (scrolling up), so a conversation of any length opens
  * in constant time. New messages are appended as the client reports them;
  * status changes reach the rows through the messages' own notify::status,
  * because the store hands out one live object per message.
+ *
+ * The contact's calls (NatterCall) stand among the messages in time order:
+ * those of the history as each page of messages is loaded, a new one as
+ * the client adds it (the live object, whose state the row follows). Items
+ * are NatterMessage or NatterCall.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -21,7 +26,8 @@ struct _NatterConversation
   NatterClient *client;
   char         *contact_id;
   NatterContactSession *session;   /* what the client knows of the contact now */
-  GPtrArray    *messages;    /* NatterMessage, oldest first */
+  GPtrArray    *messages;    /* NatterMessage and NatterCall, oldest first */
+  GPtrArray    *older_calls; /* of the history, before the loaded page, oldest first */
   gboolean      has_older;
   gboolean      typing;
 };
@@ -45,7 +51,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NatterConversation, natter_conversation, G_TYPE_O
 static GType
 natter_conversation_get_item_type (GListModel *model)
 {
-  return NATTER_TYPE_MESSAGE;
+  return G_TYPE_OBJECT;
 }
 
 static guint
@@ -85,6 +91,78 @@ set_has_older (NatterConversation *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HAS_OLDER]);
 }
 
+/* When a message or call took place, for the time order */
+static gint64
+item_time (gpointer item)
+{
+  if (NATTER_IS_CALL (item))
+    return natter_call_get_started_at (item);
+  return natter_message_get_timestamp (item);
+}
+
+/* The oldest message loaded, which the next page of the store comes before */
+static NatterMessage *
+oldest_message (NatterConversation *self)
+{
+  for (guint i = 0; i < self->messages->len; i++)
+    if (NATTER_IS_MESSAGE (g_ptr_array_index (self->messages, i)))
+      return g_ptr_array_index (self->messages, i);
+  return NULL;
+}
+
+/* Puts the calls of the history that belong with @page (messages, oldest
+ * first) among them; all that are left if no page is older */
+static void
+merge_calls (NatterConversation *self,
+             GPtrArray          *page,
+             gboolean            oldest_page)
+{
+  gint64 from = page->len > 0 && !oldest_page ? item_time (g_ptr_array_index (page, 0))
+                                              : G_MININT64;
+  guint first = self->older_calls->len;
+  guint at = 0;
+
+  while (first > 0 && natter_call_get_started_at (g_ptr_array_index (self->older_calls,
+                                                                     first - 1)) >= from)
+    first--;
+
+  for (guint i = first; i < self->older_calls->len; i++)
+    {
+      NatterCall *call = g_ptr_array_index (self->older_calls, i);
+
+      while (at < page->len && item_time (g_ptr_array_index (page, at)) <=
+                               natter_call_get_started_at (call))
+        at++;
+      g_ptr_array_insert (page, at++, g_object_ref (call));
+    }
+  g_ptr_array_set_size (self->older_calls, first);
+}
+
+static gboolean
+has_item (NatterConversation *self,
+          gpointer            item)
+{
+  for (guint i = self->messages->len; i > 0; i--)
+    if (g_ptr_array_index (self->messages, i - 1) == item)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+on_call_added (NatterClient *client,
+               NatterCall   *call,
+               gpointer      user_data)
+{
+  NatterConversation *self = user_data;
+
+  if (g_strcmp0 (natter_call_get_contact_id (call), self->contact_id) != 0 ||
+      has_item (self, call))
+    return;
+
+  g_ptr_array_add (self->messages, g_object_ref (call));
+  g_list_model_items_changed (G_LIST_MODEL (self), self->messages->len - 1, 0, 1);
+}
+
 static void
 on_message_added (NatterContactSession *session,
                   NatterMessage        *message,
@@ -104,7 +182,8 @@ on_message_deleted (NatterContactSession *session,
   NatterConversation *self = user_data;
 
   for (guint i = 0; i < self->messages->len; i++)
-    if (g_strcmp0 (natter_message_get_id (g_ptr_array_index (self->messages, i)),
+    if (NATTER_IS_MESSAGE (g_ptr_array_index (self->messages, i)) &&
+        g_strcmp0 (natter_message_get_id (g_ptr_array_index (self->messages, i)),
                    message_id) == 0)
       {
         g_ptr_array_remove_index (self->messages, i);
@@ -124,6 +203,7 @@ on_conversation_cleared (NatterContactSession *session,
     return;
 
   g_ptr_array_set_size (self->messages, 0);
+  g_ptr_array_set_size (self->older_calls, 0);
   set_has_older (self, FALSE);
   g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, 0);
 }
@@ -148,9 +228,19 @@ natter_conversation_constructed (GObject *object)
 {
   NatterConversation *self = NATTER_CONVERSATION (object);
   g_autoptr(GPtrArray) page = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
   g_autoptr(GError) error = NULL;
+  NatterCall *current;
 
   G_OBJECT_CLASS (natter_conversation_parent_class)->constructed (object);
+
+  calls = natter_client_list_calls (self->client, self->contact_id, NATTER_CONVERSATION_CALLS,
+                                    &error);
+  if (calls == NULL)
+    g_message ("Could not load the calls of a conversation: %s", error->message);
+  else
+    g_ptr_array_extend_and_steal (self->older_calls, g_steal_pointer (&calls));
+  g_clear_error (&error);
 
   page = natter_store_load_messages (natter_client_get_store (self->client), self->contact_id,
                                      NULL, NATTER_CONVERSATION_PAGE_SIZE, &error);
@@ -160,9 +250,16 @@ natter_conversation_constructed (GObject *object)
     }
   else
     {
+      self->has_older = page->len == NATTER_CONVERSATION_PAGE_SIZE;
+      merge_calls (self, page, !self->has_older);
       g_ptr_array_extend_and_steal (self->messages, g_steal_pointer (&page));
-      self->has_older = self->messages->len == NATTER_CONVERSATION_PAGE_SIZE;
     }
+
+  /* A call going on now is in the history only once it is over */
+  current = natter_client_get_current_call (self->client);
+  if (current != NULL && g_strcmp0 (natter_call_get_contact_id (current), self->contact_id) == 0)
+    g_ptr_array_add (self->messages, g_object_ref (current));
+  g_signal_connect_object (self->client, "call-added", G_CALLBACK (on_call_added), self, 0);
 
   /* The session speaks only of this conversation */
   self->session = g_object_ref (natter_client_get_session (self->client, self->contact_id));
@@ -239,6 +336,8 @@ natter_conversation_dispose (GObject *object)
   g_clear_object (&self->client);
   if (self->messages != NULL)
     g_ptr_array_set_size (self->messages, 0);
+  if (self->older_calls != NULL)
+    g_ptr_array_set_size (self->older_calls, 0);
 
   G_OBJECT_CLASS (natter_conversation_parent_class)->dispose (object);
 }
@@ -249,6 +348,7 @@ natter_conversation_finalize (GObject *object)
   NatterConversation *self = NATTER_CONVERSATION (object);
 
   g_clear_pointer (&self->messages, g_ptr_array_unref);
+  g_clear_pointer (&self->older_calls, g_ptr_array_unref);
   g_free (self->contact_id);
 
   G_OBJECT_CLASS (natter_conversation_parent_class)->finalize (object);
@@ -285,6 +385,7 @@ static void
 natter_conversation_init (NatterConversation *self)
 {
   self->messages = g_ptr_array_new_with_free_func (g_object_unref);
+  self->older_calls = g_ptr_array_new_with_free_func (g_object_unref);
 }
 
 /**
@@ -332,7 +433,8 @@ natter_conversation_get_typing (NatterConversation *self)
  * natter_conversation_load_older:
  * @self: a #NatterConversation
  *
- * Prepends the page of messages before the oldest one loaded.
+ * Prepends the page of messages before the oldest one loaded, with the
+ * calls among them.
  *
  * Returns: %TRUE if messages were added
  */
@@ -345,18 +447,20 @@ natter_conversation_load_older (NatterConversation *self)
 
   g_return_val_if_fail (NATTER_IS_CONVERSATION (self), FALSE);
 
-  if (!self->has_older || self->messages->len == 0)
+  if (!self->has_older || oldest_message (self) == NULL)
     return FALSE;
 
   page = natter_store_load_messages (natter_client_get_store (self->client), self->contact_id,
-                                     g_ptr_array_index (self->messages, 0),
-                                     NATTER_CONVERSATION_PAGE_SIZE, &error);
+                                     oldest_message (self), NATTER_CONVERSATION_PAGE_SIZE,
+                                     &error);
   if (page == NULL)
     {
       g_warning ("Could not load older messages: %s", error->message);
       return FALSE;
     }
 
+  set_has_older (self, page->len == NATTER_CONVERSATION_PAGE_SIZE);
+  merge_calls (self, page, !self->has_older);
   n = page->len;
   if (n > 0)
     {
@@ -365,6 +469,5 @@ natter_conversation_load_older (NatterConversation *self)
       g_list_model_items_changed (G_LIST_MODEL (self), 0, 0, n);
     }
 
-  set_has_older (self, n == NATTER_CONVERSATION_PAGE_SIZE);
   return n > 0;
 }

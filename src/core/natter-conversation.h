@@ -11,6 +11,8 @@
 G_BEGIN_DECLS
 
 #define NATTER_CONVERSATION_PAGE_SIZE 100
+/* The most calls of the history a conversation shows */
+#define NATTER_CONVERSATION_CALLS 1000
 
 #define NATTER_TYPE_CONVERSATION (natter_conversation_get_type ())
 

@@ -678,9 +678,9 @@ natter_store_delete_message (NatterStore  *self,
 /**
  * natter_store_clear_conversation:
  *
- * Deletes every message of the conversation from this history (the contact
- * stays): the search index and the outbox lose them too, and nothing is
- * unread any more.
+ * Deletes every message and call record of the conversation from this
+ * history (the contact stays): the search index and the outbox lose them
+ * too, and nothing is unread any more.
  *
  * Returns: %TRUE if the conversation is empty now
  */
@@ -701,6 +701,8 @@ natter_store_clear_conversation (NatterStore  *self,
   if (!_natter_store_exec (self, "delete the conversation", error,
                            "DELETE FROM messages WHERE conversation_id = ?",
                            "i", conversation_id) ||
+      !_natter_store_exec (self, "delete the conversation", error,
+                           "DELETE FROM calls WHERE conversation_id = ?", "i", conversation_id) ||
       !_natter_store_exec (self, "delete the conversation", error,
                            "UPDATE conversations SET unread_count = 0, last_message_id = NULL "
                            "WHERE id = ?", "i", conversation_id) ||

@@ -19,6 +19,7 @@
 #include "natter-fake-hub.h"
 #include "natter-fake-rendezvous.h"
 #include "natter-protocol.h"
+#include "natter-test-files.h"
 
 #define WAIT_LIMIT_S 30
 
@@ -198,24 +199,6 @@ fixture_setup (Fixture       *fixture,
 }
 
 static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 side_clear (Side *side)
 {
   g_clear_pointer (&side->incoming, g_ptr_array_unref);
@@ -242,7 +225,7 @@ fixture_teardown (Fixture       *fixture,
   drain ();
   g_assert_finalize_object (g_steal_pointer (&fixture->hub));
 
-  remove_tree (fixture->dir);
+  natter_test_remove_tree (fixture->dir);
   g_free (fixture->dir);
 }
 

@@ -1,15 +1,23 @@
 /* test-models.c: NatterConversation and NatterContactList over a real store
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Call records are written as the calls service writes them (through
+ * core's private constructor), so that the conversation's calls among the
+ * messages come from a real store too.
  */
 #include "config.h"
 
 #include <glib/gstdio.h>
 
+#include "natter-call-private.h"
 #include "natter-contact-list.h"
 #include "natter-conversation.h"
 #include "natter-protocol.h"
+#include "natter-store-calls.h"
 #include "natter-test-client.h"
+
+#define T0 (G_GINT64_CONSTANT (1700000000) * G_USEC_PER_SEC)
 
 typedef struct
 {
@@ -177,6 +185,143 @@ test_contact_list_order (Fixture       *fixture,
   g_assert_cmpint (natter_contact_get_presence (top), ==, NATTER_PRESENCE_OFFLINE);
 }
 
+static void
+add_message (Fixture *fixture,
+             guint    n,
+             gint64   at)
+{
+  g_autofree char *id = g_strdup_printf ("m%03u", n);
+  g_autofree char *body = g_strdup_printf ("message %u", n);
+  g_autoptr(NatterMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean is_new;
+
+  message = natter_store_insert_incoming (natter_client_get_store (fixture->client),
+                                          fixture->peer_id, id, body, at, &is_new, &error);
+  g_assert_no_error (error);
+}
+
+static void
+add_call (Fixture          *fixture,
+          const char       *id,
+          NatterCallOutcome outcome,
+          gint64            at)
+{
+  g_autoptr(NatterCall) call = NULL;
+  g_autoptr(GError) error = NULL;
+
+  call = _natter_call_new_from_record (id, fixture->peer_id, NATTER_CALL_DIRECTION_IN, FALSE,
+                                       outcome, at,
+                                       outcome == NATTER_CALL_OUTCOME_ANSWERED ? at + 1 : 0,
+                                       at + 65 * G_USEC_PER_SEC);
+  g_assert_true (natter_store_add_call (natter_client_get_store (fixture->client), call, &error));
+  g_assert_no_error (error);
+}
+
+/* The items as text: "m1" for message 1, "c:ID" for a call */
+static char *
+describe (NatterConversation *conversation)
+{
+  GListModel *model = G_LIST_MODEL (conversation);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (model); i++)
+    {
+      g_autoptr(GObject) item = g_list_model_get_item (model, i);
+
+      if (text->len > 0)
+        g_string_append_c (text, ' ');
+      if (NATTER_IS_CALL (item))
+        g_string_append_printf (text, "c:%s", natter_call_get_id (NATTER_CALL (item)));
+      else
+        g_string_append_printf (text, "m%s",
+                                natter_message_get_body (NATTER_MESSAGE (item)) + 8);
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static void
+test_calls_in_time_order (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autofree char *items = NULL;
+
+  add_call (fixture, "first", NATTER_CALL_OUTCOME_MISSED, T0);
+  add_message (fixture, 1, T0 + 1 * G_USEC_PER_SEC);
+  add_call (fixture, "between", NATTER_CALL_OUTCOME_ANSWERED, T0 + 2 * G_USEC_PER_SEC);
+  add_message (fixture, 3, T0 + 3 * G_USEC_PER_SEC);
+  add_message (fixture, 5, T0 + 5 * G_USEC_PER_SEC);
+  add_call (fixture, "last", NATTER_CALL_OUTCOME_BUSY, T0 + 6 * G_USEC_PER_SEC);
+
+  conversation = natter_conversation_new (fixture->client, fixture->peer_id);
+  items = describe (conversation);
+  g_assert_cmpstr (items, ==, "c:first m1 c:between m3 m5 c:last");
+  g_assert_false (natter_conversation_get_has_older (conversation));
+}
+
+static void
+test_calls_come_with_their_page (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autoptr(GObject) item = NULL;
+  GListModel *model;
+
+  add_call (fixture, "oldest", NATTER_CALL_OUTCOME_MISSED, T0 - 1);
+  for (guint i = 0; i < 250; i++)
+    {
+      add_message (fixture, i, T0 + i * G_USEC_PER_SEC);
+      if (i == 20)
+        add_call (fixture, "early", NATTER_CALL_OUTCOME_DECLINED, T0 + 20 * G_USEC_PER_SEC + 1);
+      if (i == 240)
+        add_call (fixture, "late", NATTER_CALL_OUTCOME_ANSWERED, T0 + 240 * G_USEC_PER_SEC + 1);
+    }
+
+  conversation = natter_conversation_new (fixture->client, fixture->peer_id);
+  model = G_LIST_MODEL (conversation);
+  /* The newest page, and the call that falls in it */
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, NATTER_CONVERSATION_PAGE_SIZE + 1);
+  item = g_list_model_get_item (model, NATTER_CONVERSATION_PAGE_SIZE + 1 - 10);
+  g_assert_true (NATTER_IS_CALL (item));
+  g_assert_cmpstr (natter_call_get_id (NATTER_CALL (item)), ==, "late");
+  g_clear_object (&item);
+
+  while (natter_conversation_load_older (conversation))
+    ;
+  g_assert_false (natter_conversation_get_has_older (conversation));
+  g_assert_cmpuint (g_list_model_get_n_items (model), ==, 253);
+  item = g_list_model_get_item (model, 0);
+  g_assert_cmpstr (natter_call_get_id (NATTER_CALL (item)), ==, "oldest");
+  g_clear_object (&item);
+  item = g_list_model_get_item (model, 22);
+  g_assert_cmpstr (natter_call_get_id (NATTER_CALL (item)), ==, "early");
+}
+
+static void
+test_cleared_with_the_history (Fixture       *fixture,
+                               gconstpointer  data)
+{
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autoptr(NatterConversation) again = NULL;
+  g_autoptr(GPtrArray) calls = NULL;
+  g_autoptr(GError) error = NULL;
+
+  add_message (fixture, 1, T0);
+  add_call (fixture, "gone", NATTER_CALL_OUTCOME_ANSWERED, T0 + 1);
+  conversation = natter_conversation_new (fixture->client, fixture->peer_id);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 2);
+
+  g_assert_true (natter_client_clear_conversation (fixture->client, fixture->peer_id, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==, 0);
+  calls = natter_client_list_calls (fixture->client, fixture->peer_id, 10, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (calls->len, ==, 0);
+  again = natter_conversation_new (fixture->client, fixture->peer_id);
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (again)), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -187,6 +332,12 @@ main (int   argc,
               fixture_set_up, test_conversation_pages, fixture_tear_down);
   g_test_add ("/Natter/Core/Conversation/follows-client", Fixture, NULL,
               fixture_set_up, test_conversation_follows_client, fixture_tear_down);
+  g_test_add ("/Natter/Core/Conversation/calls-in-time-order", Fixture, NULL,
+              fixture_set_up, test_calls_in_time_order, fixture_tear_down);
+  g_test_add ("/Natter/Core/Conversation/calls-come-with-their-page", Fixture, NULL,
+              fixture_set_up, test_calls_come_with_their_page, fixture_tear_down);
+  g_test_add ("/Natter/Core/Conversation/calls-cleared-with-the-history", Fixture, NULL,
+              fixture_set_up, test_cleared_with_the_history, fixture_tear_down);
   g_test_add ("/Natter/Core/ContactList/order", Fixture, NULL,
               fixture_set_up, test_contact_list_order, fixture_tear_down);
 

@@ -16,6 +16,7 @@
 #include "natter-call-private.h"
 #include "natter-store.h"
 #include "natter-store-calls.h"
+#include "natter-test-files.h"
 
 #define ANA  "ana-user-id-0000000000000000000000000000000000000000000"
 #define BEN  "ben-user-id-0000000000000000000000000000000000000000000"
@@ -27,25 +28,6 @@ typedef struct
   char        *path;
   NatterStore *store;
 } Fixture;
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-
-  g_rmdir (path);
-}
 
 static void
 fixture_set_up (Fixture       *fixture,
@@ -68,7 +50,7 @@ fixture_tear_down (Fixture       *fixture,
 {
   if (fixture->store != NULL)
     g_assert_finalize_object (g_steal_pointer (&fixture->store));
-  remove_tree (fixture->dir);
+  natter_test_remove_tree (fixture->dir);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->path, g_free);
 }
@@ -303,7 +285,7 @@ test_not_a_database (void)
   g_assert_error (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_CORRUPT);
   g_assert_null (store);
 
-  remove_tree (dir);
+  natter_test_remove_tree (dir);
 }
 
 static char *
@@ -354,7 +336,7 @@ test_open_create (void)
   g_assert_cmpint (int_raw (db, "PRAGMA user_version"), ==, NATTER_STORE_SCHEMA_VERSION);
   sqlite3_close (db);
 
-  remove_tree (dir);
+  natter_test_remove_tree (dir);
 }
 
 /* Another program's SQLite file and a newer Natter's history are refused
@@ -402,7 +384,7 @@ test_open_refuses_untouched (void)
   g_assert_cmpmem (before, before_len, after, after_len);
   g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
 
-  remove_tree (dir);
+  natter_test_remove_tree (dir);
 }
 
 /* A damaged page is found by the check, which stops writes; the backup
@@ -474,7 +456,7 @@ test_damage_and_backup (void)
   g_clear_object (&lost);
   g_assert_finalize_object (g_steal_pointer (&store));
 
-  remove_tree (dir);
+  natter_test_remove_tree (dir);
 }
 
 static void
@@ -1035,7 +1017,7 @@ test_migration (void)
   g_assert_cmpint (int_raw (db, "PRAGMA user_version"), ==, NATTER_STORE_SCHEMA_VERSION);
   sqlite3_close (db);
 
-  remove_tree (dir);
+  natter_test_remove_tree (dir);
 }
 
 static gint64
@@ -1179,7 +1161,7 @@ test_crash (void)
   g_clear_pointer (&page, g_ptr_array_unref);
   g_clear_pointer (&queue, g_ptr_array_unref);
   g_assert_finalize_object (g_steal_pointer (&store));
-  remove_tree (dir);
+  natter_test_remove_tree (dir);
 }
 
 static void
