@@ -127,6 +127,8 @@ on_presence_changed (NatterRendezvous *rendezvous,
 
   if (online)
     {
+      /* A connection to them is near: its certificate is made meanwhile */
+      natter_peer_prepare ();
       session->attempts = 0;
       g_clear_handle_id (&session->retry_source, g_source_remove);
       _natter_client_flush_outbox (self, user_id);
@@ -945,6 +947,7 @@ natter_client_stop (NatterClient *self)
     _natter_contact_session_close_now (session);
 
   natter_rendezvous_stop (self->rendezvous);
+  natter_peer_wait_prepared ();
 }
 
 NatterPeerState
