@@ -596,6 +596,34 @@ on_profile_client (NatterProfile *profile,
   set_client (NATTER_APPLICATION (user_data), natter_profile_get_client (profile));
 }
 
+/* Whether the people nearby see us (the nearby-visibility key): by default
+ * yes with no server, where nobody could reach us otherwise, and no with a
+ * server, where the network may be a public one and the server reaches
+ * everyone anyway. A choice made in Preferences goes to the profile; with a
+ * server, choosing to be seen makes its client look nearby too. */
+static void
+apply_nearby_visibility (NatterApplication *self)
+{
+  g_autofree char *choice = NULL;
+  g_autofree char *server = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean visible;
+
+  if (self->settings == NULL || self->profile == NULL)
+    return;
+
+  choice = g_settings_get_string (self->settings, "nearby-visibility");
+  if (!g_str_equal (choice, "visible") && !g_str_equal (choice, "hidden"))
+    return;
+
+  visible = g_str_equal (choice, "visible");
+  server = natter_profile_dup_server_url (self->profile);
+  if (!natter_profile_set_nearby_visible (self->profile, visible, &error) ||
+      (server != NULL && visible &&
+       !natter_profile_set_nearby_with_server (self->profile, TRUE, &error)))
+    g_warning ("%s", error->message);
+}
+
 /* Opening */
 
 static void
@@ -626,6 +654,7 @@ on_identity_loaded (GObject      *source,
     }
 
   /* The client comes through notify::client, and starts there */
+  apply_nearby_visibility (self);
   if (natter_profile_open_client (self->profile, &error) == NULL)
     {
       g_task_return_error (task, g_steal_pointer (&error));
@@ -888,6 +917,8 @@ natter_application_startup (GApplication *application)
       /* The desktop may have forgotten, or the user changed it there */
       if (g_settings_get_boolean (self->settings, "run-in-background"))
         request_background (self);
+      g_signal_connect_swapped (self->settings, "changed::nearby-visibility",
+                                G_CALLBACK (apply_nearby_visibility), self);
     }
 }
 
@@ -1190,6 +1221,57 @@ natter_application_dup_server_url (NatterApplication *self)
     return NULL;
 
   return natter_profile_dup_server_url (self->profile);
+}
+
+/**
+ * natter_application_get_nearby_only:
+ *
+ * Returns: whether the profile works with the people nearby only, no server
+ */
+gboolean
+natter_application_get_nearby_only (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  return open_profile (self, NULL) && natter_profile_get_nearby_only (self->profile);
+}
+
+/**
+ * natter_application_set_nearby_only:
+ *
+ * On the first run: the profile works with the people nearby only.
+ *
+ * Returns: %TRUE once the profile holds it
+ */
+gboolean
+natter_application_set_nearby_only (NatterApplication  *self,
+                                    GError            **error)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  return open_profile (self, error) && natter_profile_set_nearby_only (self->profile, TRUE, error);
+}
+
+/**
+ * natter_application_get_nearby_visible:
+ *
+ * Returns: whether the people on this network see us now (what the
+ *   preference shows)
+ */
+gboolean
+natter_application_get_nearby_visible (NatterApplication *self)
+{
+  g_autofree char *server = NULL;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  if (!open_profile (self, NULL))
+    return FALSE;
+
+  server = natter_profile_dup_server_url (self->profile);
+  if (server != NULL && !natter_profile_get_nearby_with_server (self->profile))
+    return FALSE;
+  return natter_profile_get_nearby_visible (self->profile);
 }
 
 /**

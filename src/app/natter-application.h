@@ -20,6 +20,10 @@ NatterClient      *natter_application_get_client        (NatterApplication    *s
 GSettings         *natter_application_get_settings      (NatterApplication    *self);
 const char        *natter_application_get_profile_name  (NatterApplication    *self);
 char              *natter_application_dup_server_url    (NatterApplication    *self);
+gboolean           natter_application_get_nearby_only   (NatterApplication    *self);
+gboolean           natter_application_set_nearby_only   (NatterApplication    *self,
+                                                         GError              **error);
+gboolean           natter_application_get_nearby_visible (NatterApplication   *self);
 char              *natter_application_dup_profile_value (NatterApplication    *self,
                                                          const char           *key);
 gboolean           natter_application_set_handle        (NatterApplication    *self,

@@ -141,6 +141,7 @@ update_subtitle (NatterConversationView *self)
 {
   g_autofree char *subtitle = NULL;
   NatterPeerState state;
+  NatterRoute route = NATTER_ROUTE_NONE;
 
   if (self->client == NULL || self->contact_id == NULL)
     return;
@@ -161,8 +162,10 @@ update_subtitle (NatterConversationView *self)
       return;
     }
 
-  /* Our own connection is down: say nothing about theirs. */
-  if (natter_signaling_get_state (natter_client_get_signaling (self->client)) !=
+  /* Our own connection is down: say nothing about theirs. With the people
+   * nearby only, there is no server to be offline from. */
+  if (natter_client_get_signaling (self->client) != NULL &&
+      natter_signaling_get_state (natter_client_get_signaling (self->client)) !=
       NATTER_SIGNALING_STATE_ONLINE &&
       natter_client_get_peer_state (self->client, self->contact_id) != NATTER_PEER_STATE_CONNECTED)
     {
@@ -172,6 +175,9 @@ update_subtitle (NatterConversationView *self)
     }
 
   state = natter_client_get_peer_state (self->client, self->contact_id);
+  /* The route is worth saying only where there are two */
+  if (self->session != NULL && natter_client_get_lan (self->client) != NULL)
+    route = natter_contact_session_get_route (self->session);
   switch (state)
     {
     case NATTER_PEER_STATE_CONNECTING:
@@ -179,7 +185,13 @@ update_subtitle (NatterConversationView *self)
       break;
 
     case NATTER_PEER_STATE_CONNECTED:
-      subtitle = g_strdup (_("Connected directly"));
+      /* Which way we found them, where both are possible */
+      if (route == NATTER_ROUTE_NEARBY)
+        subtitle = g_strdup (_("Connected directly, on this network"));
+      else if (route == NATTER_ROUTE_SERVER)
+        subtitle = g_strdup (_("Connected directly, reached through server"));
+      else
+        subtitle = g_strdup (_("Connected directly"));
       break;
 
     case NATTER_PEER_STATE_FAILED:
@@ -189,8 +201,14 @@ update_subtitle (NatterConversationView *self)
     case NATTER_PEER_STATE_NEW:
     case NATTER_PEER_STATE_CLOSED:
     default:
-      subtitle = g_strdup (natter_client_is_contact_online (self->client, self->contact_id) ?
-                           _("Online") : _("Offline — messages wait until they are online"));
+      if (!natter_client_is_contact_online (self->client, self->contact_id))
+        subtitle = g_strdup (_("Offline — messages wait until they are online"));
+      else if (route == NATTER_ROUTE_NEARBY)
+        subtitle = g_strdup (_("Online on this network"));
+      else if (route == NATTER_ROUTE_SERVER)
+        subtitle = g_strdup (_("Online through server"));
+      else
+        subtitle = g_strdup (_("Online"));
       break;
     }
 
@@ -1556,6 +1574,8 @@ natter_conversation_view_init (NatterConversationView *self)
                                   G_CALLBACK (update_subtitle), self);
   g_signal_group_connect_swapped (self->session_signals, "notify::online",
                                   G_CALLBACK (on_session_online), self);
+  g_signal_group_connect_swapped (self->session_signals, "notify::route",
+                                  G_CALLBACK (update_subtitle), self);
   g_signal_group_connect_swapped (self->session_signals, "notify::trust-failure",
                                   G_CALLBACK (update_warning), self);
   g_signal_group_connect_swapped (self->session_signals, "contact-changed",
@@ -1646,12 +1666,13 @@ natter_conversation_view_set_client (NatterConversationView *self,
   if (self->client != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->client, self);
-      g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
+      if (natter_client_get_signaling (self->client) != NULL)
+        g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
     }
 
   g_set_object (&self->client, client);
 
-  if (client == NULL)
+  if (client == NULL || natter_client_get_signaling (client) == NULL)
     return;
 
   g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",

@@ -1,4 +1,4 @@
-/* natter-first-run-page.c: asks for a display name and a server on the first run
+/* natter-first-run-page.c: asks for a display name and a server (or none) on the first run
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -30,6 +30,7 @@ struct _NatterFirstRunPage
   GtkWidget *problem_box;
   GtkLabel  *problem_label;
   GtkButton *continue_button;
+  GtkButton *nearby_button;
   GtkSpinner *spinner;
   GCancellable *probe;
 
@@ -47,6 +48,7 @@ update_sensitivity (NatterFirstRunPage *self)
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->continue_button),
                             !self->busy && *stripped != '\0' && *server != '\0');
+  gtk_widget_set_sensitive (GTK_WIDGET (self->nearby_button), !self->busy && *stripped != '\0');
   /* Not insensitive: that would take the focus from a text entry mid-event. */
   gtk_editable_set_editable (GTK_EDITABLE (self->name_entry), !self->busy);
   gtk_editable_set_editable (GTK_EDITABLE (self->server_entry), !self->busy);
@@ -124,6 +126,22 @@ on_continue_clicked (NatterFirstRunPage *self)
                              self->probe, on_probed, g_object_ref (self));
 }
 
+/* No server: the people on this network only */
+static void
+on_nearby_clicked (NatterFirstRunPage *self)
+{
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (GTK_EDITABLE (self->name_entry))));
+
+  if (self->busy || *name == '\0')
+    return;
+
+  g_cancellable_cancel (self->probe);
+  g_clear_object (&self->probe);
+  natter_first_run_page_set_error (self, NULL);
+  natter_first_run_page_set_problem (self, NULL);
+  g_signal_emit (self, signals[SUBMITTED], 0, name, NULL);
+}
+
 static void
 natter_first_run_page_realize (GtkWidget *widget)
 {
@@ -162,7 +180,8 @@ natter_first_run_page_class_init (NatterFirstRunPageClass *klass)
   /**
    * NatterFirstRunPage::submitted:
    * @name: the display name, stripped
-   * @server_url: a valid ws:// or wss:// address
+   * @server_url: (nullable): a valid ws:// or wss:// address, or %NULL
+   *   for the people nearby only
    */
   signals[SUBMITTED] =
     g_signal_new ("submitted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -176,9 +195,11 @@ natter_first_run_page_class_init (NatterFirstRunPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, problem_box);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, problem_label);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, continue_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, nearby_button);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_entry_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_continue_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_nearby_clicked);
 }
 
 static void

@@ -22,6 +22,7 @@ struct _NatterPreferencesWindow
   AdwEntryRow         *stun_row;
   AdwEntryRow         *turn_row;
   GtkSwitch           *relay_switch;
+  GtkSwitch           *nearby_switch;
   GtkSwitch           *receipts_switch;
   GtkSwitch           *typing_switch;
   GtkSwitch           *preview_switch;
@@ -152,6 +153,7 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, stun_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, turn_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, relay_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, nearby_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, receipts_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, typing_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, preview_switch);
@@ -160,6 +162,30 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, login_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_server_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_ice_apply);
+}
+
+/* The nearby-visibility key and its switch: “automatic” shows what the
+ * profile does now (visible with no server, hidden with one) */
+static gboolean
+get_nearby_visible (GValue   *value,
+                    GVariant *variant,
+                    gpointer  user_data)
+{
+  const char *choice = g_variant_get_string (variant, NULL);
+
+  if (g_str_equal (choice, "automatic"))
+    g_value_set_boolean (value, natter_application_get_nearby_visible (user_data));
+  else
+    g_value_set_boolean (value, g_str_equal (choice, "visible"));
+  return TRUE;
+}
+
+static GVariant *
+set_nearby_visible (const GValue       *value,
+                    const GVariantType *type,
+                    gpointer            user_data)
+{
+  return g_variant_new_string (g_value_get_boolean (value) ? "visible" : "hidden");
 }
 
 static void
@@ -190,6 +216,7 @@ natter_preferences_window_new (NatterApplication *application)
       gtk_widget_set_sensitive (GTK_WIDGET (self->stun_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->turn_row), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->relay_switch), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->nearby_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->receipts_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->typing_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->preview_switch), FALSE);
@@ -201,6 +228,9 @@ natter_preferences_window_new (NatterApplication *application)
   load_list (settings, "stun-servers", self->stun_row);
   load_list (settings, "turn-servers", self->turn_row);
   g_settings_bind (settings, "relay-only", self->relay_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (settings, "nearby-visibility", self->nearby_switch, "active",
+                                G_SETTINGS_BIND_DEFAULT, get_nearby_visible, set_nearby_visible,
+                                g_object_ref (application), g_object_unref);
   g_settings_bind (settings, "send-read-receipts", self->receipts_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "notification-preview", self->preview_switch, "active",

@@ -19,6 +19,7 @@
 #include "natter-contact-row.h"
 #include "natter-conversation-view.h"
 #include "natter-first-run-page.h"
+#include "natter-nearby-section.h"
 #include "natter-profile-dialog.h"
 #include "natter-room-dialog.h"
 #include "natter-window.h"
@@ -41,6 +42,7 @@ struct _NatterWindow
   GtkSearchEntry         *search_entry;
   GtkBox                 *invitations_box;
   GtkListBox             *invitations_list;
+  NatterNearbySection    *nearby_section;
   GtkStack               *contacts_stack;
   GtkListView            *contacts_view;
   NatterConversationView *conversation_view;
@@ -80,7 +82,11 @@ update_connection_state (NatterWindow *self)
   if (self->client == NULL)
     return;
 
+  /* With the people nearby only, there is no server to be offline from */
   signaling = natter_client_get_signaling (self->client);
+  gtk_widget_set_visible (self->connection_bar, signaling != NULL);
+  if (signaling == NULL)
+    return;
   error = natter_signaling_get_last_error (signaling);
 
   switch (natter_signaling_get_state (signaling))
@@ -152,7 +158,8 @@ on_signaling_state (NatterWindow *self)
   NatterSignaling *signaling = natter_client_get_signaling (self->client);
 
   g_clear_handle_id (&self->retry_tick, g_source_remove);
-  if (natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_WAITING)
+  if (signaling != NULL &&
+      natter_signaling_get_state (signaling) == NATTER_SIGNALING_STATE_WAITING)
     {
       self->retry_at = g_get_monotonic_time () +
                        (gint64) natter_signaling_get_retry_delay_ms (signaling) * 1000;
@@ -462,12 +469,14 @@ set_client (NatterWindow *self,
   if (self->client != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->client, self);
-      g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
+      if (natter_client_get_signaling (self->client) != NULL)
+        g_signal_handlers_disconnect_by_data (natter_client_get_signaling (self->client), self);
     }
 
   g_clear_handle_id (&self->retry_tick, g_source_remove);
   g_set_object (&self->client, client);
   natter_conversation_view_set_client (self->conversation_view, client);
+  natter_nearby_section_set_client (self->nearby_section, client);
   gtk_list_view_set_model (self->contacts_view, NULL);
   g_clear_object (&self->filtered);
   if (self->contacts != NULL)
@@ -488,8 +497,9 @@ set_client (NatterWindow *self,
 
   g_signal_connect (client, "invitation-received", G_CALLBACK (on_invitation_received), self);
   g_signal_connect (client, "invitation-answered", G_CALLBACK (on_invitation_answer), self);
-  g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",
-                            G_CALLBACK (on_signaling_state), self);
+  if (natter_client_get_signaling (client) != NULL)
+    g_signal_connect_swapped (natter_client_get_signaling (client), "notify::state",
+                              G_CALLBACK (on_signaling_state), self);
   on_signaling_state (self);
 
   gtk_stack_set_visible_child_name (self->stack, "main");
@@ -604,6 +614,15 @@ on_first_run_submitted (NatterFirstRunPage *page,
 {
   NatterWindow *self = NATTER_WINDOW (user_data);
 
+  g_autoptr(GError) error = NULL;
+
+  /* No server: the people nearby only */
+  if (server_url == NULL && !natter_application_set_nearby_only (self->application, &error))
+    {
+      show_open_error (self, error, TRUE);
+      return;
+    }
+
   natter_first_run_page_set_busy (page, TRUE);
   natter_application_open_async (self->application, name, server_url, self->cancellable,
                                  on_opened, g_object_ref (self));
@@ -620,7 +639,7 @@ open_profile (NatterWindow *self)
       return;
     }
 
-  if (server == NULL)
+  if (server == NULL && !natter_application_get_nearby_only (self->application))
     {
       GSettings *settings = natter_application_get_settings (self->application);
       g_autofree char *suggested = NULL;
@@ -963,12 +982,14 @@ natter_window_class_init (NatterWindowClass *klass)
 
   g_type_ensure (NATTER_TYPE_FIRST_RUN_PAGE);
   g_type_ensure (NATTER_TYPE_CONVERSATION_VIEW);
+  g_type_ensure (NATTER_TYPE_NEARBY_SECTION);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/natter/Natter/ui/natter-window.ui");
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, first_run_page);
+  gtk_widget_class_bind_template_child (widget_class, NatterWindow, nearby_section);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, error_page);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, leaflet);
   gtk_widget_class_bind_template_child (widget_class, NatterWindow, connection_bar);

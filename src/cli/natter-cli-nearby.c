@@ -19,11 +19,7 @@
 NatterLan *
 natter_cli_get_lan (Cli *cli)
 {
-  NatterRendezvous *rendezvous = natter_client_get_rendezvous (cli->client);
-
-  if (NATTER_IS_DUAL_RENDEZVOUS (rendezvous))
-    return natter_dual_rendezvous_get_lan (NATTER_DUAL_RENDEZVOUS (rendezvous));
-  return NATTER_IS_LAN (rendezvous) ? NATTER_LAN (rendezvous) : NULL;
+  return natter_client_get_lan (cli->client);
 }
 
 /* Listening, announced and browsing; without Avahi it says why, and goes

@@ -68,6 +68,7 @@ _natter_client_get_session (NatterClient *self,
   _natter_contact_session_set_online (session,
                                       natter_rendezvous_is_user_online (self->rendezvous,
                                                                         contact_id));
+  _natter_contact_session_set_route (session, natter_client_get_route (self, contact_id));
   return session;
 }
 
@@ -108,6 +109,7 @@ on_presence_changed (NatterRendezvous *rendezvous,
                                                                                       user_id));
 
   _natter_contact_session_set_online (session, online);
+  _natter_contact_session_set_route (session, natter_client_get_route (self, user_id));
   g_signal_emit (self, _natter_client_signals[PRESENCE_CHANGED], 0, user_id, online);
   if (!online)
     _natter_client_calls_contact_offline (self, user_id);
@@ -125,6 +127,8 @@ on_presence_changed (NatterRendezvous *rendezvous,
 
   if (online)
     {
+      /* A connection to them is near: its certificate is made meanwhile */
+      natter_peer_prepare ();
       session->attempts = 0;
       g_clear_handle_id (&session->retry_source, g_source_remove);
       _natter_client_flush_outbox (self, user_id);
@@ -244,6 +248,10 @@ on_route_changed (NatterRendezvous *rendezvous,
                   NatterRoute       route,
                   NatterClient     *self)
 {
+  NatterContactSession *session = g_hash_table_lookup (self->sessions, user_id);
+
+  if (session != NULL)
+    _natter_contact_session_set_route (session, route);
   if (route != NATTER_ROUTE_NONE)
     g_signal_emit (self, _natter_client_signals[PRESENCE_CHANGED], 0, user_id, TRUE);
 }
@@ -939,6 +947,7 @@ natter_client_stop (NatterClient *self)
     _natter_contact_session_close_now (session);
 
   natter_rendezvous_stop (self->rendezvous);
+  natter_peer_wait_prepared ();
 }
 
 NatterPeerState
@@ -1009,6 +1018,23 @@ natter_client_get_route (NatterClient *self,
   if (!natter_rendezvous_is_user_online (self->rendezvous, contact_id))
     return NATTER_ROUTE_NONE;
   return self->lan != NULL ? NATTER_ROUTE_NEARBY : NATTER_ROUTE_SERVER;
+}
+
+/**
+ * natter_client_get_lan:
+ * @self: a #NatterClient
+ *
+ * Returns: (transfer none) (nullable): the client's way to the people on
+ *   this network, alone or beside a server; %NULL for a server only
+ */
+NatterLan *
+natter_client_get_lan (NatterClient *self)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), NULL);
+
+  if (NATTER_IS_DUAL_RENDEZVOUS (self->rendezvous))
+    return natter_dual_rendezvous_get_lan (NATTER_DUAL_RENDEZVOUS (self->rendezvous));
+  return self->lan;
 }
 
 /**

@@ -90,6 +90,7 @@ gboolean         natter_client_is_contact_online      (NatterClient         *sel
                                                        const char           *contact_id);
 NatterRoute      natter_client_get_route              (NatterClient         *self,
                                                        const char           *contact_id);
+NatterLan       *natter_client_get_lan                (NatterClient         *self);
 gboolean         natter_client_is_invitation_pending  (NatterClient         *self,
                                                        const char           *contact_id);
 

@@ -48,6 +48,7 @@ struct _NatterContactSession
   GPtrArray       *avatar_chunks;   /* GBytes, NULL where missing */
 
   gboolean         online;
+  NatterRoute      route;
   NatterPeerState  peer_state;
   gboolean         typing;
   gboolean         verified;
@@ -66,6 +67,8 @@ gboolean              _natter_contact_session_send_text     (NatterContactSessio
                                                              GError              **error);
 void                  _natter_contact_session_set_online    (NatterContactSession *self,
                                                              gboolean              online);
+void                  _natter_contact_session_set_route     (NatterContactSession *self,
+                                                             NatterRoute           route);
 void                  _natter_contact_session_set_peer_state (NatterContactSession *self,
                                                               NatterPeerState       state);
 void                  _natter_contact_session_set_typing    (NatterContactSession *self,

@@ -29,6 +29,7 @@ enum {
   PROP_TYPING,
   PROP_VERIFIED,
   PROP_TRUST_FAILURE,
+  PROP_ROUTE,
   N_PROPS
 };
 
@@ -225,6 +226,10 @@ natter_contact_session_get_property (GObject    *object,
       g_value_set_string (value, self->trust_failure);
       break;
 
+    case PROP_ROUTE:
+      g_value_set_enum (value, self->route);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -308,6 +313,15 @@ natter_contact_session_class_init (NatterContactSessionClass *klass)
    * someone may be in the middle), or %NULL. Nothing was sent on it.
    */
   properties[PROP_TRUST_FAILURE] = g_param_spec_string ("trust-failure", NULL, NULL, NULL, flags);
+
+  /**
+   * NatterContactSession:route:
+   *
+   * How the contact is reached now: on this network, through the server,
+   * or not at all (what the conversation header says).
+   */
+  properties[PROP_ROUTE] =
+    g_param_spec_enum ("route", NULL, NULL, NATTER_TYPE_ROUTE, NATTER_ROUTE_NONE, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -521,6 +535,17 @@ _natter_contact_session_set_online (NatterContactSession *self,
 }
 
 void
+_natter_contact_session_set_route (NatterContactSession *self,
+                                   NatterRoute           route)
+{
+  if (self->route == route)
+    return;
+
+  self->route = route;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ROUTE]);
+}
+
+void
 _natter_contact_session_set_peer_state (NatterContactSession *self,
                                         NatterPeerState       state)
 {
@@ -614,4 +639,12 @@ natter_contact_session_get_trust_failure (NatterContactSession *self)
   g_return_val_if_fail (NATTER_IS_CONTACT_SESSION (self), NULL);
 
   return self->trust_failure;
+}
+
+NatterRoute
+natter_contact_session_get_route (NatterContactSession *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONTACT_SESSION (self), NATTER_ROUTE_NONE);
+
+  return self->route;
 }

@@ -6,6 +6,7 @@
 
 #include <glib-object.h>
 
+#include "natter-dual-rendezvous.h"
 #include "natter-message.h"
 #include "natter-peer.h"
 
@@ -22,5 +23,6 @@ NatterPeerState  natter_contact_session_get_peer_state    (NatterContactSession 
 gboolean         natter_contact_session_get_typing        (NatterContactSession *self);
 gboolean         natter_contact_session_get_verified      (NatterContactSession *self);
 const char      *natter_contact_session_get_trust_failure (NatterContactSession *self);
+NatterRoute      natter_contact_session_get_route         (NatterContactSession *self);
 
 G_END_DECLS

@@ -70,6 +70,19 @@ presence (NatterLan  *self,
     natter_rendezvous_presence_changed (NATTER_RENDEZVOUS (self), user_id, online);
 }
 
+/* A dial planned for later (the larger ID waits for the smaller to dial) is
+ * not needed any more. The table holds source IDs as pointers: steal one
+ * into a pointer, never into a guint, which it would overrun. */
+static void
+cancel_dial_later (NatterLan  *self,
+                   const char *user_id)
+{
+  gpointer source;
+
+  if (g_hash_table_steal_extended (self->dial_timers, user_id, NULL, &source))
+    g_source_remove (GPOINTER_TO_UINT (source));
+}
+
 /* Whether @link should stay rather than @other, both to the same peer */
 static gboolean
 preferred (NatterLan     *self,
@@ -91,7 +104,6 @@ _natter_lan_link_ready (NatterLan     *self,
   const char *peer = _natter_lan_link_get_peer_id (link);
   NatterLanLink *old = g_hash_table_lookup (self->ready, peer);
   const char *name = g_hash_table_lookup (self->names, peer);
-  guint source;
 
   if (old != NULL)
     {
@@ -105,8 +117,7 @@ _natter_lan_link_ready (NatterLan     *self,
       _natter_lan_link_close (old, NATTER_LAN_CLOSE_REPLACED);
     }
 
-  if (g_hash_table_steal_extended (self->dial_timers, peer, NULL, (gpointer *) &source))
-    g_source_remove (source);
+  cancel_dial_later (self, peer);
 
   g_hash_table_insert (self->ready, g_strdup (peer), link);
   if (old != NULL)
@@ -274,11 +285,9 @@ _natter_lan_announcement_gone (NatterLan  *self,
                                const char *user_id)
 {
   NatterLanLink *link = link_for (self, user_id);
-  guint source;
 
   g_hash_table_remove (self->announced, user_id);
-  if (g_hash_table_steal_extended (self->dial_timers, user_id, NULL, (gpointer *) &source))
-    g_source_remove (source);
+  cancel_dial_later (self, user_id);
 
   /* No longer announced: gone, or hidden; its link goes too */
   if (link != NULL)

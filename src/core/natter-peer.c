@@ -1129,6 +1129,21 @@ natter_peer_finalize (GObject *object)
   G_OBJECT_CLASS (natter_peer_parent_class)->finalize (object);
 }
 
+/* The first dtlsdec of a process makes the process's DTLS certificate (an
+ * RSA key), which takes most of a second on a slow machine */
+static GThread *preparing;
+G_LOCK_DEFINE_STATIC (preparing);
+
+static gpointer
+prepare_thread (gpointer data)
+{
+  GstElement *dtls = gst_element_factory_make ("dtlsdec", NULL);
+
+  if (dtls != NULL)
+    gst_object_unref (gst_object_ref_sink (dtls));
+  return NULL;
+}
+
 static void
 natter_peer_class_init (NatterPeerClass *klass)
 {
@@ -1287,6 +1302,49 @@ natter_peer_new (NatterIdentity *identity,
                        "ice-servers", ice_servers,
                        "loopback", loopback,
                        NULL);
+}
+
+/**
+ * natter_peer_prepare:
+ *
+ * Makes what the first connection of the process would otherwise wait
+ * for (the DTLS certificate) in a thread of its own, once per process: a
+ * client calls it when a contact comes online, so that the connection to
+ * them is up sooner. Does nothing when called again.
+ */
+void
+natter_peer_prepare (void)
+{
+  static gsize prepared = 0;
+
+  if (g_once_init_enter (&prepared))
+    {
+      if (!gst_is_initialized ())
+        gst_init (NULL, NULL);
+      G_LOCK (preparing);
+      preparing = g_thread_new ("natter-prepare", prepare_thread, NULL);
+      G_UNLOCK (preparing);
+      g_once_init_leave (&prepared, 1);
+    }
+}
+
+/**
+ * natter_peer_wait_prepared:
+ *
+ * Waits for natter_peer_prepare()'s thread, if it still runs: a process
+ * must not exit while it makes the certificate (the crypto library tears
+ * itself down at exit).
+ */
+void
+natter_peer_wait_prepared (void)
+{
+  GThread *thread;
+
+  G_LOCK (preparing);
+  thread = g_steal_pointer (&preparing);
+  G_UNLOCK (preparing);
+  if (thread != NULL)
+    g_thread_join (thread);
 }
 
 NatterIdentity *

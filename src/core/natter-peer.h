@@ -38,6 +38,8 @@ NatterPeer      *natter_peer_new                     (NatterIdentity  *identity,
                                                       JsonArray       *ice_servers,
                                                       gboolean         loopback);
 
+void             natter_peer_prepare                 (void);
+void             natter_peer_wait_prepared           (void);
 NatterIdentity  *natter_peer_get_identity            (NatterPeer      *self);
 const char      *natter_peer_get_remote_id           (NatterPeer      *self);
 gboolean         natter_peer_get_loopback            (NatterPeer      *self);

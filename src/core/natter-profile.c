@@ -376,6 +376,28 @@ natter_profile_dup_server_url (NatterProfile *self)
   return g_steal_pointer (&url);
 }
 
+/* An open client is replaced by a new one for what the settings say now:
+ * one change of #NatterProfile:client, from the old client to the new */
+static gboolean
+reopen_client (NatterProfile  *self,
+               GError        **error)
+{
+  g_autoptr(NatterClient) old = NULL;
+
+  if (self->client == NULL)
+    return TRUE;
+
+  old = g_steal_pointer (&self->client);
+  natter_client_stop (old);
+  if (natter_profile_open_client (self, error) == NULL)
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 /**
  * natter_profile_set_server_url:
  * @server_url: the signaling server's WebSocket URL
@@ -403,20 +425,7 @@ natter_profile_set_server_url (NatterProfile  *self,
   if (!save_settings (self, error))
     return FALSE;
 
-  if (self->client != NULL)
-    {
-      /* One change of #NatterProfile:client, from the old client to the new */
-      g_autoptr(NatterClient) old = g_steal_pointer (&self->client);
-
-      natter_client_stop (old);
-      if (natter_profile_open_client (self, error) == NULL)
-        {
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CLIENT]);
-          return FALSE;
-        }
-    }
-
-  return TRUE;
+  return reopen_client (self, error);
 }
 
 /**
@@ -949,11 +958,7 @@ new_lan (NatterProfile *self)
 static NatterLan *
 client_lan (NatterProfile *self)
 {
-  NatterRendezvous *rendezvous = natter_client_get_rendezvous (self->client);
-
-  if (NATTER_IS_DUAL_RENDEZVOUS (rendezvous))
-    return natter_dual_rendezvous_get_lan (NATTER_DUAL_RENDEZVOUS (rendezvous));
-  return NATTER_IS_LAN (rendezvous) ? NATTER_LAN (rendezvous) : NULL;
+  return natter_client_get_lan (self->client);
 }
 
 /**
@@ -1014,7 +1019,8 @@ natter_profile_set_nearby_only (NatterProfile  *self,
  *   network, and reaches them directly when it can
  * @error: a #GError
  *
- * Takes effect with the next client.
+ * An open client with a server is replaced by one that does (or does not)
+ * look nearby too (see #NatterProfile:client), not started yet.
  *
  * Returns: %TRUE once settings.ini holds it
  */
@@ -1023,13 +1029,65 @@ natter_profile_set_nearby_with_server (NatterProfile  *self,
                                        gboolean        with_server,
                                        GError        **error)
 {
+  g_autofree char *server = NULL;
+
   g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
 
   if (g_key_file_get_boolean (self->settings, "lan", "with-server", NULL) == !!with_server)
     return TRUE;
 
   g_key_file_set_boolean (self->settings, "lan", "with-server", !!with_server);
-  return save_settings (self, error);
+  if (!save_settings (self, error))
+    return FALSE;
+
+  /* A client with a server is replaced by one that looks nearby too, or not */
+  server = natter_profile_dup_server_url (self);
+  if (server != NULL)
+    return reopen_client (self, error);
+  return TRUE;
+}
+
+/**
+ * natter_profile_get_nearby_only:
+ *
+ * Returns: whether the profile works with the people nearby only, with no
+ *   server (natter_profile_set_nearby_only())
+ */
+gboolean
+natter_profile_get_nearby_only (NatterProfile *self)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  return g_key_file_get_boolean (self->settings, "client", "nearby-only", NULL);
+}
+
+/**
+ * natter_profile_get_nearby_with_server:
+ *
+ * Returns: whether a profile with a server also looks nearby
+ */
+gboolean
+natter_profile_get_nearby_with_server (NatterProfile *self)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  return g_key_file_get_boolean (self->settings, "lan", "with-server", NULL);
+}
+
+/**
+ * natter_profile_get_nearby_visible:
+ *
+ * Returns: whether the profile's client announces itself nearby (yes
+ *   unless natter_profile_set_nearby_visible() said no)
+ */
+gboolean
+natter_profile_get_nearby_visible (NatterProfile *self)
+{
+  g_return_val_if_fail (NATTER_IS_PROFILE (self), FALSE);
+
+  if (!g_key_file_has_key (self->settings, "lan", "visible", NULL))
+    return TRUE;
+  return g_key_file_get_boolean (self->settings, "lan", "visible", NULL);
 }
 
 /**

@@ -88,9 +88,12 @@ NatterClient   *natter_profile_open_nearby_client   (NatterProfile        *self,
 gboolean        natter_profile_set_nearby_only      (NatterProfile        *self,
                                                      gboolean              nearby_only,
                                                      GError              **error);
+gboolean        natter_profile_get_nearby_only      (NatterProfile        *self);
+gboolean        natter_profile_get_nearby_with_server (NatterProfile      *self);
 gboolean        natter_profile_set_nearby_with_server (NatterProfile      *self,
                                                      gboolean              with_server,
                                                      GError              **error);
+gboolean        natter_profile_get_nearby_visible   (NatterProfile        *self);
 gboolean        natter_profile_set_nearby_visible   (NatterProfile        *self,
                                                      gboolean              visible,
                                                      GError              **error);

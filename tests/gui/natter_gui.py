@@ -208,6 +208,9 @@ class App:
         self._queue = queue.Queue()
         self._thread = None
         self.log_path = os.path.join(workdir, f"app-{profile}.log")
+        # 127.0.0.1 as the only ICE candidate, for peers on this machine; off
+        # for peers in another network namespace
+        self.loopback = True
 
     @property
     def profile_dir(self):
@@ -241,7 +244,8 @@ class App:
         self._queue = queue.Queue()
         log = open(self.log_path, "ab")
         self.started_at = time.monotonic()
-        self.process = subprocess.Popen([APP, "--profile", self.profile, "--loopback"]
+        self.process = subprocess.Popen([APP, "--profile", self.profile]
+                                        + (["--loopback"] if self.loopback else [])
                                         + list(extra_args),
                                         env=env, stdout=subprocess.PIPE, stderr=log,
                                         preexec_fn=_die_with_parent)

@@ -5,6 +5,7 @@
 """Two natter-cli clients on two hosts joined by a veth pair, each host with its
 own avahi-daemon on its own system bus, and no natter-server anywhere."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -17,6 +18,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 import natter_lan_net  # noqa: E402
 
 WAIT = 30
+
+
+def sha256_of(path):
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def nearby_event(user, here=True):
@@ -62,8 +68,10 @@ class NearbyChatTest(LanTestCase):
         alice.run("profile", "--name", "Alice A.")
         bob.run("profile", "--name", "Bob B.")
 
+        inbox = os.path.join(self.net.workdir, "bob-inbox")
+        os.makedirs(inbox)
         listen_a = alice.listen()
-        listen_b = bob.listen("--auto-accept-invitations")
+        listen_b = bob.listen("--auto-accept-invitations", "--auto-accept-files", inbox)
         listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
         listen_b.wait_for(nearby_event(alice.id), timeout=WAIT, what="alice nearby")
 
@@ -97,6 +105,21 @@ class NearbyChatTest(LanTestCase):
                                     e.get("from") == bob.id, timeout=WAIT, what="reply")
         self.assertEqual(message["body"], "and back")
         self.assertEqual([m["body"] for m in alice.history(bob.id)], ["over the veth", "and back"])
+
+        # A file, from one namespace to the other: whole, the same bytes
+        path = os.path.join(self.net.workdir, "photo.bin")
+        with open(path, "wb") as f:
+            f.write(os.urandom(3 * 1000 * 1000 + 7))
+        alice.run("send-file", bob.id, path, timeout=120)
+        done = listen_b.wait_for(lambda e: e.get("event") == "transfer" and
+                                 e.get("direction") == "in" and
+                                 e.get("state") in ("done", "failed", "cancelled"),
+                                 timeout=120, what="the file received")
+        self.assertEqual(done["state"], "done", done)
+        self.assertEqual(done["name"], "photo.bin")
+        self.assertEqual(sha256_of(done["path"]), sha256_of(path))
+        self.assertEqual(done["sha256"], sha256_of(path))
+        self.assertEqual(os.path.dirname(done["path"]), inbox)
 
         # Bob quits: gone from Alice's list within seconds
         mark = listen_a.mark()
@@ -244,7 +267,9 @@ class ServerAndNearbyTest(LanTestCase):
                 self.fail(f"{contact} never reached {want}: {entry}")
             time.sleep(0.5)
 
-    def test_both_ways(self):
+    def contacts_nearby(self, body):
+        """Alice and Bob, with a server and nearby, become contacts through the server's
+        invitation, and a message goes directly; their listeners are returned."""
         server = natter_lan_net.Server(self.net.a)
         alice = natter_lan_net.DualClient(self.net.a, "alice", server.url)
         bob = natter_lan_net.DualClient(self.net.b, "bob", server.url)
@@ -252,8 +277,9 @@ class ServerAndNearbyTest(LanTestCase):
 
         listen_a = alice.listen()
         listen_b = bob.listen("--auto-accept-invitations")
-        listen_a.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
-                          timeout=WAIT, what="server online")
+        for listener in (listen_a, listen_b):
+            listener.wait_for(lambda e: e.get("event") == "server" and e.get("state") == "online",
+                              timeout=WAIT, what="server online")
         listen_a.wait_for(nearby_event(bob.id), timeout=WAIT, what="bob nearby")
 
         # The server keeps the invitation; the contact is then reached directly
@@ -261,9 +287,34 @@ class ServerAndNearbyTest(LanTestCase):
         listen_b.wait_for(lambda e: e.get("event") == "invitation-accepted",
                           timeout=WAIT, what="accepted invitation")
         self.route(alice, bob.id, "nearby")
-        alice.run("send", bob.id, "nearby first")
-        listen_b.wait_for(lambda e: e.get("event") == "message" and e.get("body") == "nearby first",
+        alice.run("send", bob.id, body)
+        listen_b.wait_for(lambda e: e.get("event") == "message" and e.get("body") == body,
                           timeout=WAIT, what="message")
+        return alice, bob, listen_a, listen_b
+
+    def test_both_ways(self):
+        self.contacts_nearby("nearby first")
+
+    def test_nearby_then_server(self):
+        """Bob leaves this network but not the server: the route goes back to the server,
+        and Bob never shows offline on the way."""
+        alice, bob, listen_a, listen_b = self.contacts_nearby("while nearby")
+
+        # Bob's host stops announcing him (its avahi-daemon quits): no longer nearby
+        mark = listen_a.mark()
+        self.net.b.stop_avahi()
+        listen_a.wait_for(nearby_event(bob.id, here=False), timeout=WAIT, since=mark,
+                          what="bob no longer nearby")
+        self.route(alice, bob.id, "server")
+        offline = [e for e in listen_a.drain(3)[mark:] if e.get("event") == "presence" and
+                   e.get("contact") == bob.id and not e.get("online")]
+        self.assertEqual(offline, [], "bob showed offline while the server still reached him")
+
+        # And he is still reached, through the server now
+        bob.run("send", alice.id, "through the server")
+        listen_a.wait_for(lambda e: e.get("event") == "message" and
+                          e.get("body") == "through the server", timeout=WAIT, since=mark,
+                          what="message after the switch")
 
 
 if __name__ == "__main__":
