@@ -27,6 +27,8 @@ struct _NatterPreferencesWindow
   GtkSwitch           *typing_switch;
   GtkSwitch           *preview_switch;
   GtkSwitch           *background_switch;
+  AdwActionRow        *background_row;
+  GtkSwitch           *login_switch;
   GtkSpinButton       *auto_accept_spin;
   AdwActionRow        *folder_row;
   GtkWidget           *folder_button;
@@ -60,6 +62,16 @@ on_server_apply (NatterPreferencesWindow *self)
 
   gtk_widget_remove_css_class (GTK_WIDGET (self->server_row), "error");
   show_toast (self, _("Server changed"));
+}
+
+static void
+on_background_problem (NatterPreferencesWindow *self)
+{
+  const char *problem = natter_application_get_background_problem (self->application);
+
+  adw_action_row_set_subtitle (self->background_row,
+                               problem != NULL ? problem :
+                               _("Keep receiving messages after the window is closed"));
 }
 
 static char **
@@ -229,6 +241,8 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, typing_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, preview_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, login_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, auto_accept_spin);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, folder_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, folder_button);
@@ -272,6 +286,7 @@ natter_preferences_window_new (NatterApplication *application)
       gtk_widget_set_sensitive (GTK_WIDGET (self->typing_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->preview_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->background_switch), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->login_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->auto_accept_spin), FALSE);
       gtk_widget_set_sensitive (self->folder_button, FALSE);
       update_folder_row (self);
@@ -289,6 +304,12 @@ natter_preferences_window_new (NatterApplication *application)
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "run-in-background", self->background_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (settings, "start-at-login", self->login_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  /* What the desktop answered, when it stands in the way */
+  g_signal_connect_object (application, "notify::background-problem",
+                           G_CALLBACK (on_background_problem), self, G_CONNECT_SWAPPED);
+  on_background_problem (self);
   g_settings_bind_with_mapping (settings, "auto-accept-size",
                                 gtk_spin_button_get_adjustment (self->auto_accept_spin), "value",
                                 G_SETTINGS_BIND_DEFAULT, uint_to_double, double_to_uint, NULL,
