@@ -25,6 +25,7 @@
 #include "natter-application.h"
 #include "natter-background-portal.h"
 #include "natter-application-calls.h"
+#include "natter-application-files.h"
 #include "natter-cli-handoff.h"
 #include "natter-control.h"
 #include "natter-profile.h"
@@ -567,6 +568,7 @@ set_client (NatterApplication *self,
       warn_about_avatar (self);
       g_signal_connect (self->client, "message-added", G_CALLBACK (on_message_added), self);
       natter_application_calls_watch (self, self->client);
+      natter_application_files_watch (self, self->client);
       if (self->control == NULL)
         {
           g_autoptr(GError) error = NULL;
@@ -1521,4 +1523,38 @@ natter_application_report_timing (NatterApplication *self,
 
   g_print ("natter: %s %" G_GINT64_FORMAT "\n", what, (g_get_monotonic_time () - since_us) / 1000);
   fflush (stdout);
+}
+
+/**
+ * natter_application_should_notify:
+ *
+ * Returns: %TRUE if news would go unseen (the main window is hidden or not
+ *   active) and a notification server is there to tell it
+ */
+gboolean
+natter_application_should_notify (NatterApplication *self)
+{
+  NatterWindow *window;
+
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  window = get_main_window (self);
+  if (window != NULL && gtk_widget_get_visible (GTK_WIDGET (window)) &&
+      gtk_window_is_active (GTK_WINDOW (window)))
+    return FALSE;
+
+  return notifications_available (self);
+}
+
+/**
+ * natter_application_notifications_read_markup:
+ *
+ * Returns: %TRUE if a notification's body may be read as markup
+ */
+gboolean
+natter_application_notifications_read_markup (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), FALSE);
+
+  return notifications_read_markup (self);
 }

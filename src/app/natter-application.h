@@ -64,4 +64,7 @@ void               natter_application_report_timing     (NatterApplication    *s
                                                          gint64                since_us);
 gint64             natter_application_get_start_time    (NatterApplication    *self);
 
+gboolean           natter_application_should_notify     (NatterApplication    *self);
+gboolean           natter_application_notifications_read_markup (NatterApplication *self);
+
 G_END_DECLS

@@ -267,10 +267,14 @@ on_paste_clipboard (GtkTextView            *compose_view,
                     NatterConversationView *view)
 {
   GdkClipboard *clipboard = gtk_widget_get_clipboard (GTK_WIDGET (compose_view));
-  GdkContentFormats *formats = gdk_clipboard_get_formats (clipboard);
+  g_autoptr(GdkContentFormats) formats = NULL;
 
   if (natter_conversation_view_get_contact_id (view) == NULL)
     return;
+
+  /* Another program's clipboard names MIME types: what they can become */
+  formats = gdk_content_formats_union_deserialize_gtypes (
+    gdk_content_formats_ref (gdk_clipboard_get_formats (clipboard)));
 
   if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
     {

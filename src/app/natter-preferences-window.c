@@ -1,6 +1,7 @@
 /* natter-preferences-window.c: the application's settings
  *
- * The switches are bound to GSettings. The server address belongs to the
+ * The switches are bound to GSettings, and so are the files' preferences
+ * (accepted without asking up to a size, the download folder). The server address belongs to the
  * profile (settings.ini, shared with natter-cli); applying a new one
  * reconnects through it.
  *
@@ -29,6 +30,10 @@ struct _NatterPreferencesWindow
   GtkSwitch           *background_switch;
   AdwActionRow        *background_row;
   GtkSwitch           *login_switch;
+  GtkSpinButton       *auto_accept_spin;
+  AdwActionRow        *folder_row;
+  GtkWidget           *folder_button;
+  GtkWidget           *folder_reset_button;
 
   NatterApplication   *application;
 };
@@ -127,6 +132,86 @@ load_list (GSettings   *settings,
   gtk_editable_set_text (GTK_EDITABLE (row), text);
 }
 
+/* Files */
+
+static void
+update_folder_row (NatterPreferencesWindow *self)
+{
+  GSettings *settings = natter_application_get_settings (self->application);
+  g_autofree char *folder = settings != NULL ? g_settings_get_string (settings, "download-folder") :
+                                               NULL;
+  const char *downloads = g_get_user_special_dir (G_USER_DIRECTORY_DOWNLOAD);
+  gboolean custom = folder != NULL && *folder != '\0';
+
+  adw_action_row_set_subtitle (self->folder_row, custom ? folder :
+                               downloads != NULL ? downloads : _("Downloads"));
+  gtk_widget_set_visible (self->folder_reset_button, custom);
+}
+
+static void
+on_folder_chosen (GtkNativeDialog         *chooser,
+                  int                      response,
+                  NatterPreferencesWindow *self)
+{
+  GSettings *settings = natter_application_get_settings (self->application);
+
+  if (response == GTK_RESPONSE_ACCEPT && settings != NULL)
+    {
+      G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+      g_autoptr(GFile) folder = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+      G_GNUC_END_IGNORE_DEPRECATIONS
+      g_autofree char *path = folder != NULL ? g_file_get_path (folder) : NULL;
+
+      if (path != NULL)
+        g_settings_set_string (settings, "download-folder", path);
+      else
+        show_toast (self, _("Choose a folder on this computer"));
+    }
+  gtk_native_dialog_destroy (chooser);
+  g_object_unref (chooser);
+}
+
+static void
+on_folder_choose (NatterPreferencesWindow *self)
+{
+  GtkFileChooserNative *chooser;
+
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  chooser = gtk_file_chooser_native_new (_("Download Folder"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, _("_Select"),
+                                         _("_Cancel"));
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (on_folder_chosen), self, 0);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+static void
+on_folder_reset (NatterPreferencesWindow *self)
+{
+  GSettings *settings = natter_application_get_settings (self->application);
+
+  if (settings != NULL)
+    g_settings_reset (settings, "download-folder");
+}
+
+static gboolean
+uint_to_double (GValue   *value,
+                GVariant *variant,
+                gpointer  user_data)
+{
+  g_value_set_double (value, g_variant_get_uint32 (variant));
+  return TRUE;
+}
+
+static GVariant *
+double_to_uint (const GValue       *value,
+                const GVariantType *type,
+                gpointer            user_data)
+{
+  return g_variant_new_uint32 ((guint32) CLAMP (g_value_get_double (value), 0, G_MAXUINT32));
+}
+
 static void
 natter_preferences_window_dispose (GObject *object)
 {
@@ -160,6 +245,13 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, login_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, auto_accept_spin);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, folder_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, folder_button);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow,
+                                        folder_reset_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_folder_choose);
+  gtk_widget_class_bind_template_callback (widget_class, on_folder_reset);
   gtk_widget_class_bind_template_callback (widget_class, on_server_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_ice_apply);
 }
@@ -222,6 +314,9 @@ natter_preferences_window_new (NatterApplication *application)
       gtk_widget_set_sensitive (GTK_WIDGET (self->preview_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->background_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->login_switch), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->auto_accept_spin), FALSE);
+      gtk_widget_set_sensitive (self->folder_button, FALSE);
+      update_folder_row (self);
       return self;
     }
 
@@ -245,6 +340,13 @@ natter_preferences_window_new (NatterApplication *application)
   g_signal_connect_object (application, "notify::background-problem",
                            G_CALLBACK (on_background_problem), self, G_CONNECT_SWAPPED);
   on_background_problem (self);
+  g_settings_bind_with_mapping (settings, "auto-accept-size",
+                                gtk_spin_button_get_adjustment (self->auto_accept_spin), "value",
+                                G_SETTINGS_BIND_DEFAULT, uint_to_double, double_to_uint, NULL,
+                                NULL);
+  g_signal_connect_object (settings, "changed::download-folder", G_CALLBACK (update_folder_row),
+                           self, G_CONNECT_SWAPPED);
+  update_folder_row (self);
 
   return self;
 }

@@ -34,8 +34,8 @@
 #include "natter-client-private.h"
 #include "natter-contact-session-private.h"
 #include "natter-file-name.h"
-#include "natter-image.h"
 #include "natter-protocol.h"
+#include "natter-thumbnail.h"
 
 #define CHUNK_SIZE          NATTER_CHANNEL_MAX_MESSAGE_SIZE
 /* Chunks written in one go before the main loop gets a turn */
@@ -60,6 +60,7 @@ typedef struct
   gint64          rate_time;
   guint64         rate_position;
   gint64          stored_time;
+  GCancellable   *thumbnail_cancellable;  /* going out: the offer waits for its thumbnail */
 } Active;
 
 static void pump (Active *a);
@@ -99,6 +100,8 @@ active_close_streams (Active *a)
 static void
 active_free (Active *a)
 {
+  g_cancellable_cancel (a->thumbnail_cancellable);
+  g_clear_object (&a->thumbnail_cancellable);
   active_close_streams (a);
   g_clear_object (&a->transfer);
   g_free (a);
@@ -1108,13 +1111,12 @@ handle_offer (NatterClient         *self,
       gsize length;
       guchar *data = g_base64_decode (thumbnail, &length);
       g_autoptr(GBytes) bytes = g_bytes_new_take (data, length);
-      guint width, height;
 
-      /* Only a picture whose header makes sense, and it is never decoded here */
-      if (length <= NATTER_FILE_THUMBNAIL_MAX &&
-          natter_image_read_header (bytes, &width, &height) != NATTER_IMAGE_UNKNOWN &&
-          width > 0 && height > 0 && width <= 512 && height <= 512)
+      /* Kept only if it is a small PNG or JPEG that decodes whole */
+      if (natter_thumbnail_check (bytes))
         natter_transfer_set_thumbnail (transfer, bytes);
+      else
+        g_debug ("A file offer's thumbnail was not a small picture; it is left out");
     }
 
   if (!natter_store_add_transfer (self->store, transfer, &error))
@@ -1246,6 +1248,10 @@ _natter_client_transfers_chat_opened (NatterClient         *self,
 
       if (natter_transfer_get_direction (a->transfer) == NATTER_TRANSFER_DIRECTION_OUT)
         {
+          /* Offered once its thumbnail is made */
+          if (a->thumbnail_cancellable != NULL)
+            continue;
+
           active_close_streams (a);
           send_offer (a);
         }
@@ -1281,6 +1287,80 @@ _natter_client_has_pending_transfers (NatterClient *self,
 }
 
 /* Public API */
+
+/* Offers @a now if the contact is connected, or once they are */
+static void
+offer_now (Active *a)
+{
+  const char *contact_id = natter_transfer_get_contact_id (a->transfer);
+
+  if (_natter_client_get_session (a->client, contact_id)->chat_open)
+    send_offer (a);
+  else
+    _natter_client_flush_outbox (a->client, contact_id);
+}
+
+typedef struct
+{
+  GWeakRef  client;
+  char     *key;
+} ThumbnailJob;
+
+static void
+thumbnail_job_free (ThumbnailJob *job)
+{
+  g_weak_ref_clear (&job->client);
+  g_free (job->key);
+  g_free (job);
+}
+
+static void
+on_thumbnail_made (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ThumbnailJob *job = user_data;
+  g_autoptr(NatterClient) self = g_weak_ref_get (&job->client);
+  g_autoptr(GBytes) thumbnail = NULL;
+  g_autoptr(GError) error = NULL;
+  Active *a;
+
+  thumbnail = natter_thumbnail_make_finish (result, &error);
+  /* Cancelled: the transfer or the client went away */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || self == NULL ||
+      self->transfers == NULL || (a = g_hash_table_lookup (self->transfers, job->key)) == NULL)
+    {
+      thumbnail_job_free (job);
+      return;
+    }
+  thumbnail_job_free (job);
+
+  g_clear_object (&a->thumbnail_cancellable);
+  if (thumbnail != NULL)
+    {
+      natter_transfer_set_thumbnail (a->transfer, thumbnail);
+      store (a);
+    }
+  else
+    g_debug ("No thumbnail for a picture sent: %s", error->message);
+
+  if (natter_transfer_get_state (a->transfer) == NATTER_TRANSFER_STATE_WAITING)
+    offer_now (a);
+}
+
+/* The offer of a picture goes with a thumbnail, made in a thread first */
+static void
+make_thumbnail (Active *a,
+                GFile  *file)
+{
+  ThumbnailJob *job = g_new0 (ThumbnailJob, 1);
+
+  g_weak_ref_init (&job->client, a->client);
+  job->key = active_key (natter_transfer_get_contact_id (a->transfer),
+                         natter_transfer_get_id (a->transfer));
+  a->thumbnail_cancellable = g_cancellable_new ();
+  natter_thumbnail_make_async (file, a->thumbnail_cancellable, on_thumbnail_made, job);
+}
 
 /**
  * natter_client_send_file:
@@ -1385,10 +1465,10 @@ natter_client_send_file (NatterClient  *self,
   a = adopt (self, transfer);
   emit_added (self, transfer);
 
-  if (_natter_client_get_session (self, contact_id)->chat_open)
-    send_offer (a);
+  if (natter_thumbnail_wanted (mime, natter_transfer_get_size (transfer)))
+    make_thumbnail (a, file);
   else
-    _natter_client_flush_outbox (self, contact_id);
+    offer_now (a);
 
   return g_steal_pointer (&transfer);
 }

@@ -5,9 +5,12 @@
 """What a file manager does when files are dragged out of it, for the GUI
 tests: the label offers the files named on the command line as a
 GdkFileList (text/uri-list on the wire), so a real drag and drop over X11
-brings them to the app. Prints "ready" once its window is shown.
+brings them to the app. With --copy-image it puts a picture on the
+clipboard instead, as an image viewer's Copy does, and holds it there.
+Prints "ready" once its window is shown.
 
   natter_drag_source.py FILE...
+  natter_drag_source.py --copy-image PICTURE
 """
 
 import sys
@@ -21,6 +24,9 @@ from gi.repository import Gdk, Gio, GLib, GObject, Gtk  # noqa: E402
 
 def main():
     paths = sys.argv[1:]
+    copy_image = paths[:1] == ["--copy-image"]
+    if copy_image:
+        paths = paths[1:]
     Gtk.init()
     window = Gtk.Window(title="Drag source")
     window.set_default_size(220, 120)
@@ -35,6 +41,10 @@ def main():
     source.connect("prepare", lambda *args: Gdk.ContentProvider.new_for_value(value))
     source.connect("drag-end", lambda *args: print("drag-end", flush=True))
     label.add_controller(source)
+    if copy_image:
+        texture = Gdk.Texture.new_from_filename(paths[0])
+        content = Gdk.ContentProvider.new_for_value(GObject.Value(Gdk.Texture, texture))
+        window.get_display().get_clipboard().set_content(content)
 
     loop = GLib.MainLoop()
     window.connect("close-request", lambda *args: loop.quit())
