@@ -12,6 +12,7 @@
 
 #include <glib/gi18n.h>
 
+#include "natter-device-row.h"
 #include "natter-preferences-window.h"
 
 struct _NatterPreferencesWindow
@@ -26,6 +27,9 @@ struct _NatterPreferencesWindow
   GtkSwitch           *typing_switch;
   GtkSwitch           *preview_switch;
   GtkSwitch           *background_switch;
+  NatterDeviceRow     *camera_row;
+  NatterDeviceRow     *microphone_row;
+  NatterDeviceRow     *speaker_row;
 
   NatterApplication   *application;
 };
@@ -144,6 +148,9 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, typing_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, preview_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, camera_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, microphone_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, speaker_row);
   gtk_widget_class_bind_template_callback (widget_class, on_server_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_ice_apply);
 }
@@ -151,6 +158,7 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
 static void
 natter_preferences_window_init (NatterPreferencesWindow *self)
 {
+  g_type_ensure (NATTER_TYPE_DEVICE_ROW);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
@@ -194,6 +202,9 @@ natter_preferences_window_new (NatterApplication *application)
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "run-in-background", self->background_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  natter_device_row_bind (self->camera_row, settings, "call-camera");
+  natter_device_row_bind (self->microphone_row, settings, "call-microphone");
+  natter_device_row_bind (self->speaker_row, settings, "call-speaker");
 
   return self;
 }
