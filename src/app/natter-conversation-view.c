@@ -18,12 +18,15 @@
 #include <adwaita.h>
 
 #include "natter-conversation.h"
+#include "natter-timeline.h"
 
 #include "natter-application.h"
 #include "natter-call-row.h"
 #include "natter-contact-dialog.h"
+#include "natter-conversation-files.h"
 #include "natter-conversation-view.h"
 #include "natter-message-row.h"
+#include "natter-transfer-row.h"
 
 /* How close to an edge counts as being at it, in pixels */
 #define EDGE_DISTANCE        48
@@ -73,6 +76,8 @@ struct _NatterConversationView
 
   NatterClient       *client;
   NatterConversation *conversation;
+  /* What the list shows: the messages with the transfers among them */
+  NatterTimeline     *timeline;
   NatterContact      *contact;
   char               *contact_id;
   /* The open contact's session; the groups follow it */
@@ -515,7 +520,7 @@ scroll_to_target (NatterConversationView *self)
   if (self->conversation == NULL)
     return;
 
-  n_items = g_list_model_get_n_items (G_LIST_MODEL (self->conversation));
+  n_items = g_list_model_get_n_items (G_LIST_MODEL (self->timeline));
   if (n_items == 0)
     return;
 
@@ -700,18 +705,18 @@ on_adjustment_value_changed (NatterConversationView *self)
 
 /* Rows */
 
-/* The message before @position (a day header depends on it); calls between
- * are passed over */
+/* The message above @position (a day header depends on it); the transfers
+ * and calls between are passed over */
 static NatterMessage *
 previous_message (NatterConversationView *self,
                   guint                   position)
 {
-  if (position == GTK_INVALID_LIST_POSITION || self->conversation == NULL)
+  if (position == GTK_INVALID_LIST_POSITION || self->timeline == NULL)
     return NULL;
 
   for (guint i = position; i > 0; i--)
     {
-      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (self->conversation), i - 1);
+      g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (self->timeline), i - 1);
 
       if (NATTER_IS_MESSAGE (item))
         return NATTER_MESSAGE (g_steal_pointer (&item));
@@ -724,20 +729,32 @@ bind_message_row (NatterConversationView *self,
                   GtkListItem            *item)
 {
   guint position = gtk_list_item_get_position (item);
+  gpointer object = gtk_list_item_get_item (item);
   g_autoptr(NatterMessage) previous = NULL;
 
-  if (gtk_list_item_get_item (item) == NULL)
+  if (object == NULL)
     return;
 
-  /* Calls stand among the messages (natter-call-row.c) */
-  if (NATTER_IS_CALL (gtk_list_item_get_item (item)))
+  /* A row of the item's kind, made anew when the list hands a row of
+   * another kind over: calls (natter-call-row.c) and files
+   * (natter-transfer-row.c) stand among the messages */
+  if (NATTER_IS_CALL (object))
     {
       if (!NATTER_IS_CALL_ROW (gtk_list_item_get_child (item)))
         gtk_list_item_set_child (item, GTK_WIDGET (natter_call_row_new ()));
-      natter_call_row_set_call (NATTER_CALL_ROW (gtk_list_item_get_child (item)),
-                                gtk_list_item_get_item (item));
+      natter_call_row_set_call (NATTER_CALL_ROW (gtk_list_item_get_child (item)), object);
       return;
     }
+  if (NATTER_IS_TRANSFER (object))
+    {
+      if (!NATTER_IS_TRANSFER_ROW (gtk_list_item_get_child (item)))
+        gtk_list_item_set_child (item, GTK_WIDGET (natter_transfer_row_new ()));
+      natter_transfer_row_bind (NATTER_TRANSFER_ROW (gtk_list_item_get_child (item)),
+                                self->client, object, contact_name (self));
+      return;
+    }
+  if (!NATTER_IS_MESSAGE (object))
+    return;
   if (!NATTER_IS_MESSAGE_ROW (gtk_list_item_get_child (item)))
     gtk_list_item_set_child (item, GTK_WIDGET (natter_message_row_new ()));
 
@@ -784,11 +801,14 @@ on_unbind_message_row (GtkSignalListItemFactory *factory,
                        GtkListItem              *item,
                        gpointer                  user_data)
 {
-  if (NATTER_IS_CALL_ROW (gtk_list_item_get_child (item)))
-    natter_call_row_set_call (NATTER_CALL_ROW (gtk_list_item_get_child (item)), NULL);
+  GtkWidget *row = gtk_list_item_get_child (item);
+
+  if (NATTER_IS_CALL_ROW (row))
+    natter_call_row_set_call (NATTER_CALL_ROW (row), NULL);
+  else if (NATTER_IS_TRANSFER_ROW (row))
+    natter_transfer_row_bind (NATTER_TRANSFER_ROW (row), NULL, NULL, NULL);
   else
-    natter_message_row_bind (NATTER_MESSAGE_ROW (gtk_list_item_get_child (item)), NULL, NULL,
-                             NULL, NULL, FALSE);
+    natter_message_row_bind (NATTER_MESSAGE_ROW (row), NULL, NULL, NULL, NULL, FALSE);
 }
 
 static void
@@ -798,17 +818,22 @@ on_messages_changed (GListModel             *model,
                      guint                   added,
                      NatterConversationView *self)
 {
-  GObject *last;
+  g_autoptr(GObject) last = NULL;
+  gboolean ours;
 
   if (added == 0 || position + added != g_list_model_get_n_items (model))
     return;
 
-  /* A new message at the end. The list has not been laid out again yet, so
-   * the adjustment still says whether the user was at the bottom. Our own
-   * messages always scroll. */
+  /* A new message (or file) at the end. The list has not been laid out
+   * again yet, so the adjustment still says whether the user was at the
+   * bottom. Our own always scroll. */
   last = g_list_model_get_item (model, position + added - 1);
-  if (is_at_bottom (self) || !NATTER_IS_MESSAGE (last) ||
-      natter_message_get_direction (NATTER_MESSAGE (last)) == NATTER_MESSAGE_DIRECTION_OUT)
+  ours = NATTER_IS_MESSAGE (last) ?
+         natter_message_get_direction (NATTER_MESSAGE (last)) == NATTER_MESSAGE_DIRECTION_OUT :
+         NATTER_IS_TRANSFER (last) ?
+         natter_transfer_get_direction (NATTER_TRANSFER (last)) == NATTER_TRANSFER_DIRECTION_OUT :
+         TRUE;
+  if (is_at_bottom (self) || ours)
     {
       start_scroll_to_bottom (self);
     }
@@ -817,7 +842,6 @@ on_messages_changed (GListModel             *model,
       self->unseen_count += added;
       update_jump_button (self);
     }
-  g_object_unref (last);
 
   /* It is seen if the window is active. */
   natter_conversation_view_mark_read (self);
@@ -912,10 +936,7 @@ find_message (NatterConversationView *self,
 
           if (NATTER_IS_MESSAGE (item) &&
               natter_message_get_row_id (NATTER_MESSAGE (item)) == row_id)
-            {
-              *position = i;
-              return TRUE;
-            }
+            return natter_timeline_find (self->timeline, item, position);
         }
 
       n_before = g_list_model_get_n_items (model);
@@ -1356,6 +1377,9 @@ close_conversation (NatterConversationView *self)
   g_clear_object (&self->session);
   if (self->conversation != NULL)
     g_signal_handlers_disconnect_by_data (self->conversation, self);
+  if (self->timeline != NULL)
+    g_signal_handlers_disconnect_by_data (self->timeline, self);
+  g_clear_object (&self->timeline);
   g_clear_object (&self->conversation);
   if (self->contact != NULL)
     g_signal_handlers_disconnect_by_data (self->contact, self);
@@ -1571,6 +1595,8 @@ natter_conversation_view_init (NatterConversationView *self)
                             G_CALLBACK (on_search_mode), self);
   gtk_search_bar_connect_entry (self->search_bar, GTK_EDITABLE (self->history_search_entry));
 
+  natter_conversation_files_install (self, self->attach_box, self->compose_view);
+
   gtk_stack_set_visible_child_name (self->view_stack, "empty");
 }
 
@@ -1596,6 +1622,13 @@ find_first_unread (NatterConversationView *self)
       first = i - 1;
     }
 
+  if (first != G_MAXUINT)
+    {
+      g_autoptr(GObject) message = g_list_model_get_item (model, first);
+
+      if (!natter_timeline_find (self->timeline, message, &first))
+        first = G_MAXUINT;
+    }
   return first;
 }
 
@@ -1663,21 +1696,22 @@ natter_conversation_view_open (NatterConversationView *self,
   self->conversation = natter_conversation_new (self->client, contact_id);
   g_signal_connect_swapped (self->conversation, "notify::typing", G_CALLBACK (on_typing_notify),
                             self);
-  g_signal_connect_after (self->conversation, "items-changed", G_CALLBACK (on_messages_changed),
+  self->timeline = natter_timeline_new (self->conversation);
+  g_signal_connect_after (self->timeline, "items-changed", G_CALLBACK (on_messages_changed),
                           self);
 
   /* Remembered before the window marks the conversation read. */
   first_unread = find_first_unread (self);
   if (first_unread != G_MAXUINT)
     {
-      g_autoptr(NatterMessage) message = g_list_model_get_item (G_LIST_MODEL (self->conversation),
+      g_autoptr(NatterMessage) message = g_list_model_get_item (G_LIST_MODEL (self->timeline),
                                                                 first_unread);
 
       self->first_unread_id = g_strdup (natter_message_get_id (message));
     }
 
   self->loading_older = FALSE;
-  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->conversation)));
+  selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->timeline)));
   gtk_list_view_set_model (self->messages_view, GTK_SELECTION_MODEL (selection));
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), TRUE);
@@ -1785,4 +1819,25 @@ natter_conversation_view_get_attach_box (NatterConversationView *self)
   g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
 
   return self->attach_box;
+}
+
+NatterClient *
+natter_conversation_view_get_client (NatterConversationView *self)
+{
+  g_return_val_if_fail (NATTER_IS_CONVERSATION_VIEW (self), NULL);
+
+  return self->client;
+}
+
+/**
+ * natter_conversation_view_show_toast:
+ * @text: what to tell the user, briefly
+ */
+void
+natter_conversation_view_show_toast (NatterConversationView *self,
+                                     const char             *text)
+{
+  g_return_if_fail (NATTER_IS_CONVERSATION_VIEW (self));
+
+  show_toast (self, text);
 }

@@ -24,5 +24,8 @@ gboolean    natter_conversation_view_mark_read     (NatterConversationView *self
 gboolean    natter_conversation_view_start_search  (NatterConversationView *self);
 GtkBox     *natter_conversation_view_get_call_box  (NatterConversationView *self);
 GtkBox     *natter_conversation_view_get_attach_box (NatterConversationView *self);
+NatterClient *natter_conversation_view_get_client  (NatterConversationView *self);
+void        natter_conversation_view_show_toast    (NatterConversationView *self,
+                                                    const char             *text);
 
 G_END_DECLS

@@ -358,6 +358,17 @@ has_space (GFile   *folder,
          needed + SPACE_MARGIN;
 }
 
+static void
+emit_added (NatterClient   *self,
+            NatterTransfer *transfer)
+{
+  NatterContactSession *session =
+    _natter_client_get_session (self, natter_transfer_get_contact_id (transfer));
+
+  g_signal_emit (self, _natter_client_signals[TRANSFER_ADDED], 0, transfer);
+  g_signal_emit (session, _natter_contact_session_signals[SESSION_TRANSFER_ADDED], 0, transfer);
+}
+
 /* Sending */
 
 static void
@@ -1113,7 +1124,7 @@ handle_offer (NatterClient         *self,
     }
 
   a = adopt (self, transfer);
-  g_signal_emit (self, _natter_client_signals[TRANSFER_ADDED], 0, transfer);
+  emit_added (self, transfer);
 
   if (auto_accepts (self, transfer) && natter_transfer_get_state (transfer) == NATTER_TRANSFER_STATE_WAITING)
     {
@@ -1372,7 +1383,7 @@ natter_client_send_file (NatterClient  *self,
     return NULL;
 
   a = adopt (self, transfer);
-  g_signal_emit (self, _natter_client_signals[TRANSFER_ADDED], 0, transfer);
+  emit_added (self, transfer);
 
   if (_natter_client_get_session (self, contact_id)->chat_open)
     send_offer (a);

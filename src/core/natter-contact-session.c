@@ -373,6 +373,14 @@ natter_contact_session_class_init (NatterContactSessionClass *klass)
   _natter_contact_session_signals[SESSION_CONTACT_CHANGED] =
     g_signal_new ("contact-changed", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
+
+  /**
+   * NatterContactSession::transfer-added:
+   * @transfer: a file offered to the contact, or by them: the live object
+   */
+  _natter_contact_session_signals[SESSION_TRANSFER_ADDED] =
+    g_signal_new ("transfer-added", type, G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, NATTER_TYPE_TRANSFER);
 }
 
 static void

@@ -117,6 +117,10 @@ static const char *const migrations[] = {
 
   /* 4: why a file transfer failed, as the user was told */
   "ALTER TABLE transfers ADD COLUMN error TEXT;",
+
+  /* 5: the small picture an image's sender made (PNG or JPEG, checked) */
+  "ALTER TABLE transfers ADD COLUMN thumbnail BLOB "
+  "CHECK (thumbnail IS NULL OR length (thumbnail) <= 32768);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == NATTER_STORE_SCHEMA_VERSION);

@@ -2,7 +2,8 @@
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  *
- * One row per transfer (the table of migration 2, with migration 4's error):
+ * One row per transfer (the table of migration 2, with migration 4's error
+ * and migration 5's thumbnail):
  * what was offered, which way, how far it got, where the file is and why it
  * failed. Transfers are identified by their contact and the ID the sender
  * chose; the live objects belong to the transfer service, which writes
@@ -16,7 +17,7 @@
 
 #define TRANSFER_COLUMNS \
   "t.uuid, c.user_id, t.direction, t.file_name, t.mime_type, t.size, t.sha256, " \
-  "t.local_path, t.transferred, t.state, t.created_at, t.error"
+  "t.local_path, t.transferred, t.state, t.created_at, t.error, t.thumbnail"
 
 static NatterTransfer *
 transfer_from_row (sqlite3_stmt *stmt)
@@ -35,6 +36,13 @@ transfer_from_row (sqlite3_stmt *stmt)
   natter_transfer_set_bytes_done (transfer, MAX (sqlite3_column_int64 (stmt, 8), 0));
   natter_transfer_set_state (transfer, sqlite3_column_int (stmt, 9));
   natter_transfer_set_error (transfer, _natter_store_column_text (stmt, 11));
+  if (sqlite3_column_type (stmt, 12) == SQLITE_BLOB)
+    {
+      g_autoptr(GBytes) thumbnail = g_bytes_new (sqlite3_column_blob (stmt, 12),
+                                                 sqlite3_column_bytes (stmt, 12));
+
+      natter_transfer_set_thumbnail (transfer, thumbnail);
+    }
 
   return transfer;
 }
@@ -73,8 +81,9 @@ natter_store_add_transfer (NatterStore     *self,
   if (!_natter_store_exec (self, "store the transfer", &local_error,
                            "INSERT INTO transfers (conversation_id, uuid, direction, file_name, "
                            "mime_type, size, sha256, local_path, transferred, state, created_at, "
-                           "updated_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           "itettittieiit", conversation_id, natter_transfer_get_id (transfer),
+                           "updated_at, error, thumbnail) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                           "itettittieiitb", conversation_id, natter_transfer_get_id (transfer),
                            natter_transfer_get_direction (transfer),
                            natter_transfer_get_name (transfer),
                            natter_transfer_get_mime_type (transfer),
@@ -84,7 +93,8 @@ natter_store_add_transfer (NatterStore     *self,
                            (gint64) natter_transfer_get_bytes_done (transfer),
                            natter_transfer_get_state (transfer),
                            natter_transfer_get_timestamp (transfer), now,
-                           natter_transfer_get_error (transfer)))
+                           natter_transfer_get_error (transfer),
+                           natter_transfer_get_thumbnail (transfer)))
     {
       if (g_error_matches (local_error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_INVALID))
         g_set_error_literal (error, NATTER_STORE_ERROR, NATTER_STORE_ERROR_EXISTS,
@@ -118,13 +128,14 @@ natter_store_update_transfer (NatterStore     *self,
 
   return _natter_store_exec (self, "update the transfer", error,
                              "UPDATE transfers SET state = ?, transferred = ?, sha256 = ?, "
-                             "local_path = ?, error = ?, updated_at = ? "
+                             "local_path = ?, error = ?, thumbnail = ?, updated_at = ? "
                              "WHERE conversation_id = ? AND uuid = ?",
-                             "eitttiit", natter_transfer_get_state (transfer),
+                             "eitttbiit", natter_transfer_get_state (transfer),
                              (gint64) natter_transfer_get_bytes_done (transfer),
                              natter_transfer_get_sha256 (transfer),
                              natter_transfer_get_path (transfer),
                              natter_transfer_get_error (transfer),
+                             natter_transfer_get_thumbnail (transfer),
                              g_get_real_time (), conversation_id,
                              natter_transfer_get_id (transfer));
 }

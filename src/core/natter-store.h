@@ -45,7 +45,7 @@ typedef enum
 #define NATTER_STORE_APPLICATION_ID 0x4E617474
 
 /* The schema version this build writes; see natter_store_new_at_version(). */
-#define NATTER_STORE_SCHEMA_VERSION 4
+#define NATTER_STORE_SCHEMA_VERSION 5
 
 /* The file name of the store inside a profile's data directory, and of its
  * rolling backup beside it. */

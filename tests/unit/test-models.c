@@ -16,6 +16,7 @@
 #include "natter-protocol.h"
 #include "natter-store-calls.h"
 #include "natter-test-client.h"
+#include "natter-timeline.h"
 
 #define T0 (G_GINT64_CONSTANT (1700000000) * G_USEC_PER_SEC)
 
@@ -69,21 +70,19 @@ on_items_changed (GListModel *model,
   (*calls)++;
 }
 
+/* "message 0" to "message COUNT-1", received in that order */
 static void
-test_conversation_pages (Fixture       *fixture,
-                         gconstpointer  data)
+insert_messages (Fixture *fixture,
+                 guint    count)
 {
   NatterStore *store = natter_client_get_store (fixture->client);
-  g_autoptr(NatterConversation) conversation = NULL;
-  g_autoptr(NatterMessage) first = NULL;
-  g_autoptr(NatterMessage) last = NULL;
-  g_autoptr(GError) error = NULL;
 
-  for (guint i = 0; i < 250; i++)
+  for (guint i = 0; i < count; i++)
     {
       g_autofree char *id = g_strdup_printf ("m%03u", i);
       g_autofree char *body = g_strdup_printf ("message %u", i);
       g_autoptr(NatterMessage) message = NULL;
+      g_autoptr(GError) error = NULL;
       gboolean is_new;
 
       message = natter_store_insert_incoming (store, fixture->peer_id, id, body, 1000 + i,
@@ -91,6 +90,18 @@ test_conversation_pages (Fixture       *fixture,
       g_assert_no_error (error);
       g_assert_true (is_new);
     }
+}
+
+static void
+test_conversation_pages (Fixture       *fixture,
+                         gconstpointer  data)
+{
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autoptr(NatterMessage) first = NULL;
+  g_autoptr(NatterMessage) last = NULL;
+  g_autoptr(GError) error = NULL;
+
+  insert_messages (fixture, 250);
 
   conversation = natter_conversation_new (fixture->client, fixture->peer_id);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (conversation)), ==,
@@ -183,6 +194,121 @@ test_contact_list_order (Fixture       *fixture,
   top = g_list_model_get_item (G_LIST_MODEL (list), 0);
   g_assert_cmpstr (natter_contact_get_user_id (top), ==, other);
   g_assert_cmpint (natter_contact_get_presence (top), ==, NATTER_PRESENCE_OFFLINE);
+}
+
+typedef struct
+{
+  guint position;
+  guint removed;
+  guint added;
+  guint calls;
+} Change;
+
+static void
+on_timeline_changed (GListModel *model,
+                     guint       position,
+                     guint       removed,
+                     guint       added,
+                     Change     *change)
+{
+  change->position = position;
+  change->removed = removed;
+  change->added = added;
+  change->calls++;
+}
+
+static const char *
+timeline_kind (NatterTimeline *timeline,
+               guint           position)
+{
+  g_autoptr(GObject) item = g_list_model_get_item (G_LIST_MODEL (timeline), position);
+
+  return NATTER_IS_MESSAGE (item) ? natter_message_get_body (NATTER_MESSAGE (item)) :
+         NATTER_IS_TRANSFER (item) ? natter_transfer_get_name (NATTER_TRANSFER (item)) : "?";
+}
+
+/* Transfers among the messages in time order, from the store and live; an
+ * old one waits until the older pages are loaded */
+static void
+test_timeline_order (Fixture       *fixture,
+                     gconstpointer  data)
+{
+  NatterStore *store = natter_client_get_store (fixture->client);
+  g_autoptr(NatterConversation) conversation = NULL;
+  g_autoptr(NatterTimeline) timeline = NULL;
+  g_autoptr(NatterTransfer) old = NULL;
+  g_autoptr(NatterTransfer) sent = NULL;
+  g_autoptr(NatterMessage) before = NULL;
+  g_autoptr(NatterMessage) after = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(GError) error = NULL;
+  Change change = { 0, };
+  guint position;
+
+  /* Older than every message: before them all */
+  old = natter_transfer_new ("t-old", fixture->peer_id, NATTER_TRANSFER_DIRECTION_IN, "old.txt",
+                             10, "text/plain", 1);
+  g_assert_true (natter_store_add_transfer (store, old, &error));
+  g_assert_no_error (error);
+
+  insert_messages (fixture, NATTER_CONVERSATION_PAGE_SIZE + 10);
+
+  conversation = natter_conversation_new (fixture->client, fixture->peer_id);
+  timeline = natter_timeline_new (conversation);
+  g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (timeline)) == G_TYPE_OBJECT);
+  /* The old file waits for the older messages */
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (timeline)), ==,
+                    NATTER_CONVERSATION_PAGE_SIZE);
+  g_signal_connect (timeline, "items-changed", G_CALLBACK (on_timeline_changed), &change);
+
+  /* A message, a file, a message: in that order at the end, each one added */
+  before = natter_client_send_message (fixture->client, fixture->peer_id, "here it comes",
+                                       &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (change.calls, ==, 1);
+  g_assert_cmpuint (change.position, ==, NATTER_CONVERSATION_PAGE_SIZE);
+  g_assert_cmpuint (change.removed, ==, 0);
+  g_assert_cmpuint (change.added, ==, 1);
+
+  path = g_build_filename (fixture->dir, "report.txt", NULL);
+  g_assert_true (g_file_set_contents (path, "some text", -1, &error));
+  file = g_file_new_for_path (path);
+  sent = natter_client_send_file (fixture->client, fixture->peer_id, file, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (change.calls, ==, 2);
+  g_assert_cmpuint (change.position, ==, NATTER_CONVERSATION_PAGE_SIZE + 1);
+  g_assert_cmpuint (change.added, ==, 1);
+  g_assert_true (natter_timeline_find (timeline, sent, &position));
+  g_assert_cmpuint (position, ==, NATTER_CONVERSATION_PAGE_SIZE + 1);
+
+  after = natter_client_send_message (fixture->client, fixture->peer_id, "did you get it?",
+                                      &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (timeline_kind (timeline, NATTER_CONVERSATION_PAGE_SIZE), ==, "here it comes");
+  g_assert_cmpstr (timeline_kind (timeline, NATTER_CONVERSATION_PAGE_SIZE + 1), ==, "report.txt");
+  g_assert_cmpstr (timeline_kind (timeline, NATTER_CONVERSATION_PAGE_SIZE + 2), ==,
+                   "did you get it?");
+
+  /* Adding the same item again changes nothing */
+  change.calls = 0;
+  natter_timeline_add_item (timeline, G_OBJECT (sent));
+  g_assert_cmpuint (change.calls, ==, 0);
+
+  /* The older page brings its messages and the old file, at the top */
+  g_assert_true (natter_conversation_load_older (conversation));
+  g_assert_false (natter_conversation_get_has_older (conversation));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (timeline)), ==,
+                    NATTER_CONVERSATION_PAGE_SIZE + 10 + 4);
+  g_assert_cmpstr (timeline_kind (timeline, 0), ==, "old.txt");
+  g_assert_cmpstr (timeline_kind (timeline, 1), ==, "message 0");
+
+  /* A new timeline over the same history: the same order, the live objects */
+  g_clear_object (&timeline);
+  timeline = natter_timeline_new (conversation);
+  g_assert_cmpstr (timeline_kind (timeline, 0), ==, "old.txt");
+  g_assert_true (natter_timeline_find (timeline, sent, &position));
+  g_assert_cmpstr (timeline_kind (timeline, position + 1), ==, "did you get it?");
 }
 
 static void
@@ -332,6 +458,8 @@ main (int   argc,
               fixture_set_up, test_conversation_pages, fixture_tear_down);
   g_test_add ("/Natter/Core/Conversation/follows-client", Fixture, NULL,
               fixture_set_up, test_conversation_follows_client, fixture_tear_down);
+  g_test_add ("/Natter/Core/Timeline/order", Fixture, NULL,
+              fixture_set_up, test_timeline_order, fixture_tear_down);
   g_test_add ("/Natter/Core/Conversation/calls-in-time-order", Fixture, NULL,
               fixture_set_up, test_calls_in_time_order, fixture_tear_down);
   g_test_add ("/Natter/Core/Conversation/calls-come-with-their-page", Fixture, NULL,

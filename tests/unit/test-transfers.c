@@ -223,7 +223,19 @@ test_store_rows (void)
 
   g_clear_object (&other);
   other = natter_transfer_new ("t-2", "NBOB", NATTER_TRANSFER_DIRECTION_IN, "b", 1, NULL, 1001);
-  g_assert_true (natter_store_add_transfer (store, other, &error));
+  {
+    /* The sender's thumbnail stays with the offer */
+    g_autoptr(GBytes) thumbnail = g_bytes_new_static ("\x89PNG not really", 16);
+    g_autoptr(NatterTransfer) stored = NULL;
+
+    natter_transfer_set_thumbnail (other, thumbnail);
+    g_assert_true (natter_store_add_transfer (store, other, &error));
+    stored = natter_store_get_transfer (store, "NBOB", "t-2", &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (natter_transfer_get_thumbnail (stored));
+    g_assert_true (g_bytes_equal (natter_transfer_get_thumbnail (stored), thumbnail));
+    g_assert_null (natter_transfer_get_thumbnail (again));
+  }
 
   all = natter_store_list_transfers (store, NULL, FALSE, &error);
   g_assert_no_error (error);
