@@ -23,6 +23,7 @@
 #include "natter-protocol.h"
 
 #include "natter-application.h"
+#include "natter-background-portal.h"
 #include "natter-application-calls.h"
 #include "natter-cli-handoff.h"
 #include "natter-control.h"
@@ -36,6 +37,7 @@
 enum {
   PROP_0,
   PROP_CLIENT,
+  PROP_BACKGROUND_PROBLEM,
   N_PROPS
 };
 
@@ -48,6 +50,11 @@ struct _NatterApplication
   /* Options */
   char           *profile_name;
   gboolean        loopback;
+  /* --background: started at login, no window until activated again */
+  gboolean        start_hidden;
+
+  /* Why Natter cannot run in the background or start at login, if it cannot */
+  char           *background_problem;
 
   NatterProfile  *profile;
   GSettings      *settings;
@@ -65,6 +72,11 @@ struct _NatterApplication
 };
 
 G_DEFINE_FINAL_TYPE (NatterApplication, natter_application, ADW_TYPE_APPLICATION)
+
+static void request_background             (NatterApplication *self);
+static void on_background_settings_changed (GSettings         *settings,
+                                            const char        *key,
+                                            gpointer           user_data);
 
 /* The monotonic time at which this process started, so that timings include
  * what happened before main(). Falls back to "now" where /proc is missing. */
@@ -817,6 +829,7 @@ natter_application_handle_local_options (GApplication *application,
     }
 
   g_variant_dict_lookup (options, "loopback", "b", &self->loopback);
+  g_variant_dict_lookup (options, "background", "b", &self->start_hidden);
   /* The same for tests that start the app as the desktop does, with no
    * command line (D-Bus activation), such as the Flatpak's. */
   if (g_strcmp0 (g_getenv ("NATTER_LOOPBACK"), "1") == 0)
@@ -868,13 +881,116 @@ natter_application_startup (GApplication *application)
                         G_CALLBACK (on_ice_servers_changed), self);
       g_signal_connect (self->settings, "changed::turn-servers",
                         G_CALLBACK (on_ice_servers_changed), self);
+      g_signal_connect (self->settings, "changed::run-in-background",
+                        G_CALLBACK (on_background_settings_changed), self);
+      g_signal_connect (self->settings, "changed::start-at-login",
+                        G_CALLBACK (on_background_settings_changed), self);
+      /* The desktop may have forgotten, or the user changed it there */
+      if (g_settings_get_boolean (self->settings, "run-in-background"))
+        request_background (self);
     }
 }
 
 static void
 natter_application_activate (GApplication *application)
 {
-  show_window (NATTER_APPLICATION (application));
+  NatterApplication *self = NATTER_APPLICATION (application);
+  g_autofree char *server = natter_application_dup_server_url (self);
+
+  /* Started at login: online with the window hidden, as if it had been
+   * closed. A profile that is not set up yet shows its first page. */
+  if (self->start_hidden && get_main_window (self) == NULL && server != NULL)
+    {
+      self->start_hidden = FALSE;
+      natter_window_new (self);
+      return;
+    }
+
+  self->start_hidden = FALSE;
+  show_window (self);
+}
+
+/* The Background portal: running with no window, and starting at login */
+
+static void
+set_background_problem (NatterApplication *self,
+                        const char        *problem)
+{
+  if (g_strcmp0 (problem, self->background_problem) == 0)
+    return;
+
+  g_free (self->background_problem);
+  self->background_problem = g_strdup (problem);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BACKGROUND_PROBLEM]);
+}
+
+static void
+on_background_answered (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(NatterApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+  gboolean autostart = FALSE;
+  gboolean wanted;
+
+  if (!natter_background_portal_request_finish (result, &autostart, &error))
+    {
+      set_background_problem (self, error->message);
+      return;
+    }
+
+  wanted = self->settings != NULL && g_settings_get_boolean (self->settings, "start-at-login");
+  if (wanted && !autostart)
+    set_background_problem (self, _("Your desktop did not allow Natter to start at login"));
+  else
+    set_background_problem (self, NULL);
+}
+
+static void
+request_background (NatterApplication *self)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) commandline = NULL;
+  gboolean background;
+
+  if (self->settings == NULL)
+    return;
+
+  background = g_settings_get_boolean (self->settings, "run-in-background");
+  g_strv_builder_add_many (builder, "natter", "--background", NULL);
+  if (!g_str_equal (self->profile_name, NATTER_PROFILE_DEFAULT))
+    g_strv_builder_add_many (builder, "--profile", self->profile_name, NULL);
+  commandline = g_strv_builder_end (builder);
+
+  /* Turned off, it is asked again without autostart: that undoes it */
+  natter_background_portal_request_async (background &&
+                                          g_settings_get_boolean (self->settings,
+                                                                  "start-at-login"),
+                                          (const char * const *) commandline,
+                                          on_background_answered, g_object_ref (self));
+}
+
+static void
+on_background_settings_changed (GSettings  *settings,
+                                const char *key,
+                                gpointer    user_data)
+{
+  request_background (user_data);
+}
+
+/**
+ * natter_application_get_background_problem:
+ *
+ * Returns: (nullable): why Natter cannot run in the background or start at
+ *   login, as the desktop answered; %NULL when nothing stands in the way
+ */
+const char *
+natter_application_get_background_problem (NatterApplication *self)
+{
+  g_return_val_if_fail (NATTER_IS_APPLICATION (self), NULL);
+
+  return self->background_problem;
 }
 
 /* natter: links (the desktop file registers the scheme) */
@@ -930,6 +1046,10 @@ natter_application_get_property (GObject    *object,
       g_value_set_object (value, self->client);
       break;
 
+    case PROP_BACKGROUND_PROBLEM:
+      g_value_set_string (value, self->background_problem);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -958,6 +1078,7 @@ natter_application_finalize (GObject *object)
   NatterApplication *self = NATTER_APPLICATION (object);
 
   g_free (self->profile_name);
+  g_free (self->background_problem);
 
   G_OBJECT_CLASS (natter_application_parent_class)->finalize (object);
 }
@@ -982,6 +1103,10 @@ natter_application_class_init (NatterApplicationClass *klass)
     g_param_spec_object ("client", NULL, NULL, NATTER_TYPE_CLIENT,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  properties[PROP_BACKGROUND_PROBLEM] =
+    g_param_spec_string ("background-problem", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -993,6 +1118,8 @@ natter_application_init (NatterApplication *self)
       N_("Use a separate identity and history"), N_("NAME") },
     { "loopback", 0, 0, G_OPTION_ARG_NONE, NULL,
       N_("For testing on one machine: also offer 127.0.0.1 to peers"), NULL },
+    { "background", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Start with no window, as at login"), NULL },
     { NULL }
   };
 

@@ -53,6 +53,7 @@ gboolean           natter_application_open_finish       (NatterApplication    *s
                                                          GAsyncResult         *result,
                                                          GError              **error);
 
+const char        *natter_application_get_background_problem (NatterApplication *self);
 gboolean           natter_application_get_report_timing (NatterApplication    *self);
 void               natter_application_report_timing     (NatterApplication    *self,
                                                          const char           *what,

@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 
+#include "natter-alert.h"
 #include "natter-contact-dialog.h"
 #include "natter-contact-row.h"
 #include "natter-user-id-text.h"
@@ -37,12 +38,10 @@ static void
 show_error (NatterContactDialog *self,
             const GError        *error)
 {
-  AdwMessageDialog *dialog;
+  GtkWidget *alert = natter_alert_new (GTK_WIDGET (self), _("Could Not Save"), error->message);
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Could Not Save"),
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  natter_alert_add_response (alert, "close", _("_Close"), ADW_RESPONSE_DEFAULT);
+  natter_alert_present (alert, GTK_WIDGET (self));
 }
 
 static void
@@ -128,7 +127,7 @@ set_blocked (NatterContactDialog *self,
 }
 
 static void
-on_block_response (AdwMessageDialog    *dialog,
+on_block_response (GtkWidget           *alert,
                    const char          *response,
                    NatterContactDialog *self)
 {
@@ -145,7 +144,7 @@ on_block_toggled (NatterContactDialog *self)
   gboolean blocked = gtk_switch_get_active (self->block_switch);
   const char *name = natter_contact_get_name (self->contact);
   g_autofree char *heading = NULL;
-  AdwMessageDialog *dialog;
+  GtkWidget *alert;
 
   if (self->updating || blocked == natter_contact_get_blocked (self->contact))
     return;
@@ -159,16 +158,14 @@ on_block_toggled (NatterContactDialog *self)
   /* Translators: %s is the contact */
   heading = g_strdup_printf (_("Block %s?"), name != NULL && *name != '\0' ? name :
                                             natter_contact_get_user_id (self->contact));
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), heading,
-                                                       _("They can no longer connect to you, "
-                                                         "message you or invite you, and are "
-                                                         "not told. The conversation stays.")));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "block", _("_Block"), NULL);
-  adw_message_dialog_set_response_appearance (dialog, "block", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect_object (dialog, "response", G_CALLBACK (on_block_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  alert = natter_alert_new (GTK_WIDGET (self), heading,
+                            _("They can no longer connect to you, message you or invite you, "
+                              "and are not told. The conversation stays."));
+  natter_alert_add_response (alert, "cancel", _("_Cancel"), ADW_RESPONSE_DEFAULT);
+  natter_alert_add_response (alert, "block", _("_Block"), ADW_RESPONSE_DESTRUCTIVE);
+  natter_alert_set_cancel (alert, "cancel");
+  g_signal_connect_object (alert, "response", G_CALLBACK (on_block_response), self, 0);
+  natter_alert_present (alert, GTK_WIDGET (self));
 }
 
 static void

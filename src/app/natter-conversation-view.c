@@ -23,6 +23,7 @@
 #include "natter-application.h"
 #include "natter-call-row.h"
 #include "natter-contact-dialog.h"
+#include "natter-alert.h"
 #include "natter-conversation-files.h"
 #include "natter-conversation-view.h"
 #include "natter-message-row.h"
@@ -1051,9 +1052,9 @@ typedef gboolean (*ConfirmedFunc) (NatterClient  *client,
                                    GError       **error);
 
 static void
-on_confirm_response (AdwMessageDialog *dialog,
-                     const char       *response,
-                     gpointer          user_data)
+on_confirm_response (GtkWidget  *dialog,
+                     const char *response,
+                     gpointer    user_data)
 {
   NatterConversationView *self = user_data;
   ConfirmedFunc func = g_object_get_data (G_OBJECT (dialog), "natter-confirmed");
@@ -1082,20 +1083,17 @@ confirm (NatterConversationView *self,
          ConfirmedFunc           func,
          const char             *message_id)
 {
-  AdwMessageDialog *dialog;
+  GtkWidget *dialog = natter_alert_new (GTK_WIDGET (self), heading, body);
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
-                                                       heading, body));
-  adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "confirm", verb, NULL);
-  adw_message_dialog_set_response_appearance (dialog, "confirm", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
+  natter_alert_add_response (dialog, "cancel", _("_Cancel"), ADW_RESPONSE_DEFAULT);
+  natter_alert_add_response (dialog, "confirm", verb, ADW_RESPONSE_DESTRUCTIVE);
+  natter_alert_set_cancel (dialog, "cancel");
   g_object_set_data (G_OBJECT (dialog), "natter-confirmed", func);
   g_object_set_data_full (G_OBJECT (dialog), "natter-contact-id", g_strdup (self->contact_id),
                           g_free);
   g_object_set_data_full (G_OBJECT (dialog), "natter-message-id", g_strdup (message_id), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_confirm_response), self, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  natter_alert_present (dialog, GTK_WIDGET (self));
 }
 
 static void
@@ -1261,7 +1259,7 @@ message_details_action (GtkWidget  *widget,
   g_autoptr(NatterMessage) message = lookup_message (self, parameter);
   g_autoptr(GString) body = g_string_new (NULL);
   g_autofree char *sent = NULL;
-  AdwMessageDialog *dialog;
+  GtkWidget *dialog;
 
   if (message == NULL)
     return;
@@ -1285,10 +1283,9 @@ message_details_action (GtkWidget  *widget,
       g_string_append_printf (body, _("Received: %s"), received);
     }
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)),
-                                                       _("Message Details"), body->str));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  dialog = natter_alert_new (widget, _("Message Details"), body->str);
+  natter_alert_add_response (dialog, "close", _("_Close"), ADW_RESPONSE_DEFAULT);
+  natter_alert_present (dialog, widget);
 }
 
 /* The Menu key (and Shift+F10) opens the menu of the focused message. */

@@ -30,6 +30,8 @@ struct _NatterPreferencesWindow
   NatterDeviceRow     *camera_row;
   NatterDeviceRow     *microphone_row;
   NatterDeviceRow     *speaker_row;
+  AdwActionRow        *background_row;
+  GtkSwitch           *login_switch;
 
   NatterApplication   *application;
 };
@@ -59,6 +61,16 @@ on_server_apply (NatterPreferencesWindow *self)
 
   gtk_widget_remove_css_class (GTK_WIDGET (self->server_row), "error");
   show_toast (self, _("Server changed"));
+}
+
+static void
+on_background_problem (NatterPreferencesWindow *self)
+{
+  const char *problem = natter_application_get_background_problem (self->application);
+
+  adw_action_row_set_subtitle (self->background_row,
+                               problem != NULL ? problem :
+                               _("Keep receiving messages after the window is closed"));
 }
 
 static char **
@@ -151,6 +163,8 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, camera_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, microphone_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, speaker_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, login_switch);
   gtk_widget_class_bind_template_callback (widget_class, on_server_apply);
   gtk_widget_class_bind_template_callback (widget_class, on_ice_apply);
 }
@@ -188,6 +202,7 @@ natter_preferences_window_new (NatterApplication *application)
       gtk_widget_set_sensitive (GTK_WIDGET (self->typing_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->preview_switch), FALSE);
       gtk_widget_set_sensitive (GTK_WIDGET (self->background_switch), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->login_switch), FALSE);
       return self;
     }
 
@@ -205,6 +220,12 @@ natter_preferences_window_new (NatterApplication *application)
   natter_device_row_bind (self->camera_row, settings, "call-camera");
   natter_device_row_bind (self->microphone_row, settings, "call-microphone");
   natter_device_row_bind (self->speaker_row, settings, "call-speaker");
+  g_settings_bind (settings, "start-at-login", self->login_switch, "active",
+                   G_SETTINGS_BIND_DEFAULT);
+  /* What the desktop answered, when it stands in the way */
+  g_signal_connect_object (application, "notify::background-problem",
+                           G_CALLBACK (on_background_problem), self, G_CONNECT_SWAPPED);
+  on_background_problem (self);
 
   return self;
 }

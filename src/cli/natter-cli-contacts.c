@@ -138,7 +138,11 @@ natter_cli_cmd_rename (Cli   *cli,
       (contact_id = natter_cli_resolve_contact (cli, args[0])) == NULL)
     return FALSE;
 
-  if (!natter_store_rename_contact (cli->store, contact_id, args[1], &error))
+  /* Handed over to the process online on the profile, the rename goes
+   * through its client, so its window shows the new name at once. */
+  if (cli->borrowed && cli->client != NULL
+      ? !natter_client_rename_contact (cli->client, contact_id, args[1], &error)
+      : !natter_store_rename_contact (cli->store, contact_id, args[1], &error))
     return natter_cli_fail (cli, "%s", error->message);
 
   return TRUE;

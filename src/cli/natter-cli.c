@@ -246,8 +246,7 @@ natter_cli_run_command (Cli   *cli,
 static gboolean
 stays_local (const char *name)
 {
-  const char *local[] = { "whoami", "profile", "history", "rename", "safety-number", "backup",
-                          NULL };
+  const char *local[] = { "whoami", "profile", "history", "safety-number", "backup", NULL };
 
   return g_strv_contains (local, name);
 }

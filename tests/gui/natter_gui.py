@@ -358,7 +358,11 @@ def window_geometry(window):
 class Ui:
     """The app's accessible tree: find widgets by role and name, press, type."""
 
-    def __init__(self, app):
+    def __init__(self, app, cache=True):
+        """With `cache` False, every question goes to the app: slower, and
+        what GTK 4.8 adds without telling (a toast's text) can be missed,
+        but libatspi 2.46 never walks its cache, which it sometimes does
+        into freed memory when a window opens meanwhile."""
         quiet_pyatspi()
         import pyatspi
         from gi.repository import GLib
@@ -371,6 +375,7 @@ class Ui:
         self.pyatspi = pyatspi
         self.context = GLib.MainContext.default()
         self.app = app
+        self.cache = cache
         self.root = None
 
     def _pump(self):
@@ -381,17 +386,22 @@ class Ui:
         self._pump()
         if self.root is not None:
             try:
-                self.root.clear_cache()
+                if self.cache:
+                    self.root.clear_cache()
                 if self.root.get_process_id() == self.app.process.pid:
                     return self.root
             except Exception:
                 pass
             self.root = None
         desktop = self.pyatspi.Registry.getDesktop(0)
-        desktop.clear_cache()
+        if self.cache:
+            desktop.clear_cache()
         for application in desktop:
             try:
                 if application is not None and application.get_process_id() == self.app.process.pid:
+                    if not self.cache:
+                        from gi.repository import Atspi
+                        application.set_cache_mask(Atspi.Cache.NONE)
                     self.root = application
                     return application
             except Exception:

@@ -10,6 +10,7 @@ Exits 77 (skipped) with the reason when the GUI cannot run here.
 """
 
 import configparser
+import hashlib
 import json
 import os
 import re
@@ -35,6 +36,9 @@ def is_event(event, **members):
 
 
 class GuiTestCase(unittest.TestCase):
+    # Whether the test's Ui keeps libatspi's cache (see Ui).
+    atspi_cache = True
+
     def setUp(self):
         reason = missing_requirement()
         if reason is not None:
@@ -73,7 +77,7 @@ class GuiTestCase(unittest.TestCase):
         """The app on the profile `client` (a keyring natter-cli profile) set up."""
         self.app = self.session.app(client.name, client.env["XDG_DATA_HOME"])
         self.app.start()
-        self.ui = Ui(self.app)
+        self.ui = Ui(self.app, cache=self.atspi_cache)
         self.wait_online()
         return self.app
 
@@ -506,7 +510,7 @@ class MessageTest(GuiTestCase):
         self.assertNotIn("Delete this one", bodies)
 
         self.app.start()
-        self.ui = Ui(self.app)
+        self.ui = Ui(self.app, cache=self.atspi_cache)
         self.wait_online()
         self.open_conversation("Bob")
         self.ui.find_text("Keep this one")
@@ -817,6 +821,92 @@ class NotificationTest(GuiTestCase):
         popup = self.popup(daemon)
         popup.find_text("New message")
         self.assertNotIn("A secret", popup.texts())
+
+
+class BackgroundTest(GuiTestCase):
+    """Running in the background and starting at login, through the desktop's
+    Background portal."""
+
+    # Opening the preferences while the harness cleared libatspi's cache
+    # crashed the test process now and then (libatspi 2.46); nothing here
+    # waits for a toast, so ask the app every time instead.
+    atspi_cache = False
+
+    def open_preferences(self):
+        self.ui.key("ctrl+comma")
+        return self.ui.find("label", match=lambda n: text_of(n) == "Run in the background"
+                            or text_of(n) == "Run in the _background", what="the preferences")
+
+    def switch(self, title):
+        """The switch of the preferences row titled `title`."""
+        return self.ui.find(match=lambda n: n.getRoleName() in ("check box", "toggle button", "switch")
+                            and title in n.name, what=f"the switch {title!r}")
+
+    def test_no_portal_is_said_in_the_preference(self):
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.open_preferences()
+        self.ui.press(self.switch("Run in the background"))
+        self.ui.find("label", match=lambda n: text_of(n).startswith(
+            "No background portal answers on this desktop"), what="the missing portal said")
+        self.screenshot("preferences-no-background-portal", window=None)
+
+    def test_start_at_login_asks_the_portal(self):
+        log = os.path.join(self.session.workdir.path, "portal.log")
+        portal = subprocess.Popen(
+            [sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                          "natter-background-portal-standin.py"), log],
+            stdout=subprocess.PIPE, text=True)
+        self.addCleanup(stop_process, portal)
+        self.assertEqual(portal.stdout.readline().strip(), "ready")
+
+        self.me_and_bob(friends=False)
+        self.start_app(self.me)
+        self.open_preferences()
+        self.ui.press(self.switch("Run in the background"))
+        login = self.switch("Start at login")
+        wait_until(lambda: login.getState().contains(self.ui.pyatspi.STATE_SENSITIVE),
+                   what="Start at login offered once running in the background")
+        self.ui.press(login)
+        wait_until(lambda: login.getState().contains(self.ui.pyatspi.STATE_CHECKED),
+                   what="Start at login switched on")
+
+        def requests():
+            if not os.path.exists(log):
+                return []
+            with open(log) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        wait_until(lambda: any(r.get("autostart") for r in requests()),
+                   what="a request to start at login")
+        asked = [r for r in requests() if r.get("autostart")][-1]
+        self.assertEqual(asked["commandline"][:2], ["natter", "--background"])
+        self.assertIn("--profile", asked["commandline"])
+        self.assertTrue(asked["reason"])
+        # Granted: the preference says nothing is in the way.
+        self.assertFalse(self.ui.all("label", match=lambda n: text_of(n).startswith(
+            "No background portal")))
+        self.screenshot("preferences-background")
+
+        # What the portal would start at login: online, with no window.
+        self.app.stop()
+        self.app.start("--background")
+
+        # The app takes the profile's control socket once it is online
+        digest = hashlib.sha256(self.app.profile_dir.encode()).hexdigest()[:32]
+        control = os.path.join(os.environ["XDG_RUNTIME_DIR"], "natter", digest + ".sock")
+
+        def listening():
+            self.app.check_running()
+            with socket.socket(socket.AF_UNIX) as probe:
+                return probe.connect_ex(control) == 0
+        wait_until(listening, what="the app online on the profile", interval=0.5)
+        second = self.me.run("listen", check=False, timeout=30)
+        self.assertEqual(second.returncode, 2, second.stderr)
+        self.assertIn("another process is online", second.stderr)
+        self.assertEqual(self.app.windows(), [], "a window showed at login")
+        # Activated again (from the desktop), the window comes.
+        self.app.run_again()
+        wait_until(lambda: self.app.windows(), what="the window on activation")
 
 
 class LinkTest(GuiTestCase):

@@ -93,6 +93,8 @@ class SharedProfileTest(GuiTestCase):
         carol = self.session.client("carol")
         exercise_handed_over_commands(self, self.me, self.bob, carol, bob)
         self.ui.find_text("read me")
+        # The rename reached the window at once, not at the next start.
+        self.ui.find_text("Bob Handed Over")
         self.app.check_running()
         second = self.me.run("listen", check=False, timeout=30)
         self.assertEqual(second.returncode, 2)

@@ -329,6 +329,9 @@ def exercise_handed_over_commands(test, me, bob, carol, bob_listener):
     members = run("room", "members", f"room-{me.id[:6]}")
     test.assertIn(me.id, members.stdout)
 
+    run("rename", bob.id, "Bob Handed Over")
+    test.assertIn("Bob Handed Over", run("contacts").stdout)
+
     run("block", bob.id)
     test.assertIn("(blocked)", run("contacts").stdout)
     run("unblock", bob.id)
