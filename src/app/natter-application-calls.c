@@ -245,11 +245,35 @@ on_call_added (NatterClient      *client,
   on_call_state (call, NULL, self);
 }
 
+/* The devices chosen in preferences, for the calls to come */
+static const char *device_keys[] = { "call-camera", "call-microphone", "call-speaker" };
+
+static void
+on_device_setting (GSettings    *settings,
+                   const char   *key,
+                   NatterClient *client)
+{
+  for (guint kind = 0; kind < G_N_ELEMENTS (device_keys); kind++)
+    if (key == NULL || g_str_equal (key, device_keys[kind]))
+      {
+        g_autofree char *id = g_settings_get_string (settings, device_keys[kind]);
+
+        natter_client_set_call_device (client, kind, id);
+      }
+}
+
 void
 natter_application_calls_watch (NatterApplication *self,
                                 NatterClient      *client)
 {
   gboolean test_media = g_strcmp0 (g_getenv ("NATTER_TEST_MEDIA"), "1") == 0;
+  GSettings *settings = natter_application_get_settings (self);
+
+  if (settings != NULL)
+    {
+      on_device_setting (settings, NULL, client);
+      g_signal_connect_object (settings, "changed", G_CALLBACK (on_device_setting), client, 0);
+    }
 
   natter_client_set_call_test_media (client, test_media);
   /* A test tone is for counting, not for the speakers */

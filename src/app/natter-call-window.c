@@ -18,6 +18,7 @@
 
 #include "natter-call-row.h"
 #include "natter-call-window.h"
+#include "natter-device-row.h"
 #include "natter-video-paintable.h"
 
 #define CLOSE_AFTER_END_S 3
@@ -31,11 +32,14 @@ struct _NatterCallWindow
   GtkLabel             *name_label;
   GtkLabel             *status_label;
   GtkLabel             *remote_media_label;
+  GtkLabel             *device_label;
   GtkStack             *controls_stack;
   GtkToggleButton      *mute_button;
   GtkToggleButton      *camera_button;
   GtkToggleButton      *fullscreen_button;
   GtkWidget            *details_button;
+  GtkWidget            *devices_button;
+  NatterDeviceRow      *device_rows[3];   /* by NatterMediaDeviceKind */
   GtkLabel             *details_label;
 
   NatterClient         *client;
@@ -61,6 +65,45 @@ on_frame (NatterCall *call,
 
   natter_video_paintable_push_frame (remote ? self->remote : self->local, width, height, stride,
                                      pixels);
+}
+
+/* The devices the call uses, chosen in the popover; with test sources
+ * there is nothing to switch */
+static void
+update_devices (NatterCallWindow *self)
+{
+  gboolean any = FALSE;
+
+  for (guint kind = 0; kind < G_N_ELEMENTS (self->device_rows); kind++)
+    {
+      const char *id = natter_call_get_device (self->call, kind);
+
+      gtk_widget_set_visible (GTK_WIDGET (self->device_rows[kind]), id != NULL);
+      natter_device_row_select (self->device_rows[kind], id);
+      any = any || id != NULL;
+    }
+  gtk_widget_set_visible (self->devices_button, any);
+  gtk_widget_set_sensitive (self->devices_button,
+                            natter_call_get_state (self->call) == NATTER_CALL_STATE_ACTIVE);
+}
+
+static void
+on_device_chosen (NatterDeviceRow  *row,
+                  GParamSpec       *pspec,
+                  NatterCallWindow *self)
+{
+  const char *id = natter_device_row_get_id (row);
+  g_autoptr(GError) error = NULL;
+
+  for (guint kind = 0; kind < G_N_ELEMENTS (self->device_rows); kind++)
+    if (self->device_rows[kind] == row && id != NULL &&
+        g_strcmp0 (id, natter_call_get_device (self->call, kind)) != 0 &&
+        !natter_client_switch_call_device (self->client, self->call, kind, id, &error))
+      {
+        g_message ("Could not switch devices: %s", error->message);
+        gtk_label_set_text (self->device_label, _("That device could not be used"));
+        gtk_widget_set_visible (GTK_WIDGET (self->device_label), TRUE);
+      }
 }
 
 static void
@@ -101,6 +144,7 @@ update_status (NatterCallWindow *self)
   gtk_stack_set_visible_child_name (self->controls_stack, ringing_here ? "ringing" : "call");
   gtk_widget_set_sensitive (GTK_WIDGET (self->controls_stack), state != NATTER_CALL_STATE_ENDED);
   gtk_widget_set_sensitive (self->details_button, state == NATTER_CALL_STATE_ACTIVE);
+  update_devices (self);
 }
 
 static void
@@ -203,6 +247,39 @@ on_remote_media (NatterCall       *call,
                  NatterCallWindow *self)
 {
   update_remote_media (self);
+}
+
+/* Unplugged mid-call: the core turned the camera off or muted; the buttons
+ * and a line say so */
+static void
+on_device_lost (NatterCall        *call,
+                NatterMediaDevice *device,
+                NatterCallWindow  *self)
+{
+  g_autofree char *text = NULL;
+  g_autofree char *name = g_utf8_make_valid (natter_media_device_get_name (device), -1);
+
+  switch (natter_media_device_get_kind (device))
+    {
+    case NATTER_MEDIA_DEVICE_CAMERA:
+      /* TRANSLATORS: %s is the camera's name */
+      text = g_strdup_printf (_("Your camera “%s” was disconnected: your video is off"), name);
+      break;
+    case NATTER_MEDIA_DEVICE_MICROPHONE:
+      /* TRANSLATORS: %s is the microphone's name */
+      text = g_strdup_printf (_("Your microphone “%s” was disconnected: you are muted"), name);
+      break;
+    case NATTER_MEDIA_DEVICE_SPEAKER:
+    default:
+      /* TRANSLATORS: %s is the speaker's or headphones' name */
+      text = g_strdup_printf (_("“%s” was disconnected"), name);
+      break;
+    }
+  gtk_label_set_text (self->device_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->device_label), TRUE);
+  gtk_toggle_button_set_active (self->camera_button, !natter_call_get_camera_on (call));
+  gtk_toggle_button_set_active (self->mute_button, !natter_call_get_microphone_on (call));
+  update_devices (self);
 }
 
 static void
@@ -312,12 +389,23 @@ natter_call_window_class_init (NatterCallWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, name_label);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, status_label);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, remote_media_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, device_label);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, controls_stack);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, mute_button);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, camera_button);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, fullscreen_button);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, details_button);
   gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, details_label);
+  gtk_widget_class_bind_template_child (widget_class, NatterCallWindow, devices_button);
+  gtk_widget_class_bind_template_child_full (widget_class, "camera_row", FALSE,
+                                             G_STRUCT_OFFSET (NatterCallWindow,
+                                                              device_rows[NATTER_MEDIA_DEVICE_CAMERA]));
+  gtk_widget_class_bind_template_child_full (widget_class, "microphone_row", FALSE,
+                                             G_STRUCT_OFFSET (NatterCallWindow,
+                                                              device_rows[NATTER_MEDIA_DEVICE_MICROPHONE]));
+  gtk_widget_class_bind_template_child_full (widget_class, "speaker_row", FALSE,
+                                             G_STRUCT_OFFSET (NatterCallWindow,
+                                                              device_rows[NATTER_MEDIA_DEVICE_SPEAKER]));
 
   gtk_widget_class_install_action (widget_class, "call.answer", NULL, answer_action);
   gtk_widget_class_install_action (widget_class, "call.decline", NULL, decline_action);
@@ -327,6 +415,7 @@ natter_call_window_class_init (NatterCallWindowClass *klass)
 static void
 natter_call_window_init (NatterCallWindow *self)
 {
+  g_type_ensure (NATTER_TYPE_DEVICE_ROW);
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->remote = natter_video_paintable_new ();
@@ -364,6 +453,10 @@ natter_call_window_new (GtkApplication *application,
   g_signal_connect (call, "notify::duration", G_CALLBACK (on_call_duration), self);
   g_signal_connect (call, "notify::remote-microphone-on", G_CALLBACK (on_remote_media), self);
   g_signal_connect (call, "notify::remote-camera-on", G_CALLBACK (on_remote_media), self);
+  g_signal_connect (call, "device-lost", G_CALLBACK (on_device_lost), self);
+  for (guint kind = 0; kind < G_N_ELEMENTS (self->device_rows); kind++)
+    g_signal_connect (self->device_rows[kind], "notify::selected", G_CALLBACK (on_device_chosen),
+                      self);
   g_signal_connect (self->mute_button, "toggled", G_CALLBACK (on_mute_toggled), self);
   g_signal_connect (self->camera_button, "toggled", G_CALLBACK (on_camera_toggled), self);
   g_signal_connect (self->fullscreen_button, "toggled", G_CALLBACK (on_fullscreen_toggled), self);

@@ -13,6 +13,7 @@
 
 #include <glib/gi18n.h>
 
+#include "natter-device-row.h"
 #include "natter-preferences-window.h"
 
 struct _NatterPreferencesWindow
@@ -28,6 +29,9 @@ struct _NatterPreferencesWindow
   GtkSwitch           *typing_switch;
   GtkSwitch           *preview_switch;
   GtkSwitch           *background_switch;
+  NatterDeviceRow     *camera_row;
+  NatterDeviceRow     *microphone_row;
+  NatterDeviceRow     *speaker_row;
   AdwActionRow        *background_row;
   GtkSwitch           *login_switch;
   GtkSpinButton       *auto_accept_spin;
@@ -243,6 +247,9 @@ natter_preferences_window_class_init (NatterPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, typing_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, preview_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_switch);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, camera_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, microphone_row);
+  gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, speaker_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, background_row);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, login_switch);
   gtk_widget_class_bind_template_child (widget_class, NatterPreferencesWindow, auto_accept_spin);
@@ -283,6 +290,7 @@ set_nearby_visible (const GValue       *value,
 static void
 natter_preferences_window_init (NatterPreferencesWindow *self)
 {
+  g_type_ensure (NATTER_TYPE_DEVICE_ROW);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
@@ -334,6 +342,9 @@ natter_preferences_window_new (NatterApplication *application)
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (settings, "run-in-background", self->background_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
+  natter_device_row_bind (self->camera_row, settings, "call-camera");
+  natter_device_row_bind (self->microphone_row, settings, "call-microphone");
+  natter_device_row_bind (self->speaker_row, settings, "call-speaker");
   g_settings_bind (settings, "start-at-login", self->login_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   /* What the desktop answered, when it stands in the way */

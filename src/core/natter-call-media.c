@@ -5,8 +5,8 @@
  * A call's media goes into the first offer of its own NatterPeer
  * (natter_peer_add_media(), which encodes to Opus and VP8 and decodes what
  * comes back). Here are the raw ends: test sources (a moving pattern and a
- * tone) or the first camera and microphone GstDeviceMonitor finds (the
- * auto* elements where it finds none), echo cancellation where webrtcdsp
+ * tone) or the chosen camera, microphone and speaker of those GstDeviceMonitor
+ * lists (NatterMediaDevices; the first there is, or the * auto* elements where it finds none), echo cancellation where webrtcdsp
  * exists and a real microphone and speaker are used, and sinks that count
  * what was decoded. With a frame function the decoded video (and the
  * self-view) also reaches the owner as RGBA frames, on the main context:
@@ -20,6 +20,8 @@
 #include "config.h"
 
 #include "natter-call-private.h"
+#include "natter-client.h"
+#include "natter-media-devices-private.h"
 #include "natter-peer-media.h"
 #include "natter-peer-private.h"
 
@@ -147,25 +149,140 @@ all_made (GstElement **elements,
   return ok;
 }
 
-static GstElement *
-device_source (const char *klass,
-               const char *fallback)
+/* A device of the call's went away mid-call: the camera turns off (the
+ * other side is told), the microphone is muted, and the owner hears of it */
+static void
+on_device_removed (NatterMediaDevices *devices,
+                   NatterMediaDevice  *device,
+                   gpointer            user_data)
 {
-  g_autoptr(GstDeviceMonitor) monitor = gst_device_monitor_new ();
-  GList *devices;
-  GstElement *element = NULL;
+  NatterCall *self = user_data;
+  NatterMediaDeviceKind kind = natter_media_devices_get_kind (devices);
 
-  gst_device_monitor_add_filter (monitor, klass, NULL);
-  if (gst_device_monitor_start (monitor))
+  if (g_strcmp0 (self->used_devices[kind], natter_media_device_get_id (device)) != 0)
+    return;
+
+  g_message ("Call %s: its %s went away", self->id,
+             kind == NATTER_MEDIA_DEVICE_CAMERA ? "camera" :
+             kind == NATTER_MEDIA_DEVICE_MICROPHONE ? "microphone" : "speaker");
+  g_clear_pointer (&self->used_devices[kind], g_free);
+  if (kind != NATTER_MEDIA_DEVICE_SPEAKER)
     {
-      devices = gst_device_monitor_get_devices (monitor);
-      if (devices != NULL)
-        element = gst_device_create_element (devices->data, NULL);
-      g_list_free_full (devices, gst_object_unref);
-      gst_device_monitor_stop (monitor);
+      gboolean mic = kind == NATTER_MEDIA_DEVICE_MICROPHONE ? FALSE : self->microphone_on;
+      gboolean camera = kind == NATTER_MEDIA_DEVICE_CAMERA ? FALSE : self->camera_on;
+
+      if (self->client != NULL && kind == NATTER_MEDIA_DEVICE_CAMERA)
+        natter_client_set_call_camera (self->client, self, FALSE);
+      else if (self->client != NULL)
+        natter_client_set_call_microphone (self->client, self, FALSE);
+      else
+        _natter_call_set_local_media (self, mic, camera);
+      _natter_call_media_apply (self);
+    }
+  _natter_call_device_lost (self, device);
+}
+
+/* The chosen device of @kind (or the first there is), followed while the
+ * call lasts; the auto* element @fallback where GStreamer lists none */
+static GstElement *
+device_element (NatterCall           *self,
+                NatterMediaDeviceKind kind,
+                const char           *fallback)
+{
+  g_autoptr(NatterMediaDevices) devices = natter_media_devices_new (kind);
+  GstElement *element;
+
+  g_clear_pointer (&self->used_devices[kind], g_free);
+  element = _natter_media_devices_create_element (devices, self->wanted_devices[kind],
+                                                  &self->used_devices[kind]);
+  if (element == NULL)
+    return make (fallback, NULL);
+
+  if (self->watched[kind] != NULL)
+    g_signal_handlers_disconnect_by_data (self->watched[kind], self);
+  g_set_object (&self->watched[kind], devices);
+  g_signal_connect (devices, "device-removed", G_CALLBACK (on_device_removed), self);
+  self->device_elements[kind] = element;
+  return element;
+}
+
+/* The element linked to @element's only @direction pad */
+static GstElement *
+linked_element (GstElement        *element,
+                GstPadDirection    direction)
+{
+  g_autoptr(GstPad) pad = direction == GST_PAD_SRC ? gst_element_get_static_pad (element, "src")
+                                                   : gst_element_get_static_pad (element, "sink");
+  g_autoptr(GstPad) peer = pad != NULL ? gst_pad_get_peer (pad) : NULL;
+
+  return peer != NULL ? gst_pad_get_parent_element (peer) : NULL;
+}
+
+/**
+ * _natter_call_media_switch:
+ * @id: a NatterMediaDevice's ID
+ *
+ * Mid-call: the camera, microphone or speaker @id takes the place of the
+ * one in use, in the running pipeline; what comes after it (or before,
+ * for a speaker) stays.
+ */
+gboolean
+_natter_call_media_switch (NatterCall           *self,
+                           NatterMediaDeviceKind kind,
+                           const char           *id,
+                           GError              **error)
+{
+  GstElement *old = self->device_elements[kind];
+  g_autoptr(GstElement) neighbour = NULL;
+  g_autoptr(GstObject) bin = NULL;
+  g_autofree char *used = NULL;
+  GstElement *element;
+  gboolean sink = kind == NATTER_MEDIA_DEVICE_SPEAKER;
+
+  if (old == NULL || self->watched[kind] == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "This call does not use a device of that kind");
+      return FALSE;
+    }
+  if (natter_media_devices_find (self->watched[kind], id) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "No such device: %s", id);
+      return FALSE;
+    }
+  if (g_strcmp0 (self->used_devices[kind], id) == 0)
+    return TRUE;
+
+  element = _natter_media_devices_create_element (self->watched[kind], id, &used);
+  neighbour = linked_element (old, sink ? GST_PAD_SINK : GST_PAD_SRC);
+  bin = gst_object_get_parent (GST_OBJECT (old));
+  if (element == NULL || neighbour == NULL || bin == NULL)
+    {
+      if (element != NULL)
+        gst_object_unref (gst_object_ref_sink (element));
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The device could not be set up");
+      return FALSE;
     }
 
-  return element != NULL ? element : make (fallback, NULL);
+  if (sink && g_object_class_find_property (G_OBJECT_GET_CLASS (element), "async") != NULL)
+    g_object_set (element, "async", FALSE, NULL);
+  if (sink)
+    gst_element_unlink (neighbour, old);
+  else
+    gst_element_unlink (old, neighbour);
+  gst_element_set_state (old, GST_STATE_NULL);
+  gst_bin_remove (GST_BIN (bin), old);
+  gst_bin_add (GST_BIN (bin), element);
+  if (!(sink ? gst_element_link (neighbour, element) : gst_element_link (element, neighbour)))
+    g_message ("Call %s: the new device does not link", self->id);
+  gst_element_sync_state_with_parent (element);
+
+  self->device_elements[kind] = element;
+  g_free (self->used_devices[kind]);
+  self->used_devices[kind] = g_steal_pointer (&used);
+  g_free (self->wanted_devices[kind]);
+  self->wanted_devices[kind] = g_strdup (id);
+  return TRUE;
 }
 
 /* Frames for the owner */
@@ -343,7 +460,7 @@ video_source (NatterCall          *self,
       n++;
     }
   else
-    e[n++] = device_source ("Video/Source", "autovideosrc");
+    e[n++] = device_element (self, NATTER_MEDIA_DEVICE_CAMERA, "autovideosrc");
   e[n++] = make ("videoconvert", NULL);
   e[n++] = make ("videoscale", NULL);
   e[n++] = make ("videorate", NULL);
@@ -421,7 +538,7 @@ audio_source (NatterCall          *self,
       n++;
     }
   else
-    e[n++] = device_source ("Audio/Source", "autoaudiosrc");
+    e[n++] = device_element (self, NATTER_MEDIA_DEVICE_MICROPHONE, "autoaudiosrc");
   e[n++] = make ("audioconvert", NULL);
   e[n++] = make ("audioresample", NULL);
   if (probe_name != NULL)
@@ -499,9 +616,12 @@ audio_sink (NatterCall          *self,
         e[n++] = make ("webrtcechoprobe", probe_name);
       e[n++] = make ("audioconvert", NULL);
       e[n++] = make ("audioresample", NULL);
-      e[n] = make ("autoaudiosink", NULL);
-      if (e[n] != NULL)
+      e[n] = device_element (self, NATTER_MEDIA_DEVICE_SPEAKER, "autoaudiosink");
+      if (e[n] != NULL && g_object_class_find_property (G_OBJECT_GET_CLASS (e[n]),
+                                                        "async-handling") != NULL)
         g_object_set (e[n], "async-handling", TRUE, NULL);
+      else if (e[n] != NULL)
+        g_object_set (e[n], "async", FALSE, NULL);
       n++;
     }
 
@@ -784,6 +904,13 @@ _natter_call_media_stop (NatterCall *self)
   g_clear_handle_id (&self->stats_source, g_source_remove);
   self->mic_volume = NULL;
   self->camera_valve = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (self->watched); i++)
+    {
+      self->device_elements[i] = NULL;
+      if (self->watched[i] != NULL)
+        g_signal_handlers_disconnect_by_data (self->watched[i], self);
+      g_clear_object (&self->watched[i]);
+    }
 }
 
 /**

@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 
 #include "natter-call.h"
+#include "natter-media-devices.h"
 #include "natter-peer.h"
 
 G_BEGIN_DECLS
@@ -74,6 +75,10 @@ struct _NatterCall
   GstElement          *camera_valve;
   JsonObject          *stats;
   guint                stats_source;
+  char                *wanted_devices[3];  /* by NatterMediaDeviceKind; NULL: the first */
+  char                *used_devices[3];    /* what the media took, NULL for none or a test */
+  NatterMediaDevices  *watched[3];         /* kept while the call's media runs */
+  GstElement          *device_elements[3]; /* unowned: in their bins */
   NatterCallFrameFunc  frame_func;
   gpointer             frame_data;
   GDestroyNotify       frame_destroy;
@@ -112,6 +117,16 @@ gboolean    _natter_call_media_add         (NatterCall          *self,
                                             GError             **error);
 void        _natter_call_media_apply       (NatterCall          *self);
 void        _natter_call_media_stop        (NatterCall          *self);
+void        _natter_call_device_lost       (NatterCall          *self,
+                                            NatterMediaDevice   *device);
+gboolean    _natter_call_media_switch      (NatterCall          *self,
+                                            NatterMediaDeviceKind kind,
+                                            const char          *id,
+                                            GError             **error);
+void        _natter_call_set_devices       (NatterCall          *self,
+                                            const char          *camera,
+                                            const char          *microphone,
+                                            const char          *speaker);
 void        _natter_call_counters_unref    (NatterCallCounters  *counters);
 
 G_END_DECLS

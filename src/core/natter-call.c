@@ -203,6 +203,13 @@ natter_call_get_property (GObject    *object,
     }
 }
 
+enum {
+  SIGNAL_DEVICE_LOST,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 static void
 natter_call_dispose (GObject *object)
 {
@@ -235,6 +242,11 @@ natter_call_finalize (GObject *object)
   g_clear_pointer (&self->stats, json_object_unref);
   g_free (self->id);
   g_free (self->contact_id);
+  for (guint i = 0; i < G_N_ELEMENTS (self->wanted_devices); i++)
+    {
+      g_free (self->wanted_devices[i]);
+      g_free (self->used_devices[i]);
+    }
 
   G_OBJECT_CLASS (natter_call_parent_class)->finalize (object);
 }
@@ -278,6 +290,17 @@ natter_call_class_init (NatterCallClass *klass)
   properties[PROP_DURATION] = g_param_spec_uint ("duration", NULL, NULL, 0, G_MAXUINT, 0, flags);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * NatterCall::device-lost:
+   * @device: the camera or microphone the call used, which went away
+   *
+   * Mid-call: the camera (video is off now) or the microphone (muted) was
+   * unplugged.
+   */
+  signals[SIGNAL_DEVICE_LOST] =
+    g_signal_new ("device-lost", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, NATTER_TYPE_MEDIA_DEVICE);
 }
 
 static void
@@ -549,4 +572,47 @@ natter_call_get_duration (NatterCall *self)
     return 0;
   end = self->ended_at != 0 ? self->ended_at : g_get_real_time ();
   return (guint) (MAX (end - self->answered_at, 0) / G_USEC_PER_SEC);
+}
+
+/* The devices the call's media is to use (IDs of NatterMediaDevice;
+ * %NULL: the first there is) */
+void
+_natter_call_set_devices (NatterCall *self,
+                          const char *camera,
+                          const char *microphone,
+                          const char *speaker)
+{
+  const char *ids[] = { camera, microphone, speaker };
+
+  G_STATIC_ASSERT (NATTER_MEDIA_DEVICE_CAMERA == 0 && NATTER_MEDIA_DEVICE_MICROPHONE == 1 &&
+                   NATTER_MEDIA_DEVICE_SPEAKER == 2);
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_free (self->wanted_devices[i]);
+      self->wanted_devices[i] = ids[i] != NULL && ids[i][0] != '\0' ? g_strdup (ids[i]) : NULL;
+    }
+}
+
+void
+_natter_call_device_lost (NatterCall        *self,
+                          NatterMediaDevice *device)
+{
+  g_signal_emit (self, signals[SIGNAL_DEVICE_LOST], 0, device);
+}
+
+/**
+ * natter_call_get_device:
+ * @kind: camera, microphone or speaker
+ *
+ * Returns: (nullable): the ID of the device of @kind the call's media uses,
+ *   %NULL for a test source or GStreamer's automatic choice
+ */
+const char *
+natter_call_get_device (NatterCall           *self,
+                        NatterMediaDeviceKind kind)
+{
+  g_return_val_if_fail (NATTER_IS_CALL (self), NULL);
+  g_return_val_if_fail (kind <= NATTER_MEDIA_DEVICE_SPEAKER, NULL);
+
+  return self->used_devices[kind];
 }

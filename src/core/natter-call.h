@@ -7,6 +7,8 @@
 #include <glib-object.h>
 #include <json-glib/json-glib.h>
 
+#include "natter-media-device.h"
+
 G_BEGIN_DECLS
 
 /* The history stores directions and outcomes as these numbers: they never
@@ -82,6 +84,8 @@ gint64              natter_call_get_started_at        (NatterCall *self);
 gint64              natter_call_get_answered_at       (NatterCall *self);
 gint64              natter_call_get_ended_at          (NatterCall *self);
 guint               natter_call_get_duration          (NatterCall *self);
+const char         *natter_call_get_device            (NatterCall           *self,
+                                                       NatterMediaDeviceKind kind);
 
 guint64             natter_call_get_video_frames      (NatterCall *self);
 guint64             natter_call_get_audio_buffers     (NatterCall *self);

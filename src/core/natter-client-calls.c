@@ -43,6 +43,7 @@ struct _NatterClientCalls
   guint       ring_timeout_s;
   gboolean    test_media;
   gboolean    playback;
+  char       *devices[3];   /* chosen camera, microphone, speaker; NULL: the first */
 };
 
 static guint call_added_signal;
@@ -242,6 +243,9 @@ start_media (NatterClient *self,
   natter_peer_set_relay_only (call->peer, self->relay_only);
   g_object_set_data_full (G_OBJECT (call->peer), "call-id", g_strdup (call->id), g_free);
 
+  _natter_call_set_devices (call, self->calls->devices[NATTER_MEDIA_DEVICE_CAMERA],
+                            self->calls->devices[NATTER_MEDIA_DEVICE_MICROPHONE],
+                            self->calls->devices[NATTER_MEDIA_DEVICE_SPEAKER]);
   if (!_natter_call_media_add (call, call->peer, flags, &error))
     {
       g_message ("Call %s: no media: %s", call->id, error->message);
@@ -548,6 +552,55 @@ natter_client_set_call_playback (NatterClient *self,
 }
 
 /**
+ * natter_client_set_call_device:
+ * @kind: camera, microphone or speaker
+ * @id: (nullable): a NatterMediaDevice's ID; %NULL or "" for the first there is
+ *
+ * The device calls use from their start on (one that is not there when a
+ * call starts: the first there is).
+ */
+void
+natter_client_set_call_device (NatterClient         *self,
+                               NatterMediaDeviceKind kind,
+                               const char           *id)
+{
+  g_return_if_fail (NATTER_IS_CLIENT (self));
+  g_return_if_fail (kind <= NATTER_MEDIA_DEVICE_SPEAKER);
+
+  g_free (self->calls->devices[kind]);
+  self->calls->devices[kind] = id != NULL && id[0] != '\0' ? g_strdup (id) : NULL;
+}
+
+/**
+ * natter_client_switch_call_device:
+ * @id: a NatterMediaDevice's ID
+ *
+ * Mid-call: @call goes on with the camera, microphone or speaker @id.
+ *
+ * Returns: %TRUE if it does, %FALSE with @error set if the call uses no
+ *   device of that kind (a test source) or @id is not there
+ */
+gboolean
+natter_client_switch_call_device (NatterClient         *self,
+                                  NatterCall           *call,
+                                  NatterMediaDeviceKind kind,
+                                  const char           *id,
+                                  GError              **error)
+{
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+  g_return_val_if_fail (NATTER_IS_CALL (call), FALSE);
+  g_return_val_if_fail (kind <= NATTER_MEDIA_DEVICE_SPEAKER, FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+
+  if (call->state == NATTER_CALL_STATE_ENDED)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "The call is over");
+      return FALSE;
+    }
+  return _natter_call_media_switch (call, kind, id, error);
+}
+
+/**
  * natter_client_set_call_ring_timeout:
  * @seconds: how long an outgoing call rings before it counts as missed
  *   (%NATTER_CALL_DEFAULT_RING_TIMEOUT_S unless set)
@@ -776,5 +829,7 @@ _natter_client_calls_free (NatterClient      *self,
         g_signal_handlers_disconnect_by_data (call->peer, call);
     }
   g_hash_table_unref (calls->calls);
+  for (guint i = 0; i < G_N_ELEMENTS (calls->devices); i++)
+    g_free (calls->devices[i]);
   g_free (calls);
 }

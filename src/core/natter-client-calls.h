@@ -5,6 +5,7 @@
 #pragma once
 
 #include "natter-call.h"
+#include "natter-media-devices.h"
 
 G_BEGIN_DECLS
 
@@ -39,6 +40,14 @@ void        natter_client_set_call_test_media  (NatterClient *self,
                                                 gboolean      test_media);
 void        natter_client_set_call_playback    (NatterClient *self,
                                                 gboolean      playback);
+void        natter_client_set_call_device      (NatterClient         *self,
+                                                NatterMediaDeviceKind kind,
+                                                const char           *id);
+gboolean    natter_client_switch_call_device   (NatterClient         *self,
+                                                NatterCall           *call,
+                                                NatterMediaDeviceKind kind,
+                                                const char           *id,
+                                                GError              **error);
 void        natter_client_set_call_ring_timeout (NatterClient *self,
                                                  guint         seconds);
 

@@ -516,3 +516,28 @@ natter_peer_get_n_media (NatterPeer *self)
 
   return n;
 }
+
+/**
+ * _natter_peer_media_dup_bins:
+ *
+ * Returns: (transfer container) (element-type GstElement): the sources and
+ *   sinks asked for (each a reference), for tests that look inside them
+ */
+GPtrArray *
+_natter_peer_media_dup_bins (NatterPeer *self)
+{
+  GPtrArray *bins = g_ptr_array_new_with_free_func (gst_object_unref);
+
+  g_mutex_lock (&self->media->lock);
+  for (guint i = 0; i < self->media->entries->len; i++)
+    {
+      MediaEntry *entry = g_ptr_array_index (self->media->entries, i);
+
+      if (entry->source != NULL)
+        g_ptr_array_add (bins, gst_object_ref (entry->source));
+      if (entry->sink != NULL)
+        g_ptr_array_add (bins, gst_object_ref (entry->sink));
+    }
+  g_mutex_unlock (&self->media->lock);
+  return bins;
+}

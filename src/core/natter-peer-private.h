@@ -119,6 +119,7 @@ void                  _natter_peer_media_table_unref    (NatterPeerMediaTable *t
 void                  _natter_peer_media_watch          (NatterPeer           *self);
 void                  _natter_peer_media_attach_pending (NatterPeer           *self);
 void                  _natter_peer_media_clear          (NatterPeer           *self);
+GPtrArray            *_natter_peer_media_dup_bins       (NatterPeer           *self);
 
 /* For tests */
 GstElement *_natter_peer_get_webrtcbin      (NatterPeer                  *self);

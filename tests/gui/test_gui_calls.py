@@ -208,6 +208,29 @@ class CallGuiTest(GuiTestCase):
                               .stdout.splitlines())]
         self.assertEqual(calls, [("in", "missed"), ("out", "missed"), ("out", "missed")])
 
+    def test_preferences_choose_devices(self):
+        self.chat_with_bob()
+        self.ui.key("ctrl+comma")
+        # One row a kind, over the devices GStreamer lists here (none on a
+        # machine without a camera, microphone or sound server)
+        for title in ("Camera", "Microphone", "Speaker"):
+            self.ui.find(match=lambda n, t=title: (n.name or "").startswith(t),
+                         what=f"the {title} row")
+        self.ui.find_text("Calls")
+        window = None
+
+        def preferences():
+            nonlocal window
+            window = window_named(self.app, "Preferences")
+            return window is not None
+        wait_until(preferences, what="the preferences window")
+        # (Scrolled down to the group, for the screenshot)
+        x, y, width, height = window_geometry(window)
+        subprocess.run(["xdotool", "mousemove", str(x + width // 2), str(y + height // 2),
+                        "click", "--repeat", "10", "5"], check=True, timeout=30)
+        time.sleep(0.5)
+        self.screenshot("preferences-devices", window)
+
     def find_label(self, pattern, what):
         def matches(node):
             try:
