@@ -79,6 +79,12 @@ natter_cli_clear (Cli *cli)
 
   if (cli->client != NULL && !cli->borrowed)
     {
+      gint64 deadline = g_get_monotonic_time () + G_USEC_PER_SEC;
+
+      /* What was just sent (a hang-up, a receipt) leaves before the peer
+       * connections close, or the other side hears first that we went. */
+      while (natter_client_has_unsent (cli->client) && g_get_monotonic_time () < deadline)
+        natter_cli_spin (10);
       natter_client_stop (cli->client);
       /* Let the goodbyes and the close frame reach the server. */
       natter_cli_spin (150);

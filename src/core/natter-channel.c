@@ -515,6 +515,26 @@ natter_channel_get_queued_bytes (NatterChannel *self)
 }
 
 /**
+ * natter_channel_is_drained:
+ *
+ * Returns: %TRUE when every message queued so far has left both the
+ *   channel's own queue and webrtcbin's (`buffered-amount` is 0)
+ */
+gboolean
+natter_channel_is_drained (NatterChannel *self)
+{
+  guint64 buffered = 0;
+
+  g_return_val_if_fail (NATTER_IS_CHANNEL (self), TRUE);
+
+  if (!g_queue_is_empty (&self->outgoing))
+    return FALSE;
+  if (self->channel != NULL)
+    g_object_get (self->channel, "buffered-amount", &buffered, NULL);
+  return buffered == 0;
+}
+
+/**
  * natter_channel_send_text:
  * @text: UTF-8, at most %NATTER_CHANNEL_MAX_MESSAGE_SIZE bytes
  *

@@ -30,6 +30,7 @@ G_DECLARE_FINAL_TYPE (NatterChannel, natter_channel, NATTER, CHANNEL, GObject)
 const char         *natter_channel_get_label        (NatterChannel  *self);
 NatterChannelState  natter_channel_get_state        (NatterChannel  *self);
 guint64             natter_channel_get_queued_bytes (NatterChannel  *self);
+gboolean            natter_channel_is_drained       (NatterChannel  *self);
 
 gboolean            natter_channel_send_text        (NatterChannel  *self,
                                                      const char     *text,

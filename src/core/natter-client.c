@@ -932,6 +932,31 @@ natter_client_start (NatterClient *self)
   natter_rendezvous_start (self->rendezvous);
 }
 
+/**
+ * natter_client_has_unsent:
+ *
+ * Whether an open chat channel still holds envelopes that have not left
+ * this process: a hang-up, a receipt, a message just sent. A process about
+ * to exit waits for this to turn %FALSE (briefly) before
+ * natter_client_stop(), or the peer hears of the exit first.
+ */
+gboolean
+natter_client_has_unsent (NatterClient *self)
+{
+  GHashTableIter iter;
+  NatterContactSession *session;
+
+  g_return_val_if_fail (NATTER_IS_CLIENT (self), FALSE);
+
+  g_hash_table_iter_init (&iter, self->sessions);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &session))
+    if (session->chat != NULL &&
+        natter_channel_get_state (session->chat) == NATTER_CHANNEL_STATE_OPEN &&
+        !natter_channel_is_drained (session->chat))
+      return TRUE;
+  return FALSE;
+}
+
 void
 natter_client_stop (NatterClient *self)
 {

@@ -81,6 +81,7 @@ gboolean         natter_client_set_avatar             (NatterClient         *sel
 
 void             natter_client_start                  (NatterClient         *self);
 void             natter_client_stop                   (NatterClient         *self);
+gboolean         natter_client_has_unsent             (NatterClient         *self);
 
 NatterPeerState  natter_client_get_peer_state         (NatterClient         *self,
                                                        const char           *contact_id);

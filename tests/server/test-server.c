@@ -1158,6 +1158,17 @@ test_invitations_online (void)
   g_assert_cmpstr (invitation_id (resent), ==, id);
   g_clear_pointer (&delivered, json_object_unref);
   delivered = natter_test_client_wait (bob, "invitation");
+  /* Made while bob's sign-in was listing his pending invitations (another
+   * worker stored it between his auth-ok and that listing), the first one
+   * reached him twice, pushed and listed: the protocol lets that be, as
+   * clients keep invitations by id. */
+  if (g_strcmp0 (STR (json_object_get_object_member (delivered, "invitation"), "text"),
+                 "Hi, it is Ana from the lab") == 0)
+    {
+      g_assert_cmpstr (check_invitation (delivered, alice, bob, NULL, "pending"), ==, id);
+      g_clear_pointer (&delivered, json_object_unref);
+      delivered = natter_test_client_wait (bob, "invitation");
+    }
   g_assert_cmpstr (check_invitation (delivered, alice, bob, "Second try", "pending"), ==, id);
 
   g_assert_true (listing_has (bob, "incoming", id));
