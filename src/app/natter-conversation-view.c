@@ -1232,6 +1232,15 @@ remove_contact_action (GtkWidget  *widget,
   confirm (self, heading, body, _("_Remove"), remove_contact, NULL);
 }
 
+/* Calls are offered only while a conversation is open */
+static void
+set_calls_enabled (NatterConversationView *self,
+                   gboolean                enabled)
+{
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "conversation.call-audio", enabled);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "conversation.call-video", enabled);
+}
+
 /* The application opens the call's window (natter-application-calls.c) */
 static void
 call_action (GtkWidget  *widget,
@@ -1412,6 +1421,7 @@ close_conversation (NatterConversationView *self)
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->compose_view), "", 0);
   gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), FALSE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), FALSE);
+  set_calls_enabled (self, FALSE);
   adw_window_title_set_title (self->window_title, "");
   adw_window_title_set_subtitle (self->window_title, "");
   gtk_stack_set_visible_child_name (self->view_stack, "empty");
@@ -1567,6 +1577,7 @@ natter_conversation_view_init (NatterConversationView *self)
   GtkAdjustment *adjustment;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  set_calls_enabled (self, FALSE);
 
   /* Whatever contact is open, these speak of it alone */
   self->session_signals = g_signal_group_new (NATTER_TYPE_CONTACT_SESSION);
@@ -1734,6 +1745,7 @@ natter_conversation_view_open (NatterConversationView *self,
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->menu_button), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->search_button), TRUE);
+  set_calls_enabled (self, TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), FALSE);
   gtk_stack_set_visible_child_name (self->view_stack, "conversation");
   update_title (self);

@@ -57,6 +57,15 @@ update_sensitivity (NatterFirstRunPage *self)
 static void
 on_entry_changed (NatterFirstRunPage *self)
 {
+  update_sensitivity (self);
+}
+
+/* What was said of the old address no longer holds */
+static void
+on_server_changed (NatterFirstRunPage *self)
+{
+  if (gtk_widget_has_css_class (GTK_WIDGET (self->server_entry), "error"))
+    natter_first_run_page_set_error (self, NULL);
   gtk_widget_remove_css_class (GTK_WIDGET (self->server_entry), "error");
   update_sensitivity (self);
 }
@@ -198,6 +207,7 @@ natter_first_run_page_class_init (NatterFirstRunPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, nearby_button);
   gtk_widget_class_bind_template_child (widget_class, NatterFirstRunPage, spinner);
   gtk_widget_class_bind_template_callback (widget_class, on_entry_changed);
+  gtk_widget_class_bind_template_callback (widget_class, on_server_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_continue_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_nearby_clicked);
 }

@@ -143,6 +143,9 @@ class FirstRunTest(GuiTestCase):
         self.screenshot("first-run-unreachable")
 
         ui.set_text(server, self.session.server.url)
+        # What was said of the old address goes with it.
+        wait_until(lambda: not ui.all("label", match=lambda n: text_of(n).startswith("Can’t reach")),
+                   what="the old address's error gone")
         self.screenshot("first-run")
         ui.press_button("Continue")
 
@@ -639,6 +642,9 @@ class ContactTest(GuiTestCase):
         self.ui.find("dialog", "Remove Bob?")
         self.ui.press_response("Remove")
         self.ui.find_text("No Conversation Selected")
+        # With no conversation there is no one to call.
+        wait_until(lambda: not self.ui.find("push button", "Video Call").getState().contains(
+            self.ui.pyatspi.STATE_SENSITIVE), what="the call buttons off")
         contacts = self.ui.all("list", "Contacts", showing=False)
         wait_until(lambda: not self.ui.all("list item", within=contacts[0], showing=False),
                    what="the contact list without bob")
